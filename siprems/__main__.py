@@ -1,0 +1,3 @@
+from siprems.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,90 @@
+"""One error handler for the whole app: every error is JSON
+`{"error": <code>, "message": <sentence>}`; no stack trace, SQL or path ever
+reaches a client (the log has them, with the request id)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import psycopg2
+import redis.exceptions
+from sanic import Request
+from sanic.exceptions import SanicException
+from sanic.handlers import ErrorHandler
+from sanic.response import JSONResponse, json
+
+from siprems.errors import ApiError
+
+log = logging.getLogger("siprems.errors")
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+_MESSAGES = {
+    404: "The requested URL was not found on this server.",
+    405: "This method is not allowed for the requested URL.",
+    408: "The request took too long to arrive.",
+    413: "The request body is too large.",
+}
+
+
+def error_response(status: int, code: str, message: str, headers: dict | None = None,
+                   extra: dict | None = None) -> JSONResponse:
+    body = {"error": code, "message": message}
+    if extra:
+        body.update(extra)
+    return json(body, status=status, headers=headers)
+
+
+class JsonErrorHandler(ErrorHandler):
+    def default(self, request: Request, exception: BaseException) -> JSONResponse:
+        request_id = getattr(getattr(request, "ctx", None), "request_id", "-") if request else "-"
+        if isinstance(exception, ApiError):
+            return error_response(exception.status, exception.code, exception.message,
+                                  exception.headers, exception.extra)
+        if isinstance(exception, SanicException):
+            status = getattr(exception, "status_code", 500) or 500
+            if status < 500:
+                message = _MESSAGES.get(status) or _client_message(exception, status)
+                return error_response(status, _CODES.get(status, "error"), message,
+                                      getattr(exception, "headers", None))
+            if status == 503:
+                return error_response(503, "service_unavailable", "The service is temporarily unavailable.")
+        if isinstance(exception, (psycopg2.OperationalError, psycopg2.InterfaceError)) or _is_pool_timeout(exception):
+            log.warning("database unavailable request_id=%s: %r", request_id, exception)
+            return error_response(503, "database_unavailable",
+                                  "The database is temporarily unavailable; please retry shortly.",
+                                  {"Retry-After": "2"})
+        if isinstance(exception, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+            log.warning("redis unavailable request_id=%s: %r", request_id, exception)
+            return error_response(503, "redis_unavailable",
+                                  "A backing service is temporarily unavailable; please retry shortly.",
+                                  {"Retry-After": "2"})
+        log.error("unhandled error request_id=%s path=%s", request_id,
+                  getattr(request, "path", "?"), exc_info=exception)
+        return error_response(500, "internal_error",
+                              f"An unexpected error occurred (request id {request_id}).")
+
+
+def _client_message(exception: SanicException, status: int) -> str:
+    text = str(exception.args[0]) if exception.args else ""
+    if status == 400 and ("JSON" in text or "json" in text):
+        return "The request body is not valid JSON."
+    return text or "The request could not be processed."
+
+
+def _is_pool_timeout(exception: BaseException) -> bool:
+    return isinstance(exception, (asyncio.TimeoutError, TimeoutError))

@@ -1,0 +1,39 @@
+"""Liveness (`/health`: no dependency calls) and readiness (`/ready`)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sanic import Blueprint, Request
+from sanic.response import json
+from sanic_ext import openapi
+
+from siprems import readiness
+
+bp = Blueprint("health")
+
+
+@bp.get("/health")
+@openapi.summary("Liveness: the process is up (no dependency calls)")
+async def health(request: Request):
+    return json({"status": "healthy", "instance": request.app.ctx.settings.instance})
+
+
+@bp.get("/ready")
+@openapi.summary("Readiness: PostgreSQL (through pgbouncer), Redis and the job queue")
+async def ready(request: Request):
+    ctx = request.app.ctx
+    checks = await readiness.check_all(ctx.db, ctx.redis, ctx.queue)
+    down = [name for name, status in checks.items() if isinstance(status, str) and status != "ok"]
+    if down:
+        return json(
+            {
+                "status": "not_ready",
+                "error": "dependency_unavailable",
+                "message": f"Unavailable: {', '.join(down)}.",
+                "down": down,
+                "checks": checks,
+            },
+            status=503,
+        )
+    return json({"status": "ready", "checks": checks})

@@ -1,0 +1,107 @@
+"""The Sanic application factory.
+
+Run with `siprems serve` or `sanic siprems.app:create_app --factory --workers N`.
+Each worker process builds its own PostgreSQL pool (to pgbouncer) and Redis
+clients in `before_server_start`; nothing a request depends on lives in
+process memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+
+import orjson
+from sanic import Request, Sanic
+
+from siprems import api
+from siprems.api.errors import JsonErrorHandler
+from siprems.config import Settings, load_settings
+from siprems.db import create_pool
+from siprems.db.migrate import apply_migrations
+from siprems.redis_client import create_redis
+
+log = logging.getLogger("siprems.app")
+
+
+def create_app(settings: Settings | None = None) -> Sanic:
+    settings = settings or load_settings()
+    app = Sanic("siprems", dumps=orjson.dumps, loads=orjson.loads, error_handler=JsonErrorHandler())
+    app.ctx.settings = settings
+    _configure(app, settings)
+    _register_listeners(app, settings)
+    _register_middleware(app, settings)
+    api.register(app)
+    return app
+
+
+def _configure(app: Sanic, settings: Settings) -> None:
+    app.config.REQUEST_MAX_SIZE = settings.request_max_size
+    app.config.FALLBACK_ERROR_FORMAT = "json"
+    # Longer than HAProxy's idle server-connection lifetime, so HAProxy always
+    # closes idle connections first (no 502 from a close race).
+    app.config.KEEP_ALIVE_TIMEOUT = 75
+    app.config.REQUEST_TIMEOUT = 30
+    app.config.RESPONSE_TIMEOUT = 60
+    app.config.PROXIES_COUNT = 1
+    app.config.REAL_IP_HEADER = "x-forwarded-for"
+    app.config.ACCESS_LOG = False
+    app.config.MOTD = False
+    app.config.CORS_ORIGINS = ",".join(settings.cors_origins)
+    app.config.CORS_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
+    app.config.CORS_ALLOW_HEADERS = "authorization,content-type,idempotency-key,x-request-id"
+    app.config.CORS_EXPOSE_HEADERS = "x-request-id,x-instance,retry-after"
+    app.config.CORS_MAX_AGE = 3600
+    app.config.OAS_UI_DEFAULT = "swagger"
+    app.config.OAS_UI_REDOC = True
+    app.config.OAS_UI_SWAGGER = True
+    app.config.OAS_URL_PREFIX = "/docs"
+    app.ext.openapi.describe(
+        "SIPREMS API",
+        version="1.0.0",
+        description="Sales prediction and restock management for small shops.",
+    )
+    app.ext.openapi.add_security_scheme("bearerAuth", "http", scheme="bearer", bearer_format="JWT")
+
+
+def _register_listeners(app: Sanic, settings: Settings) -> None:
+    @app.main_process_start
+    async def migrate(app: Sanic) -> None:
+        if settings.migrate_on_start:
+            applied = apply_migrations(settings.migrations_url, wait_seconds=60)
+            if applied:
+                log.info("applied migrations: %s", ", ".join(applied))
+
+    @app.before_server_start
+    async def connect(app: Sanic) -> None:
+        app.ctx.db = await create_pool(
+            settings.database_url,
+            minsize=settings.db_pool_min,
+            maxsize=settings.db_pool_max,
+            timeout=settings.db_timeout,
+        )
+        app.ctx.redis = create_redis(settings.redis_url, settings.redis_timeout)
+        app.ctx.queue = create_redis(settings.queue_redis_url, settings.redis_timeout)
+        app.ctx.worker = f"{settings.instance}:{os.getpid()}"
+
+    @app.after_server_stop
+    async def disconnect(app: Sanic) -> None:
+        app.ctx.db.close()
+        await app.ctx.db.wait_closed()
+        await app.ctx.redis.aclose()
+        await app.ctx.queue.aclose()
+
+
+def _register_middleware(app: Sanic, settings: Settings) -> None:
+    @app.on_request(priority=100)
+    async def assign_request_id(request: Request) -> None:
+        incoming = request.headers.get("x-request-id", "")
+        request.ctx.request_id = incoming[:128] if incoming else uuid.uuid4().hex
+
+    @app.on_response(priority=100)
+    async def identify(request: Request, response) -> None:
+        response.headers["X-Instance"] = settings.instance
+        rid = getattr(request.ctx, "request_id", None)
+        if rid:
+            response.headers["X-Request-ID"] = rid

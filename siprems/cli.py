@@ -1,0 +1,100 @@
+"""The `siprems` command: serve, migrate, seed, backtest, jobs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from functools import partial
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from sanic import Sanic
+    from sanic.worker.loader import AppLoader
+
+    from siprems.app import create_app
+    from siprems.config import load_settings
+    from siprems.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    workers = args.workers or settings.workers
+    loader = AppLoader(factory=partial(create_app))
+    app = loader.load()
+    app.prepare(host=host, port=port, workers=workers, single_process=workers == 1 and args.single)
+    Sanic.serve(primary=app, app_loader=loader)
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from siprems.config import load_settings
+    from siprems.db.migrate import apply_migrations
+
+    applied = apply_migrations(load_settings().migrations_url, wait_seconds=args.wait)
+    print("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+    return 0
+
+
+def _seed(args: argparse.Namespace) -> int:
+    from siprems.config import load_settings
+    from siprems.db.migrate import apply_migrations
+    from siprems.demo.seed import seed
+
+    settings = load_settings()
+    apply_migrations(settings.migrations_url)
+    result = seed(settings.migrations_url, only_if_empty=args.if_empty, days=args.days)
+    print(result)
+    return 0
+
+
+def _backtest(argv: list[str]) -> int:
+    from siprems.forecasting.backtest import main as backtest_main
+
+    return backtest_main(argv)
+
+
+def _jobs(argv: list[str]) -> int:
+    from siprems.jobs.admin import main as jobs_main
+
+    return jobs_main(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # Sub-commands with their own argument parsers.
+    if argv and argv[0] == "backtest":
+        return _backtest(argv[1:])
+    if argv and argv[0] == "jobs":
+        return _jobs(argv[1:])
+
+    parser = argparse.ArgumentParser(prog="siprems")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the API (Sanic, several workers)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int)
+    serve.add_argument("--single", action="store_true", help="single process (debugging)")
+    serve.set_defaults(func=_serve)
+
+    migrate = sub.add_parser("migrate", help="apply pending SQL migrations")
+    migrate.add_argument("--wait", type=float, default=30.0, help="seconds to wait for the database")
+    migrate.set_defaults(func=_migrate)
+
+    seed = sub.add_parser("seed", help="load the deterministic demo shop")
+    seed.add_argument("--if-empty", action="store_true", help="only when the database has no stores")
+    seed.add_argument("--days", type=int, default=730, help="days of sales history")
+    seed.set_defaults(func=_seed)
+
+    sub.add_parser("backtest", help="rolling-origin forecast backtest (see --help)")
+    sub.add_parser("jobs", help="inspect queues, pending entries and dead letters (see --help)")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

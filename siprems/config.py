@@ -1,0 +1,123 @@
+"""Typed configuration, read from the environment once.
+
+Every variable is documented in `.env.example`. Defaults are safe for a local
+stack; `SIPREMS_ENV=production` refuses to start with a missing or default
+JWT secret.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field, fields
+
+DEFAULT_JWT_SECRET = "dev-insecure-secret-change-me"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment describes a configuration we refuse to run."""
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"  # development | test | production
+    instance: str = field(default_factory=socket.gethostname)
+
+    # Data stores. DATABASE_URL goes through pgbouncer (transaction pooling);
+    # DATABASE_DIRECT_URL reaches PostgreSQL itself and is used for migrations only.
+    database_url: str = "postgresql://siprems:siprems@127.0.0.1:6433/siprems"
+    database_direct_url: str = ""
+    db_pool_min: int = 0
+    db_pool_max: int = 10
+    db_timeout: float = 10.0
+    redis_url: str = "redis://127.0.0.1:6380/0"
+    queue_redis_url: str = "redis://127.0.0.1:6381/0"
+    redis_timeout: float = 1.0
+
+    # Auth
+    jwt_secret: str = DEFAULT_JWT_SECRET
+    jwt_access_minutes: int = 30
+    jwt_refresh_days: int = 7
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8001
+    workers: int = 2
+    request_max_size: int = 16 * 1024 * 1024
+    cors_origins: list[str] = field(
+        default_factory=lambda: ["http://localhost:3000", "http://localhost:5173"]
+    )
+    migrate_on_start: bool = True
+    cache_ttl_seconds: int = 300
+    idempotency_ttl_seconds: int = 86400
+    legacy_chat_enabled: bool = True
+
+    # Assistant
+    gemini_api_key: str = ""
+    gemini_model: str = "gemini-2.5-flash"
+    gemini_base_url: str = "https://generativelanguage.googleapis.com"
+    gemini_timeout: float = 20.0
+    chat_history_turns: int = 50
+    chat_ttl_seconds: int = 86400
+
+    # Jobs
+    job_result_ttl_seconds: int = 7 * 86400
+    job_max_deliveries: int = 5
+    job_visibility_timeout_ms: int = 60_000
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def migrations_url(self) -> str:
+        return self.database_direct_url or self.database_url
+
+    def validate(self) -> "Settings":
+        if self.env not in {"development", "test", "production"}:
+            raise ConfigError(f"SIPREMS_ENV must be development, test or production, not {self.env!r}")
+        if self.is_production and (not self.jwt_secret or self.jwt_secret == DEFAULT_JWT_SECRET):
+            raise ConfigError("JWT_SECRET must be set to a non-default value in production")
+        if self.is_production and len(self.jwt_secret) < 32:
+            raise ConfigError("JWT_SECRET must be at least 32 characters in production")
+        if self.db_pool_max < 1:
+            raise ConfigError("DB_POOL_MAX must be at least 1")
+        return self
+
+
+# Environment variable name for each field (the field name upper-cased unless listed).
+_ENV_NAMES = {"env": "SIPREMS_ENV", "instance": "SIPREMS_INSTANCE"}
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Build Settings from environment variables (upper-case field names)."""
+    environ = dict(os.environ if environ is None else environ)
+    values: dict[str, object] = {}
+    for f in fields(Settings):
+        name = _ENV_NAMES.get(f.name, f.name.upper())
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            continue
+        kind = f.type
+        try:
+            if kind == "int":
+                values[f.name] = int(raw)
+            elif kind == "float":
+                values[f.name] = float(raw)
+            elif kind == "bool":
+                values[f.name] = _bool(raw)
+            elif kind == "list[str]":
+                values[f.name] = _list(raw)
+            else:
+                values[f.name] = raw
+        except ValueError as exc:
+            raise ConfigError(f"{name}={raw!r} is not a valid {kind}") from exc
+    return Settings(**values).validate()

@@ -1,0 +1,207 @@
+"""Calendar features: public holidays, special days and shop events.
+
+A :class:`EventCalendar` knows the public holidays of one country/subdivision
+(from the ``holidays`` package), a few special days (24 and 31 December for
+Germany) and arbitrary shop events (promotions, extra holidays, store
+closures).  It produces
+
+* :meth:`EventCalendar.features` - a numeric design matrix (0/1 columns) for
+  the regression models, with lead/lag columns for the day before/after a
+  holiday;
+* :meth:`EventCalendar.day_names` / :func:`holiday_names` - the holiday or
+  event name per day, for charts (``isHoliday`` / ``holidayName``);
+* :meth:`EventCalendar.closed_days` - the days the shop is shut.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+EVENT_KINDS = ("promotion", "holiday", "store-closed")
+
+# Days that are not public holidays but behave like ones, per country.
+SPECIAL_DAYS: dict[str, dict[tuple[int, int], str]] = {
+    "DE": {(12, 24): "Christmas Eve", (12, 31): "New Year's Eve"},
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One shop event on one day. ``kind`` is promotion, holiday or store-closed."""
+
+    date: dt.date
+    name: str
+    kind: str = "promotion"
+
+    def __post_init__(self) -> None:
+        if self.kind not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {self.kind!r}; use one of {EVENT_KINDS}")
+
+
+def to_date(value) -> dt.date:
+    """Coerce a date, datetime, pandas Timestamp or ISO string to ``datetime.date``."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def coerce_events(events) -> list[Event]:
+    """Accept ``Event`` objects, dicts ``{date, name, kind}``, tuples or a mapping date -> name."""
+    if not events:
+        return []
+    if isinstance(events, Mapping):
+        events = [(d, n) for d, n in events.items()]
+    out: list[Event] = []
+    for ev in events:
+        if isinstance(ev, Event):
+            out.append(ev)
+        elif isinstance(ev, Mapping):
+            out.append(Event(to_date(ev["date"]), str(ev.get("name") or "event"),
+                             str(ev.get("kind") or "promotion")))
+        else:
+            ev = tuple(ev)
+            kind = ev[2] if len(ev) > 2 else "promotion"
+            out.append(Event(to_date(ev[0]), str(ev[1]), str(kind)))
+    return out
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+
+
+class EventCalendar:
+    """Public holidays + special days + shop events for one shop.
+
+    ``country=None`` disables public holidays (only explicit events count).
+    ``lead``/``lag`` are how many days before/after a holiday get their own
+    feature columns.
+    """
+
+    def __init__(self, country: str | None = "ID", subdiv: str | None = None,
+                 events=None, lead: int = 1, lag: int = 1) -> None:
+        self.country = country.upper() if country else None
+        self.subdiv = subdiv
+        self.events = coerce_events(events)
+        self.lead = lead
+        self.lag = lag
+        self._cache: dict[int, dict[dt.date, str]] = {}
+
+    # -- raw day lookups -------------------------------------------------
+    def _public(self, year: int) -> dict[dt.date, str]:
+        if year not in self._cache:
+            days: dict[dt.date, str] = {}
+            if self.country:
+                try:
+                    import holidays
+
+                    hol = holidays.country_holidays(self.country, subdiv=self.subdiv, years=year)
+                    days = {d: n for d, n in hol.items()}
+                except (NotImplementedError, KeyError, AttributeError):
+                    days = {}
+                for (m, d), n in SPECIAL_DAYS.get(self.country, {}).items():
+                    days.setdefault(dt.date(year, m, d), n)
+            self._cache[year] = days
+        return self._cache[year]
+
+    def holidays_between(self, start: dt.date, end: dt.date) -> dict[dt.date, str]:
+        """Public holidays, special days and ``holiday`` events in [start, end]."""
+        out: dict[dt.date, str] = {}
+        for year in range(start.year, end.year + 1):
+            for d, n in self._public(year).items():
+                if start <= d <= end:
+                    out[d] = n
+        for ev in self.events:
+            if ev.kind == "holiday" and start <= ev.date <= end:
+                out.setdefault(ev.date, ev.name)
+        return out
+
+    def closed_days(self) -> set[dt.date]:
+        """Days marked ``store-closed`` by events."""
+        return {ev.date for ev in self.events if ev.kind == "store-closed"}
+
+    def day_names(self, start, end) -> list[tuple[dt.date, str | None]]:
+        """For each day in [start, end]: the holiday/event name or None (for charts)."""
+        start, end = to_date(start), to_date(end)
+        names = self.holidays_between(start, end)
+        for ev in self.events:
+            if start <= ev.date <= end and ev.date not in names:
+                names[ev.date] = ev.name
+        days = pd.date_range(start, end, freq="D")
+        return [(d.date(), names.get(d.date())) for d in days]
+
+    # -- design matrix ---------------------------------------------------
+    def features(self, index: pd.DatetimeIndex) -> pd.DataFrame:
+        """0/1 feature columns for ``index`` (daily).
+
+        Columns: ``hol`` (any holiday), ``hol_m<k>``/``hol_p<k>`` (k days
+        before/after one, only when that day is not itself a holiday),
+        ``h:<name>`` (each named holiday), ``ev:<name>`` (each promotion or
+        event name), ``promo`` (any promotion).  Store-closed events have no
+        column: those days are missing in the series.
+        """
+        index = pd.DatetimeIndex(index)
+        n = len(index)
+        if n == 0:
+            return pd.DataFrame(index=index)
+        first = index[0].date() - dt.timedelta(days=self.lag + 1)
+        last = index[-1].date() + dt.timedelta(days=self.lead + 1)
+        hol = self.holidays_between(first, last)
+        pos = {d.date(): i for i, d in enumerate(index)}
+        cols: dict[str, np.ndarray] = {"hol": np.zeros(n)}
+        for k in range(1, self.lead + 1):
+            cols[f"hol_m{k}"] = np.zeros(n)
+        for k in range(1, self.lag + 1):
+            cols[f"hol_p{k}"] = np.zeros(n)
+        for d, name in hol.items():
+            key = "h:" + _slug(name)
+            i = pos.get(d)
+            if i is not None:
+                cols["hol"][i] = 1.0
+                cols.setdefault(key, np.zeros(n))[i] = 1.0
+            for k in range(1, self.lead + 1):
+                j = pos.get(d - dt.timedelta(days=k))
+                if j is not None and (d - dt.timedelta(days=k)) not in hol:
+                    cols[f"hol_m{k}"][j] = 1.0
+            for k in range(1, self.lag + 1):
+                j = pos.get(d + dt.timedelta(days=k))
+                if j is not None and (d + dt.timedelta(days=k)) not in hol:
+                    cols[f"hol_p{k}"][j] = 1.0
+        promo = np.zeros(n)
+        for ev in self.events:
+            i = pos.get(ev.date)
+            if i is None or ev.kind in ("store-closed", "holiday"):
+                continue
+            cols.setdefault("ev:" + _slug(ev.name), np.zeros(n))[i] = 1.0
+            if ev.kind == "promotion":
+                promo[i] = 1.0
+        cols["promo"] = promo
+        return pd.DataFrame(cols, index=index)
+
+
+def holiday_names(start, end, *, country: str | None = "ID", subdiv: str | None = None,
+                  events=None) -> list[dict]:
+    """Per-day chart flags: ``[{"date": iso, "isHoliday": bool, "holidayName": str|None}]``."""
+    cal = EventCalendar(country, subdiv, events)
+    return [{"date": d.isoformat(), "isHoliday": n is not None, "holidayName": n}
+            for d, n in cal.day_names(start, end)]
+
+
+def load_events_csv(path: str, name: str = "Kieler Woche", kind: str = "promotion") -> list[Event]:
+    """Read an event file like ``kiel_week.csv`` (``Datum,<flag>``; rows with flag 1)."""
+    df = pd.read_csv(path)
+    date_col = df.columns[0]
+    flag = df[df.columns[1]] if len(df.columns) > 1 else pd.Series(1, index=df.index)
+    return [Event(to_date(d), name, kind) for d, f in zip(df[date_col], flag) if f == 1]
+
+
+def iter_dates(start: dt.date, days: int) -> Iterable[dt.date]:
+    """``days`` consecutive dates from ``start``."""
+    return (start + dt.timedelta(days=i) for i in range(days))

@@ -1,0 +1,148 @@
+"""Candidate models.  Each returns a :class:`Path` for the days after the training end.
+
+* ``ridge_ets``   - log1p; ridge on yearly Fourier + weekday + calendar dummies,
+  then additive ETS (weekly) on the residual; intervals from the ETS variance.
+* ``seasonal_naive`` - same weekday last week (skipping closed days).
+* ``short_history`` - fewer than 28 observed days: median level, wide intervals.
+
+Every model works on the log1p scale where it matters, clips forecasts at 0,
+and reads NaN as a closed day (missing), never as zero sales.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .calendar import EventCalendar
+from .ets import EtsFit, ets_forecast, fit_ets
+from .regression import RidgeConfig, RidgeFit, fit_ridge, predict_ridge
+
+Z80 = float(stats.norm.ppf(0.90))
+Z95 = float(stats.norm.ppf(0.975))
+MIN_HISTORY = 28
+
+
+@dataclass
+class Path:
+    """A forecast path: one row per day from ``start``."""
+
+    index: pd.DatetimeIndex
+    yhat: np.ndarray
+    lo80: np.ndarray
+    hi80: np.ndarray
+    lo95: np.ndarray
+    hi95: np.ndarray
+    params: dict = field(default_factory=dict)
+
+    def head(self, n: int) -> "Path":
+        return Path(self.index[:n], self.yhat[:n], self.lo80[:n], self.hi80[:n],
+                    self.lo95[:n], self.hi95[:n], self.params)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"yhat": self.yhat, "lo80": self.lo80, "hi80": self.hi80,
+                             "lo95": self.lo95, "hi95": self.hi95}, index=self.index)
+
+
+def future_index(y: pd.Series, horizon: int) -> pd.DatetimeIndex:
+    return pd.date_range(y.index[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
+
+
+def _log_path(index, mean_log, sd_log, params, closed=None) -> Path:
+    """Back-transform a log1p mean/sd to quantiles (median forecast), clip at 0."""
+    def q(z):
+        return np.maximum(np.expm1(mean_log + z * sd_log), 0.0)
+
+    p = Path(index, q(0.0), q(-Z80), q(Z80), q(-Z95), q(Z95), params)
+    if closed is not None and closed.any():
+        for arr in (p.yhat, p.lo80, p.hi80, p.lo95, p.hi95):
+            arr[closed] = 0.0
+    return p
+
+
+def _closed_mask(index: pd.DatetimeIndex, cal: EventCalendar | None) -> np.ndarray:
+    if cal is None:
+        return np.zeros(len(index), dtype=bool)
+    closed = cal.closed_days()
+    return np.array([d.date() in closed for d in index], dtype=bool)
+
+
+# ----------------------------------------------------------------------------
+@dataclass
+class RidgeEtsConfig:
+    ridge: RidgeConfig = field(default_factory=RidgeConfig)
+    ets_window: int = 730       # days of residuals the ETS sees
+    damped: bool = False
+    interval_scale: float = 1.0  # calibration factor on the ETS sd
+    sd_floor: float = 0.02
+
+
+def ridge_ets(y: pd.Series, cal: EventCalendar, horizon: int,
+              cfg: RidgeEtsConfig | None = None, warm: dict | None = None) -> Path:
+    """Ridge (yearly shape + events) on log1p, ETS on the residual."""
+    cfg = cfg or RidgeEtsConfig()
+    ylog = np.log1p(y)
+    rfit, fitted = fit_ridge(ylog, cal, cfg.ridge)
+    resid = ylog.to_numpy() - fitted
+    tail = resid[-cfg.ets_window:] if cfg.ets_window else resid
+    efit = fit_ets(tail, 7, cfg.damped, warm=(warm or {}).get("ets"))
+    idx = future_index(y, horizon)
+    reg = predict_ridge(rfit, idx, cal, cfg.ridge)
+    emean, evar = ets_forecast(efit, horizon)
+    sd = np.maximum(np.sqrt(evar) * cfg.interval_scale, cfg.sd_floor)
+    params = {"ets": efit.to_dict(), "ridge": {"columns": rfit.columns,
+              "coef": rfit.coef, "fourier_range": list(rfit.fourier_range)}}
+    return _log_path(idx, reg + emean, sd, params, _closed_mask(idx, cal))
+
+
+def seasonal_naive(y: pd.Series, cal: EventCalendar | None, horizon: int,
+                   warm: dict | None = None) -> Path:
+    """Same weekday of the last week with an observation; intervals from lag-7 errors."""
+    v = y.to_numpy(dtype=float)
+    last = np.full(7, np.nan)
+    n = len(v)
+    for k in range(7):
+        # position p in the future has weekday offset (n + p) % 7
+        for j in range(n - 7 + k, -1, -7):
+            if j >= 0 and not np.isnan(v[j]):
+                last[k] = v[j]
+                break
+        if np.isnan(last[k]):
+            obs = v[~np.isnan(v)]
+            last[k] = float(np.median(obs)) if len(obs) else 0.0
+    idx = future_index(y, horizon)
+    steps = np.arange(horizon)
+    mean = last[steps % 7]
+    lv = np.log1p(np.maximum(v, 0.0))
+    d = lv[7:] - lv[:-7]
+    d = d[~np.isnan(d)]
+    sd1 = float(np.sqrt(np.mean(d ** 2))) if len(d) > 5 else 0.5
+    sd = sd1 * np.sqrt(1 + steps // 7)
+    return _log_path(idx, np.log1p(mean), sd, {"sd1": sd1}, _closed_mask(idx, cal))
+
+
+def short_history(y: pd.Series, cal: EventCalendar | None, horizon: int,
+                  warm: dict | None = None) -> Path:
+    """Few observed days: the median level, intervals wide enough to be honest.
+
+    The log-scale spread is the observed one, floored at 0.5 and inflated by
+    Student-t quantiles for the tiny sample.  With no observed day the path
+    is all zeros (nothing is known).
+    """
+    idx = pd.date_range(y.index[-1] + pd.Timedelta(days=1), periods=horizon, freq="D") \
+        if len(y) else pd.DatetimeIndex([])
+    obs = y.to_numpy(dtype=float)
+    obs = obs[~np.isnan(obs)] if len(obs) else obs
+    if len(obs) == 0:
+        z = np.zeros(horizon)
+        return Path(idx, z, z.copy(), z.copy(), z.copy(), z.copy(), {"n": 0})
+    lv = np.log1p(np.maximum(obs, 0.0))
+    n = len(lv)
+    sd = max(float(np.std(lv, ddof=1)) if n > 1 else 0.0, 0.5)
+    # t-quantile inflation with n-1 df (capped at 2x); grows slowly with horizon
+    inflate = min(float(stats.t.ppf(0.975, max(n - 1, 1)) / Z95), 2.0) * np.sqrt(1 + 1.0 / n)
+    sd_path = sd * inflate * np.sqrt(1 + np.arange(horizon) / 28.0)
+    mean = np.full(horizon, float(np.median(lv)))
+    return _log_path(idx, mean, sd_path, {"n": n, "sd": sd}, _closed_mask(idx, cal))
