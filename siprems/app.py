@@ -12,10 +12,9 @@ import logging
 import os
 import uuid
 
-import orjson
 from sanic import Request, Sanic
 
-from siprems import api
+from siprems import api, jsonutil
 from siprems.api.errors import JsonErrorHandler
 from siprems.config import Settings, load_settings
 from siprems.db import create_pool
@@ -27,7 +26,7 @@ log = logging.getLogger("siprems.app")
 
 def create_app(settings: Settings | None = None) -> Sanic:
     settings = settings or load_settings()
-    app = Sanic("siprems", dumps=orjson.dumps, loads=orjson.loads, error_handler=JsonErrorHandler())
+    app = Sanic("siprems", dumps=jsonutil.dumps, loads=jsonutil.loads, error_handler=JsonErrorHandler())
     app.ctx.settings = settings
     _configure(app, settings)
     _register_listeners(app, settings)

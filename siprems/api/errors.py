@@ -8,6 +8,7 @@ import asyncio
 import logging
 
 import psycopg2
+import pydantic
 import redis.exceptions
 from sanic import Request
 from sanic.exceptions import SanicException
@@ -55,6 +56,9 @@ class JsonErrorHandler(ErrorHandler):
         if isinstance(exception, ApiError):
             return error_response(exception.status, exception.code, exception.message,
                                   exception.headers, exception.extra)
+        if isinstance(exception, pydantic.ValidationError):
+            message, details = validation_message(exception)
+            return error_response(400, "validation_error", message, extra={"details": details})
         if isinstance(exception, SanicException):
             status = getattr(exception, "status_code", 500) or 500
             if status < 500:
@@ -88,3 +92,21 @@ def _client_message(exception: SanicException, status: int) -> str:
 
 def _is_pool_timeout(exception: BaseException) -> bool:
     return isinstance(exception, (asyncio.TimeoutError, TimeoutError))
+
+
+def validation_message(exc) -> tuple[str, list[dict]]:
+    """A sentence naming the offending field(s) of a pydantic ValidationError."""
+    details = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__") or "body"
+        msg = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
+        if err.get("type") == "missing":
+            msg = "is required"
+        elif err.get("type") == "extra_forbidden":
+            msg = "is not a recognised field"
+        elif err.get("type") in ("model_type", "dict_type") and field == "body":
+            field, msg = "body", "must be a JSON object"
+        details.append({"field": field, "message": msg})
+    first = details[0] if details else {"field": "body", "message": "is invalid"}
+    more = f" (and {len(details) - 1} more problem{'s' if len(details) > 2 else ''})" if len(details) > 1 else ""
+    return f"Field '{first['field']}' {first['message']}{more}.", details

@@ -71,6 +71,23 @@ def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | Non
     raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
 
 
+def wait_for_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
+    """The port opens before Sanic's workers are ready: wait for a 200."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer 200 within {timeout}s")
+
+
 def render(template: Path, values: dict[str, object]) -> str:
     return string.Template(template.read_text()).substitute({k: str(v) for k, v in values.items()})
 
@@ -113,6 +130,11 @@ class Stack:
     @property
     def direct_url(self) -> str:
         return f"postgresql://{DB_USER}:{self.password}@127.0.0.1:{self.ports.postgres}/{DB_NAME}"
+
+    @property
+    def admin_dsn(self) -> str:
+        """Superuser over the Unix socket (trust): for test set-up only."""
+        return f"host={self.sockdir} port={self.ports.postgres} user=postgres dbname=postgres"
 
     @property
     def base_url(self) -> str:
@@ -235,6 +257,8 @@ class Stack:
         port = wait_port if wait_port is not None else self._port_of(name)
         if port:
             wait_for_port(port, timeout=60, proc=proc)
+        if name.startswith("api"):
+            wait_for_http(f"http://127.0.0.1:{port}/health", timeout=60, proc=proc)
         return proc
 
     def start_postgres(self) -> None:
@@ -282,32 +306,61 @@ class Stack:
             for name in ("api1", "api2"):
                 self.start(name)
             self.start("haproxy")
+            self.wait_in_rotation({"api1", "api2"})
+
+    def wait_in_rotation(self, names: set[str], timeout: float = 30.0) -> None:
+        """Block until HAProxy has routed /health to each named instance."""
+        import urllib.request
+
+        seen: set[str] = set()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not names <= seen:
+            try:
+                with urllib.request.urlopen(self.base_url + "/health", timeout=2) as r:
+                    seen.add(r.headers.get("X-Instance", ""))
+            except OSError:
+                time.sleep(0.2)
+        if not names <= seen:
+            raise TimeoutError(f"HAProxy routed only to {seen}, expected {names}")
 
     def stop_all(self) -> None:
         for name in reversed(list(self.procs)):
             self.stop(name)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m siprems.devtools.stack prepare DIR`: create .run/ for `make run`."""
-    import argparse
+def _ports_from_env() -> Ports:
+    e = os.environ
+    return Ports(postgres=int(e.get("PGPORT", 5433)), pgbouncer=int(e.get("PGBOUNCER_PORT", 6433)),
+                 redis=int(e.get("REDIS_PORT", 6380)), queue=int(e.get("QUEUE_PORT", 6381)),
+                 haproxy=int(e.get("HAPROXY_PORT", 5000)), stats=int(e.get("HAPROXY_STATS_PORT", 8404)),
+                 api=[int(e.get("API1_PORT", 8001)), int(e.get("API2_PORT", 8002))])
 
-    parser = argparse.ArgumentParser(prog="stack")
-    parser.add_argument("action", choices=["prepare"])
-    parser.add_argument("dir", type=Path)
-    args = parser.parse_args(argv)
-    ports = Ports(postgres=int(os.environ.get("PGPORT", 5433)), pgbouncer=int(os.environ.get("PGBOUNCER_PORT", 6433)),
-                  redis=int(os.environ.get("REDIS_PORT", 6380)), queue=int(os.environ.get("QUEUE_PORT", 6381)),
-                  haproxy=int(os.environ.get("HAPROXY_PORT", 5000)), stats=int(os.environ.get("HAPROXY_STATS_PORT", 8404)),
-                  api=[int(os.environ.get("API1_PORT", 8001)), int(os.environ.get("API2_PORT", 8002))])
-    stack = Stack(root=args.dir.resolve(), ports=ports)
-    stack.prepare()
-    env = stack.env()
-    keys = ["SIPREMS_ENV", "DATABASE_URL", "DATABASE_DIRECT_URL", "REDIS_URL", "QUEUE_REDIS_URL", "JWT_SECRET",
+
+ENV_KEYS = ["SIPREMS_ENV", "DATABASE_URL", "DATABASE_DIRECT_URL", "REDIS_URL", "QUEUE_REDIS_URL", "JWT_SECRET",
             "PGPORT", "PGBOUNCER_PORT", "REDIS_PORT", "QUEUE_PORT", "HAPROXY_PORT", "HAPROXY_STATS_PORT",
             "API1_PORT", "API2_PORT", "API1_ADDR", "API2_ADDR", "RUN_DIR", "HAPROXY_BIND_ADDR",
             "RATE_GENERAL", "RATE_CHAT", "RATE_PREDICT"]
-    (stack.root / "env").write_text("".join(f"{k}={env[k]}\n" for k in keys))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`prepare DIR`: create DIR (cluster, configs, env file, migrations, demo
+    data) for `make run`; `exec DIR NAME`: become service NAME (Procfile)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m siprems.devtools.stack")
+    parser.add_argument("action", choices=["prepare", "exec"])
+    parser.add_argument("dir", type=Path)
+    parser.add_argument("name", nargs="?")
+    args = parser.parse_args(argv)
+    stack = Stack(root=args.dir.resolve(), ports=_ports_from_env())
+    if args.action == "exec":
+        cmd = stack.commands()[args.name]
+        env = stack.env(**({"SIPREMS_INSTANCE": args.name} if args.name.startswith("api") else {}))
+        os.chdir(REPO)
+        os.execvpe(cmd[0], cmd, env)
+    stack.prepare()
+    env = stack.env()
+    (stack.root / "env").write_text("".join(f"{k}={env[k]}\n" for k in ENV_KEYS))
     # Migrations and demo data before the services start (so no race at boot).
     stack.start_postgres()
     try:

@@ -138,14 +138,17 @@ class EventCalendar:
         return [(d.date(), names.get(d.date())) for d in days]
 
     # -- design matrix ---------------------------------------------------
-    def features(self, index: pd.DatetimeIndex) -> pd.DataFrame:
+    def features(self, index: pd.DatetimeIndex, closed: set[dt.date] | None = None) -> pd.DataFrame:
         """0/1 feature columns for ``index`` (daily).
 
         Columns: ``hol`` (any holiday), ``hol_m<k>``/``hol_p<k>`` (k days
         before/after one, only when that day is not itself a holiday),
-        ``h:<name>`` (each named holiday), ``ev:<name>`` (each promotion or
-        event name), ``promo`` (any promotion).  Store-closed events have no
-        column: those days are missing in the series.
+        ``h:<name>`` plus ``h:<name>:m1``/``h:<name>:p1`` (each named holiday
+        and the days around it), ``ev:<name>`` (each promotion or event
+        name), ``promo`` (any promotion), and ``closed_m1``/``closed_p1``
+        (the day before/after a day in ``closed`` - shoppers stock up before
+        a closure and catch up after it).  Closed days themselves have no
+        column: they are missing in the series.
         """
         index = pd.DatetimeIndex(index)
         n = len(index)
@@ -155,25 +158,32 @@ class EventCalendar:
         last = index[-1].date() + dt.timedelta(days=self.lead + 1)
         hol = self.holidays_between(first, last)
         pos = {d.date(): i for i, d in enumerate(index)}
+        one = dt.timedelta(days=1)
         cols: dict[str, np.ndarray] = {"hol": np.zeros(n)}
         for k in range(1, self.lead + 1):
             cols[f"hol_m{k}"] = np.zeros(n)
         for k in range(1, self.lag + 1):
             cols[f"hol_p{k}"] = np.zeros(n)
+
+        def mark(key: str, day: dt.date) -> None:
+            i = pos.get(day)
+            if i is not None:
+                cols.setdefault(key, np.zeros(n))[i] = 1.0
+
         for d, name in hol.items():
             key = "h:" + _slug(name)
-            i = pos.get(d)
-            if i is not None:
-                cols["hol"][i] = 1.0
-                cols.setdefault(key, np.zeros(n))[i] = 1.0
+            mark("hol", d)
+            mark(key, d)
+            if d - one not in hol:
+                mark(key + ":m1", d - one)
+            if d + one not in hol:
+                mark(key + ":p1", d + one)
             for k in range(1, self.lead + 1):
-                j = pos.get(d - dt.timedelta(days=k))
-                if j is not None and (d - dt.timedelta(days=k)) not in hol:
-                    cols[f"hol_m{k}"][j] = 1.0
+                if d - k * one not in hol:
+                    mark(f"hol_m{k}", d - k * one)
             for k in range(1, self.lag + 1):
-                j = pos.get(d + dt.timedelta(days=k))
-                if j is not None and (d + dt.timedelta(days=k)) not in hol:
-                    cols[f"hol_p{k}"][j] = 1.0
+                if d + k * one not in hol:
+                    mark(f"hol_p{k}", d + k * one)
         promo = np.zeros(n)
         for ev in self.events:
             i = pos.get(ev.date)
@@ -183,7 +193,46 @@ class EventCalendar:
             if ev.kind == "promotion":
                 promo[i] = 1.0
         cols["promo"] = promo
+        closed = set(closed or ()) | self.closed_days()
+        cols["closed_m1"] = np.zeros(n)
+        cols["closed_p1"] = np.zeros(n)
+        for d in closed:
+            if d - one not in closed:
+                mark("closed_m1", d - one)
+            if d + one not in closed:
+                mark("closed_p1", d + one)
         return pd.DataFrame(cols, index=index)
+
+    def predict_closed(self, history: pd.Series, index: pd.DatetimeIndex,
+                       weeks: int = 8) -> set[dt.date]:
+        """Days in ``index`` the shop will probably be shut.
+
+        Store-closed events, holidays the shop was closed on in most past
+        occurrences within ``history`` (NaN = closed), and weekdays closed in
+        at least 3/4 of the last ``weeks`` weeks.
+        """
+        out = {d for d in self.closed_days() if index[0].date() <= d <= index[-1].date()} \
+            if len(index) else set()
+        if len(history) == 0 or len(index) == 0:
+            return out
+        h0, h1 = history.index[0].date(), history.index[-1].date()
+        past = self.holidays_between(h0, h1)
+        isnan = np.isnan(history.to_numpy(dtype=float))
+        by_name: dict[str, list[bool]] = {}
+        for d, name in past.items():
+            by_name.setdefault(name, []).append(bool(isnan[(d - h0).days]))
+        for d, name in self.holidays_between(index[0].date(), index[-1].date()).items():
+            seen = by_name.get(name)
+            if seen and sum(seen) * 2 > len(seen):
+                out.add(d)
+        recent = history.iloc[-7 * weeks:]
+        if len(recent) >= 28:
+            rn = np.isnan(recent.to_numpy(dtype=float))
+            dows = recent.index.dayofweek.to_numpy()
+            shut = {w for w in range(7) if (dows == w).any() and rn[dows == w].mean() >= 0.75}
+            if shut:
+                out |= {d.date() for d in index if d.dayofweek in shut}
+        return out
 
 
 def holiday_names(start, end, *, country: str | None = "ID", subdiv: str | None = None,

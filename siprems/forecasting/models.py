@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from .calendar import EventCalendar
-from .ets import EtsFit, ets_forecast, fit_ets
+from .ets import ALPHAS, GAMMAS, EtsFit, ets_forecast, fit_ets
 from .regression import RidgeConfig, RidgeFit, fit_ridge, predict_ridge
 
 Z80 = float(stats.norm.ppf(0.90))
@@ -50,12 +50,18 @@ def future_index(y: pd.Series, horizon: int) -> pd.DatetimeIndex:
     return pd.date_range(y.index[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
 
 
-def _log_path(index, mean_log, sd_log, params, closed=None) -> Path:
-    """Back-transform a log1p mean/sd to quantiles (median forecast), clip at 0."""
-    def q(z):
-        return np.maximum(np.expm1(mean_log + z * sd_log), 0.0)
+def _log_path(index, mean_log, sd_log, params, closed=None, z: dict | None = None) -> Path:
+    """Back-transform a log1p mean/sd to quantiles (median forecast), clip at 0.
 
-    p = Path(index, q(0.0), q(-Z80), q(Z80), q(-Z95), q(Z95), params)
+    ``z`` optionally gives the standardised quantiles for 0.025/0.1/0.9/0.975
+    (default: normal).
+    """
+    z = z or {"0.025": -Z95, "0.1": -Z80, "0.9": Z80, "0.975": Z95}
+
+    def q(k):
+        return np.maximum(np.expm1(mean_log + k * sd_log), 0.0)
+
+    p = Path(index, q(0.0), q(z["0.1"]), q(z["0.9"]), q(z["0.025"]), q(z["0.975"]), params)
     if closed is not None and closed.any():
         for arr in (p.yhat, p.lo80, p.hi80, p.lo95, p.hi95):
             arr[closed] = 0.0
@@ -74,9 +80,12 @@ def _closed_mask(index: pd.DatetimeIndex, cal: EventCalendar | None) -> np.ndarr
 class RidgeEtsConfig:
     ridge: RidgeConfig = field(default_factory=RidgeConfig)
     ets_window: int = 730       # days of residuals the ETS sees
-    damped: bool = False
+    horizon_fit: int = 28       # ETS parameters chosen by 1..28-step error
     interval_scale: float = 1.0  # calibration factor on the ETS sd
     sd_floor: float = 0.02
+    empirical_q: bool = True    # interval quantiles from in-sample h-step errors
+    alphas: tuple = ALPHAS
+    gammas: tuple = GAMMAS
 
 
 def ridge_ets(y: pd.Series, cal: EventCalendar, horizon: int,
@@ -84,17 +93,21 @@ def ridge_ets(y: pd.Series, cal: EventCalendar, horizon: int,
     """Ridge (yearly shape + events) on log1p, ETS on the residual."""
     cfg = cfg or RidgeEtsConfig()
     ylog = np.log1p(y)
-    rfit, fitted = fit_ridge(ylog, cal, cfg.ridge)
+    idx = future_index(y, horizon)
+    future_closed = cal.predict_closed(y, idx)
+    closed = {d.date() for d in y.index[np.isnan(y.to_numpy())]} | future_closed
+    rfit, fitted = fit_ridge(ylog, cal, cfg.ridge, closed)
     resid = ylog.to_numpy() - fitted
     tail = resid[-cfg.ets_window:] if cfg.ets_window else resid
-    efit = fit_ets(tail, 7, cfg.damped, warm=(warm or {}).get("ets"))
-    idx = future_index(y, horizon)
-    reg = predict_ridge(rfit, idx, cal, cfg.ridge)
-    emean, evar = ets_forecast(efit, horizon)
-    sd = np.maximum(np.sqrt(evar) * cfg.interval_scale, cfg.sd_floor)
+    efit = fit_ets(tail, 7, cfg.horizon_fit, warm=(warm or {}).get("ets"),
+                   alphas=cfg.alphas, gammas=cfg.gammas)
+    reg = predict_ridge(rfit, idx, cal, cfg.ridge, closed=closed)
+    emean, esd = ets_forecast(efit, horizon)
+    sd = np.maximum(esd * cfg.interval_scale, cfg.sd_floor)
     params = {"ets": efit.to_dict(), "ridge": {"columns": rfit.columns,
               "coef": rfit.coef, "fourier_range": list(rfit.fourier_range)}}
-    return _log_path(idx, reg + emean, sd, params, _closed_mask(idx, cal))
+    mask = np.array([d.date() in future_closed for d in idx], dtype=bool)
+    return _log_path(idx, reg + emean, sd, params, mask, efit.q if cfg.empirical_q else None)
 
 
 def seasonal_naive(y: pd.Series, cal: EventCalendar | None, horizon: int,

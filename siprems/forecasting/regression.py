@@ -49,11 +49,12 @@ def _fourier(index: pd.DatetimeIndex, k: int) -> dict[str, np.ndarray]:
     return cols
 
 
-def design(index: pd.DatetimeIndex, cal: EventCalendar, cfg: RidgeConfig) -> pd.DataFrame:
+def design(index: pd.DatetimeIndex, cal: EventCalendar, cfg: RidgeConfig,
+           closed: set | None = None) -> pd.DataFrame:
     """Full design matrix for ``index`` (without intercept)."""
     index = pd.DatetimeIndex(index)
     cols: dict[str, np.ndarray] = {}
-    cal_df = cal.features(index)
+    cal_df = cal.features(index, closed)
     if cfg.weekday:
         dow = index.dayofweek.to_numpy().copy()
         if cfg.holiday_as_sunday and "hol" in cal_df:
@@ -81,9 +82,14 @@ def _penalty(col: str, cfg: RidgeConfig) -> float:
     return cfg.lam_generic
 
 
-def fit_ridge(y: pd.Series, cal: EventCalendar, cfg: RidgeConfig) -> tuple[RidgeFit, np.ndarray]:
-    """Fit on the non-NaN days of ``y`` (log scale).  Returns the fit and in-sample fitted values."""
-    X = design(y.index, cal, cfg)
+def fit_ridge(y: pd.Series, cal: EventCalendar, cfg: RidgeConfig,
+              closed: set | None = None) -> tuple[RidgeFit, np.ndarray]:
+    """Fit on the non-NaN days of ``y`` (log scale).  Returns the fit and in-sample fitted values.
+
+    ``closed`` are the days the shop is shut (history NaN days plus predicted
+    closures), for the day-before/after-closure columns.
+    """
+    X = design(y.index, cal, cfg, closed)
     # drop calendar columns never active on an observed day (cannot be estimated)
     obs = ~np.isnan(y.to_numpy())
     active = [c for c in X.columns if c.startswith(("f_", "wx_", "dow")) or X[c].to_numpy()[obs].any()]
@@ -116,10 +122,10 @@ def fit_ridge(y: pd.Series, cal: EventCalendar, cfg: RidgeConfig) -> tuple[Ridge
 
 
 def predict_ridge(fit: RidgeFit, index: pd.DatetimeIndex, cal: EventCalendar, cfg: RidgeConfig,
-                  X: pd.DataFrame | None = None) -> np.ndarray:
+                  X: pd.DataFrame | None = None, closed: set | None = None) -> np.ndarray:
     """Regression part for ``index`` with the Fourier part clipped to its training range."""
     if X is None:
-        X = design(index, cal, cfg)
+        X = design(index, cal, cfg, closed)
     coef = dict(zip(fit.columns, fit.coef))
     out = np.full(len(index), coef.get("_intercept", 0.0))
     fpart = np.zeros(len(index))

@@ -1,0 +1,26 @@
+# SIPREMS: the two commands that matter are `make run` and `make test`.
+.PHONY: run test deps stack-prepare clean-run lint
+
+deps:
+	@scripts/install-deps.sh
+
+# The whole stack locally with demo data: PostgreSQL, pgbouncer, two Redis,
+# two API instances, HAProxy on :5000 (stats on :8404). Ctrl-C stops it all.
+run: deps
+	@.venv/bin/python -m siprems.devtools.stack prepare .run
+	@echo ""
+	@echo "  API (HAProxy)  http://127.0.0.1:5000   (try /health, /ready, /docs)"
+	@echo "  HAProxy stats  http://127.0.0.1:8404/stats"
+	@echo "  instances      http://127.0.0.1:8001  http://127.0.0.1:8002"
+	@echo "  demo login     demo@siprems.local / Demo12345"
+	@echo ""
+	@.venv/bin/honcho -e .run/env -f Procfile start
+
+test: deps
+	@.venv/bin/python -m pytest $(PYTEST_ARGS)
+
+clean-run:
+	rm -rf .run
+
+lint:
+	@.venv/bin/ruff check siprems workers tests

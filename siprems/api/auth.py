@@ -1,0 +1,147 @@
+"""`/api/auth`: register, login, refresh, profile, change-password, logout."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sanic import Blueprint, Request
+from sanic.response import json
+from sanic_ext import openapi, validate
+
+from siprems.api import docs
+from siprems.api.guard import authenticated
+from siprems.auth import accounts
+from siprems.errors import NotFound
+
+bp = Blueprint("auth", url_prefix="/api/auth")
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _email(value: str) -> str:
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError("must be a valid email address")
+    return value.lower()
+
+
+class RegisterBody(_Strict):
+    email: str
+    password: str = Field(min_length=8, max_length=255)
+    full_name: str = Field(min_length=2, max_length=100)
+    _check_email = field_validator("email")(_email)
+
+
+class LoginBody(_Strict):
+    email: str
+    password: str = Field(min_length=1, max_length=255)
+    _check_email = field_validator("email")(_email)
+
+
+class RefreshBody(_Strict):
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class ChangePasswordBody(_Strict):
+    old_password: str = Field(min_length=1, max_length=255)
+    new_password: str = Field(min_length=8, max_length=255)
+
+
+class LogoutBody(_Strict):
+    refresh_token: str | None = Field(default=None, max_length=4096)
+
+
+TOKENS = {"type": "object", "properties": {
+    "access_token": {"type": "string"}, "refresh_token": {"type": "string"},
+    "token_type": {"type": "string"}, "expires_in": {"type": "integer"}}}
+LOGIN = {"type": "object", "properties": {
+    "user_id": {"type": "integer"}, "email": {"type": "string"}, "full_name": {"type": "string"},
+    "store_id": {"type": "integer"}, **TOKENS["properties"]}}
+USER = {"type": "object", "properties": {
+    "user_id": {"type": "integer"}, "email": {"type": "string"}, "full_name": {"type": "string"},
+    "created_at": {"type": "string"}, "is_active": {"type": "boolean"}, "store_id": {"type": "integer"},
+    "store_name": {"type": "string"}}}
+MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}}
+
+
+@bp.post("/register")
+@openapi.summary("Register a user and create their store")
+@docs.body(RegisterBody)
+@docs.response(201, {"type": "object", "properties": {"message": {"type": "string"}, "user": USER}})
+@docs.errors(400)
+@validate(json=RegisterBody)
+async def register(request: Request, body: RegisterBody):
+    user = await accounts.register(request.app.ctx.db, body.email, body.password, body.full_name)
+    return json({"message": "Registration successful",
+                 "user": {"user_id": user["user_id"], "email": user["email"], "full_name": user["full_name"]}},
+                status=201)
+
+
+@bp.post("/login")
+@openapi.summary("Log in: access and refresh tokens at the top level")
+@docs.body(LoginBody)
+@docs.response(200, LOGIN)
+@docs.errors(400, 401)
+@validate(json=LoginBody)
+async def login(request: Request, body: LoginBody):
+    ctx = request.app.ctx
+    return json(await accounts.login(ctx.db, ctx.settings, body.email, body.password))
+
+
+@bp.post("/refresh")
+@openapi.summary("Rotate the refresh token; a reused one revokes its family")
+@docs.body(RefreshBody)
+@docs.response(200, TOKENS)
+@docs.errors(400, 401)
+@validate(json=RefreshBody)
+async def refresh(request: Request, body: RefreshBody):
+    ctx = request.app.ctx
+    return json(await accounts.refresh(ctx.db, ctx.settings, body.refresh_token))
+
+
+@bp.get("/profile")
+@openapi.summary("The caller's profile")
+@openapi.secured("bearerAuth")
+@docs.response(200, USER)
+@docs.errors(401, 404)
+@authenticated
+async def profile(request: Request):
+    user = await accounts.profile(request.app.ctx.db, request.ctx.identity)
+    if user is None:
+        raise NotFound("User not found")
+    return json(user)
+
+
+@bp.post("/change-password")
+@openapi.summary("Change the password; other sessions are revoked, the caller gets new tokens")
+@openapi.secured("bearerAuth")
+@docs.body(ChangePasswordBody)
+@docs.response(200, {"type": "object", "properties": {"message": {"type": "string"}, **TOKENS["properties"]}})
+@docs.errors(400, 401)
+@authenticated
+@validate(json=ChangePasswordBody)
+async def change_password(request: Request, body: ChangePasswordBody):
+    ctx = request.app.ctx
+    pair = await accounts.change_password(ctx.db, ctx.settings, request.ctx.identity,
+                                          body.old_password, body.new_password)
+    return json({"message": "Password changed successfully", **pair})
+
+
+@bp.post("/logout")
+@openapi.summary("Log out: revokes the given refresh token's family")
+@openapi.secured("bearerAuth")
+@docs.response(200, MESSAGE)
+@docs.errors(401)
+@authenticated
+async def logout(request: Request):
+    body = request.json if request.body else None
+    token = None
+    if isinstance(body, dict) and isinstance(body.get("refresh_token"), str):
+        token = body["refresh_token"]
+    ctx = request.app.ctx
+    await accounts.logout(ctx.db, ctx.settings, request.ctx.identity, token)
+    return json({"message": "Logout successful"})

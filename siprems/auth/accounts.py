@@ -1,0 +1,142 @@
+"""Accounts: registration (a user and their store), login, refresh-token
+rotation with reuse detection, logout and password change."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+import psycopg2.errors
+
+from siprems.auth import passwords, tokens
+from siprems.auth.tokens import Identity
+from siprems.db import fetch_one, transaction
+from siprems.errors import ApiError, BadRequest, Unauthorized
+
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+async def register(pool, email: str, password: str, full_name: str) -> dict:
+    problem = passwords.password_problem(password)
+    if problem:
+        raise BadRequest(problem, code="weak_password")
+    password_hash = await asyncio.to_thread(passwords.hash_password, password)
+    try:
+        async with transaction(pool) as cur:
+            await cur.execute("INSERT INTO stores (name) VALUES (%s) RETURNING store_id",
+                              (f"{full_name}'s store",))
+            store_id = (await cur.fetchone())["store_id"]
+            await cur.execute(
+                """INSERT INTO users (store_id, email, full_name, password_hash)
+                   VALUES (%s, %s, %s, %s) RETURNING user_id, email, full_name, created_at""",
+                (store_id, email, full_name, password_hash),
+            )
+            user = dict(await cur.fetchone())
+            await cur.execute(
+                "INSERT INTO opening_hours (store_id, day_of_week) SELECT %s, unnest(%s::text[])",
+                (store_id, list(DAYS)),
+            )
+    except psycopg2.errors.UniqueViolation as exc:
+        raise BadRequest("Email already in use", code="email_taken") from exc
+    return user
+
+
+async def _issue_pair(cur, identity: Identity, settings, family: str | None = None) -> dict:
+    access = tokens.issue_access(identity, settings.jwt_secret, settings.jwt_access_minutes)
+    refresh, claims = tokens.new_refresh(identity, settings.jwt_secret, settings.jwt_refresh_days, family)
+    await cur.execute(
+        "INSERT INTO refresh_tokens (jti, family_id, user_id, expires_at) VALUES (%s, %s, %s, to_timestamp(%s))",
+        (claims.jti, claims.family, identity.user_id, claims.expires_at),
+    )
+    return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+            "expires_in": settings.jwt_access_minutes * 60}
+
+
+async def login(pool, settings, email: str, password: str) -> dict:
+    user = await fetch_one(
+        pool,
+        "SELECT user_id, store_id, email, full_name, password_hash, is_active FROM users WHERE lower(email) = lower(%s)",
+        (email,),
+    )
+    # Verify against a dummy hash when the user is unknown: same cost, no oracle.
+    ok = await asyncio.to_thread(passwords.verify_password,
+                                 user["password_hash"] if user else passwords.DUMMY_HASH, password)
+    if not user or not ok:
+        raise Unauthorized("Invalid email or password", code="invalid_credentials")
+    if not user["is_active"]:
+        raise Unauthorized("Account is deactivated", code="account_deactivated")
+    identity = Identity(user["user_id"], user["store_id"], user["email"])
+    async with transaction(pool) as cur:
+        pair = await _issue_pair(cur, identity, settings)
+    return {"user_id": user["user_id"], "email": user["email"], "full_name": user["full_name"],
+            "store_id": user["store_id"], **pair}
+
+
+async def refresh(pool, settings, refresh_token: str) -> dict:
+    claims = tokens.decode_refresh(refresh_token, settings.jwt_secret)
+    reused = False
+    async with transaction(pool) as cur:
+        await cur.execute(
+            """SELECT t.used_at, t.revoked_at, u.is_active FROM refresh_tokens t
+               JOIN users u USING (user_id) WHERE t.jti = %s FOR UPDATE OF t""",
+            (claims.jti,),
+        )
+        row = await cur.fetchone()
+        if row is None or row["revoked_at"] is not None or not row["is_active"]:
+            raise Unauthorized("Invalid or expired refresh token", code="invalid_token")
+        if row["used_at"] is not None:
+            reused = True
+        else:
+            await cur.execute("UPDATE refresh_tokens SET used_at = now() WHERE jti = %s", (claims.jti,))
+            pair = await _issue_pair(cur, claims.identity, settings, claims.family)
+    if reused:
+        # A rotated token came back: someone holds a copy. Revoke the family.
+        await revoke_family(pool, claims.family)
+        raise Unauthorized("Refresh token reuse detected; please log in again", code="token_reused")
+    return pair
+
+
+async def revoke_family(pool, family: str) -> None:
+    async with transaction(pool) as cur:
+        await cur.execute("UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = %s AND revoked_at IS NULL",
+                          (family,))
+
+
+async def logout(pool, settings, identity: Identity, refresh_token: str | None) -> None:
+    if not refresh_token:
+        return
+    try:
+        claims = tokens.decode_refresh(refresh_token, settings.jwt_secret)
+    except ApiError:
+        return  # logging out with a bad token still logs out
+    if claims.identity.user_id == identity.user_id:
+        await revoke_family(pool, claims.family)
+
+
+async def profile(pool, identity: Identity) -> dict | None:
+    return await fetch_one(
+        pool,
+        """SELECT u.user_id, u.email, u.full_name, u.created_at, u.is_active, u.store_id, s.name AS store_name
+           FROM users u JOIN stores s USING (store_id) WHERE u.user_id = %s AND u.store_id = %s""",
+        (identity.user_id, identity.store_id),
+    )
+
+
+async def change_password(pool, settings, identity: Identity, old_password: str, new_password: str) -> dict:
+    """Returns a fresh token pair for the caller; every other session is revoked."""
+    user = await fetch_one(pool, "SELECT password_hash FROM users WHERE user_id = %s", (identity.user_id,))
+    if not user:
+        raise Unauthorized("Unknown user", code="invalid_token")
+    if not await asyncio.to_thread(passwords.verify_password, user["password_hash"], old_password):
+        raise BadRequest("Current password is incorrect", code="wrong_password")
+    problem = passwords.password_problem(new_password)
+    if problem:
+        raise BadRequest(problem, code="weak_password")
+    new_hash = await asyncio.to_thread(passwords.hash_password, new_password)
+    async with transaction(pool) as cur:
+        await cur.execute("UPDATE users SET password_hash = %s, updated_at = now() WHERE user_id = %s",
+                          (new_hash, identity.user_id))
+        # Other sessions end: their refresh tokens stop working.
+        await cur.execute("UPDATE refresh_tokens SET revoked_at = %s WHERE user_id = %s AND revoked_at IS NULL",
+                          (datetime.now(timezone.utc), identity.user_id))
+        return await _issue_pair(cur, identity, settings)

@@ -1,0 +1,27 @@
+"""JSON via orjson. NUMERIC money arrives as Decimal: it is serialised as a
+JSON number (the frontend's types are numbers); arithmetic stays in SQL or
+Decimal, never float."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import orjson
+
+loads = orjson.loads
+
+
+def _default(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 else float(value)
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(value, **_: object) -> bytes:
+    return orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS)
+
+
+def dumps_str(value) -> str:
+    return dumps(value).decode()
