@@ -15,6 +15,8 @@ from sanic.exceptions import SanicException
 from sanic.handlers import ErrorHandler
 from sanic.response import JSONResponse, json
 
+from sanic_ext.exceptions import ValidationError as SanicExtValidationError
+
 from siprems.errors import ApiError
 
 log = logging.getLogger("siprems.errors")
@@ -57,7 +59,10 @@ class JsonErrorHandler(ErrorHandler):
             return error_response(exception.status, exception.code, exception.message,
                                   exception.headers, exception.extra)
         if isinstance(exception, pydantic.ValidationError):
-            message, details = validation_message(exception)
+            message, details = validation_message(exception.errors())
+            return error_response(400, "validation_error", message, extra={"details": details})
+        if isinstance(exception, SanicExtValidationError):
+            message, details = validation_message(_parse_pydantic_text(exception))
             return error_response(400, "validation_error", message, extra={"details": details})
         if isinstance(exception, SanicException):
             status = getattr(exception, "status_code", 500) or 500
@@ -94,10 +99,31 @@ def _is_pool_timeout(exception: BaseException) -> bool:
     return isinstance(exception, (asyncio.TimeoutError, TimeoutError))
 
 
-def validation_message(exc) -> tuple[str, list[dict]]:
-    """A sentence naming the offending field(s) of a pydantic ValidationError."""
+_FRIENDLY = {"Field required": "is required", "Extra inputs are not permitted": "is not a recognised field"}
+
+
+def _parse_pydantic_text(exc: SanicExtValidationError) -> list[dict]:
+    """sanic-ext re-raises pydantic errors as text (`from None`); recover
+    (field, message) pairs from pydantic's stable text layout."""
+    text = (getattr(exc, "extra", None) or {}).get("exception") or str(exc)
+    errors, loc = [], ()
+    for line in text.splitlines()[1:]:
+        if not line.strip() or line.startswith("    "):
+            continue
+        if line.startswith("  "):
+            msg = line.strip().split(" [type=", 1)[0]
+            errors.append({"loc": loc, "msg": _FRIENDLY.get(msg, msg),
+                           "type": "model_type" if not loc else "text"})
+            loc = ()
+        else:
+            loc = tuple(line.strip().split("."))
+    return errors or [{"loc": (), "msg": "is invalid", "type": "text"}]
+
+
+def validation_message(errors: list[dict]) -> tuple[str, list[dict]]:
+    """A sentence naming the offending field(s) of a pydantic validation failure."""
     details = []
-    for err in exc.errors():
+    for err in errors:
         field = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__") or "body"
         msg = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
         if err.get("type") == "missing":
@@ -108,5 +134,10 @@ def validation_message(exc) -> tuple[str, list[dict]]:
             field, msg = "body", "must be a JSON object"
         details.append({"field": field, "message": msg})
     first = details[0] if details else {"field": "body", "message": "is invalid"}
+    text = first["message"]
+    if not text.startswith(("is ", "must ")):
+        text = ": " + text[:1].lower() + text[1:]
+    else:
+        text = " " + text
     more = f" (and {len(details) - 1} more problem{'s' if len(details) > 2 else ''})" if len(details) > 1 else ""
-    return f"Field '{first['field']}' {first['message']}{more}.", details
+    return f"Field '{first['field']}'{text}{more}.", details
