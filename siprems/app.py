@@ -10,23 +10,27 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import uuid
 
 from sanic import Request, Sanic
 
-from siprems import api, jsonutil
+from siprems import api, jsonutil, metrics
 from siprems.api.errors import JsonErrorHandler
 from siprems.config import Settings, load_settings
 from siprems.db import create_pool
 from siprems.db.migrate import apply_migrations
+from siprems.logs import sanic_log_config
 from siprems.redis_client import create_redis
 
 log = logging.getLogger("siprems.app")
+access_log = logging.getLogger("siprems.access")
 
 
 def create_app(settings: Settings | None = None) -> Sanic:
     settings = settings or load_settings()
-    app = Sanic("siprems", dumps=jsonutil.dumps, loads=jsonutil.loads, error_handler=JsonErrorHandler())
+    app = Sanic("siprems", dumps=jsonutil.dumps, loads=jsonutil.loads, error_handler=JsonErrorHandler(),
+                log_config=sanic_log_config())
     app.ctx.settings = settings
     _configure(app, settings)
     _register_listeners(app, settings)
@@ -86,6 +90,7 @@ def _register_listeners(app: Sanic, settings: Settings) -> None:
 
     @app.after_server_stop
     async def disconnect(app: Sanic) -> None:
+        metrics.worker_exited(os.getpid())
         app.ctx.db.close()
         await app.ctx.db.wait_closed()
         await app.ctx.redis.aclose()
@@ -97,10 +102,34 @@ def _register_middleware(app: Sanic, settings: Settings) -> None:
     async def assign_request_id(request: Request) -> None:
         incoming = request.headers.get("x-request-id", "")
         request.ctx.request_id = incoming[:128] if incoming else uuid.uuid4().hex
+        request.ctx.started = time.perf_counter()
+        metrics.IN_FLIGHT.inc()
 
     @app.on_response(priority=100)
-    async def identify(request: Request, response) -> None:
+    async def identify_and_record(request: Request, response) -> None:
         response.headers["X-Instance"] = settings.instance
         rid = getattr(request.ctx, "request_id", None)
         if rid:
             response.headers["X-Request-ID"] = rid
+        started = getattr(request.ctx, "started", None)
+        if started is None:
+            return
+        request.ctx.started = None  # record once, even if middleware runs again
+        metrics.IN_FLIGHT.dec()
+        elapsed = time.perf_counter() - started
+        route = "/" + request.route.path if request.route else "<unmatched>"
+        status = response.status
+        metrics.REQUESTS.labels(request.method, route, str(status)).inc()
+        metrics.LATENCY.labels(request.method, route).observe(elapsed)
+        pool = getattr(request.app.ctx, "db", None)
+        if pool is not None:
+            metrics.DB_POOL_SIZE.labels("in_use").set(pool.size - pool.freesize)
+            metrics.DB_POOL_SIZE.labels("idle").set(pool.freesize)
+            metrics.DB_POOL_SIZE.labels("max").set(pool.maxsize)
+        identity = getattr(request.ctx, "identity", None)
+        access_log.info(
+            "%s %s %s", request.method, route, status,
+            extra={"request_id": rid, "instance": settings.instance, "worker": os.getpid(),
+                   "store_id": identity.store_id if identity else None, "route": route,
+                   "path": request.path, "status": status, "duration_ms": round(elapsed * 1000, 2)},
+        )

@@ -8,7 +8,23 @@ import sys
 from functools import partial
 
 
+def _prepare_metrics_dir() -> None:
+    """prometheus-client reads PROMETHEUS_MULTIPROC_DIR when first imported,
+    so the per-instance directory is made (fresh) before anything imports it."""
+    import os
+    import shutil
+    import tempfile
+
+    base = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.gettempdir()
+    # One directory per instance process tree, even when instances share a base.
+    path = os.path.join(base, f"siprems-metrics-{os.getpid()}")
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+
+
 def _serve(args: argparse.Namespace) -> int:
+    _prepare_metrics_dir()
     from sanic import Sanic
     from sanic.worker.loader import AppLoader
 

@@ -23,6 +23,71 @@ def cache_entry(store_id: int, generation: int, name: str) -> str:
 
 # --- chat (CACHE server) ------------------------------------------------------
 
+
+def chat_history(user_id: int, session_id: str) -> str:
+    """List of JSON messages `{role, text, timestamp}` of one user's session."""
+    return f"{PREFIX}:chat:history:{user_id}:{session_id}"
+
+
+def chat_sessions(user_id: int) -> str:
+    """Sorted set: the user's session ids scored by last activity (epoch ms)."""
+    return f"{PREFIX}:chat:sessions:{user_id}"
+
+
+def chat_session_owner(session_id: str) -> str:
+    """The user id that owns a session id (so no one else can reuse it)."""
+    return f"{PREFIX}:chat:owner:{session_id}"
+
+
 # --- jobs (QUEUE server) --------------------------------------------------------
+# Lua scripts build per-id keys as prefix .. id, so every per-id key here is
+# "<prefix><id>" and `name("")` is the prefix handed to the scripts.
+
+JOBS = f"{PREFIX}:jobs"
+JOBS_GROUP = "workers"  # the one consumer group on every job stream
+JOBS_DELAYED = f"{JOBS}:delayed"  # ZSET job id -> due time (ms): retries and deferred jobs
+JOBS_WORKERS = f"{JOBS}:workers"  # ZSET worker name -> last heartbeat (ms)
+
+
+def job_stream(queue: str) -> str:
+    return f"{JOBS}:stream:{queue}"
+
+
+def job_dead_letters(queue: str) -> str:
+    return f"{JOBS}:dead:{queue}"
+
+
+def job_record(job_id: str) -> str:
+    """HASH: the job's state, arguments, progress and result."""
+    return f"{JOBS}:job:{job_id}"
+
+
+def job_children(parent_id: str) -> str:
+    """SET of the child job ids of a fan-out parent."""
+    return f"{JOBS}:children:{parent_id}"
+
+
+def job_store_active(store_id: int | str) -> str:
+    """ZSET of a store's unfinished job ids (score: creation time, ms)."""
+    return f"{JOBS}:active:{store_id}"
+
+
+def job_idempotency(store_id: int | str, key: str) -> str:
+    return f"{JOBS}:idem:{store_id}:{key}"
+
+
+def job_worker_info(name: str) -> str:
+    return f"{JOBS}:worker:{name}"
+
+
+def cron_fire(schedule: str, scope: str, fire_ts: int) -> str:
+    """SET NX marker: this occurrence of the schedule has been enqueued."""
+    return f"{JOBS}:cron:fire:{schedule}:{scope}:{fire_ts}"
+
+
+def cron_last(schedule: str, scope: str) -> str:
+    """The latest occurrence (unix s) that was handled, for catch-up after downtime."""
+    return f"{JOBS}:cron:last:{schedule}:{scope}"
+
 
 # --- forecasting (CACHE server) -------------------------------------------------

@@ -39,3 +39,18 @@ def configure_logging(level: str | None = None) -> None:
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
+
+
+def sanic_log_config() -> dict:
+    """Sanic's loggers (and ours) as JSON lines on stderr, in every worker."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "siprems.logs.JsonFormatter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "root": {"level": os.environ.get("LOG_LEVEL", "INFO"), "handlers": ["stderr"]},
+        "loggers": {
+            name: {"level": "INFO", "handlers": [], "propagate": True}
+            for name in ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets")
+        },
+    }

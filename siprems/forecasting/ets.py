@@ -26,6 +26,7 @@ class EtsFit:
 
     alpha: float
     gamma: float
+    phi: float = 1.0
     period: int = 7
     level: float = 0.0
     season: list[float] = field(default_factory=list)
@@ -55,14 +56,19 @@ def _initial(y: np.ndarray, period: int) -> tuple[float, list[float]]:
     return level, [s - mean_s for s in season]
 
 
-def _run(y: list, alpha: float, gamma: float, period: int, level: float, season: list[float]):
-    """One pass.  Returns level after each day, the seasonal value written each day, final states."""
+def _run(y: list, alpha: float, gamma: float, period: int, level: float, season: list[float],
+         phi: float = 1.0):
+    """One pass.  Returns level after each day, the seasonal value written each day, final states.
+
+    ``phi`` < 1 makes the level revert towards 0 (the regression's level).
+    """
     s = list(season)
     l = level
     L = [0.0] * len(y)
     W = [0.0] * len(y)
     k = 0
     for t, v in enumerate(y):
+        l *= phi
         if v == v:  # observed (not NaN)
             e = v - l - s[k]
             l += alpha * e
@@ -76,7 +82,7 @@ def _run(y: list, alpha: float, gamma: float, period: int, level: float, season:
 
 
 def _hstep_errors(y: np.ndarray, L: np.ndarray, W: np.ndarray, period: int, horizon: int,
-                  burn: int) -> list[np.ndarray]:
+                  burn: int, phi: float = 1.0) -> list[np.ndarray]:
     """In-sample errors of the h-step forecasts, h = 1..horizon (NaN targets dropped)."""
     out = []
     n = len(y)
@@ -87,13 +93,13 @@ def _hstep_errors(y: np.ndarray, L: np.ndarray, W: np.ndarray, period: int, hori
         if len(t) == 0:
             out.append(np.array([]))
             continue
-        e = y[t + h] - (L[t] + W[t - back])
+        e = y[t + h] - (phi ** h * L[t] + W[t - back])
         out.append(e[~np.isnan(e)])
     return out
 
 
 def fit_ets(y: np.ndarray, period: int = 7, horizon: int = 28, warm: dict | None = None,
-            alphas=ALPHAS, gammas=GAMMAS, burn: int = 28) -> EtsFit:
+            alphas=ALPHAS, gammas=GAMMAS, phis=(1.0,), burn: int = 28) -> EtsFit:
     """Pick alpha/gamma on a grid by mean absolute 1..``horizon``-step error.
 
     ``warm`` (a previous :meth:`EtsFit.to_dict`) narrows the grid to the
@@ -108,15 +114,16 @@ def fit_ets(y: np.ndarray, period: int = 7, horizon: int = 28, warm: dict | None
     ys = y.tolist()
     burn = min(burn, max(len(y) // 3, 0))
     best = None
-    for a in alphas:
-        for g in gammas:
-            L, W, l, s = _run(ys, a, g, period, level, season)
-            errs = _hstep_errors(y, L, W, period, horizon, burn)
-            flat = np.concatenate(errs) if errs else np.array([])
-            score = float(np.mean(np.abs(flat))) if len(flat) else 0.0
-            if best is None or score < best[0]:
-                best = (score, a, g, errs, l, s)
-    _, a, g, errs, l, s = best
+    for phi in phis:
+        for a in alphas:
+            for g in gammas:
+                L, W, l, s = _run(ys, a, g, period, level, season, phi)
+                errs = _hstep_errors(y, L, W, period, horizon, burn, phi)
+                flat = np.concatenate(errs) if errs else np.array([])
+                score = float(np.mean(np.abs(flat))) if len(flat) else 0.0
+                if best is None or score < best[0]:
+                    best = (score, a, g, phi, errs, l, s)
+    _, a, g, phi, errs, l, s = best
     rmse, bias, z = [], [], []
     for e in errs:
         if len(e) >= 5:
@@ -133,7 +140,7 @@ def fit_ets(y: np.ndarray, period: int = 7, horizon: int = 28, warm: dict | None
         q = {k: float(np.quantile(zz, float(k))) for k in ("0.025", "0.1", "0.9", "0.975")}
     else:
         q = {"0.025": -1.96, "0.1": -1.2816, "0.9": 1.2816, "0.975": 1.96}
-    return EtsFit(alpha=a, gamma=g, period=period, level=float(l), season=[float(v) for v in s],
+    return EtsFit(alpha=a, gamma=g, phi=phi, period=period, level=float(l), season=[float(v) for v in s],
                   phase=len(y) % period, rmse=rmse, bias=bias, q=q)
 
 
@@ -146,7 +153,7 @@ def ets_forecast(fit: EtsFit, h: int) -> tuple[np.ndarray, np.ndarray]:
     """
     steps = np.arange(1, h + 1)
     idx = (fit.phase + steps - 1) % fit.period
-    mean = fit.level + np.asarray(fit.season)[idx]
+    mean = fit.phi ** steps * fit.level + np.asarray(fit.season)[idx]
     r = np.asarray(fit.rmse, dtype=float)
     if len(r) == 0:
         r = np.array([0.5])

@@ -86,6 +86,8 @@ class RidgeEtsConfig:
     empirical_q: bool = True    # interval quantiles from in-sample h-step errors
     alphas: tuple = ALPHAS
     gammas: tuple = GAMMAS
+    phis: tuple = (1.0,)
+    bias_correct: bool = False
 
 
 def ridge_ets(y: pd.Series, cal: EventCalendar, horizon: int,
@@ -100,9 +102,12 @@ def ridge_ets(y: pd.Series, cal: EventCalendar, horizon: int,
     resid = ylog.to_numpy() - fitted
     tail = resid[-cfg.ets_window:] if cfg.ets_window else resid
     efit = fit_ets(tail, 7, cfg.horizon_fit, warm=(warm or {}).get("ets"),
-                   alphas=cfg.alphas, gammas=cfg.gammas)
+                   alphas=cfg.alphas, gammas=cfg.gammas, phis=cfg.phis)
     reg = predict_ridge(rfit, idx, cal, cfg.ridge, closed=closed)
     emean, esd = ets_forecast(efit, horizon)
+    if cfg.bias_correct and efit.bias:
+        b = np.asarray(efit.bias)
+        emean = emean + np.concatenate([b, np.full(max(horizon - len(b), 0), b[-1])])[:horizon]
     sd = np.maximum(esd * cfg.interval_scale, cfg.sd_floor)
     params = {"ets": efit.to_dict(), "ridge": {"columns": rfit.columns,
               "coef": rfit.coef, "fourier_range": list(rfit.fourier_range)}}

@@ -1,0 +1,68 @@
+"""A store's place and time: country (for public holidays) and time zone (for
+"today" and day boundaries). Local days are turned into UTC instants in
+Python, so queries compare `transaction_date` with plain timestamptz values
+and can use the (store_id, transaction_date) index."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from siprems.db import fetch_one
+from siprems.errors import NotFound
+
+DEFAULT_TIMEZONE = "Asia/Jakarta"
+DEFAULT_COUNTRY = "ID"
+
+
+@lru_cache(maxsize=256)
+def zone(name: str | None) -> tzinfo:
+    """The named time zone; the default one when the name is unknown."""
+    try:
+        return ZoneInfo(name or DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIMEZONE)
+
+
+@dataclass(frozen=True)
+class StoreLocale:
+    store_id: int
+    country: str
+    subdivision: str | None
+    timezone: str
+
+    @property
+    def tz(self) -> tzinfo:
+        return zone(self.timezone)
+
+    def today(self, now: datetime | None = None) -> date:
+        return (now or datetime.now(self.tz)).astimezone(self.tz).date()
+
+    def day_start(self, day: date) -> datetime:
+        """The instant the local day begins (aware; DST-safe via zoneinfo)."""
+        return datetime.combine(day, time(0), self.tz)
+
+    def days_window(self, first: date, last: date) -> tuple[datetime, datetime]:
+        """[start of `first`, start of the day after `last`) as aware datetimes."""
+        return self.day_start(first), self.day_start(last + timedelta(days=1))
+
+
+async def store_locale(pool, store_id: int) -> StoreLocale:
+    row = await fetch_one(pool, "SELECT country, subdivision, timezone FROM stores WHERE store_id = %s",
+                          (store_id,))
+    if row is None:
+        raise NotFound("Store not found")
+    return StoreLocale(store_id, (row["country"] or DEFAULT_COUNTRY).upper(), row["subdivision"] or None,
+                       row["timezone"] or DEFAULT_TIMEZONE)
+
+
+def parse_iso_date(value: str) -> date:
+    """Exactly YYYY-MM-DD (no time, no other format), as a real calendar date."""
+    if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
+        raise ValueError("must be a date in the form YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be a real calendar date in the form YYYY-MM-DD") from None

@@ -1,0 +1,1 @@
+"""The product catalogue of a store: validation rules and SQL (no Sanic)."""

@@ -1,0 +1,192 @@
+"""Products of one store: every statement is scoped by store_id, so another
+store's SKU is indistinguishable from a missing one."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg2.errors
+
+from siprems.catalog.fields import ProductCreate, ProductPatch, ProductReplace
+from siprems.db import fetch_all, fetch_one
+from siprems.errors import Conflict, NotFound
+
+LOW_STOCK_THRESHOLD = 5  # the contract's low_stock_items: stock <= 5
+
+COLUMNS = ("product_id, sku, name, category, variation, cost_price, price, stock, description, "
+           "created_at, updated_at, is_archived, lead_time_days, service_level")
+
+# Columns a client may write, in a fixed order (never interpolate anything else).
+WRITABLE = ("sku", "name", "category", "variation", "description", "price", "cost_price", "stock",
+            "lead_time_days", "service_level", "is_archived")
+
+
+def present(row: dict) -> dict:
+    """The response shape: contract fields plus the frontend's camelCase aliases."""
+    row["id"] = row["sku"]
+    row["sellingPrice"] = row["price"]
+    row["costPrice"] = row["cost_price"]
+    return row
+
+
+def not_found(sku: str) -> NotFound:
+    return NotFound(f"Product with SKU {sku} not found", code="product_not_found")
+
+
+def sku_taken(sku: str) -> Conflict:
+    return Conflict(f"Product with SKU {sku} already exists", code="sku_taken")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    limit: int | None = None
+    offset: int = 0
+    search: str | None = None
+    category: str | None = None
+    include_archived: bool = False
+
+    def cache_name(self) -> str:
+        """A cache entry name for this exact query (hashed: search is free text)."""
+        raw = f"{self.limit}|{self.offset}|{self.search}|{self.category}|{self.include_archived}"
+        return "products:list:" + hashlib.sha1(raw.encode()).hexdigest()
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_products(pool, store_id: int, q: ListQuery) -> dict:
+    """`{"items": [...], "total": n}` ordered newest first."""
+    where = ["store_id = %(store)s"]
+    params: dict[str, Any] = {"store": store_id, "limit": q.limit, "offset": q.offset}
+    if not q.include_archived:
+        where.append("NOT is_archived")
+    if q.category:
+        where.append("lower(category) = lower(%(category)s)")
+        params["category"] = q.category
+    if q.search:
+        where.append("(name ILIKE %(like)s OR sku ILIKE %(like)s OR category ILIKE %(like)s)")
+        params["like"] = _like(q.search)
+    rows = await fetch_all(
+        pool,
+        f"""SELECT {COLUMNS}, count(*) OVER () AS total_count FROM products
+            WHERE {' AND '.join(where)}
+            ORDER BY created_at DESC, product_id DESC LIMIT %(limit)s OFFSET %(offset)s""",
+        params,
+    )
+    if rows:
+        total = rows[0]["total_count"]
+    elif q.offset:
+        count = await fetch_one(pool, f"SELECT count(*) AS n FROM products WHERE {' AND '.join(where)}", params)
+        total = count["n"] if count else 0
+    else:
+        total = 0
+    items = []
+    for row in rows:
+        row.pop("total_count", None)
+        items.append(present(row))
+    return {"items": items, "total": total}
+
+
+async def get_product(pool, store_id: int, sku: str) -> dict:
+    row = await fetch_one(pool, f"SELECT {COLUMNS} FROM products WHERE store_id = %s AND sku = %s",
+                          (store_id, sku))
+    if row is None:
+        raise not_found(sku)
+    return present(row)
+
+
+async def create_product(pool, store_id: int, body: ProductCreate) -> dict:
+    try:
+        row = await fetch_one(
+            pool,
+            f"""INSERT INTO products (store_id, sku, name, category, variation, description, price, cost_price,
+                                      stock, lead_time_days, service_level, is_archived)
+                VALUES (%(store)s, %(sku)s, %(name)s, %(category)s, %(variation)s, %(description)s, %(price)s,
+                        %(cost_price)s, %(stock)s, COALESCE(%(lead_time_days)s, 2),
+                        COALESCE(%(service_level)s, 0.95), COALESCE(%(is_archived)s, FALSE))
+                RETURNING {COLUMNS}""",
+            {"store": store_id, **body.model_dump()},
+        )
+    except psycopg2.errors.UniqueViolation as exc:
+        raise sku_taken(body.sku) from exc
+    assert row is not None
+    return present(row)
+
+
+async def _update(pool, store_id: int, sku: str, changes: dict[str, Any]) -> dict:
+    sets = [f"{name} = %({name})s" for name in WRITABLE if name in changes]
+    sets.append("updated_at = now()")
+    params = {**changes, "store": store_id, "current_sku": sku}
+    try:
+        row = await fetch_one(
+            pool,
+            f"""UPDATE products SET {', '.join(sets)}
+                WHERE store_id = %(store)s AND sku = %(current_sku)s RETURNING {COLUMNS}""",
+            params,
+        )
+    except psycopg2.errors.UniqueViolation as exc:
+        raise sku_taken(changes["sku"]) from exc
+    if row is None:
+        raise not_found(sku)
+    return present(row)
+
+
+async def replace_product(pool, store_id: int, sku: str, body: ProductReplace) -> dict:
+    changes = body.model_dump()
+    # Fields outside the product form keep their values unless sent.
+    for name in ("lead_time_days", "service_level", "is_archived"):
+        if changes[name] is None:
+            del changes[name]
+    if changes["sku"] is None:
+        del changes["sku"]
+    return await _update(pool, store_id, sku, changes)
+
+
+async def patch_product(pool, store_id: int, sku: str, body: ProductPatch) -> dict:
+    return await _update(pool, store_id, sku, body.changes())
+
+
+async def delete_product(pool, store_id: int, sku: str) -> None:
+    """Delete a product with no sales; 409 when it has any (archive it instead)."""
+    try:
+        # ON DELETE RESTRICT on transactions.product_id: the check and the delete are one statement.
+        deleted = await fetch_one(pool, "DELETE FROM products WHERE store_id = %s AND sku = %s RETURNING product_id",
+                                  (store_id, sku))
+    except psycopg2.errors.ForeignKeyViolation as exc:
+        raise Conflict(
+            f"Cannot delete product {sku}: it has sales history. "
+            f"Archive it instead (DELETE /api/products/{sku}?archive=true).",
+            code="product_has_sales",
+        ) from exc
+    if deleted is None:
+        raise not_found(sku)
+
+
+async def archive_product(pool, store_id: int, sku: str) -> dict:
+    return await _update(pool, store_id, sku, {"is_archived": True})
+
+
+async def stats(pool, store_id: int) -> dict:
+    row = await fetch_one(
+        pool,
+        """SELECT count(*) AS active_products,
+                  count(*) FILTER (WHERE stock <= %s) AS low_stock_items,
+                  COALESCE(sum(price * stock), 0) AS total_inventory_value
+           FROM products WHERE store_id = %s AND NOT is_archived""",
+        (LOW_STOCK_THRESHOLD, store_id),
+    )
+    assert row is not None
+    return row
+
+
+async def categories(pool, store_id: int) -> list[str]:
+    rows = await fetch_all(
+        pool,
+        "SELECT DISTINCT category FROM products WHERE store_id = %s AND NOT is_archived ORDER BY category",
+        (store_id,),
+    )
+    return [row["category"] for row in rows]

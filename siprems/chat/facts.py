@@ -1,0 +1,225 @@
+"""The store facts the assistant and the Gemini prompt are grounded in: plain,
+parameterised SQL, always scoped by store_id. "Today" is the store's local
+date (stores.timezone); periods are half-open ranges of local dates.
+
+Definitions (the tests compute the same figures with their own SQL):
+- revenue = sum(quantity_sold * price_per_unit); items = sum(quantity_sold);
+  transactions = distinct checkouts (a line without checkout_id is its own).
+- daily demand = the forecast when a model exists, else the units sold in the
+  28 full local days before today / 28 (an *estimate*; see `demand_forecast`).
+- low stock: stock = 0, or stock < demand x (lead_time_days + 7), i.e. less
+  than the lead time plus a week of cover; restock quantity = ceil(demand x (lead_time_days
+  + 14)) - stock, ordering up to the lead time plus two weeks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from fractions import Fraction
+
+import holidays
+
+from siprems.db import fetch_all, fetch_one
+
+ESTIMATE_WINDOW_DAYS = 28
+COVER_DAYS = 7  # low when stock covers less than lead time + this
+ORDER_UP_TO_DAYS = 14  # restock up to lead time + this
+
+
+@dataclass(frozen=True)
+class Store:
+    store_id: int
+    name: str
+    country: str
+    subdivision: str | None
+    timezone: str
+    currency: str
+    today: date
+
+
+@dataclass(frozen=True)
+class Product:
+    product_id: int
+    sku: str
+    name: str
+    category: str
+    stock: int
+    price: object  # Decimal
+    lead_time_days: int
+
+
+@dataclass(frozen=True)
+class Demand:
+    """Expected units per day for a product over a horizon."""
+
+    per_day: Fraction
+    is_estimate: bool  # True: from the recent average, not a trained model
+
+    def over(self, days: int) -> Fraction:
+        return self.per_day * days
+
+
+@dataclass(frozen=True)
+class StockStatus:
+    product: Product
+    demand: Demand
+    reorder_point: Fraction
+    restock_qty: int
+
+    @property
+    def is_low(self) -> bool:
+        return self.product.stock == 0 or self.product.stock < self.reorder_point
+
+    @property
+    def days_of_cover(self) -> Fraction | None:
+        return None if self.demand.per_day == 0 else Fraction(self.product.stock) / self.demand.per_day
+
+
+@dataclass(frozen=True)
+class Totals:
+    revenue: object  # Decimal
+    transactions: int
+    items: int
+
+
+@dataclass(frozen=True)
+class Ranked:
+    product: Product
+    units: int
+    revenue: object  # Decimal
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    day: date
+    name: str
+    kind: str  # promotion | holiday | store-closed | public-holiday
+    description: str | None = None
+
+
+async def store(pool, store_id: int) -> Store | None:
+    row = await fetch_one(pool, """
+        SELECT store_id, name, country, subdivision, timezone, currency,
+               (now() AT TIME ZONE timezone)::date AS today
+        FROM stores WHERE store_id = %s""", (store_id,))
+    return Store(**row) if row else None
+
+
+async def products(pool, store_id: int) -> list[Product]:
+    rows = await fetch_all(pool, """
+        SELECT product_id, sku, name, category, stock, price, lead_time_days
+        FROM products WHERE store_id = %s AND NOT is_archived ORDER BY name, product_id""", (store_id,))
+    return [Product(**row) for row in rows]
+
+
+def _bounds(s: Store, start: date, end: date) -> dict:
+    return {"store_id": s.store_id, "tz": s.timezone, "start": start, "end": end}
+
+
+_RANGE = ("transaction_date >= (%(start)s::timestamp AT TIME ZONE %(tz)s) "
+          "AND transaction_date < (%(end)s::timestamp AT TIME ZONE %(tz)s)")
+
+
+async def units_by_product(pool, s: Store, start: date, end: date) -> dict[int, tuple[int, object]]:
+    """product_id -> (units, revenue) sold in [start, end) local dates."""
+    rows = await fetch_all(pool, f"""
+        SELECT product_id, sum(quantity_sold)::bigint AS units,
+               sum(quantity_sold * price_per_unit) AS revenue
+        FROM transactions WHERE store_id = %(store_id)s AND {_RANGE}
+        GROUP BY product_id""", _bounds(s, start, end))
+    return {r["product_id"]: (int(r["units"]), r["revenue"]) for r in rows}
+
+
+async def totals(pool, s: Store, start: date, end: date) -> Totals:
+    row = await fetch_one(pool, f"""
+        SELECT COALESCE(sum(quantity_sold * price_per_unit), 0) AS revenue,
+               count(DISTINCT COALESCE(checkout_id::text, 'line-' || transaction_id)) AS transactions,
+               COALESCE(sum(quantity_sold), 0)::bigint AS items
+        FROM transactions WHERE store_id = %(store_id)s AND {_RANGE}""", _bounds(s, start, end))
+    return Totals(row["revenue"], int(row["transactions"]), int(row["items"]))
+
+
+async def ranking(pool, s: Store, start: date, end: date, *, best: bool, limit: int = 5) -> list[Ranked]:
+    """Products by units sold in [start, end): most first (best) or fewest
+    first, zero-sale products included. Ties: by name."""
+    sold = await units_by_product(pool, s, start, end)
+    rows = [Ranked(p, *sold.get(p.product_id, (0, 0))) for p in await products(pool, s.store_id)]
+    rows.sort(key=lambda r: (-r.units if best else r.units, r.product.name))
+    return rows[:limit]
+
+
+async def demand_forecast(pool, s: Store, items: list[Product]) -> dict[int, Demand]:
+    """Expected daily units per product. The one place that decides where
+    demand comes from: switch it to the forecasting service's latest forecast
+    when that exists; until then the recent average, flagged as an estimate."""
+    start = s.today - timedelta(days=ESTIMATE_WINDOW_DAYS)
+    sold = await units_by_product(pool, s, start, s.today)
+    return {p.product_id: Demand(Fraction(sold.get(p.product_id, (0, 0))[0], ESTIMATE_WINDOW_DAYS), True)
+            for p in items}
+
+
+def stock_status(p: Product, d: Demand) -> StockStatus:
+    reorder_point = d.over(p.lead_time_days + COVER_DAYS)
+    restock = max(0, math.ceil(d.over(p.lead_time_days + ORDER_UP_TO_DAYS)) - p.stock)
+    return StockStatus(p, d, reorder_point, restock)
+
+
+async def stock_report(pool, s: Store) -> list[StockStatus]:
+    """Every product's stock status, most urgent (fewest days of cover) first."""
+    items = await products(pool, s.store_id)
+    demand = await demand_forecast(pool, s, items)
+    report = [stock_status(p, demand[p.product_id]) for p in items]
+    report.sort(key=lambda r: (r.days_of_cover is None, r.days_of_cover or 0, r.product.name))
+    return report
+
+
+async def calendar(pool, s: Store, days: int, lang: str) -> list[CalendarEntry]:
+    """Store events and public holidays from today for `days` days."""
+    end = s.today + timedelta(days=days)
+    rows = await fetch_all(pool, """
+        SELECT event_date, event_name, type, description FROM events
+        WHERE store_id = %s AND event_date >= %s AND event_date < %s
+        ORDER BY event_date, event_name""", (s.store_id, s.today, end))
+    entries = [CalendarEntry(r["event_date"], r["event_name"], r["type"], r["description"]) for r in rows]
+    for day, name in public_holidays(s, s.today, end, lang):
+        entries.append(CalendarEntry(day, name, "public-holiday"))
+    entries.sort(key=lambda e: (e.day, e.kind != "public-holiday", e.name))
+    return entries
+
+
+def public_holidays(s: Store, start: date, end: date, lang: str) -> list[tuple[date, str]]:
+    """Public holidays of the store's country in [start, end), named in the
+    asker's language when the `holidays` package has it."""
+    try:
+        probe = holidays.country_holidays(s.country, subdiv=s.subdivision)
+        wanted = {"id": "id", "en": "en_US"}.get(lang)
+        language = wanted if wanted in getattr(probe, "supported_languages", ()) else None
+        table = holidays.country_holidays(s.country, subdiv=s.subdivision,
+                                          years=range(start.year, end.year + 1), language=language)
+    except (NotImplementedError, KeyError, ValueError):
+        return []  # a country or subdivision the package does not know
+    return sorted((day, name) for day, name in table.items() if start <= day < end)
+
+
+def period_range(kind: str, n: int, today: date) -> tuple[date, date]:
+    """[start, end) local dates of a named period (see intents.Period);
+    "this week" starts on Monday, "last_n" is the n days ending today."""
+    if kind == "today":
+        return today, today + timedelta(days=1)
+    if kind == "yesterday":
+        return today - timedelta(days=1), today
+    monday = today - timedelta(days=today.weekday())
+    if kind == "this_week":
+        return monday, today + timedelta(days=1)
+    if kind == "last_week":
+        return monday - timedelta(days=7), monday
+    first = today.replace(day=1)
+    if kind == "this_month":
+        return first, today + timedelta(days=1)
+    if kind == "last_month":
+        return (first - timedelta(days=1)).replace(day=1), first
+    if kind == "last_n":
+        return today - timedelta(days=max(1, n) - 1), today + timedelta(days=1)
+    raise ValueError(f"unknown period {kind!r}")

@@ -1,0 +1,81 @@
+"""/metrics aggregates every Sanic worker of an instance; JSON summary;
+/cache-stats; one structured log line per request."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def _requests_total(text: str, route: str) -> float:
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == "siprems_http_requests_total" and s.labels.get("route") == route:
+                total += s.value
+    return total
+
+
+def test_metrics_aggregate_over_workers_of_one_instance(stack):
+    api1 = f"http://127.0.0.1:{stack.ports.api[0]}"
+    before = _requests_total(httpx.get(api1 + "/metrics").text, "/health")
+    pids = set()
+    # New connection per request: the kernel spreads them over both workers.
+    for _ in range(40):
+        r = httpx.get(api1 + "/health", headers={"Connection": "close"})
+        assert r.status_code == 200
+    text = httpx.get(api1 + "/metrics").text
+    assert _requests_total(text, "/health") - before >= 40
+    # Samples from more than one worker were merged: the pool gauges carry
+    # live per-process files; check the multiprocess dir has >1 worker file.
+    metrics_dir = _metrics_dir_of(stack, "api1")
+    worker_files = {p.name.split("_")[-1] for p in metrics_dir.glob("counter_*.db")}
+    assert len(worker_files) >= 2, worker_files
+    assert "siprems_http_request_duration_seconds_bucket" in text
+
+
+def _metrics_dir_of(stack, name):
+    import pathlib
+
+    pid = stack.procs[name].pid
+    import tempfile
+
+    return pathlib.Path(tempfile.gettempdir()) / f"siprems-metrics-{pid}"
+
+
+def test_metrics_json_summary(client):
+    client.get("/health")
+    r = client.get("/metrics", params={"format": "json"})
+    assert r.status_code == 200
+    summary = r.json()["summary"]
+    assert summary["total_requests"] >= 1
+    assert "p95_latency_ms_upper" in summary
+
+
+def test_cache_stats_shape(client):
+    r = client.get("/cache-stats")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["available"] is True
+    assert "hit_ratio" in body and "used_memory" in body
+
+
+def test_one_json_log_line_per_request(stack, client):
+    rid = f"logtest-{time.time_ns()}"
+    client.get("/health", headers={"X-Request-ID": rid})
+    deadline = time.time() + 5
+    found = None
+    while time.time() < deadline and not found:
+        for name in ("api1", "api2"):
+            for line in (stack.root / "log" / f"{name}.log").read_text().splitlines():
+                if rid in line and '"siprems.access"' in line:
+                    found = json.loads(line)
+        time.sleep(0.1)
+    assert found, "no access log line"
+    for key in ("request_id", "instance", "worker", "route", "status", "duration_ms"):
+        assert key in found
+    assert found["route"] == "/health" and found["status"] == 200
