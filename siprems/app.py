@@ -127,7 +127,9 @@ def _register_middleware(app: Sanic, settings: Settings) -> None:
             metrics.DB_POOL_SIZE.labels("idle").set(pool.freesize)
             metrics.DB_POOL_SIZE.labels("max").set(pool.maxsize)
         identity = getattr(request.ctx, "identity", None)
-        access_log.info(
+        # HAProxy checks /health every second per instance: keep it out of INFO.
+        access_log.log(
+            logging.DEBUG if route == "/health" and status == 200 else logging.INFO,
             "%s %s %s", request.method, route, status,
             extra={"request_id": rid, "instance": settings.instance, "worker": os.getpid(),
                    "store_id": identity.store_id if identity else None, "route": route,

@@ -66,7 +66,7 @@ def test_cache_stats_shape(client):
 
 def test_one_json_log_line_per_request(stack, client):
     rid = f"logtest-{time.time_ns()}"
-    client.get("/health", headers={"X-Request-ID": rid})
+    client.get("/ready", headers={"X-Request-ID": rid})
     deadline = time.time() + 5
     found = None
     while time.time() < deadline and not found:
@@ -78,4 +78,4 @@ def test_one_json_log_line_per_request(stack, client):
     assert found, "no access log line"
     for key in ("request_id", "instance", "worker", "route", "status", "duration_ms"):
         assert key in found
-    assert found["route"] == "/health" and found["status"] == 200
+    assert found["route"] == "/ready" and found["status"] == 200

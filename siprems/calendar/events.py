@@ -1,0 +1,184 @@
+"""A store's calendar events, and the list the calendar page shows: the
+store's own events plus the public holidays of its country.
+
+Public holidays are not rows: they come from `siprems.calendar.holidays`,
+carry a string id `ph-YYYY-MM-DD`, and cannot be edited or deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from siprems.calendar.holidays import public_holidays
+from siprems.calendar.locale import StoreLocale
+from siprems.db import cursor, fetch_all, fetch_one
+from siprems.errors import Forbidden, NotFound
+
+EVENT_TYPES = ("promotion", "holiday", "store-closed")
+HOLIDAY_PREFIX = "ph-"
+MAX_ID = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class EventInput:
+    name: str
+    date: date
+    type: str
+    description: str | None
+    include_in_prediction: bool
+
+
+_COLUMNS = "event_id, event_name, event_date, type, description, include_in_prediction, created_at"
+
+
+def _event(row: dict, locale: StoreLocale) -> dict:
+    return {
+        "event_id": row["event_id"],
+        "event_name": row["event_name"],
+        "event_date": row["event_date"].isoformat(),  # exactly YYYY-MM-DD
+        "type": row["type"],
+        "description": row["description"],
+        "include_in_prediction": row["include_in_prediction"],
+        "created_at": row["created_at"].astimezone(locale.tz).isoformat(),
+        "is_public_holiday": False,
+        "deletable": True,
+    }
+
+
+def _holiday(day: date, name: str, locale: StoreLocale) -> dict:
+    return {
+        "event_id": f"{HOLIDAY_PREFIX}{day.isoformat()}",
+        "event_name": name,
+        "event_date": day.isoformat(),
+        "type": "holiday",
+        "description": f"Public holiday ({locale.country})",
+        "include_in_prediction": True,
+        "created_at": None,
+        "is_public_holiday": True,
+        "deletable": False,
+    }
+
+
+def default_range(locale: StoreLocale) -> tuple[date, date]:
+    """The current year and the next, in the store's time zone."""
+    year = locale.today().year
+    return date(year, 1, 1), date(year + 1, 12, 31)
+
+
+async def list_events(pool, locale: StoreLocale, start: date | None, end: date | None) -> list[dict]:
+    """Store events (all, or those in [start, end]) plus public holidays in
+    [start, end] (default: this year and next), newest first."""
+    sql = f"SELECT {_COLUMNS} FROM events WHERE store_id = %(store)s"
+    if start is not None:
+        sql += " AND event_date >= %(start)s"
+    if end is not None:
+        sql += " AND event_date <= %(end)s"
+    rows = await fetch_all(pool, sql, {"store": locale.store_id, "start": start, "end": end})
+    first, last = _holiday_range(locale, start, end)
+    items = [_event(r, locale) for r in rows]
+    items += [_holiday(d, n, locale) for d, n in public_holidays(locale.country, first, last, locale.subdivision)]
+    # Newest first (as the earlier backend); store events before a holiday on the same day.
+    items.sort(key=lambda e: (e["event_date"], not e["is_public_holiday"],
+                              e["event_id"] if isinstance(e["event_id"], int) else 0), reverse=True)
+    return items
+
+
+def _holiday_range(locale: StoreLocale, start: date | None, end: date | None) -> tuple[date, date]:
+    """The requested range; an open side defaults to this year and next (or
+    to the whole year of the given side when that lies outside the default)."""
+    default_start, default_end = default_range(locale)
+    first = start or (date(end.year, 1, 1) if end is not None and end < default_start else default_start)
+    last = end or (date(start.year, 12, 31) if start is not None and start > default_end else default_end)
+    return first, last
+
+
+def _store_event_id(event_id: str) -> int | None:
+    if event_id.isdigit() and len(event_id) <= 19 and int(event_id) <= MAX_ID:
+        return int(event_id)
+    return None
+
+
+def _public_holiday(event_id: str, locale: StoreLocale) -> dict | None:
+    if not event_id.startswith(HOLIDAY_PREFIX):
+        return None
+    try:
+        day = date.fromisoformat(event_id[len(HOLIDAY_PREFIX):])
+    except ValueError:
+        return None
+    for found, name in public_holidays(locale.country, day, day, locale.subdivision):
+        return _holiday(found, name, locale)
+    return None
+
+
+def _not_found(event_id: str) -> NotFound:
+    return NotFound(f"Event {event_id} not found", code="event_not_found")
+
+
+async def get_event(pool, locale: StoreLocale, event_id: str) -> dict:
+    holiday = _public_holiday(event_id, locale)
+    if holiday is not None:
+        return holiday
+    numeric = _store_event_id(event_id)
+    row = None if numeric is None else await fetch_one(
+        pool, f"SELECT {_COLUMNS} FROM events WHERE store_id = %s AND event_id = %s", (locale.store_id, numeric))
+    if row is None:
+        raise _not_found(event_id)
+    return _event(row, locale)
+
+
+def _protect_public_holiday(event_id: str, locale: StoreLocale, action: str) -> None:
+    if _public_holiday(event_id, locale) is not None:
+        raise Forbidden(f"Public holidays come from the national calendar and cannot be {action}.",
+                        code="public_holiday_protected")
+
+
+async def create_event(pool, locale: StoreLocale, data: EventInput) -> dict:
+    async with cursor(pool) as cur:
+        await cur.execute(
+            f"""INSERT INTO events (store_id, event_name, event_date, type, description, include_in_prediction)
+                VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}""",
+            (locale.store_id, data.name, data.date, data.type, data.description, data.include_in_prediction))
+        return _event(await cur.fetchone(), locale)
+
+
+async def update_event(pool, locale: StoreLocale, event_id: str, data: EventInput) -> dict:
+    _protect_public_holiday(event_id, locale, "edited")
+    numeric = _store_event_id(event_id)
+    row = None
+    if numeric is not None:
+        async with cursor(pool) as cur:
+            await cur.execute(
+                f"""UPDATE events SET event_name = %s, event_date = %s, type = %s, description = %s,
+                           include_in_prediction = %s
+                     WHERE store_id = %s AND event_id = %s RETURNING {_COLUMNS}""",
+                (data.name, data.date, data.type, data.description, data.include_in_prediction,
+                 locale.store_id, numeric))
+            row = await cur.fetchone()
+    if row is None:
+        raise _not_found(event_id)
+    return _event(row, locale)
+
+
+async def delete_event(pool, locale: StoreLocale, event_id: str) -> None:
+    _protect_public_holiday(event_id, locale, "deleted")
+    numeric = _store_event_id(event_id)
+    deleted = 0
+    if numeric is not None:
+        async with cursor(pool) as cur:
+            await cur.execute("DELETE FROM events WHERE store_id = %s AND event_id = %s", (locale.store_id, numeric))
+            deleted = cur.rowcount
+    if not deleted:
+        raise _not_found(event_id)
+
+
+async def prediction_events(pool, locale: StoreLocale, start: date, end: date) -> list[tuple[date, str, str]]:
+    """(date, name, type) of every event forecasting should use in [start, end]:
+    the store's events marked include_in_prediction plus public holidays."""
+    rows = await fetch_all(
+        pool, """SELECT event_date, event_name, type FROM events
+                  WHERE store_id = %s AND include_in_prediction AND event_date BETWEEN %s AND %s
+                  ORDER BY event_date""", (locale.store_id, start, end))
+    found = [(r["event_date"], r["event_name"], r["type"]) for r in rows]
+    found += [(d, n, "holiday") for d, n in public_holidays(locale.country, start, end, locale.subdivision)]
+    return sorted(found)

@@ -1,0 +1,321 @@
+"""The built-in assistant: answers inventory questions from the store's own
+data (via `facts`), in the language of the question, and says plainly what it
+cannot answer. `general_answer` is the variant for callers without a token:
+it never reads or reveals store data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from siprems.chat import facts, intents
+from siprems.chat import wording as w
+from siprems.chat.intents import Intent
+
+MAX_LINES = 10
+DEFAULT_FORECAST_DAYS = 7
+DEFAULT_EVENT_DAYS = 30
+_IGNORED_TOKENS = intents._ID_WORDS | intents._EN_WORDS
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    intent: Intent
+
+
+def _tokens(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def match_products(text: str, products: list[facts.Product]) -> list[facts.Product]:
+    """The product(s) a question names: a SKU, else the names sharing the most
+    words with the question. Several results mean the question is ambiguous."""
+    words = _tokens(text)
+    by_sku = [p for p in products if p.sku.lower() in text.lower().split() or p.sku.lower() in words]
+    if by_sku:
+        return by_sku[:1]
+    scored = []
+    for p in products:
+        name = {t for t in _tokens(p.name) if len(t) >= 2 and t not in _IGNORED_TOKENS}
+        hits = name & words
+        if hits and any(len(t) >= 3 and not t.isdigit() for t in hits):
+            scored.append(((len(hits), len(hits) / len(name)), p))
+    if not scored:
+        return []
+    best = max(score for score, _ in scored)
+    return [p for score, p in scored if score == best]
+
+
+# --- answers that need no store data ----------------------------------------------
+
+def capabilities(lang: str) -> str:
+    return w.pick(
+        lang,
+        "Saya asisten inventaris SIPREMS. Saya bisa menjawab dari data toko Anda:\n"
+        "- produk yang stoknya menipis\n- apa yang perlu di-restock dan berapa banyak\n"
+        "- perkiraan penjualan sebuah produk untuk beberapa hari ke depan\n"
+        "- produk terlaris dan paling tidak laku (hari ini, minggu ini, bulan ini, atau beberapa hari terakhir)\n"
+        "- pendapatan, jumlah transaksi dan barang terjual hari ini, minggu ini atau bulan ini\n"
+        "- acara toko dan hari libur nasional yang akan datang",
+        "I am the SIPREMS inventory assistant. I can answer from your store's data:\n"
+        "- which products are low on stock\n- what to restock and how much\n"
+        "- the sales forecast for a product over the coming days\n"
+        "- best and worst sellers (today, this week, this month, or the last few days)\n"
+        "- revenue, transactions and items sold today, this week or this month\n"
+        "- upcoming store events and public holidays")
+
+
+def _how_to_use(lang: str) -> str:
+    return w.pick(
+        lang,
+        "Cara memakai aplikasi: Dashboard menampilkan ringkasan penjualan dan stok; Produk untuk mengelola "
+        "barang dan stok; Transaksi untuk mencatat penjualan di kasir; Prediksi untuk perkiraan permintaan dan "
+        "saran restock; Kalender untuk promosi, hari libur dan hari tutup toko; Insights untuk bertanya kepada saya.",
+        "How to use the app: the Dashboard shows a summary of sales and stock; Products manages items and stock; "
+        "Transactions records sales at the till; Prediction shows expected demand and restock advice; the "
+        "Calendar holds promotions, holidays and closed days; Insights is where you ask me questions.")
+
+
+def _small_talk(intent: Intent) -> str | None:
+    lang = intent.lang
+    if intent.kind == intents.GREETING:
+        return w.pick(lang, "Halo! ", "Hello! ") + capabilities(lang)
+    if intent.kind == intents.THANKS:
+        return w.pick(lang, "Sama-sama! Ada lagi yang ingin Anda tanyakan tentang toko Anda?",
+                      "You're welcome! Anything else you'd like to know about your store?")
+    if intent.kind == intents.HELP:
+        return capabilities(lang) + "\n\n" + _how_to_use(lang)
+    if intent.kind == intents.UNKNOWN:
+        return w.pick(lang, "Maaf, saya tidak bisa menjawab pertanyaan itu: saya hanya menjawab pertanyaan "
+                            "tentang stok, penjualan, perkiraan dan kalender toko Anda.\n\n",
+                      "Sorry, I can't answer that: I only answer questions about your store's stock, sales, "
+                      "forecasts and calendar.\n\n") + capabilities(lang)
+    return None
+
+
+def general_answer(message: str, default_lang: str = "id") -> Answer:
+    """For callers without a valid token: help and small talk only."""
+    intent = intents.classify(message, default_lang)
+    text = _small_talk(intent)
+    if text is None:  # a question about store data
+        text = w.pick(intent.lang,
+                      "Untuk menjawab pertanyaan tentang data toko (stok, penjualan, perkiraan, kalender) "
+                      "saya perlu tahu toko Anda: silakan masuk (login) terlebih dahulu, lalu tanyakan lagi.\n\n",
+                      "To answer questions about store data (stock, sales, forecasts, calendar) I need to know "
+                      "your store: please sign in first, then ask again.\n\n") + capabilities(intent.lang)
+    return Answer(text, intent)
+
+
+# --- answers grounded in the store's data --------------------------------------------
+
+class BuiltinAssistant:
+    """Answers one question; stateless (history is not needed for its answers)."""
+
+    async def answer(self, pool, store_id: int, message: str) -> Answer:
+        store = await facts.store(pool, store_id)
+        default_lang = "id" if store is None or store.country == "ID" else "en"
+        intent = intents.classify(message, default_lang)
+        text = _small_talk(intent)
+        if text is None:
+            if store is None:
+                text = w.pick(intent.lang, "Toko Anda tidak ditemukan.", "Your store was not found.")
+            else:
+                text = await _store_answer(pool, store, intent)
+        return Answer(text, intent)
+
+
+async def _store_answer(pool, s: facts.Store, intent: Intent) -> str:
+    handler = {
+        intents.LOW_STOCK: _low_stock, intents.RESTOCK: _restock, intents.FORECAST: _forecast,
+        intents.BEST: _ranking, intents.WORST: _ranking, intents.SALES: _sales, intents.EVENTS: _events,
+    }[intent.kind]
+    return await handler(pool, s, intent)
+
+
+def _estimate_note(lang: str) -> str:
+    return w.pick(lang,
+                  "Catatan: kebutuhan harian adalah estimasi dari rata-rata penjualan 28 hari terakhir "
+                  "(belum ada model prediksi).",
+                  "Note: daily demand is an estimate from the average daily sales of the last 28 days "
+                  "(no forecast model yet).")
+
+
+def _per_day(d: facts.Demand, lang: str) -> str:
+    return w.number(d.per_day, lang, 1) + w.pick(lang, "/hari", "/day")
+
+
+def _cover(r: facts.StockStatus, lang: str) -> str:
+    cover = r.days_of_cover
+    if cover is None:
+        return w.pick(lang, "tidak ada penjualan 28 hari terakhir", "no sales in the last 28 days")
+    return w.pick(lang, f"cukup ~{w.number(cover, lang, 1)} hari", f"lasts ~{w.number(cover, lang, 1)} days")
+
+
+def _more(count: int, lang: str) -> str:
+    return w.pick(lang, f"... dan {count} produk lainnya.", f"... and {count} more products.")
+
+
+async def _ambiguous(pool, s, intent, candidates) -> str | None:
+    if len(candidates) <= 1:
+        return None
+    names = ", ".join(p.name for p in candidates[:6])
+    return w.pick(intent.lang, f"Produk mana yang Anda maksud: {names}?", f"Which product do you mean: {names}?")
+
+
+async def _low_stock(pool, s, intent) -> str:
+    lang = intent.lang
+    low = [r for r in await facts.stock_report(pool, s) if r.is_low]
+    if not low:
+        return w.pick(lang, "Tidak ada produk yang stoknya menipis saat ini.", "No products are low on stock right now.")
+    lines = [w.pick(lang, f"{len(low)} produk stoknya menipis (tidak cukup untuk waktu tunggu pengiriman + 7 hari):",
+                    f"{len(low)} products are low on stock (not enough for the supplier lead time + 7 days):")]
+    for r in low[:MAX_LINES]:
+        p = r.product
+        lines.append(w.pick(lang, f"- {p.name} ({p.sku}): stok {w.number(p.stock, lang)}, "
+                                  f"terjual ~{_per_day(r.demand, lang)}, {_cover(r, lang)}",
+                            f"- {p.name} ({p.sku}): stock {w.number(p.stock, lang)}, "
+                            f"sells ~{_per_day(r.demand, lang)}, {_cover(r, lang)}"))
+    if len(low) > MAX_LINES:
+        lines.append(_more(len(low) - MAX_LINES, lang))
+    if any(r.demand.is_estimate for r in low):
+        lines.append(_estimate_note(lang))
+    return "\n".join(lines)
+
+
+async def _restock(pool, s, intent) -> str:
+    lang = intent.lang
+    report = await facts.stock_report(pool, s)
+    named = match_products(intent.text, [r.product for r in report])
+    if (question := await _ambiguous(pool, s, intent, named)) is not None:
+        return question
+    if named:
+        r = next(r for r in report if r.product.product_id == named[0].product_id)
+        p = r.product
+        head = w.pick(lang, f"{p.name}: stok {w.number(p.stock, lang)}, kebutuhan ~{_per_day(r.demand, lang)}, "
+                            f"waktu tunggu {p.lead_time_days} hari.",
+                      f"{p.name}: stock {w.number(p.stock, lang)}, demand ~{_per_day(r.demand, lang)}, "
+                      f"lead time {p.lead_time_days} days.")
+        if r.is_low and r.restock_qty > 0:
+            advice = w.pick(lang, f"Saran: pesan {w.units(r.restock_qty, lang)} sekarang "
+                                  f"(cukup untuk waktu tunggu + 14 hari).",
+                            f"Advice: order {w.units(r.restock_qty, lang)} now (covers the lead time + 14 days).")
+        elif r.is_low:
+            advice = w.pick(lang, "Stoknya habis, tetapi tidak ada penjualan 28 hari terakhir: pesan sesuai kebutuhan.",
+                            "It is out of stock but had no sales in the last 28 days: order as needed.")
+        else:
+            advice = w.pick(lang, f"Belum perlu restock ({_cover(r, lang)}).",
+                            f"No need to restock yet ({_cover(r, lang)}).")
+        return "\n".join([head, advice] + ([_estimate_note(lang)] if r.demand.is_estimate else []))
+    low = [r for r in report if r.is_low and r.restock_qty > 0]
+    if not low:
+        return w.pick(lang, "Saat ini tidak ada produk yang perlu di-restock.", "Nothing needs restocking right now.")
+    total = sum(r.restock_qty for r in low)
+    lines = [w.pick(lang, f"{len(low)} produk perlu di-restock, total {w.units(total, lang)} "
+                          f"(cukup untuk waktu tunggu + 14 hari):",
+                    f"{len(low)} products need restocking, {w.units(total, lang)} in total "
+                    f"(enough for the lead time + 14 days):")]
+    for r in low[:MAX_LINES]:
+        p = r.product
+        lines.append(w.pick(lang, f"- {p.name}: pesan {w.units(r.restock_qty, lang)} (stok {w.number(p.stock, lang)}, "
+                                  f"~{_per_day(r.demand, lang)})",
+                            f"- {p.name}: order {w.units(r.restock_qty, lang)} (stock {w.number(p.stock, lang)}, "
+                            f"~{_per_day(r.demand, lang)})"))
+    if len(low) > MAX_LINES:
+        lines.append(_more(len(low) - MAX_LINES, lang))
+    if any(r.demand.is_estimate for r in low):
+        lines.append(_estimate_note(lang))
+    return "\n".join(lines)
+
+
+async def _forecast(pool, s, intent) -> str:
+    lang = intent.lang
+    days = max(1, min(intent.days or (intent.period.n if intent.period and intent.period.kind == "last_n" else 0)
+                      or DEFAULT_FORECAST_DAYS, 365))
+    items = await facts.products(pool, s.store_id)
+    named = match_products(intent.text, items)
+    if (question := await _ambiguous(pool, s, intent, named)) is not None:
+        return question
+    demand = await facts.demand_forecast(pool, s, named or items)
+    estimate = any(d.is_estimate for d in demand.values())
+    kind = w.pick(lang, "estimasi", "estimate") if estimate else w.pick(lang, "prediksi", "forecast")
+    if named:
+        p, d = named[0], demand[named[0].product_id]
+        lines = [w.pick(lang, f"Perkiraan penjualan {p.name} untuk {days} hari ke depan: sekitar "
+                              f"{w.units(d.over(days), lang)} (~{_per_day(d, lang)}, {kind}).",
+                        f"Expected sales of {p.name} over the next {days} days: about "
+                        f"{w.units(d.over(days), lang)} (~{_per_day(d, lang)}, {kind}).")]
+    else:
+        total = sum(d.over(days) for d in demand.values())
+        lines = [w.pick(lang, f"Perkiraan total penjualan toko untuk {days} hari ke depan: sekitar "
+                              f"{w.units(total, lang)} ({kind}). Produk dengan permintaan tertinggi:",
+                        f"Expected total store sales over the next {days} days: about {w.units(total, lang)} "
+                        f"({kind}). Products with the highest demand:")]
+        top = sorted(items, key=lambda p: (-demand[p.product_id].per_day, p.name))[:5]
+        lines += [f"- {p.name}: {w.units(demand[p.product_id].over(days), lang)}" for p in top]
+        lines.append(w.pick(lang, "Sebutkan nama produk untuk perkiraan per produk.",
+                            "Name a product for its own forecast."))
+    if estimate:
+        lines.append(_estimate_note(lang))
+    return "\n".join(lines)
+
+
+async def _ranking(pool, s, intent) -> str:
+    lang, best = intent.lang, intent.kind == intents.BEST
+    period = intent.period or intents.Period("last_n", 30)
+    start, end = facts.period_range(period.kind, period.n, s.today)
+    rows = await facts.ranking(pool, s, start, end, best=best)
+    label = w.period(period.kind, period.n, lang)
+    if best and (not rows or rows[0].units == 0):
+        return w.pick(lang, f"Belum ada penjualan {label}.", f"There were no sales {label}.")
+    head = (w.pick(lang, f"Produk terlaris {label}:", f"Best sellers {label}:") if best
+            else w.pick(lang, f"Produk paling tidak laku {label}:", f"Worst sellers {label}:"))
+    lines = [head]
+    for i, r in enumerate(rows, 1):
+        lines.append(f"{i}. {r.product.name}: {w.units(r.units, lang)}, {w.money(r.revenue, s.currency, lang)}")
+    return "\n".join(lines)
+
+
+async def _sales(pool, s, intent) -> str:
+    lang = intent.lang
+    period = intent.period or intents.Period("today")
+    start, end = facts.period_range(period.kind, period.n, s.today)
+    label = w.period(period.kind, period.n, lang)
+    named = match_products(intent.text, await facts.products(pool, s.store_id))
+    if (question := await _ambiguous(pool, s, intent, named)) is not None:
+        return question
+    if named:
+        units, revenue = (await facts.units_by_product(pool, s, start, end)).get(named[0].product_id, (0, 0))
+        return w.pick(lang, f"Penjualan {named[0].name} {label}: {w.units(units, lang)}, "
+                            f"{w.money(revenue, s.currency, lang)}.",
+                      f"Sales of {named[0].name} {label}: {w.units(units, lang)}, "
+                      f"{w.money(revenue, s.currency, lang)}.")
+    t = await facts.totals(pool, s, start, end)
+    return w.pick(lang, f"Penjualan {label}: pendapatan {w.money(t.revenue, s.currency, lang)}, "
+                        f"{w.number(t.transactions, lang)} transaksi, {w.number(t.items, lang)} barang terjual.",
+                  f"Sales {label}: revenue {w.money(t.revenue, s.currency, lang)}, "
+                  f"{w.number(t.transactions, lang)} transactions, {w.number(t.items, lang)} items sold.")
+
+
+_KINDS = {"id": {"promotion": "promosi", "holiday": "hari libur toko", "store-closed": "toko tutup",
+                 "public-holiday": "libur nasional"},
+          "en": {"promotion": "promotion", "holiday": "store holiday", "store-closed": "store closed",
+                 "public-holiday": "public holiday"}}
+
+
+async def _events(pool, s, intent) -> str:
+    lang = intent.lang
+    days = max(1, min(intent.days or DEFAULT_EVENT_DAYS, 366))
+    entries = await facts.calendar(pool, s, days, lang)
+    if not entries:
+        return w.pick(lang, f"Tidak ada acara atau hari libur dalam {days} hari ke depan.",
+                      f"No events or holidays in the next {days} days.")
+    lines = [w.pick(lang, f"Acara dan hari libur dalam {days} hari ke depan:",
+                    f"Events and holidays in the next {days} days:")]
+    for e in entries[:2 * MAX_LINES]:
+        lines.append(f"- {w.day(e.day, lang)}: {e.name} ({_KINDS[lang][e.kind]})")
+    if len(entries) > 2 * MAX_LINES:
+        lines.append(w.pick(lang, f"... dan {len(entries) - 2 * MAX_LINES} lainnya.",
+                            f"... and {len(entries) - 2 * MAX_LINES} more."))
+    return "\n".join(lines)

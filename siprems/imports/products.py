@@ -1,0 +1,97 @@
+"""Bulk product import: upsert by SKU (default) or create-only.
+
+Upsert: a row whose SKU exists in the store replaces that product's form
+fields exactly like PUT /api/products/<sku> (omitted variation, description,
+cost_price become null; omitted lead_time_days, service_level, is_archived
+keep their values); other rows create products. `mode=create` refuses the
+whole import (409) if any SKU already exists. A SKU twice in one import is a
+validation error either way. All rows are written in one transaction.
+"""
+
+from __future__ import annotations
+
+from siprems.catalog.fields import ALIASES, ProductCreate
+from siprems.db import transaction
+from siprems.errors import Conflict
+from siprems.imports.rows import Problem, Rows, chunks, column_names, pg_array, reject, validate
+
+CHUNK = 10_000
+COLUMNS = column_names(ProductCreate, ALIASES)
+MODES = ("upsert", "create")
+
+_ROWS = """unnest(%(sku)s::text[], %(name)s::text[], %(category)s::text[], %(variation)s::text[],
+                  %(description)s::text[], %(price)s::numeric[], %(cost_price)s::numeric[], %(stock)s::int[],
+                  %(lead_time_days)s::int[], %(service_level)s::numeric[], %(is_archived)s::bool[])
+           AS r(sku, name, category, variation, description, price, cost_price, stock,
+                lead_time_days, service_level, is_archived)"""
+
+# One statement per chunk. Both CTEs see the same snapshot: `upd` changes the
+# SKUs that exist, `ins` adds the others.
+UPSERT = f"""
+WITH r AS (SELECT * FROM {_ROWS}),
+upd AS (
+    UPDATE products p SET name = r.name, category = r.category, variation = r.variation,
+           description = r.description, price = r.price, cost_price = r.cost_price, stock = r.stock,
+           lead_time_days = COALESCE(r.lead_time_days, p.lead_time_days),
+           service_level = COALESCE(r.service_level, p.service_level),
+           is_archived = COALESCE(r.is_archived, p.is_archived), updated_at = now()
+    FROM r WHERE p.store_id = %(store)s AND p.sku = r.sku
+    RETURNING 1),
+ins AS (
+    INSERT INTO products (store_id, sku, name, category, variation, description, price, cost_price, stock,
+                          lead_time_days, service_level, is_archived)
+    SELECT %(store)s, r.sku, r.name, r.category, r.variation, r.description, r.price, r.cost_price, r.stock,
+           COALESCE(r.lead_time_days, 2), COALESCE(r.service_level, 0.95), COALESCE(r.is_archived, FALSE)
+    FROM r WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.store_id = %(store)s AND p.sku = r.sku)
+    RETURNING 1)
+SELECT (SELECT count(*) FROM upd) AS updated, (SELECT count(*) FROM ins) AS created"""
+
+
+def check(rows: Rows) -> list[ProductCreate]:
+    """Validate every row, and that no SKU appears twice."""
+    products = validate(ProductCreate, rows)
+    first_row: dict[str, int] = {}
+    problems = []
+    for index, product in enumerate(products):
+        seen = first_row.setdefault(product.sku, index)
+        if seen != index:
+            place = rows.where(index)
+            problems.append(Problem(place["row"], "sku", f"repeats SKU {product.sku} of row {seen + 1}",
+                                    place.get("line")))
+    if problems:
+        raise reject(problems)
+    return products
+
+
+def _params(store_id: int, batch) -> dict:
+    names = ("sku", "name", "category", "variation", "description", "price", "cost_price", "stock",
+             "lead_time_days", "service_level", "is_archived")
+    params = {name: pg_array(getattr(p, name) for p in batch) for name in names}
+    params["store"] = store_id
+    return params
+
+
+async def write(pool, store_id: int, rows: Rows, products: list[ProductCreate], mode: str) -> dict:
+    """Write all products in one transaction; returns counts."""
+    created = updated = 0
+    async with transaction(pool) as cur:
+        if mode == "create":
+            await cur.execute("SELECT sku FROM products WHERE store_id = %s AND sku = ANY(%s::text[])",
+                              (store_id, pg_array(p.sku for p in products)))
+            taken = {row["sku"] for row in await cur.fetchall()}
+            if taken:
+                index = {p.sku: i for i, p in enumerate(products)}
+                clashes = sorted(taken, key=index.__getitem__)
+                problems = [Problem(**rows.where(index[sku]), field="sku",
+                                    message=f"Product with SKU {sku} already exists") for sku in clashes]
+                raise Conflict(
+                    f"{len(clashes)} SKU(s) already exist (first: {clashes[0]} in row {index[clashes[0]] + 1}); "
+                    f"nothing was imported. Use mode=upsert to update existing products.",
+                    code="sku_taken",
+                    extra={"details": [p.as_dict() for p in problems[:20]], "error_count": len(clashes)})
+        for batch in chunks(products, CHUNK):
+            await cur.execute(UPSERT, _params(store_id, batch))
+            counts = await cur.fetchone()
+            created += counts["created"]
+            updated += counts["updated"]
+    return {"received": len(products), "created": created, "updated": updated, "mode": mode}

@@ -1,0 +1,213 @@
+"""Turn an import body (JSON or CSV) into validated rows, or a 4xx naming
+the row number and field of each problem (the first MAX_ERRORS of them).
+
+Row numbers count data rows from 1 in both formats; CSV problems also give
+the physical `line` in the file (the header is line 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator, Sequence
+
+import orjson
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from siprems.errors import ApiError, BadRequest, ValidationFailed
+
+MAX_ROWS = 100_000
+MAX_ERRORS = 20
+# Import routes stream their body, so they may exceed the app-wide
+# REQUEST_MAX_SIZE: 100,000 rows of JSON with long descriptions need room.
+MAX_BYTES = 64 * 1024 * 1024
+CSV_TYPES = ("text/csv", "application/csv", "text/plain")
+
+
+class TooManyRows(ApiError):
+    status, code = 413, "too_many_rows"
+
+
+@dataclass
+class Rows:
+    """Raw rows (dicts) as sent, with the CSV line of each (None for JSON)."""
+
+    items: list[Any]
+    lines: list[int] | None = None
+
+    def where(self, index: int) -> dict:
+        place: dict[str, Any] = {"row": index + 1}
+        if self.lines is not None:
+            place["line"] = self.lines[index]
+        return place
+
+
+@dataclass
+class Problem:
+    row: int
+    field: str
+    message: str
+    line: int | None = None
+
+    def as_dict(self) -> dict:
+        out: dict[str, Any] = {"row": self.row, "field": self.field, "message": self.message}
+        if self.line is not None:
+            out["line"] = self.line
+        return out
+
+
+def reject(problems: list[Problem], total: int | None = None) -> ValidationFailed:
+    """A 400 whose message names the first problem; `details` lists up to MAX_ERRORS."""
+    total = len(problems) if total is None else total
+    first = problems[0]
+    more = f" (and {total - 1} more problem{'s' if total > 2 else ''})" if total > 1 else ""
+    return ValidationFailed(
+        f"Row {first.row}, field '{first.field}': {first.message}{more}. Nothing was imported.",
+        extra={"details": [p.as_dict() for p in problems[:MAX_ERRORS]], "error_count": total},
+    )
+
+
+def parse(body: bytes, content_type: str, key: str, columns: dict[str, str]) -> Rows:
+    """JSON `{key: [...]}` (or a bare array), or CSV whose header names
+    `columns` (lower-cased accepted name -> field name)."""
+    if not body.strip():
+        raise BadRequest(f"The request body is empty; send JSON {{\"{key}\": [...]}} or CSV with a header row.",
+                         code="empty_body")
+    mime = content_type.split(";", 1)[0].strip().lower()
+    rows = _parse_csv(body, columns) if mime in CSV_TYPES else _parse_json(body, key)
+    if not rows.items:
+        raise BadRequest(f"No rows to import: '{key}' is empty.", code="no_rows")
+    if len(rows.items) > MAX_ROWS:
+        raise TooManyRows(f"{len(rows.items)} rows sent; at most {MAX_ROWS} rows per request. "
+                          f"Split the file and send it in parts.")
+    return rows
+
+
+def _parse_json(body: bytes, key: str) -> Rows:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("The request body is not valid JSON (for CSV send Content-Type: text/csv).",
+                         code="invalid_json") from exc
+    if isinstance(data, dict) and set(data) == {key}:
+        data = data[key]
+    elif isinstance(data, dict):
+        other = sorted(set(data) - {key})
+        raise ValidationFailed(
+            f"Field '{key}' is required." if key not in data else f"Field '{other[0]}' is not a recognised field.",
+            extra={"details": [{"field": key if key not in data else other[0],
+                                "message": "is required" if key not in data else "is not a recognised field"}]})
+    if not isinstance(data, list):
+        raise ValidationFailed(f"Field '{key}' must be an array of objects.",
+                               extra={"details": [{"field": key, "message": "must be an array of objects"}]})
+    return Rows(data)
+
+
+def _parse_csv(body: bytes, columns: dict[str, str]) -> Rows:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"The CSV is not UTF-8 text (byte {exc.start}).", code="invalid_csv") from exc
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(reader, None)
+        if not header or not any(h.strip() for h in header):
+            raise BadRequest("The CSV has no header row.", code="invalid_csv")
+        names = _header(header, columns)
+        items, lines = [], []
+        for record in reader:
+            if not record or (len(record) == 1 and not record[0].strip()):
+                continue  # blank line
+            if len(record) != len(names):
+                raise BadRequest(f"CSV line {reader.line_num} has {len(record)} fields; the header has "
+                                 f"{len(names)}.", code="invalid_csv")
+            items.append({n: v for n, v in zip(names, record) if v.strip() != ""})
+            lines.append(reader.line_num)
+            if len(items) > MAX_ROWS:
+                raise TooManyRows(f"More than {MAX_ROWS} rows sent; at most {MAX_ROWS} rows per request. "
+                                  f"Split the file and send it in parts.")
+    except csv.Error as exc:
+        raise BadRequest(f"Malformed CSV at line {reader.line_num}: {exc}.", code="invalid_csv") from exc
+    return Rows(items, lines)
+
+
+def _header(header: Sequence[str], columns: dict[str, str]) -> list[str]:
+    names: list[str] = []
+    for raw in header:
+        name = columns.get(raw.strip().lower())
+        if name is None:
+            known = ", ".join(sorted(set(columns.values())))
+            raise BadRequest(f"Unknown CSV column '{raw.strip()}'; the columns are: {known}.", code="invalid_csv")
+        if name in names:
+            raise BadRequest(f"CSV column '{raw.strip()}' appears twice.", code="invalid_csv")
+        names.append(name)
+    return names
+
+
+def column_names(model: type[BaseModel], aliases: dict[str, str]) -> dict[str, str]:
+    """Accepted CSV header names (lower-cased) for a row model."""
+    names = {name.lower(): name for name in model.model_fields}
+    names.update({alias.lower(): name for alias, name in aliases.items()})
+    return names
+
+
+def validate(model: type[BaseModel], rows: Rows) -> list[Any]:
+    """Validate every row against `model`; raise a 400 listing the problems."""
+    adapter = _adapter(model)
+    try:
+        return adapter.validate_python(rows.items)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False, include_context=False)
+        raise reject([_problem(err, rows) for err in errors[:MAX_ERRORS]], len(errors)) from None
+
+
+_ADAPTERS: dict[type, TypeAdapter] = {}
+
+
+def _adapter(model: type[BaseModel]) -> TypeAdapter:
+    if model not in _ADAPTERS:
+        _ADAPTERS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
+    return _ADAPTERS[model]
+
+
+def _problem(err: dict, rows: Rows) -> Problem:
+    loc = err.get("loc", ())
+    index = loc[0] if loc and isinstance(loc[0], int) else 0
+    field = ".".join(str(p) for p in loc[1:]) or "row"
+    message = str(err.get("msg", "is invalid")).removeprefix("Value error, ")
+    kind = err.get("type")
+    if kind == "missing":
+        message = "is required"
+    elif kind == "extra_forbidden":
+        message = "is not a recognised field"
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        message = "must be an object"
+    place = rows.where(index)
+    return Problem(place["row"], field, message, place.get("line"))
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def pg_array(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal (`{...}`) for a `%s::type[]` parameter.
+
+    One text parameter per column is far cheaper for the server to parse than
+    psycopg2's `ARRAY[...]` of one quoted literal per element."""
+    parts = []
+    for value in values:
+        if value is None:
+            parts.append("NULL")
+        elif value is True:
+            parts.append("t")
+        elif value is False:
+            parts.append("f")
+        elif isinstance(value, (int, float)):
+            parts.append(str(value))
+        else:
+            text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+            parts.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return "{" + ",".join(parts) + "}"

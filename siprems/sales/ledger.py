@@ -1,0 +1,59 @@
+"""Reading sales lines in the contract's TxRow shape."""
+
+from __future__ import annotations
+
+from datetime import date, tzinfo
+
+from siprems.calendar.locale import StoreLocale
+from siprems.db import fetch_all, fetch_one
+from siprems.errors import NotFound
+
+MAX_ID = 2**63 - 1
+
+ROW_COLUMNS = """t.transaction_id, t.transaction_date, t.product_id, p.name AS product_name, p.sku,
+                 t.quantity_sold, t.price_per_unit, t.is_promo, t.checkout_id"""
+
+
+def tx_row(row: dict, tz: tzinfo) -> dict:
+    """A TxRow: `sku` and `product_sku` are the same (both names were used by
+    earlier clients); `total` is quantity x unit price, exact."""
+    return {
+        "transaction_id": row["transaction_id"],
+        "transaction_date": row["transaction_date"].astimezone(tz).isoformat(),
+        "product_id": row["product_id"],
+        "product_name": row["product_name"],
+        "sku": row["sku"],
+        "product_sku": row["sku"],
+        "quantity_sold": row["quantity_sold"],
+        "price_per_unit": row["price_per_unit"],
+        "total": row["price_per_unit"] * row["quantity_sold"],
+        "is_promo": row["is_promo"],
+        "checkout_id": str(row["checkout_id"]) if row["checkout_id"] is not None else None,
+    }
+
+
+async def list_sales(pool, locale: StoreLocale, *, limit: int, offset: int,
+                     start: date | None = None, end: date | None = None) -> list[dict]:
+    """Newest first; `start`/`end` are local calendar days, both inclusive."""
+    sql = f"""SELECT {ROW_COLUMNS} FROM transactions t JOIN products p ON p.product_id = t.product_id
+               WHERE t.store_id = %(store)s"""
+    params: dict = {"store": locale.store_id, "limit": limit, "offset": offset}
+    if start is not None:
+        sql += " AND t.transaction_date >= %(start)s"
+        params["start"] = locale.day_start(start)
+    if end is not None:
+        sql += " AND t.transaction_date < %(end)s"
+        params["end"] = locale.days_window(end, end)[1]
+    sql += " ORDER BY t.transaction_date DESC, t.transaction_id DESC LIMIT %(limit)s OFFSET %(offset)s"
+    return [tx_row(r, locale.tz) for r in await fetch_all(pool, sql, params)]
+
+
+async def get_sale(pool, locale: StoreLocale, transaction_id: int) -> dict:
+    row = None
+    if 0 < transaction_id <= MAX_ID:
+        row = await fetch_one(
+            pool, f"""SELECT {ROW_COLUMNS} FROM transactions t JOIN products p ON p.product_id = t.product_id
+                       WHERE t.store_id = %s AND t.transaction_id = %s""", (locale.store_id, transaction_id))
+    if row is None:
+        raise NotFound(f"Transaction {transaction_id} not found", code="transaction_not_found")
+    return tx_row(row, locale.tz)
