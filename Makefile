@@ -1,5 +1,5 @@
 # SIPREMS: the two commands that matter are `make run` and `make test`.
-.PHONY: run test deps stack-prepare clean-run lint
+.PHONY: run test deps stack-prepare clean-run lint loadtest
 
 deps:
 	@scripts/install-deps.sh
@@ -24,3 +24,10 @@ clean-run:
 
 lint:
 	@.venv/bin/ruff check siprems workers tests
+
+# 500 store owners against the running local stack (start `make run` first).
+USERS ?= 500
+SPAWN ?= 50
+DURATION ?= 3m
+loadtest: deps
+	@USERS=$(USERS) SPAWN=$(SPAWN) DURATION=$(DURATION) .venv/bin/python loadtests/run.py

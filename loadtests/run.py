@@ -1,0 +1,97 @@
+"""`make loadtest`: run locust headless against the local stack (`make run`),
+write CSV + HTML to loadtests/results/, print a summary table (markdown, ready
+for the README) with the CPU split between locust and the stack, and exit
+non-zero when the locustfile's gate fails (errors > 0.5% excluding designed
+429s, or p95 over budget).
+
+Environment: USERS (500), SPAWN (50), DURATION (3m), HOST (http://127.0.0.1:5000),
+P95_BUDGET_MS (100), LOCUST_PROCESSES (1).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+STACK_MARKERS = ("postgres", "pgbouncer", "redis-server", "haproxy", "siprems", "workers", "sanic")
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(match) -> float:
+    """CPU seconds (user+system) of live processes whose command line matches."""
+    total = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if match(cmdline):
+            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
+def _is_locust(cmd: str) -> bool:
+    return "locust" in cmd
+
+
+def _is_stack(cmd: str) -> bool:
+    return not _is_locust(cmd) and any(m in cmd for m in STACK_MARKERS)
+
+
+def main() -> int:
+    users = os.environ.get("USERS", "500")
+    spawn = os.environ.get("SPAWN", "50")
+    duration = os.environ.get("DURATION", "3m")
+    host = os.environ.get("HOST", "http://127.0.0.1:5000")
+    try:
+        urllib.request.urlopen(host + "/health", timeout=3).read()
+    except OSError:
+        print(f"The stack is not answering on {host}: start it with `make run` first.", file=sys.stderr)
+        return 2
+    RESULTS.mkdir(exist_ok=True)
+    prefix = RESULTS / "run"
+    cmd = [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless", "-u", users, "-r", spawn,
+           "-t", duration, "--host", host, "--csv", str(prefix), "--html", str(RESULTS / "report.html"),
+           "--stop-timeout", "10s", "--only-summary"]
+    processes = os.environ.get("LOCUST_PROCESSES")
+    if processes and processes != "1":
+        cmd += ["--processes", processes]
+    stack_before, started = _cpu_seconds(_is_stack), time.monotonic()
+    proc = subprocess.Popen(cmd)
+    locust_cpu = 0.0
+    while proc.poll() is None:  # sample locust's CPU while it lives
+        locust_cpu = max(locust_cpu, _cpu_seconds(_is_locust))
+        time.sleep(1)
+    wall = time.monotonic() - started
+    stack_cpu = _cpu_seconds(_is_stack) - stack_before
+    print_summary(prefix, users, wall, locust_cpu, stack_cpu)
+    return proc.returncode
+
+
+def print_summary(prefix: Path, users: str, wall: float, locust_cpu: float, stack_cpu: float) -> None:
+    rows = list(csv.DictReader(open(f"{prefix}_stats.csv")))
+    print(f"\n### {users} users, {wall:.0f} s wall\n")
+    print("| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | failures |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        name = r["Name"] if r["Type"] != "" else r["Name"]
+        label = f"{r['Type']} {name}".strip() if name != "Aggregated" else "**all**"
+        print(f"| {label} | {r['Request Count']} | {float(r['Requests/s']):.1f} | {r['50%']} | {r['95%']} | "
+              f"{r['99%']} | {r['Failure Count']} |")
+    cores = os.cpu_count() or 1
+    print(f"\nCPU over the run: stack {stack_cpu:.0f} s ({stack_cpu / wall / cores:.0%} of {cores} cores), "
+          f"locust {locust_cpu:.0f} s ({locust_cpu / wall / cores:.0%})")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
