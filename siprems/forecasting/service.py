@@ -1,0 +1,174 @@
+"""Forecasting against the database: load a product's history, train, store
+the model in the registry, and answer predictions (used by the API, the job
+handlers and the assistant; no Sanic imports).
+
+History: daily units per product in the store's local time zone. Days the
+store is closed (store-closed events, weekdays marked closed in opening
+hours) are missing data, not zeros; open days without sales are zeros.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from siprems import metrics
+from siprems.db import fetch_all, fetch_one
+from siprems.forecasting import ForecastModel, train
+from siprems.forecasting import registry
+
+log = logging.getLogger("siprems.forecasting")
+
+HISTORY_WINDOW_DAYS = 3 * 365  # older sales add little and cost fit time
+SYNC_TRAIN_MAX_DAYS = 1200  # longer histories train in a worker (fit > ~1 s)
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass
+class StoreContext:
+    store_id: int
+    country: str
+    subdivision: str | None
+    timezone: str
+
+    @property
+    def today(self) -> date:
+        return datetime.now(ZoneInfo(self.timezone)).date()
+
+
+async def store_context(pool, store_id: int) -> StoreContext:
+    row = await fetch_one(pool, "SELECT country, subdivision, timezone FROM stores WHERE store_id = %s", (store_id,))
+    if row is None:
+        return StoreContext(store_id, "ID", None, "Asia/Jakarta")
+    return StoreContext(store_id, row["country"] or "ID", row["subdivision"], row["timezone"] or "Asia/Jakarta")
+
+
+async def daily_sales(pool, store: StoreContext, product_id: int, since: date) -> list[tuple[date, float, bool]]:
+    rows = await fetch_all(
+        pool,
+        """SELECT (transaction_date AT TIME ZONE %s)::date AS day, sum(quantity_sold) AS qty, bool_or(is_promo) AS promo
+           FROM transactions
+           WHERE store_id = %s AND product_id = %s AND transaction_date >= %s::date - 1
+           GROUP BY 1 ORDER BY 1""",
+        (store.timezone, store.store_id, product_id, since),
+    )
+    return [(r["day"], float(r["qty"]), bool(r["promo"])) for r in rows if r["day"] >= since]
+
+
+async def store_events(pool, store_id: int) -> list[dict]:
+    rows = await fetch_all(
+        pool,
+        "SELECT event_name, event_date, type FROM events WHERE store_id = %s AND include_in_prediction",
+        (store_id,),
+    )
+    return [{"date": r["event_date"], "name": r["event_name"], "kind": r["type"]} for r in rows]
+
+
+async def closed_weekdays(pool, store_id: int) -> set[int]:
+    rows = await fetch_all(pool, "SELECT day_of_week FROM opening_hours WHERE store_id = %s AND is_closed",
+                           (store_id,))
+    return {DAY_NAMES.index(r["day_of_week"]) for r in rows}
+
+
+async def training_inputs(pool, store: StoreContext, product_id: int) -> dict:
+    today = store.today
+    since = today - timedelta(days=HISTORY_WINDOW_DAYS)
+    sales, events, shut = await asyncio.gather(
+        daily_sales(pool, store, product_id, since), store_events(pool, store.store_id),
+        closed_weekdays(pool, store.store_id),
+    )
+    closed: set[date] = set()
+    if sales and shut:
+        day = sales[0][0]
+        while day < today:
+            if day.weekday() in shut:
+                closed.add(day)
+            day += timedelta(days=1)
+    # Days this product sold on promotion are promotion events for the model.
+    events = events + [{"date": d, "name": "promo", "kind": "promotion"} for d, _, promo in sales if promo]
+    return {"sales": [(d, q) for d, q, _ in sales], "closed_days": closed, "events": events,
+            "country": store.country, "subdiv": store.subdivision, "today": today}
+
+
+def _fit(inputs: dict, warm: dict | None) -> tuple[ForecastModel, float]:
+    started = time.perf_counter()
+    model = train(inputs["sales"], closed_days=inputs["closed_days"], events=inputs["events"],
+                  country=inputs["country"], subdiv=inputs["subdiv"], today=inputs["today"], warm_start=warm)
+    return model, time.perf_counter() - started
+
+
+def chosen_holdout(model: dict) -> dict:
+    """Holdout metrics of the method the model chose (MASE, sMAPE %, WAPE %, coverage %)."""
+    holdout = (model.get("metrics") or {}).get("holdout") or {}
+    chosen = holdout.get(model.get("method"))
+    return chosen if isinstance(chosen, dict) else {}
+
+
+async def _invalidate_reads(store_id: int, redis=None) -> None:
+    """Cached predictions and restock lists of the store must see the new model."""
+    from siprems import cache
+    from siprems.config import load_settings
+    from siprems.redis_client import create_redis
+
+    if redis is not None:
+        await cache.invalidate(redis, store_id)
+        return
+    client = create_redis(load_settings().redis_url)
+    try:
+        await cache.invalidate(client, store_id)
+    finally:
+        await client.aclose()
+
+
+async def train_product(pool, store_id: int, product_id: int, run_id: str | None = None, ctx=None,
+                        redis=None) -> dict:
+    """Train one product and store the model as a new version (idempotent per run id)."""
+    store = await store_context(pool, store_id)
+    inputs = await training_inputs(pool, store, product_id)
+    previous = await registry.latest(pool, store_id, product_id)
+    if ctx is not None:
+        await ctx.check_cancelled()
+        await ctx.progress(30, "history loaded")
+    model, seconds = await asyncio.to_thread(_fit, inputs, previous["model"] if previous else None)
+    if ctx is not None:
+        await ctx.check_cancelled()
+    saved = await registry.save(pool, store_id=store_id, product_id=product_id, model=model.to_dict(), run_id=run_id)
+    await _invalidate_reads(store_id, redis)
+    holdout = chosen_holdout(model.to_dict())
+    metrics.FORECAST_FIT.labels(model.method).observe(seconds)
+    if holdout.get("wape") is not None:
+        metrics.FORECAST_ERROR.labels(model.method).observe(float(holdout["wape"]) / 100.0)
+    log.info("trained product", extra={"store_id": store_id, "product_id": product_id, "method": model.method,
+                                       "fit_seconds": round(seconds, 3), "holdout": holdout,
+                                       "version": saved["version"], "run_id": run_id})
+    return {"product_id": product_id, "model_id": saved["model_id"], "version": saved["version"],
+            "created": saved["created"], "method": model.method, "fit_seconds": round(seconds, 3),
+            "n_obs": model.n_obs, "holdout": holdout}
+
+
+async def history_length(pool, store_id: int, product_id: int) -> int:
+    row = await fetch_one(pool, "SELECT min(transaction_date) AS first FROM transactions "
+                                "WHERE store_id = %s AND product_id = %s", (store_id, product_id))
+    if not row or row["first"] is None:
+        return 0
+    return (datetime.now(row["first"].tzinfo) - row["first"]).days + 1
+
+
+async def predict(pool, store_id: int, product_sku: str, days: int, ctx=None, history_days: int = 90) -> dict:
+    """Job handler form of a prediction (`/api/predict/async`): trains if needed."""
+    from siprems.forecasting import prediction
+
+    product = await fetch_one(pool, "SELECT product_id FROM products WHERE store_id = %s AND sku = %s",
+                              (store_id, product_sku))
+    if product is None:
+        from siprems.jobs.context import PermanentError
+
+        raise PermanentError(f"Product with SKU {product_sku} not found")
+    model_row = await registry.latest(pool, store_id, product["product_id"])
+    if model_row is None or prediction.is_stale(model_row, (await store_context(pool, store_id)).today):
+        await train_product(pool, store_id, product["product_id"], run_id=getattr(ctx, "job_id", None), ctx=ctx)
+    return await prediction.answer(pool, store_id, product_sku, days, history_days)

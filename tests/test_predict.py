@@ -1,0 +1,154 @@
+"""/api/predict: the contract's shape, models from the registry shared by
+every instance and worker, short histories, restock list, bad input."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+CHART_FIELDS = {"date", "historical", "predicted", "lower", "upper", "isHoliday", "holidayName"}
+RECOMMENDATION_FIELDS = {"productId", "productName", "currentStock", "predictedDemand", "recommendedRestock",
+                         "urgency", "safetyStock", "reorderPoint", "daysOfStock", "leadTimeDays", "serviceLevel"}
+
+
+def _store_id(db, user) -> int:
+    with db.cursor() as cur:
+        cur.execute("SELECT store_id FROM users WHERE user_id = %s", (user.user_id,))
+        return cur.fetchone()["store_id"]
+
+
+def _product_with_history(db, store_id: int, sku: str, days: int, stock: int = 40) -> int:
+    """A product selling ~10/day on weekdays and ~16/day on weekends for `days` days."""
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO products (store_id, sku, name, category, price, stock) "
+                    "VALUES (%s, %s, %s, 'Test', 1000, %s) RETURNING product_id", (store_id, sku, f"Item {sku}", stock))
+        pid = cur.fetchone()["product_id"]
+        if days:
+            cur.execute(
+                """INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit, transaction_date)
+                   SELECT %s, %s, CASE WHEN extract(isodow FROM d) >= 6 THEN 16 ELSE 10 END + (random() * 3)::int,
+                          1000, d + interval '10 hours'
+                   FROM generate_series(current_date - %s, current_date - 1, interval '1 day') AS d""",
+                (store_id, pid, days))
+    return pid
+
+
+@pytest.fixture()
+def shop(user, db):
+    store_id = _store_id(db, user)
+    _product_with_history(db, store_id, "HIST-1", 200)
+    return user, store_id
+
+
+def test_predict_matches_the_contract(shop):
+    user, _ = shop
+    r = user.post("/api/predict", json={"product_sku": "HIST-1", "days": 14})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    chart = body["chartData"]
+    assert len(chart) == 90 + 14  # history window then the horizon, from today
+    for point in chart:
+        assert CHART_FIELDS <= set(point)
+        assert isinstance(point["isHoliday"], bool)
+    future = [p for p in chart if p["historical"] is None]
+    assert len(future) == 14 and all(p["predicted"] is not None for p in future)
+    assert future[0]["date"] == body["today"]
+    assert all(p["lower"] <= p["predicted"] <= p["upper"] for p in future)
+    weekend = [p["predicted"] for p in future if _weekday(p["date"]) >= 5]
+    weekday = [p["predicted"] for p in future if _weekday(p["date"]) < 5]
+    assert sum(weekend) / len(weekend) > sum(weekday) / len(weekday)  # weekly pattern recovered
+    (rec,) = body["recommendations"]
+    assert RECOMMENDATION_FIELDS <= set(rec)
+    assert rec["urgency"] in ("high", "medium", "low")
+    assert isinstance(rec["productId"], int) and rec["productName"] == "Item HIST-1"
+    assert 0 <= body["accuracy"] <= 100
+
+
+def _weekday(iso: str) -> int:
+    import datetime
+
+    return datetime.date.fromisoformat(iso).weekday()
+
+
+def test_second_answer_comes_from_cache_and_is_identical(shop):
+    user, _ = shop
+    first = user.post("/api/predict", json={"product_sku": "HIST-1", "days": 7}).json()
+    second = user.post("/api/predict", json={"product_sku": "HIST-1", "days": 7}).json()
+    assert first == second
+
+
+def test_three_days_of_history_gets_a_forecast_with_wide_intervals(user, db):
+    store_id = _store_id(db, user)
+    _product_with_history(db, store_id, "NEW-1", 3)
+    r = user.post("/api/predict", json={"product_sku": "NEW-1", "days": 7})
+    assert r.status_code == 200, r.text
+    future = [p for p in r.json()["chartData"] if p["historical"] is None]
+    assert all(p["upper"] - p["lower"] >= 0.5 * p["predicted"] for p in future)
+
+
+def test_product_without_any_sales_still_answers(user, db):
+    _product_with_history(db, _store_id(db, user), "EMPTY-1", 0)
+    r = user.post("/api/predict", json={"product_sku": "EMPTY-1", "days": 7})
+    assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize("body, field", [
+    ({}, "product_sku"),
+    ({"product_sku": "HIST-1", "days": 0}, "days"),
+    ({"product_sku": "HIST-1", "days": 366}, "days"),
+    ({"product_sku": "HIST-1", "days": "many"}, "days"),
+    ({"product_sku": "HIST-1", "history_days": -1}, "history_days"),
+    ({"product_sku": "HIST-1", "colour": "red"}, "colour"),
+])
+def test_bad_input_names_the_field(shop, body, field):
+    user, _ = shop
+    r = user.post("/api/predict", json=body)
+    assert r.status_code == 400
+    assert field in r.json()["message"]
+
+
+def test_another_stores_product_is_404(shop, make_user):
+    other = make_user()
+    r = other.post("/api/predict", json={"product_sku": "HIST-1", "days": 7})
+    assert r.status_code == 404
+    assert other.get("/api/predict/restock").json()["items"] == []
+
+
+def test_restock_lists_every_product_most_urgent_first(user, db):
+    store_id = _store_id(db, user)
+    _product_with_history(db, store_id, "LOW-1", 120, stock=5)
+    _product_with_history(db, store_id, "HIGH-1", 120, stock=100000)
+    for sku in ("LOW-1", "HIGH-1"):
+        assert user.post("/api/predict", json={"product_sku": sku, "days": 7}).status_code == 200
+    items = user.get("/api/predict/restock", params={"days": 14}).json()["items"]
+    assert [i["sku"] for i in items] == ["LOW-1", "HIGH-1"]
+    assert items[0]["urgency"] == "high" and items[1]["urgency"] == "low"
+
+
+def test_model_trained_by_a_worker_is_used_by_both_instances(stack, user, db):
+    store_id = _store_id(db, user)
+    pid = _product_with_history(db, store_id, "WRK-1", 150)
+    worker = stack.start("worker", wait_port=0)
+    try:
+        r = user.post("/api/tasks/training/product/WRK-1")
+        assert r.status_code == 202, r.text
+        task_id = r.json()["task_id"]
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            status = user.get(f"/api/tasks/{task_id}")
+            if status.status_code == 200:
+                break
+            time.sleep(0.3)
+        assert status.status_code == 200 and status.json()["status"] == "SUCCESS", status.text
+    finally:
+        stack.stop("worker")
+    with db.cursor() as cur:
+        cur.execute("SELECT model_id, version FROM forecast_models WHERE product_id = %s", (pid,))
+        (row,) = cur.fetchall()
+    for port in stack.ports.api:
+        r = httpx.post(f"http://127.0.0.1:{port}/api/predict", headers=user.headers,
+                       json={"product_sku": "WRK-1", "days": 7}, timeout=30)
+        assert r.status_code == 200
+        assert r.json()["model"]["model_id"] == row["model_id"]
