@@ -27,8 +27,18 @@ async def _bounded(coro) -> str:
         return "down"
 
 
-async def check_all(pool, cache, queue) -> dict[str, str]:
-    database, redis_status, queue_status = await asyncio.gather(
-        _bounded(_database(pool)), _bounded(_redis(cache)), _bounded(_redis(queue))
+async def _queue_info(client) -> dict:
+    # Informational (workers alive, pending, lag, dead letters): never makes /ready fail.
+    from siprems.jobs.status import queue_status
+
+    try:
+        return await asyncio.wait_for(queue_status(client), CHECK_TIMEOUT)
+    except Exception:  # noqa: BLE001 - an unreadable queue shows as unavailable
+        return {"error": "unavailable"}
+
+
+async def check_all(pool, cache, queue) -> dict:
+    database, redis_status, queue_status, queue_info = await asyncio.gather(
+        _bounded(_database(pool)), _bounded(_redis(cache)), _bounded(_redis(queue)), _queue_info(queue)
     )
-    return {"database": database, "redis": redis_status, "queue": queue_status}
+    return {"database": database, "redis": redis_status, "queue": queue_status, "queue_info": queue_info}

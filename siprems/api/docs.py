@@ -62,3 +62,18 @@ def errors(*statuses: int):
             handler = response(status, ERROR, "Error")(handler)
         return handler
     return decorator
+
+
+def query(model: Any):
+    """Document each field of a pydantic query model as a query parameter."""
+    schema = schema_of(model)
+    required = set(schema.get("required", []))
+
+    def decorator(handler):
+        for name, prop in reversed(list(schema.get("properties", {}).items())):
+            prop = dict(prop)
+            description = prop.pop("description", "")
+            handler = openapi.parameter(name, RawSchema(prop), "query", required=name in required,
+                                        description=description)(handler)
+        return handler
+    return decorator

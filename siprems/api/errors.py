@@ -113,7 +113,8 @@ def _parse_pydantic_text(exc: SanicExtValidationError) -> list[dict]:
         if line.startswith("  "):
             msg = line.strip().split(" [type=", 1)[0]
             errors.append({"loc": loc, "msg": _FRIENDLY.get(msg, msg),
-                           "type": "model_type" if not loc else "text"})
+                           # a model-level ValueError keeps its own message
+                           "type": "model_type" if not loc and "type=value_error" not in line else "text"})
             loc = ()
         else:
             loc = tuple(line.strip().split("."))

@@ -18,12 +18,18 @@ DEFAULT_COUNTRY = "ID"
 
 
 @lru_cache(maxsize=256)
+def zone_name(name: str | None) -> str:
+    """`name` if it is a known IANA time zone, else the default one."""
+    try:
+        ZoneInfo(name or DEFAULT_TIMEZONE)
+        return name or DEFAULT_TIMEZONE
+    except (ZoneInfoNotFoundError, ValueError):
+        return DEFAULT_TIMEZONE
+
+
 def zone(name: str | None) -> tzinfo:
     """The named time zone; the default one when the name is unknown."""
-    try:
-        return ZoneInfo(name or DEFAULT_TIMEZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TIMEZONE)
+    return ZoneInfo(zone_name(name))
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ async def store_locale(pool, store_id: int) -> StoreLocale:
     if row is None:
         raise NotFound("Store not found")
     return StoreLocale(store_id, (row["country"] or DEFAULT_COUNTRY).upper(), row["subdivision"] or None,
-                       row["timezone"] or DEFAULT_TIMEZONE)
+                       zone_name(row["timezone"]))
 
 
 def parse_iso_date(value: str) -> date:

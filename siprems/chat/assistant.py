@@ -157,7 +157,7 @@ def _more(count: int, lang: str) -> str:
     return w.pick(lang, f"... dan {count} produk lainnya.", f"... and {count} more products.")
 
 
-async def _ambiguous(pool, s, intent, candidates) -> str | None:
+def _ambiguous(intent, candidates) -> str | None:
     if len(candidates) <= 1:
         return None
     names = ", ".join(p.name for p in candidates[:6])
@@ -188,7 +188,7 @@ async def _restock(pool, s, intent) -> str:
     lang = intent.lang
     report = await facts.stock_report(pool, s)
     named = match_products(intent.text, [r.product for r in report])
-    if (question := await _ambiguous(pool, s, intent, named)) is not None:
+    if (question := _ambiguous(intent, named)) is not None:
         return question
     if named:
         r = next(r for r in report if r.product.product_id == named[0].product_id)
@@ -235,17 +235,19 @@ async def _forecast(pool, s, intent) -> str:
                       or DEFAULT_FORECAST_DAYS, 365))
     items = await facts.products(pool, s.store_id)
     named = match_products(intent.text, items)
-    if (question := await _ambiguous(pool, s, intent, named)) is not None:
+    if (question := _ambiguous(intent, named)) is not None:
         return question
     demand = await facts.demand_forecast(pool, s, named or items)
     estimate = any(d.is_estimate for d in demand.values())
     kind = w.pick(lang, "estimasi", "estimate") if estimate else w.pick(lang, "prediksi", "forecast")
     if named:
         p, d = named[0], demand[named[0].product_id]
+        total = d.over(days)
+        rate = w.number(total / days, lang, 1) + w.pick(lang, "/hari", "/day")
         lines = [w.pick(lang, f"Perkiraan penjualan {p.name} untuk {days} hari ke depan: sekitar "
-                              f"{w.units(d.over(days), lang)} (~{_per_day(d, lang)}, {kind}).",
+                              f"{w.units(total, lang)} (~{rate}, {kind}).",
                         f"Expected sales of {p.name} over the next {days} days: about "
-                        f"{w.units(d.over(days), lang)} (~{_per_day(d, lang)}, {kind}).")]
+                        f"{w.units(total, lang)} (~{rate}, {kind}).")]
     else:
         total = sum(d.over(days) for d in demand.values())
         lines = [w.pick(lang, f"Perkiraan total penjualan toko untuk {days} hari ke depan: sekitar "
@@ -283,7 +285,7 @@ async def _sales(pool, s, intent) -> str:
     start, end = facts.period_range(period.kind, period.n, s.today)
     label = w.period(period.kind, period.n, lang)
     named = match_products(intent.text, await facts.products(pool, s.store_id))
-    if (question := await _ambiguous(pool, s, intent, named)) is not None:
+    if (question := _ambiguous(intent, named)) is not None:
         return question
     if named:
         units, revenue = (await facts.units_by_product(pool, s, start, end)).get(named[0].product_id, (0, 0))

@@ -5,8 +5,9 @@ date (stores.timezone); periods are half-open ranges of local dates.
 Definitions (the tests compute the same figures with their own SQL):
 - revenue = sum(quantity_sold * price_per_unit); items = sum(quantity_sold);
   transactions = distinct checkouts (a line without checkout_id is its own).
-- daily demand = the forecast when a model exists, else the units sold in the
-  28 full local days before today / 28 (an *estimate*; see `demand_forecast`).
+- demand = the latest stored forecast model's path from today when the product
+  has one, else the units sold in the 28 full local days before today / 28 per
+  day (an *estimate*, said so in answers; see `demand_forecast`).
 - low stock: stock = 0, or stock < demand x (lead_time_days + 7), i.e. less
   than the lead time plus a week of cover; restock quantity = ceil(demand x (lead_time_days
   + 14)) - stock, ordering up to the lead time plus two weeks.
@@ -14,6 +15,7 @@ Definitions (the tests compute the same figures with their own SQL):
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -23,7 +25,10 @@ import holidays
 
 from siprems.db import fetch_all, fetch_one
 
+log = logging.getLogger("siprems.chat.facts")
+
 ESTIMATE_WINDOW_DAYS = 28
+MODEL_PATH_DAYS = 120  # days of a stored forecast read per product
 COVER_DAYS = 7  # low when stock covers less than lead time + this
 ORDER_UP_TO_DAYS = 14  # restock up to lead time + this
 
@@ -52,13 +57,25 @@ class Product:
 
 @dataclass(frozen=True)
 class Demand:
-    """Expected units per day for a product over a horizon."""
+    """Expected units for a product: a flat rate (the estimate) or a forecast
+    path from today (one value per day; its mean continues past its end)."""
 
-    per_day: Fraction
+    per_day: Fraction  # the flat rate, or the path's mean over its first 28 days
     is_estimate: bool  # True: from the recent average, not a trained model
+    path: tuple[Fraction, ...] = ()
 
     def over(self, days: int) -> Fraction:
-        return self.per_day * days
+        if not self.path:
+            return self.per_day * days
+        head = sum(self.path[:days], Fraction(0))
+        beyond = max(0, days - len(self.path))
+        return head + beyond * (sum(self.path, Fraction(0)) / len(self.path))
+
+    @classmethod
+    def from_path(cls, values: list[float]) -> "Demand":
+        path = tuple(Fraction(max(0.0, v)).limit_denominator(1000) for v in values)
+        first = path[:ESTIMATE_WINDOW_DAYS]
+        return cls(sum(first, Fraction(0)) / len(first), False, path)
 
 
 @dataclass(frozen=True)
@@ -151,13 +168,41 @@ async def ranking(pool, s: Store, start: date, end: date, *, best: bool, limit: 
 
 
 async def demand_forecast(pool, s: Store, items: list[Product]) -> dict[int, Demand]:
-    """Expected daily units per product. The one place that decides where
-    demand comes from: switch it to the forecasting service's latest forecast
-    when that exists; until then the recent average, flagged as an estimate."""
+    """Expected demand per product: the one place that decides where it comes
+    from. The latest trained forecast (forecasting's model registry) when the
+    product has one; otherwise the recent average, flagged as an estimate."""
     start = s.today - timedelta(days=ESTIMATE_WINDOW_DAYS)
     sold = await units_by_product(pool, s, start, s.today)
-    return {p.product_id: Demand(Fraction(sold.get(p.product_id, (0, 0))[0], ESTIMATE_WINDOW_DAYS), True)
+    models = await _model_paths(pool, s, items)
+    return {p.product_id: models.get(p.product_id)
+            or Demand(Fraction(sold.get(p.product_id, (0, 0))[0], ESTIMATE_WINDOW_DAYS), True)
             for p in items}
+
+
+async def _model_paths(pool, s: Store, items: list[Product]) -> dict[int, Demand]:
+    """Forecast paths from today of the products' latest stored models. Any
+    model that cannot be read falls back to the estimate (logged), so a change
+    in the model format never breaks the assistant."""
+    try:
+        from siprems.forecasting.result import ForecastModel
+    except ImportError:
+        return {}
+    wanted = [p.product_id for p in items]
+    rows = await fetch_all(pool, """
+        SELECT DISTINCT ON (product_id) product_id, model FROM forecast_models
+        WHERE store_id = %s AND product_id = ANY(%s)
+        ORDER BY product_id, version DESC""", (s.store_id, wanted))
+    out = {}
+    for row in rows:
+        try:
+            forecast = ForecastModel.from_dict(row["model"]).forecast(s.today, MODEL_PATH_DAYS)
+            values = [float(r["yhat"]) for r in forecast]
+        except Exception as exc:  # noqa: BLE001 - a foreign format must not break answers
+            log.warning("unreadable forecast model for product %s: %r", row["product_id"], exc)
+            continue
+        if len(values) == MODEL_PATH_DAYS:
+            out[row["product_id"]] = Demand.from_path(values)
+    return out
 
 
 def stock_status(p: Product, d: Demand) -> StockStatus:

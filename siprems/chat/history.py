@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from siprems import jsonutil, keys
 
@@ -31,7 +31,7 @@ class Message:
         return jsonutil.dumps({"role": self.role, "text": self.text, "timestamp": self.timestamp})
 
     @classmethod
-    def from_json(cls, raw: bytes) -> "Message":
+    def from_json(cls, raw: bytes) -> Message:
         data = jsonutil.loads(raw)
         return cls(data["role"], data["text"], data["timestamp"])
 
@@ -41,7 +41,7 @@ class Message:
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ChatHistory:
@@ -127,7 +127,7 @@ class ChatHistory:
             title = Message.from_json(first).text if first else ""
             result.append({
                 "session_id": sid,
-                "last_activity": datetime.fromtimestamp(score / 1000, timezone.utc)
+                "last_activity": datetime.fromtimestamp(score / 1000, UTC)
                 .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 "message_count": int(count),
                 "title": title[:80],

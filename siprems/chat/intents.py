@@ -42,7 +42,8 @@ _ID_WORDS = {
     "kapan", "ada", "akan", "harus", "perlu", "tidak", "besok", "penjualan", "pendapatan", "omzet", "omset",
     "terlaris", "laku", "habis", "menipis", "depan", "terakhir", "kemarin", "saja", "dong", "ya", "kah",
     "prediksi", "perkiraan", "libur", "acara", "halo", "hai", "terima", "kasih", "banyak", "dipesan", "pesan",
-    "toko", "kamu", "anda", "caranya", "gimana", "bagaimana", "sedikit", "rendah", "transaksi", "lalu",
+    "toko", "kamu", "anda", "caranya", "gimana", "sedikit", "rendah", "transaksi", "lalu", "siapa", "mengapa",
+    "kenapa", "berapakah", "sudah", "belum", "sekarang", "bagaimanakah", "adakah",
 }
 _EN_WORDS = {
     "what", "which", "how", "the", "is", "are", "my", "of", "for", "this", "today", "week", "month", "sell",

@@ -64,7 +64,7 @@ def period(kind: str, n: int, lang: str) -> str:
                "last_n": f"{n} hari terakhir"},
         "en": {"today": "today", "yesterday": "yesterday", "this_week": "this week",
                "last_week": "last week", "this_month": "this month", "last_month": "last month",
-               "last_n": f"the last {n} days"},
+               "last_n": f"in the last {n} days"},
     }
     return names[lang][kind]
 

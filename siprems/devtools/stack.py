@@ -88,6 +88,12 @@ def wait_for_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None
     raise TimeoutError(f"{url} did not answer 200 within {timeout}s")
 
 
+def pgbouncer_defaults() -> dict[str, str]:
+    """KEY=VALUE lines of pgbouncer/defaults.env (comments and blanks skipped)."""
+    lines = (REPO / "pgbouncer" / "defaults.env").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
 def render(template: Path, values: dict[str, object]) -> str:
     return string.Template(template.read_text()).substitute({k: str(v) for k, v in values.items()})
 
@@ -209,12 +215,13 @@ class Stack:
             self.stop("postgres")
 
     def _write_pgbouncer_config(self) -> None:
+        # Tunables: pgbouncer/defaults.env (shared with compose's entrypoint.sh), env overrides.
+        tunables = pgbouncer_defaults()
+        tunables.update({k: v for k, v in os.environ.items() if k in tunables and v})
         conf = render(REPO / "pgbouncer" / "pgbouncer.ini.template", {
             "LISTEN_ADDR": "127.0.0.1", "LISTEN_PORT": self.ports.pgbouncer,
             "DB_HOST": "127.0.0.1", "DB_PORT": self.ports.postgres, "DB_NAME": DB_NAME,
-            "AUTH_FILE": self.root / "userlist.txt", "ADMIN_USERS": DB_USER,
-            "DEFAULT_POOL_SIZE": os.environ.get("PGBOUNCER_POOL_SIZE", "25"),
-            "MAX_CLIENT_CONN": os.environ.get("PGBOUNCER_MAX_CLIENT_CONN", "1000"),
+            "AUTH_FILE": self.root / "userlist.txt", "ADMIN_USERS": DB_USER, **tunables,
         })
         (self.root / "pgbouncer.ini").write_text(conf)
         # Plain-text password in the userlist: pgbouncer still speaks SCRAM to
@@ -234,7 +241,9 @@ class Stack:
         return {
             "postgres": as_service_user([pg_bin("postgres"), "-D", str(self.pgdata), "-p", str(p.postgres),
                                          "-k", str(self.sockdir), *pg_opts]),
-            "pgbouncer": as_service_user(["pgbouncer", str(self.root / "pgbouncer.ini")]),
+            # max_client_conn 1000 needs more than runuser's default 1024 descriptors.
+            "pgbouncer": as_service_user(["sh", "-c", 'ulimit -n "$(ulimit -Hn)"; exec pgbouncer "$0"',
+                                          str(self.root / "pgbouncer.ini")]),
             "redis": ["redis-server", str(REPO / "docker" / "redis-cache.conf"), "--port", str(p.redis),
                       "--bind", "127.0.0.1", "--dir", str(self.root), "--save", ""],
             "queue": ["redis-server", str(REPO / "docker" / "redis-queue.conf"), "--port", str(p.queue),
@@ -244,6 +253,8 @@ class Stack:
             "api2": [sys.executable, "-m", "siprems", "serve", "--port", str(p.api[1])],
             "haproxy": ["haproxy", "-W", "-db", "-f", str(REPO / "haproxy" / "haproxy.cfg"),
                         "-f", str(REPO / "haproxy" / "backend-local.cfg")],
+            "worker": [sys.executable, "-m", "workers"],
+            "scheduler": [sys.executable, "-m", "workers.scheduler"],
         }
 
     def start(self, name: str, wait_port: int | None = None, **env: object) -> subprocess.Popen:
@@ -290,6 +301,20 @@ class Stack:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+
+    def start_extra_haproxy(self, name: str, backend: str = "backend-local.cfg",
+                            **env: object) -> tuple[subprocess.Popen, int, int]:
+        """Another HAProxy with the same haproxy.cfg on free ports (e.g. low rate
+        limits for tests); `env` overrides the stack's. Returns (proc, port, stats port)."""
+        port, stats = free_port(), free_port()
+        cmd = ["haproxy", "-W", "-db", "-f", str(REPO / "haproxy" / "haproxy.cfg"),
+               "-f", str(REPO / "haproxy" / backend)]
+        log = open(self.root / "log" / f"{name}.log", "ab")
+        proc = subprocess.Popen(cmd, env=self.env(HAPROXY_PORT=port, HAPROXY_STATS_PORT=stats, **env),
+                                stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO), start_new_session=True)
+        self.procs[name] = proc
+        wait_for_port(port, timeout=30, proc=proc)
+        return proc, port, stats
 
     def kill(self, name: str) -> None:
         self.stop(name, signal.SIGKILL)

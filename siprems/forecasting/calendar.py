@@ -139,7 +139,13 @@ class EventCalendar:
 
     # -- design matrix ---------------------------------------------------
     def features(self, index: pd.DatetimeIndex, closed: set[dt.date] | None = None) -> pd.DataFrame:
-        """0/1 feature columns for ``index`` (daily).
+        """0/1 feature columns for a daily ``index`` as a DataFrame (see :meth:`feature_arrays`)."""
+        index = pd.DatetimeIndex(index)
+        return pd.DataFrame(self.feature_arrays(index, closed), index=index)
+
+    def feature_arrays(self, index: pd.DatetimeIndex,
+                       closed: set[dt.date] | None = None) -> dict[str, np.ndarray]:
+        """0/1 feature columns for a contiguous daily ``index``.
 
         Columns: ``hol`` (any holiday), ``hol_m<k>``/``hol_p<k>`` (k days
         before/after one, only when that day is not itself a holiday),
@@ -150,15 +156,19 @@ class EventCalendar:
         a closure and catch up after it).  Closed days themselves have no
         column: they are missing in the series.
         """
-        index = pd.DatetimeIndex(index)
         n = len(index)
         if n == 0:
-            return pd.DataFrame(index=index)
-        first = index[0].date() - dt.timedelta(days=self.lag + 1)
+            return {}
+        day0 = index[0].date()
+        first = day0 - dt.timedelta(days=self.lag + 1)
         last = index[-1].date() + dt.timedelta(days=self.lead + 1)
         hol = self.holidays_between(first, last)
-        pos = {d.date(): i for i, d in enumerate(index)}
         one = dt.timedelta(days=1)
+
+        def position(day: dt.date) -> int | None:
+            i = (day - day0).days
+            return i if 0 <= i < n else None
+
         cols: dict[str, np.ndarray] = {"hol": np.zeros(n)}
         for k in range(1, self.lead + 1):
             cols[f"hol_m{k}"] = np.zeros(n)
@@ -166,7 +176,7 @@ class EventCalendar:
             cols[f"hol_p{k}"] = np.zeros(n)
 
         def mark(key: str, day: dt.date) -> None:
-            i = pos.get(day)
+            i = position(day)
             if i is not None:
                 cols.setdefault(key, np.zeros(n))[i] = 1.0
 
@@ -186,7 +196,7 @@ class EventCalendar:
                     mark(f"hol_p{k}", d + k * one)
         promo = np.zeros(n)
         for ev in self.events:
-            i = pos.get(ev.date)
+            i = position(ev.date)
             if i is None or ev.kind in ("store-closed", "holiday"):
                 continue
             cols.setdefault("ev:" + _slug(ev.name), np.zeros(n))[i] = 1.0
@@ -201,7 +211,7 @@ class EventCalendar:
                 mark("closed_m1", d - one)
             if d + one not in closed:
                 mark("closed_p1", d + one)
-        return pd.DataFrame(cols, index=index)
+        return cols
 
     def predict_closed(self, history: pd.Series, index: pd.DatetimeIndex,
                        weeks: int = 8) -> set[dt.date]:
@@ -226,8 +236,9 @@ class EventCalendar:
             if seen and sum(seen) * 2 > len(seen):
                 out.add(d)
         recent = history.iloc[-7 * weeks:]
-        if len(recent) >= 28:
-            rn = np.isnan(recent.to_numpy(dtype=float))
+        rn = np.isnan(recent.to_numpy(dtype=float))
+        # only when the shop is open most days (not off-season / dormant)
+        if len(recent) >= 28 and rn.mean() <= 0.5:
             dows = recent.index.dayofweek.to_numpy()
             shut = {w for w in range(7) if (dows == w).any() and rn[dows == w].mean() >= 0.75}
             if shut:

@@ -56,51 +56,52 @@ def _initial(y: np.ndarray, period: int) -> tuple[float, list[float]]:
     return level, [s - mean_s for s in season]
 
 
-def _run(y: list, alpha: float, gamma: float, period: int, level: float, season: list[float],
-         phi: float = 1.0):
-    """One pass.  Returns level after each day, the seasonal value written each day, final states.
+def _run_grid(y: np.ndarray, alpha: np.ndarray, gamma: np.ndarray, phi: np.ndarray, period: int,
+              level: float, season: list[float], clip: float = np.inf):
+    """One pass for many parameter sets at once (vectors ``alpha``/``gamma``/``phi``).
 
+    Returns ``L`` (level after each day, shape (n, k)), ``W`` (seasonal value
+    written each day), and the final level and seasonal states.
     ``phi`` < 1 makes the level revert towards 0 (the regression's level).
     """
-    s = list(season)
-    l = level
-    L = [0.0] * len(y)
-    W = [0.0] * len(y)
-    k = 0
-    for t, v in enumerate(y):
-        l *= phi
-        if v == v:  # observed (not NaN)
-            e = v - l - s[k]
-            l += alpha * e
-            s[k] += gamma * e
+    n, k = len(y), len(alpha)
+    s = np.tile(np.asarray(season, dtype=float)[:, None], (1, k))
+    l = np.full(k, level)
+    L = np.empty((n, k))
+    W = np.empty((n, k))
+    observed = ~np.isnan(y)
+    j = 0
+    for t in range(n):
+        l = l * phi
+        if observed[t]:
+            e = np.clip(y[t] - l - s[j], -clip, clip)
+            l = l + alpha * e
+            s[j] = s[j] + gamma * e
         L[t] = l
-        W[t] = s[k]
-        k += 1
-        if k == period:
-            k = 0
-    return np.array(L), np.array(W), l, s
+        W[t] = s[j]
+        j += 1
+        if j == period:
+            j = 0
+    return L, W, l, s
 
 
-def _hstep_errors(y: np.ndarray, L: np.ndarray, W: np.ndarray, period: int, horizon: int,
-                  burn: int, phi: float = 1.0) -> list[np.ndarray]:
-    """In-sample errors of the h-step forecasts, h = 1..horizon (NaN targets dropped)."""
+def _hstep_errors(y: np.ndarray, L: np.ndarray, W: np.ndarray, phi: np.ndarray, period: int,
+                  horizon: int, burn: int) -> list[np.ndarray]:
+    """In-sample h-step forecast errors, h = 1..horizon, each (n_h, k); NaN targets dropped."""
     out = []
     n = len(y)
     for h in range(1, horizon + 1):
         back = (-h) % period            # season written at t - back is the one used at t + h
-        t0 = max(burn, back)
-        t = np.arange(t0, n - h)
-        if len(t) == 0:
-            out.append(np.array([]))
-            continue
-        e = y[t + h] - (phi ** h * L[t] + W[t - back])
-        out.append(e[~np.isnan(e)])
+        t = np.arange(max(burn, back), n - h)
+        t = t[~np.isnan(y[t + h])]
+        out.append(y[t + h][:, None] - (phi ** h * L[t] + W[t - back]))
     return out
 
 
 def fit_ets(y: np.ndarray, period: int = 7, horizon: int = 28, warm: dict | None = None,
-            alphas=ALPHAS, gammas=GAMMAS, phis=(1.0,), burn: int = 28) -> EtsFit:
-    """Pick alpha/gamma on a grid by mean absolute 1..``horizon``-step error.
+            alphas=ALPHAS, gammas=GAMMAS, phis=(1.0,), burn: int = 28,
+            robust: float | None = None) -> EtsFit:
+    """Pick alpha/gamma(/phi) on a grid by mean absolute 1..``horizon``-step error.
 
     ``warm`` (a previous :meth:`EtsFit.to_dict`) narrows the grid to the
     neighbours of the previous choice.
@@ -111,21 +112,22 @@ def fit_ets(y: np.ndarray, period: int = 7, horizon: int = 28, warm: dict | None
         alphas = sorted({a for a in alphas if 0.4 * warm["alpha"] <= a <= 2.5 * warm["alpha"] + 1e-9}
                         | {float(warm["alpha"])})
         gammas = sorted({g for g in gammas if g <= 2.5 * warm["gamma"] + 0.01} | {float(warm["gamma"])})
-    ys = y.tolist()
+    grid = np.array([(a, g, p) for p in phis for a in alphas for g in gammas], dtype=float)
     burn = min(burn, max(len(y) // 3, 0))
-    best = None
-    for phi in phis:
-        for a in alphas:
-            for g in gammas:
-                L, W, l, s = _run(ys, a, g, period, level, season, phi)
-                errs = _hstep_errors(y, L, W, period, horizon, burn, phi)
-                flat = np.concatenate(errs) if errs else np.array([])
-                score = float(np.mean(np.abs(flat))) if len(flat) else 0.0
-                if best is None or score < best[0]:
-                    best = (score, a, g, phi, errs, l, s)
-    _, a, g, phi, errs, l, s = best
+    clip = np.inf
+    if robust:
+        obs = y[~np.isnan(y)]
+        if len(obs) > 10:
+            clip = robust * 1.4826 * float(np.median(np.abs(obs - np.median(obs)))) or np.inf
+    L, W, l_end, s_end = _run_grid(y, grid[:, 0], grid[:, 1], grid[:, 2], period, level, season,
+                                   clip)
+    errs = _hstep_errors(y, L, W, grid[:, 2], period, horizon, burn)
+    flat = np.concatenate(errs, axis=0) if errs else np.empty((0, len(grid)))
+    best = int(np.argmin(np.abs(flat).mean(axis=0))) if len(flat) else 0
+    a, g, phi = (float(v) for v in grid[best])
     rmse, bias, z = [], [], []
     for e in errs:
+        e = e[:, best]
         if len(e) >= 5:
             r = float(np.sqrt(np.mean(e ** 2)))
             rmse.append(r)
@@ -133,15 +135,17 @@ def fit_ets(y: np.ndarray, period: int = 7, horizon: int = 28, warm: dict | None
             if r > 0:
                 z.append(e / r)
         else:
-            rmse.append(rmse[-1] if rmse else float(np.nanstd(y)) if len(y) > 1 else 0.5)
+            obs = y[~np.isnan(y)]
+            rmse.append(rmse[-1] if rmse else float(np.std(obs)) if len(obs) > 1 else 0.5)
             bias.append(0.0)
     zz = np.concatenate(z) if z else np.array([])
     if len(zz) >= 40:
         q = {k: float(np.quantile(zz, float(k))) for k in ("0.025", "0.1", "0.9", "0.975")}
     else:
         q = {"0.025": -1.96, "0.1": -1.2816, "0.9": 1.2816, "0.975": 1.96}
-    return EtsFit(alpha=a, gamma=g, phi=phi, period=period, level=float(l), season=[float(v) for v in s],
-                  phase=len(y) % period, rmse=rmse, bias=bias, q=q)
+    return EtsFit(alpha=a, gamma=g, phi=phi, period=period, level=float(l_end[best]),
+                  season=[float(v) for v in s_end[:, best]], phase=len(y) % period,
+                  rmse=rmse, bias=bias, q=q)
 
 
 def ets_forecast(fit: EtsFit, h: int) -> tuple[np.ndarray, np.ndarray]:

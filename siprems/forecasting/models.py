@@ -10,7 +10,7 @@ and reads NaN as a closed day (missing), never as zero sales.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -81,19 +81,24 @@ class RidgeEtsConfig:
     ridge: RidgeConfig = field(default_factory=RidgeConfig)
     ets_window: int = 730       # days of residuals the ETS sees
     horizon_fit: int = 28       # ETS parameters chosen by 1..28-step error
-    interval_scale: float = 1.0  # calibration factor on the ETS sd
+    interval_scale: float = 1.1  # in-sample h-step errors understate out-of-sample ones
     sd_floor: float = 0.02
     empirical_q: bool = True    # interval quantiles from in-sample h-step errors
     alphas: tuple = ALPHAS
     gammas: tuple = GAMMAS
     phis: tuple = (1.0,)
     bias_correct: bool = False
+    robust: float | None = None  # clip ETS innovations at this many robust sds
 
 
 def ridge_ets(y: pd.Series, cal: EventCalendar, horizon: int,
               cfg: RidgeEtsConfig | None = None, warm: dict | None = None) -> Path:
     """Ridge (yearly shape + events) on log1p, ETS on the residual."""
     cfg = cfg or RidgeEtsConfig()
+    span = (y.index[-1] - y.index[0]).days
+    if span < 365:  # yearly terms need most of a year to be identified
+        cfg = replace(cfg, ridge=replace(cfg.ridge, fourier=min(cfg.ridge.fourier, span // 90),
+                                         weekend_fourier=min(cfg.ridge.weekend_fourier, span // 180)))
     ylog = np.log1p(y)
     idx = future_index(y, horizon)
     future_closed = cal.predict_closed(y, idx)
@@ -102,7 +107,8 @@ def ridge_ets(y: pd.Series, cal: EventCalendar, horizon: int,
     resid = ylog.to_numpy() - fitted
     tail = resid[-cfg.ets_window:] if cfg.ets_window else resid
     efit = fit_ets(tail, 7, cfg.horizon_fit, warm=(warm or {}).get("ets"),
-                   alphas=cfg.alphas, gammas=cfg.gammas, phis=cfg.phis)
+                   alphas=cfg.alphas, gammas=cfg.gammas, phis=cfg.phis,
+                   robust=cfg.robust)
     reg = predict_ridge(rfit, idx, cal, cfg.ridge, closed=closed)
     emean, esd = ets_forecast(efit, horizon)
     if cfg.bias_correct and efit.bias:

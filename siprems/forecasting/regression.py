@@ -23,12 +23,12 @@ class RidgeConfig:
     fourier: int = 8            # yearly Fourier pairs
     weekday: bool = True        # weekday dummies in the regression
     holiday_as_sunday: bool = True  # a holiday uses Sunday's weekday effect
-    halflife_days: float | None = 365.0  # recency weighting (None = equal)
+    halflife_days: float | None = None  # recency weighting (None = equal weights)
     lam_fourier: float = 10.0   # ridge penalty (in effective observations)
-    lam_named: float = 2.0      # penalty on named holiday/event columns
+    lam_named: float = 0.1      # penalty on named holiday/event columns
     lam_generic: float = 0.5    # penalty on generic hol/lead/lag/promo columns
     lam_weekday: float = 0.1
-    weekend_fourier: int = 0    # Fourier pairs interacted with a weekend flag
+    weekend_fourier: int = 3    # Fourier pairs interacted with a weekend flag
     lam_interact: float = 20.0
 
 
@@ -40,34 +40,40 @@ class RidgeFit:
     config: dict = field(default_factory=dict)
 
 
-def _fourier(index: pd.DatetimeIndex, k: int) -> dict[str, np.ndarray]:
-    t = (index - EPOCH).days.to_numpy(dtype=float) / 365.25
+def _fourier(days: np.ndarray, k: int, prefix: str = "f_") -> dict[str, np.ndarray]:
+    t = days / 365.25
     cols = {}
     for j in range(1, k + 1):
-        cols[f"f_s{j}"] = np.sin(2 * np.pi * j * t)
-        cols[f"f_c{j}"] = np.cos(2 * np.pi * j * t)
+        cols[f"{prefix}s{j}"] = np.sin(2 * np.pi * j * t)
+        cols[f"{prefix}c{j}"] = np.cos(2 * np.pi * j * t)
     return cols
 
 
 def design(index: pd.DatetimeIndex, cal: EventCalendar, cfg: RidgeConfig,
-           closed: set | None = None) -> pd.DataFrame:
-    """Full design matrix for ``index`` (without intercept)."""
+           closed: set | None = None) -> tuple[list[str], np.ndarray]:
+    """Column names and design matrix (n x p, no intercept) for a daily ``index``."""
     index = pd.DatetimeIndex(index)
+    cal_cols = cal.feature_arrays(index, closed)
+    days = (index - EPOCH).days.to_numpy(dtype=float)
+    weekday = ((days.astype(np.int64) + 3) % 7)  # 1970-01-01 was a Thursday (3)
     cols: dict[str, np.ndarray] = {}
-    cal_df = cal.features(index, closed)
     if cfg.weekday:
-        dow = index.dayofweek.to_numpy().copy()
-        if cfg.holiday_as_sunday and "hol" in cal_df:
-            dow[cal_df["hol"].to_numpy() > 0] = 6
+        dow = weekday.copy()
+        if cfg.holiday_as_sunday and "hol" in cal_cols:
+            dow[cal_cols["hol"] > 0] = 6
         for d in range(6):
             cols[f"dow{d}"] = (dow == d).astype(float)
-    cols.update(_fourier(index, cfg.fourier))
+    cols.update(_fourier(days, cfg.fourier))
     if cfg.weekend_fourier:
-        wk = (index.dayofweek.to_numpy() >= 5).astype(float)
-        for name, v in _fourier(index, cfg.weekend_fourier).items():
-            cols["wx_" + name] = v * wk
-    df = pd.DataFrame(cols, index=index)
-    return pd.concat([df, cal_df], axis=1)
+        wk = (weekday >= 5).astype(float)
+        for name, v in _fourier(days, cfg.weekend_fourier, "wx_").items():
+            cols[name] = v * wk
+    cols.update(cal_cols)
+    names = list(cols)
+    X = np.empty((len(index), len(names)))
+    for j, c in enumerate(names):
+        X[:, j] = cols[c]
+    return names, X
 
 
 def _penalty(col: str, cfg: RidgeConfig) -> float:
@@ -89,53 +95,58 @@ def fit_ridge(y: pd.Series, cal: EventCalendar, cfg: RidgeConfig,
     ``closed`` are the days the shop is shut (history NaN days plus predicted
     closures), for the day-before/after-closure columns.
     """
-    X = design(y.index, cal, cfg, closed)
+    names, A = design(y.index, cal, cfg, closed)
+    v = y.to_numpy(dtype=float)
+    obs = ~np.isnan(v)
     # drop calendar columns never active on an observed day (cannot be estimated)
-    obs = ~np.isnan(y.to_numpy())
-    active = [c for c in X.columns if c.startswith(("f_", "wx_", "dow")) or X[c].to_numpy()[obs].any()]
-    X = X[active]
-    A = X.to_numpy()
+    keep = [j for j, c in enumerate(names)
+            if c.startswith(("f_", "wx_", "dow")) or A[obs, j].any()]
+    names = [names[j] for j in keep]
+    A = A[:, keep]
     n = len(y)
     if cfg.halflife_days:
-        age = np.arange(n - 1, -1, -1, dtype=float)
-        w = 0.5 ** (age / cfg.halflife_days)
+        w = 0.5 ** (np.arange(n - 1, -1, -1, dtype=float) / cfg.halflife_days)
     else:
         w = np.ones(n)
     w = w[obs]
     w = w / w.mean()
     Ao = A[obs]
-    yo = y.to_numpy()[obs]
+    yo = v[obs]
     # intercept handled by centring (unpenalised)
-    xm = (w[:, None] * Ao).sum(0) / w.sum()
+    xm = np.einsum("ij,i->j", Ao, w) / w.sum()
     ym = float((w * yo).sum() / w.sum())
     Ac = Ao - xm
-    lam = np.array([_penalty(c, cfg) for c in X.columns])
-    G = (Ac * w[:, None]).T @ Ac + np.diag(lam + 1e-9)
-    beta = np.linalg.solve(G, (Ac * w[:, None]).T @ (yo - ym))
-    intercept = ym - float(xm @ beta)
-    fcols = [i for i, c in enumerate(X.columns) if c.startswith("f_")]
-    fpart = A[:, fcols] @ beta[fcols] if fcols else np.zeros(n)
+    lam = np.array([_penalty(c, cfg) for c in names])
+    # einsum, not ``@``: a multi-threaded BLAS call on this small matrix can be
+    # 50x slower on a busy machine (thread spin-up); einsum stays single-threaded
+    Aw = Ac * w[:, None]
+    G = np.einsum("ij,ik->jk", Aw, Ac) + np.diag(lam + 1e-9)
+    beta = np.linalg.solve(G, np.einsum("ij,i->j", Aw, yo - ym))
+    intercept = ym - float(np.sum(xm * beta))
+    fcols = [j for j, c in enumerate(names) if c.startswith("f_")]
+    fpart = np.einsum("ij,j->i", A[:, fcols], beta[fcols]) if fcols else np.zeros(n)
     frange = (float(fpart[obs].min()), float(fpart[obs].max())) if obs.any() else (0.0, 0.0)
-    fit = RidgeFit(columns=["_intercept", *X.columns], coef=[intercept, *map(float, beta)],
-                   fourier_range=frange, config=cfg.__dict__.copy())
-    return fit, predict_ridge(fit, y.index, cal, cfg, X=X)
+    fit = RidgeFit(columns=["_intercept", *names], coef=[intercept, *map(float, beta)],
+                   fourier_range=frange, config=dict(cfg.__dict__))
+    return fit, _apply(fit, names, A)
+
+
+def _apply(fit: RidgeFit, names: list[str], X: np.ndarray) -> np.ndarray:
+    coef = dict(zip(fit.columns, fit.coef))
+    b = np.array([coef.get(c, 0.0) for c in names])
+    is_f = np.array([c.startswith("f_") for c in names], dtype=bool)
+    out = coef.get("_intercept", 0.0) + np.einsum("ij,j->i", X, np.where(is_f, 0.0, b))
+    fpart = np.einsum("ij,j->i", X, np.where(is_f, b, 0.0))
+    lo, hi = fit.fourier_range
+    return out + np.clip(fpart, lo, hi)
 
 
 def predict_ridge(fit: RidgeFit, index: pd.DatetimeIndex, cal: EventCalendar, cfg: RidgeConfig,
-                  X: pd.DataFrame | None = None, closed: set | None = None) -> np.ndarray:
-    """Regression part for ``index`` with the Fourier part clipped to its training range."""
-    if X is None:
-        X = design(index, cal, cfg, closed)
-    coef = dict(zip(fit.columns, fit.coef))
-    out = np.full(len(index), coef.get("_intercept", 0.0))
-    fpart = np.zeros(len(index))
-    for c in X.columns:
-        b = coef.get(c)
-        if b is None:
-            continue
-        if c.startswith("f_"):
-            fpart += X[c].to_numpy() * b
-        else:
-            out += X[c].to_numpy() * b
-    lo, hi = fit.fourier_range
-    return out + np.clip(fpart, lo, hi)
+                  closed: set | None = None) -> np.ndarray:
+    """Regression part for ``index`` with the Fourier part clipped to its training range.
+
+    Calendar columns unseen in training (e.g. a holiday that never occurred
+    on an open day) contribute nothing.
+    """
+    names, X = design(index, cal, cfg, closed)
+    return _apply(fit, names, X)

@@ -10,13 +10,15 @@ validation error either way. All rows are written in one transaction.
 
 from __future__ import annotations
 
-from siprems.catalog.fields import ALIASES, ProductCreate
+import psycopg2.errors
+
+from siprems.catalog.fields import ALIASES, READ_ONLY, ProductCreate
 from siprems.db import transaction
 from siprems.errors import Conflict
 from siprems.imports.rows import Problem, Rows, chunks, column_names, pg_array, reject, validate
 
 CHUNK = 10_000
-COLUMNS = column_names(ProductCreate, ALIASES)
+COLUMNS = column_names(ProductCreate, [*ALIASES, *READ_ONLY])
 MODES = ("upsert", "create")
 
 _ROWS = """unnest(%(sku)s::text[], %(name)s::text[], %(category)s::text[], %(variation)s::text[],
@@ -73,6 +75,15 @@ def _params(store_id: int, batch) -> dict:
 
 async def write(pool, store_id: int, rows: Rows, products: list[ProductCreate], mode: str) -> dict:
     """Write all products in one transaction; returns counts."""
+    try:
+        return await _write(pool, store_id, rows, products, mode)
+    except psycopg2.errors.UniqueViolation as exc:
+        # Another request created one of these SKUs after our snapshot.
+        raise Conflict("A product with one of these SKUs was created meanwhile; nothing was imported. "
+                       "Retry the import.", code="sku_taken") from exc
+
+
+async def _write(pool, store_id: int, rows: Rows, products: list[ProductCreate], mode: str) -> dict:
     created = updated = 0
     async with transaction(pool) as cur:
         if mode == "create":

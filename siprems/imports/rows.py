@@ -70,7 +70,7 @@ def reject(problems: list[Problem], total: int | None = None) -> ValidationFaile
 
 def parse(body: bytes, content_type: str, key: str, columns: dict[str, str]) -> Rows:
     """JSON `{key: [...]}` (or a bare array), or CSV whose header names
-    `columns` (lower-cased accepted name -> field name)."""
+    `columns` (lower-cased accepted name -> row key)."""
     if not body.strip():
         raise BadRequest(f"The request body is empty; send JSON {{\"{key}\": [...]}} or CSV with a header row.",
                          code="empty_body")
@@ -145,10 +145,12 @@ def _header(header: Sequence[str], columns: dict[str, str]) -> list[str]:
     return names
 
 
-def column_names(model: type[BaseModel], aliases: dict[str, str]) -> dict[str, str]:
-    """Accepted CSV header names (lower-cased) for a row model."""
+def column_names(model: type[BaseModel], other_keys: Iterable[str] = ()) -> dict[str, str]:
+    """Accepted CSV header names, matched case-insensitively, mapped to the key
+    the row model reads: its fields plus `other_keys` (aliases, read-only
+    columns of an export), which the model itself resolves as it does for JSON."""
     names = {name.lower(): name for name in model.model_fields}
-    names.update({alias.lower(): name for alias, name in aliases.items()})
+    names.update({key.lower(): key for key in other_keys})
     return names
 
 

@@ -1,0 +1,167 @@
+"""Dashboard: `/api/dashboard-stats` (the frontend's path) and its alias
+`/api/system/dashboard-stats`, `/api/dashboard/{metrics,sales-chart,
+category-sales}`, and the public `/api/system/settings/status`.
+
+Every figure is cached per store (`siprems.cache`, invalidated by each sale,
+import, product and event write) under a name that includes the store's local
+date, so a new day never serves yesterday's figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import metadata
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from sanic import Blueprint, Request
+from sanic.response import json
+from sanic_ext import openapi, validate
+
+from siprems import cache
+from siprems.api import docs
+from siprems.api.guard import authenticated
+from siprems.calendar.locale import StoreLocale, store_locale
+from siprems.dashboard import figures
+from siprems.dashboard import queries as q
+from siprems.db import fetch_one
+
+bp = Blueprint("dashboard")
+
+AI_MODEL = "SIPREMS forecaster: ridge regression on calendar features + ETS residuals (per product)"
+STATUS_TIMEOUT = 2.0
+
+
+class MetricsQuery(BaseModel):
+    range: Literal["today", "week", "month", "year"] = Field(
+        "today", description="Rolling window of whole local days ending today: 1, 7, 30 or 365 days")
+
+
+STATS = {"type": "object", "properties": {
+    "cards": {"type": "object", "properties": {
+        "daily_transactions": {"type": "integer", "description": "Checkouts today (store's local date)"},
+        "active_products": {"type": "integer"},
+        "low_stock_items": {"type": "integer", "description": f"Products with stock <= {q.LOW_STOCK_THRESHOLD}"},
+        "daily_revenue": {"type": "number"}, "items_sold_today": {"type": "integer"}}},
+    "salesTrend": {"type": "array", "items": {"type": "object", "properties": {
+        "date": {"type": "string", "description": "Weekday label Mon..Sun"},
+        "sales": {"type": "integer", "description": "Units sold"}, "revenue": {"type": "number"},
+        "day": {"type": "string", "format": "date"}}}},
+    "stockComparison": {"type": "array", "items": {"type": "object", "properties": {
+        "product": {"type": "string"}, "sku": {"type": "string"}, "current": {"type": "integer"},
+        "optimal": {"type": "integer"}, "avg_daily_demand": {"type": "number"}}}},
+    "date": {"type": "string", "format": "date"}}}
+STATS_DESCRIPTION = (
+    "`salesTrend`: units sold on each of the last 7 local days (today included, zero days included), "
+    "labelled Mon..Sun. `stockComparison`: the 5 lowest-stock products; `optimal` is two weeks of average "
+    f"daily demand, measured over the last {q.DEMAND_WINDOW_DAYS} complete days "
+    f"(ceil(units sold in those days x {q.COVER_DAYS} / {q.DEMAND_WINDOW_DAYS})). "
+    "A transaction is one checkout (its lines count once).")
+PERIOD = {"type": "object", "properties": {"start": {"type": "string", "format": "date"},
+                                           "end": {"type": "string", "format": "date"}}}
+METRICS = {"type": "object", "properties": {
+    "range": {"type": "string"}, "totalRevenue": {"type": "number"}, "totalTransactions": {"type": "integer"},
+    "totalItemsSold": {"type": "integer"}, "revenueChange": {"type": ["number", "null"]},
+    "transactionsChange": {"type": ["number", "null"]}, "itemsChange": {"type": ["number", "null"]},
+    "period": PERIOD, "previous": PERIOD}}
+
+
+async def _cached(request: Request, name: str, load) -> tuple[StoreLocale, object]:
+    ctx = request.app.ctx
+    locale = await store_locale(ctx.db, request.ctx.store_id)
+    key = f"dash:{name}:{locale.today().isoformat()}"
+    value = await cache.cached(ctx.redis, locale.store_id, key, ctx.settings.cache_ttl_seconds,
+                               lambda: load(ctx.db, locale))
+    return locale, value
+
+
+async def _stats(request: Request):
+    _, value = await _cached(request, "stats", figures.dashboard_stats)
+    return json(value)
+
+
+@bp.get("/api/dashboard-stats")
+@openapi.summary("Dashboard cards, 7-day trend and stock comparison")
+@openapi.description(STATS_DESCRIPTION)
+@openapi.secured("bearerAuth")
+@docs.response(200, STATS)
+@docs.errors(401)
+@authenticated
+async def dashboard_stats(request: Request):
+    return await _stats(request)
+
+
+@bp.get("/api/system/dashboard-stats")
+@openapi.summary("Alias of /api/dashboard-stats (the earlier backend's path)")
+@openapi.description(STATS_DESCRIPTION)
+@openapi.secured("bearerAuth")
+@docs.response(200, STATS)
+@docs.errors(401)
+@authenticated
+async def system_dashboard_stats(request: Request):
+    return await _stats(request)
+
+
+@bp.get("/api/dashboard/metrics")
+@openapi.summary("Revenue, transactions and items sold vs the previous period of the same length")
+@openapi.description("Changes are percentages with one decimal, null when the previous period is zero.")
+@openapi.secured("bearerAuth")
+@docs.query(MetricsQuery)
+@docs.response(200, METRICS)
+@docs.errors(400, 401)
+@authenticated
+@validate(query=MetricsQuery)
+async def dashboard_metrics(request: Request, query: MetricsQuery):
+    _, value = await _cached(request, f"metrics:{query.range}",
+                             lambda db, locale: figures.metrics(db, locale, query.range))
+    return json(value)
+
+
+@bp.get("/api/dashboard/sales-chart")
+@openapi.summary("Units, revenue and checkouts per day over the last 90 days (zero days included)")
+@openapi.secured("bearerAuth")
+@docs.response(200, {"type": "array", "items": {"type": "object", "properties": {
+    "date": {"type": "string", "format": "date"}, "sales": {"type": "integer"}, "revenue": {"type": "number"},
+    "transactions_count": {"type": "integer"}}}})
+@docs.errors(401)
+@authenticated
+async def sales_chart(request: Request):
+    _, value = await _cached(request, "sales-chart", figures.sales_chart)
+    return json(value)
+
+
+@bp.get("/api/dashboard/category-sales")
+@openapi.summary("Revenue per category over the last 90 days, largest first")
+@openapi.secured("bearerAuth")
+@docs.response(200, {"type": "array", "items": {"type": "object", "properties": {
+    "category": {"type": "string"}, "value": {"type": "number", "description": "Revenue"},
+    "units": {"type": "integer"}, "color": {"type": "string"}}}})
+@docs.errors(401)
+@authenticated
+async def category_sales(request: Request):
+    _, value = await _cached(request, "category-sales", figures.category_sales)
+    return json(value)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("siprems")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+@bp.get("/api/system/settings/status")
+@openapi.summary("Public system status: version, schema date, forecasting model, database connectivity")
+@docs.response(200, {"type": "object", "properties": {
+    "version": {"type": "string"}, "last_updated": {"type": ["string", "null"]}, "ai_model": {"type": "string"},
+    "database_status": {"type": "string", "enum": ["Connected", "Disconnected"]}}})
+async def settings_status(request: Request):
+    try:
+        row = await asyncio.wait_for(
+            fetch_one(request.app.ctx.db, "SELECT max(applied_at) AS applied FROM schema_migrations"),
+            STATUS_TIMEOUT)
+        connected, updated = True, row["applied"].isoformat() if row and row["applied"] else None
+    except Exception:  # any failure means "not connected"; the reason is not the client's business
+        connected, updated = False, None
+    return json({"version": _version(), "last_updated": updated, "ai_model": AI_MODEL,
+                 "database_status": "Connected" if connected else "Disconnected"})

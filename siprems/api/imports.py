@@ -1,0 +1,121 @@
+"""Bulk import: `POST /api/products/import` and `POST /api/transactions/import`.
+
+Each takes JSON (`{"products": [...]}` / `{"transactions": [...]}`) or CSV
+(`Content-Type: text/csv`, a header row with the same field names), up to
+100,000 rows. Every row is validated before anything is written; then all
+rows are written in one transaction (all or nothing). The body is streamed so
+these two routes may take up to 64 MiB (the app-wide limit is lower).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from pydantic import BaseModel
+from sanic import Blueprint, Request
+from sanic.response import json
+from sanic_ext import openapi, validate
+
+from siprems import cache
+from siprems.api import docs
+from siprems.api.guard import authenticated
+from siprems.imports import products as product_import
+from siprems.imports import rows as import_rows
+from siprems.imports import transactions as sales_import
+
+bp = Blueprint("imports")
+
+
+class ProductImportParams(BaseModel):
+    mode: Literal["upsert", "create"] = "upsert"
+
+
+def _body_doc(key: str, columns: str) -> dict:
+    return openapi.body({
+        "application/json": docs.RawSchema({"type": "object", "required": [key], "properties": {
+            key: {"type": "array", "maxItems": import_rows.MAX_ROWS, "items": {"type": "object"}}}}),
+        "text/csv": docs.RawSchema({"type": "string", "description": f"Header row with: {columns}"}),
+    }, required=True)
+
+
+PROBLEMS = {"type": "object", "properties": {
+    "error": {"type": "string"}, "message": {"type": "string"}, "error_count": {"type": "integer"},
+    "details": {"type": "array", "items": {"type": "object", "properties": {
+        "row": {"type": "integer"}, "line": {"type": "integer"}, "field": {"type": "string"},
+        "message": {"type": "string"}}}}}}
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > import_rows.MAX_BYTES:
+        raise import_rows.TooManyRows(f"The import body is larger than {import_rows.MAX_BYTES // 2**20} MiB; "
+                                      f"split it into several requests.", code="payload_too_large")
+    parts, size = [], 0
+    while True:
+        chunk = await request.stream.read()
+        if chunk is None:
+            break
+        size += len(chunk)
+        if size > import_rows.MAX_BYTES:
+            raise import_rows.TooManyRows(f"The import body is larger than {import_rows.MAX_BYTES // 2**20} MiB; "
+                                          f"split it into several requests.", code="payload_too_large")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _parse_products(body: bytes, content_type: str):
+    rows = import_rows.parse(body, content_type, "products", product_import.COLUMNS)
+    return rows, product_import.check(rows)
+
+
+def _parse_sales(body: bytes, content_type: str):
+    rows = import_rows.parse(body, content_type, "transactions", sales_import.COLUMNS)
+    return rows, sales_import.check(rows)
+
+
+@bp.post("/api/products/import", stream=True)
+@openapi.summary("Import up to 100,000 products (JSON or CSV); upsert by SKU, or mode=create")
+@openapi.description("Validated in full first (errors name row and field), then written atomically. "
+                     "mode=upsert (default): existing SKUs are replaced like PUT, new ones created. "
+                     "mode=create: 409 if any SKU exists. A SKU twice in one import is a 400.")
+@openapi.secured("bearerAuth")
+@openapi.parameter("mode", str, "query", description="upsert (default) or create")
+@_body_doc("products", "sku, name, category, price, stock, cost_price, variation, description, "
+                       "lead_time_days, service_level, is_archived (or id, sellingPrice, costPrice)")
+@docs.response(200, {"type": "object", "properties": {
+    "received": {"type": "integer"}, "created": {"type": "integer"}, "updated": {"type": "integer"},
+    "mode": {"type": "string"}}})
+@docs.response(400, PROBLEMS, "Validation failed; nothing was written")
+@docs.errors(401, 409, 413)
+@authenticated
+@validate(query=ProductImportParams)
+async def import_products(request: Request, query: ProductImportParams):
+    body = await _read_body(request)
+    rows, items = await asyncio.to_thread(_parse_products, body, request.headers.get("content-type", ""))
+    ctx, store_id = request.app.ctx, request.ctx.store_id
+    result = await product_import.write(ctx.db, store_id, rows, items, query.mode)
+    await cache.invalidate(ctx.redis, store_id)
+    return json(result)
+
+
+@bp.post("/api/transactions/import", stream=True)
+@openapi.summary("Import up to 100,000 past sales lines (JSON or CSV); stock is not changed")
+@openapi.description("Rows: product_sku, quantity, transaction_date (ISO 8601; no offset = store time "
+                     "zone), price (default: the product's price), is_promo. Validated in full first, "
+                     "then written atomically.")
+@openapi.secured("bearerAuth")
+@_body_doc("transactions", "product_sku, quantity, transaction_date, price, is_promo")
+@docs.response(200, {"type": "object", "properties": {
+    "received": {"type": "integer"}, "imported": {"type": "integer"}, "products": {"type": "integer"},
+    "first_date": {"type": "string"}, "last_date": {"type": "string"}, "stock_changed": {"type": "boolean"}}})
+@docs.response(400, PROBLEMS, "Validation failed; nothing was written")
+@docs.errors(401, 413)
+@authenticated
+async def import_transactions(request: Request):
+    body = await _read_body(request)
+    rows, items = await asyncio.to_thread(_parse_sales, body, request.headers.get("content-type", ""))
+    ctx, store_id = request.app.ctx, request.ctx.store_id
+    result = await sales_import.write(ctx.db, store_id, rows, items)
+    await cache.invalidate(ctx.redis, store_id)
+    return json(result)

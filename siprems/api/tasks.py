@@ -1,0 +1,190 @@
+"""`/api/tasks`: background jobs of the caller's store (contract section 2.2).
+
+`GET /api/tasks/<id>` answers 202 while the job is PENDING, STARTED or RETRY
+and 200 once it is SUCCESS, FAILURE or REVOKED. Another store's task id
+behaves exactly like a missing one (404). POSTs that enqueue accept an
+optional `Idempotency-Key` header: a repeat returns the first task's id.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+from sanic import Blueprint, Request
+from sanic.response import json
+from sanic_ext import openapi
+
+from siprems.api import docs
+from siprems.api.guard import authenticated
+from siprems.catalog.products import get_product
+from siprems.db import fetch_one
+from siprems.errors import BadRequest, Conflict, NotFound
+from siprems.jobs import producer, records
+from siprems.jobs.records import JobState
+from siprems.jobs.schedule import SCHEDULES
+
+bp = Blueprint("tasks", url_prefix="/api/tasks")
+
+_TASK_ID = re.compile(r"^[A-Za-z0-9:._-]{1,200}$")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+TASK = {"type": "object", "properties": {
+    "task_id": {"type": "string"}, "task_name": {"type": "string"},
+    "status": {"type": "string", "enum": [s.value for s in JobState]},
+    "created_at": {"type": ["string", "null"]}, "started_at": {"type": ["string", "null"]},
+    "finished_at": {"type": ["string", "null"]}, "eta": {"type": ["string", "null"]},
+    "message": {"type": "string"}, "progress": {"type": "integer"}, "attempts": {"type": "integer"},
+    "args": {"type": "object"}, "result": {}, "error": {"type": "string"},
+    "children": {"type": "object", "properties": {k: {"type": "integer"} for k in
+                                                  ("total", "succeeded", "failed", "revoked")}}}}
+SUBMITTED = {"type": "object", "properties": {
+    "task_id": {"type": "string"}, "status": {"type": "string", "enum": ["submitted"]},
+    "message": {"type": "string"}, "task_name": {"type": "string"}, "product_sku": {"type": "string"}}}
+ACTIVE = {"type": "object", "properties": {"active_tasks": {"type": "array", "items": {"type": "object", "properties": {
+    "task_id": {"type": "string"}, "task_name": {"type": "string"}, "worker": {"type": ["string", "null"]},
+    "args": {"type": "object"}, "kwargs": {"type": "object"}, "status": {"type": "string"},
+    "progress": {"type": "integer"}}}}}}
+SCHEDULED = {"type": "object", "properties": {
+    "scheduled_tasks": {"type": "array", "items": {"type": "object", "properties": {
+        "task_id": {"type": "string"}, "task_name": {"type": "string"}, "worker": {"type": ["string", "null"]},
+        "eta": {"type": "string"}, "status": {"type": "string"}}}},
+    "periodic": {"type": "array", "items": {"type": "object", "properties": {
+        "name": {"type": "string"}, "task_name": {"type": "string"}, "cron": {"type": "string"},
+        "timezone": {"type": "string"}, "next_run": {"type": "string"}}}}}}
+CANCELLED = {"type": "object", "properties": {
+    "task_id": {"type": "string"}, "status": {"type": "string", "enum": ["cancelled"]},
+    "state": {"type": "string"}, "message": {"type": "string"}}}
+
+
+async def _own_job(request: Request, task_id: str) -> records.Job:
+    job = await records.get_job(request.app.ctx.queue, task_id) if _TASK_ID.match(task_id) else None
+    if job is None or job.store_id != request.ctx.store_id:
+        raise NotFound(f"Task {task_id} not found", code="task_not_found")
+    return job
+
+
+def _idempotency_key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise BadRequest("Idempotency-Key must be 1-200 visible ASCII characters", code="validation_error")
+    return key
+
+
+async def _submit(request: Request, job_type: str, args: dict, scope: str) -> producer.Enqueued:
+    key = _idempotency_key(request)
+    return await producer.enqueue(request.app.ctx.queue, job_type, args, store_id=request.ctx.store_id,
+                                  idempotency_key=f"{scope}:{key}" if key else None,
+                                  idempotency_ttl=request.app.ctx.settings.idempotency_ttl_seconds)
+
+
+@bp.get("/active")
+@openapi.summary("The store's tasks that are running or waiting to run now")
+@openapi.secured("bearerAuth")
+@docs.response(200, ACTIVE)
+@docs.errors(401)
+@authenticated
+async def active(request: Request):
+    now_us = time.time() * 1_000_000
+    jobs = await records.store_unfinished(request.app.ctx.queue, request.ctx.store_id)
+    return json({"active_tasks": [
+        {"task_id": j.id, "task_name": j.type, "worker": j.worker or None, "args": j.args, "kwargs": {},
+         "status": j.state.value, "progress": j.progress, "created_at": records.iso(j.created_at)}
+        for j in jobs if not (j.due_at and j.due_at > now_us and j.state != JobState.STARTED)
+    ]})
+
+
+@bp.get("/scheduled")
+@openapi.summary("The store's tasks waiting for a due time (retries, deferred jobs) and the periodic schedules")
+@openapi.secured("bearerAuth")
+@docs.response(200, SCHEDULED)
+@docs.errors(401)
+@authenticated
+async def scheduled(request: Request):
+    now = time.time()
+    jobs = await records.store_unfinished(request.app.ctx.queue, request.ctx.store_id)
+    waiting = [j for j in jobs if j.state != JobState.STARTED and j.due_at and j.due_at > now * 1_000_000]
+    store = await fetch_one(request.app.ctx.db, "SELECT timezone FROM stores WHERE store_id = %s",
+                            (request.ctx.store_id,))
+    store_tz = (store or {}).get("timezone") or "UTC"
+    periodic = []
+    for s in SCHEDULES.values():
+        tz = store_tz if s.per_store else s.timezone
+        try:
+            next_run = croniter(s.cron, datetime.fromtimestamp(now, ZoneInfo(tz))).get_next(datetime)
+        except (KeyError, ValueError):  # an unknown time zone must not break the listing
+            next_run = None
+        if next_run is None:
+            continue
+        periodic.append({"name": s.name, "task_name": s.job_type, "cron": s.cron, "timezone": tz,
+                         "next_run": next_run.astimezone(UTC).isoformat().replace("+00:00", "Z")})
+    return json({
+        "scheduled_tasks": [{"task_id": j.id, "task_name": j.type, "worker": None, "eta": records.iso(j.due_at),
+                             "status": j.state.value} for j in waiting],
+        "periodic": periodic,
+    })
+
+
+@bp.post("/training/product/<sku:str>")
+@openapi.summary("Train the forecast model of one product in the background")
+@openapi.secured("bearerAuth")
+@docs.response(202, SUBMITTED)
+@docs.errors(400, 401, 404, 409)
+@authenticated
+async def train_product(request: Request, sku: str):
+    product = await get_product(request.app.ctx.db, request.ctx.store_id, sku)  # 404 if not ours
+    if product.get("is_archived"):
+        raise Conflict(f"Product with SKU {sku} is archived", code="product_archived")
+    done = await _submit(request, "train_product", {"product_id": product["product_id"], "sku": sku},
+                         scope=f"train_product:{product['product_id']}")
+    return json({"task_id": done.job_id, "status": "submitted", "task_name": "train_product",
+                 "message": f"Training started for {sku}", "product_sku": sku}, status=202)
+
+
+@bp.post("/training/all")
+@openapi.summary("Train every product of the store: one parent task, one child task per product")
+@openapi.secured("bearerAuth")
+@docs.response(202, SUBMITTED)
+@docs.errors(400, 401)
+@authenticated
+async def train_all(request: Request):
+    done = await _submit(request, "train_all", {}, scope="train_all")
+    return json({"task_id": done.job_id, "status": "submitted", "task_name": "train_all",
+                 "message": "Training started for all products"}, status=202)
+
+
+@bp.get("/<task_id:str>")
+@openapi.summary("A task's state: 202 while PENDING, STARTED or RETRY; 200 once finished")
+@openapi.secured("bearerAuth")
+@docs.response(200, TASK)
+@docs.response(202, TASK)
+@docs.errors(401, 404)
+@authenticated
+async def get_task(request: Request, task_id: str):
+    job = await _own_job(request, task_id)
+    return json(job.to_api(), status=200 if job.finished else 202)
+
+
+@bp.post("/<task_id:str>/cancel")
+@openapi.summary("Cancel a task: one not started never runs; a running one stops at its next checkpoint")
+@openapi.secured("bearerAuth")
+@docs.response(200, CANCELLED)
+@docs.errors(401, 404, 409)
+@authenticated
+async def cancel(request: Request, task_id: str):
+    await _own_job(request, task_id)
+    ctx = request.app.ctx
+    result = await producer.cancel(ctx.queue, task_id, store_id=request.ctx.store_id,
+                                   result_ttl=ctx.settings.job_result_ttl_seconds)
+    if result.outcome == "MISSING":
+        raise NotFound(f"Task {task_id} not found", code="task_not_found")
+    if result.outcome == "FINISHED":
+        raise Conflict(f"Task {task_id} already finished ({result.state})", code="task_finished")
+    message = ("Task cancelled before it started" if result.outcome == "REVOKED"
+               else "Cancellation requested: the task stops at its next checkpoint")
+    return json({"task_id": task_id, "status": "cancelled", "state": result.state, "message": message})

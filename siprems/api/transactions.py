@@ -1,0 +1,228 @@
+"""`/api/transactions`: list and get sale lines, sell one line, check out a cart.
+
+Both POSTs honour an `Idempotency-Key` header (see `siprems.idempotency`):
+a retry with the same key and body replays the first answer, with the
+`Idempotent-Replayed: true` header; the same key with another body is a 422.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from sanic import Blueprint, Request
+from sanic.response import json
+from sanic_ext import openapi, validate
+
+from siprems import cache, idempotency
+from siprems.api import docs
+from siprems.api.guard import authenticated
+from siprems.api.fieldtypes import Boolean, IsoDate, whole_number
+from siprems.calendar.locale import store_locale
+from siprems.errors import ValidationFailed
+from siprems.sales import ledger, selling
+
+bp = Blueprint("transactions", url_prefix="/api/transactions")
+
+Sku = Annotated[str, Field(min_length=1, max_length=100)]
+Quantity = whole_number(ge=1, le=100_000)
+EARLIEST_SALE = date(2000, 1, 1)
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+class ListQuery(BaseModel):
+    limit: int = Field(100, ge=1, le=1000, description="Rows to return (1-1000, default 100)")
+    offset: int = Field(0, ge=0, le=10_000_000, description="Rows to skip")
+    start_date: IsoDate | None = Field(None, description="First local day, YYYY-MM-DD (inclusive)")
+    end_date: IsoDate | None = Field(None, description="Last local day, YYYY-MM-DD (inclusive)")
+
+    @field_validator("end_date")
+    @classmethod
+    def _ordered(cls, end: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start_date")
+        if end is not None and start is not None and start > end:
+            raise ValueError("must not be before start_date")
+        return end
+
+
+class SaleBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    product_sku: Sku
+    quantity: Quantity
+    price: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] | None = Field(
+        None, description="Unit price; default: the product's current price")
+    is_promo: Boolean = False
+    transaction_date: str | None = Field(
+        None, description="When the sale happened: YYYY-MM-DD or ISO 8601 date-time (store time zone if "
+                          "no offset); default now. Not in the future.")
+
+    @field_validator("transaction_date")
+    @classmethod
+    def _when(cls, value: str | None) -> str | None:
+        if value is not None:
+            _parse_when(value)
+        return value
+
+
+def _parse_when(value: str) -> date | datetime:
+    try:
+        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be YYYY-MM-DD or an ISO 8601 date-time") from None
+
+
+class CartProduct(BaseModel):
+    """The frontend's Product; only `id` (the SKU) is read, the rest is ignored."""
+    model_config = ConfigDict(extra="ignore")
+    id: Sku
+
+
+class CartItem(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    product: CartProduct | None = None
+    product_id: Sku | None = Field(None, description="The product SKU (alternative to product.id)")
+    quantity: Quantity
+
+    @model_validator(mode="after")
+    def _one_sku(self):
+        if self.product is None and self.product_id is None:
+            raise ValueError("needs product.id or product_id (the product SKU)")
+        if self.product is not None and self.product_id is not None and self.product.id != self.product_id:
+            raise ValueError("product.id and product_id name different products")
+        return self
+
+    @property
+    def sku(self) -> str:
+        return self.product.id if self.product is not None else self.product_id
+
+
+class CheckoutBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    items: list[CartItem] = Field(min_length=1, max_length=500)
+    subtotal: float | None = Field(None, description="Ignored: totals are computed from database prices")
+    tax: float | None = Field(None, description="Ignored")
+    total: float | None = Field(None, description="Ignored")
+
+
+TX_ROW = {"type": "object", "properties": {
+    "transaction_id": {"type": "integer"}, "transaction_date": {"type": "string", "format": "date-time"},
+    "product_id": {"type": "integer"}, "product_name": {"type": "string"}, "sku": {"type": "string"},
+    "product_sku": {"type": "string"}, "quantity_sold": {"type": "integer"}, "price_per_unit": {"type": "number"},
+    "total": {"type": "number"}, "is_promo": {"type": "boolean"},
+    "checkout_id": {"type": ["string", "null"], "format": "uuid"}}}
+CHECKOUT = {"type": "object", "properties": {
+    "success": {"type": "boolean"}, "checkout_id": {"type": "string", "format": "uuid"},
+    "transactions": {"type": "array", "items": TX_ROW},
+    "summary": {"type": "object", "properties": {
+        "subtotal": {"type": "number"}, "tax": {"type": "number"}, "total": {"type": "number"},
+        "tax_rate": {"type": "number"}, "items_count": {"type": "integer"}, "units_count": {"type": "integer"}}}}}
+IDEMPOTENCY_HEADER = {"name": "Idempotency-Key", "in": "header", "required": False,
+                      "schema": {"type": "string", "maxLength": idempotency.MAX_KEY_LENGTH},
+                      "description": "Retry-safe key: the same key and body replay the first answer."}
+
+
+def _idempotency_header(handler):
+    return openapi.parameter("Idempotency-Key", docs.RawSchema(IDEMPOTENCY_HEADER["schema"]), "header",
+                             description=IDEMPOTENCY_HEADER["description"])(handler)
+
+
+@bp.get("")
+@openapi.summary("List sale lines, newest first")
+@openapi.secured("bearerAuth")
+@docs.query(ListQuery)
+@docs.response(200, {"type": "array", "items": TX_ROW})
+@docs.errors(400, 401)
+@authenticated
+@validate(query=ListQuery)
+async def list_transactions(request: Request, query: ListQuery):
+    db = request.app.ctx.db
+    locale = await store_locale(db, request.ctx.store_id)
+    return json(await ledger.list_sales(db, locale, limit=query.limit, offset=query.offset,
+                                        start=query.start_date, end=query.end_date))
+
+
+@bp.get("/<transaction_id:int>")
+@openapi.summary("One sale line")
+@openapi.secured("bearerAuth")
+@docs.response(200, TX_ROW)
+@docs.errors(401, 404)
+@authenticated
+async def get_transaction(request: Request, transaction_id: int):
+    db = request.app.ctx.db
+    return json(await ledger.get_sale(db, await store_locale(db, request.ctx.store_id), transaction_id))
+
+
+async def _run(request: Request, scope: str, effect) -> object:
+    ctx = request.app.ctx
+    outcome = await idempotency.run_once(
+        ctx.db, store_id=request.ctx.store_id, scope=scope, key=idempotency.key_from(request.headers),
+        request_hash=idempotency.fingerprint(request.json), ttl_seconds=ctx.settings.idempotency_ttl_seconds,
+        effect=effect)
+    if not outcome.replayed:
+        await cache.invalidate(ctx.redis, request.ctx.store_id)
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
+    return json(outcome.body, status=outcome.status, headers=headers)
+
+
+@bp.post("")
+@openapi.summary("Sell one product line (decrements stock)")
+@openapi.description("409 when the stock is insufficient (the body names the product, `available` and "
+                     "`requested`); nothing is written then.")
+@openapi.secured("bearerAuth")
+@_idempotency_header
+@docs.body(SaleBody)
+@docs.response(201, TX_ROW)
+@docs.errors(400, 401, 404, 409, 422)
+@authenticated
+@validate(json=SaleBody)
+async def create_transaction(request: Request, body: SaleBody):
+    sold_at = None
+    if body.transaction_date is not None:
+        locale = await store_locale(request.app.ctx.db, request.ctx.store_id)
+        sold_at = _sale_time(_parse_when(body.transaction_date), locale.tz)
+    line = selling.SaleLine(body.product_sku, body.quantity, body.price, body.is_promo)
+
+    async def effect(cur):
+        rows = await selling.sell(cur, request.ctx.store_id, [line], sold_at=sold_at)
+        return 201, rows[0]
+
+    return await _run(request, "transactions.create", effect)
+
+
+def _sale_time(when: date | datetime, tz) -> datetime:
+    if not isinstance(when, datetime):
+        when = datetime.combine(when, time(0))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=tz)
+    if when > datetime.now(tz) + CLOCK_SKEW:
+        raise ValidationFailed("Field 'transaction_date' must not be in the future.")
+    if when.date() < EARLIEST_SALE:
+        raise ValidationFailed(f"Field 'transaction_date' must not be before {EARLIEST_SALE.isoformat()}.")
+    return when
+
+
+@bp.post("/checkout")
+@openapi.summary("Check out a cart atomically (all lines or none)")
+@openapi.description(
+    "Accepts the frontend's Checkout `{items: [{product: {id: SKU, ...}, quantity}], subtotal, tax, total}`"
+    " (or `items[].product_id` as the SKU). Duplicate SKUs are merged. Prices come from the database and the "
+    "summary (10% tax, exact) is computed from them: client `subtotal`/`tax`/`total` and `sellingPrice` are "
+    "ignored. Product rows are locked in a fixed order, stock is decremented and every line shares one "
+    "`checkout_id`. Insufficient stock: 409 naming the product with `available`/`requested`, nothing written. "
+    "Unknown SKU: 404.")
+@openapi.secured("bearerAuth")
+@_idempotency_header
+@docs.body(CheckoutBody)
+@docs.response(201, CHECKOUT)
+@docs.errors(400, 401, 404, 409, 422)
+@authenticated
+@validate(json=CheckoutBody)
+async def checkout(request: Request, body: CheckoutBody):
+    lines = [selling.SaleLine(item.sku, item.quantity) for item in body.items]
+
+    async def effect(cur):
+        return 201, await selling.checkout(cur, request.ctx.store_id, lines)
+
+    return await _run(request, "transactions.checkout", effect)

@@ -1,0 +1,61 @@
+"""The store data given to Gemini: a compact summary from the same `facts`
+the built-in assistant uses, plus the built-in assistant's own answer to the
+question when it is about store data, so both answer from the same figures."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from siprems.chat import assistant, facts, intents
+from siprems.chat import wording as w
+
+MAX_GROUNDING_CHARS = 6000
+
+SYSTEM_PROMPT = """You are the SIPREMS inventory assistant for the shop "{store}".
+Answer questions about this shop's stock, restocking, sales, forecasts, events and holidays, and how to use the SIPREMS app.
+Use ONLY the figures in STORE DATA below; never invent products or numbers. If STORE DATA does not contain what is asked, say plainly that you cannot answer it.
+Questions outside the shop and the app: politely decline.
+Answer in the language of the user's question (Indonesian or English), briefly, in plain text. Money in {currency}{rupiah}.
+
+STORE DATA
+{data}"""
+
+
+def _products_line(report: list[facts.StockStatus]) -> str:
+    return "; ".join(f"{r.product.name} [{r.product.sku}] stock {r.product.stock}, "
+                     f"~{w.number(r.demand.per_day, 'en', 1)}/day, order {r.restock_qty}" for r in report)
+
+
+async def summary(pool, s: facts.Store, question: str) -> str:
+    """Compact facts for the prompt, capped at MAX_GROUNDING_CHARS."""
+    intent = intents.classify(question, "id" if s.country == "ID" else "en")
+    lines = [(f"Shop: {s.name}; country {s.country}; timezone {s.timezone}; currency {s.currency}; "
+              f"today {s.today.isoformat()} ({w.day(s.today, 'en')}).")]
+    if intent.kind in intents.STORE_INTENTS:
+        # First, so the size cap never cuts it.
+        answer = await assistant.BuiltinAssistant().answer(pool, s.store_id, question)
+        lines.append("Computed answer to this question (use these figures):\n" + answer.text)
+    for kind in ("today", "this_week", "this_month"):
+        start, end = facts.period_range(kind, 0, s.today)
+        t = await facts.totals(pool, s, start, end)
+        lines.append(f"Sales {w.period(kind, 0, 'en')} ({start.isoformat()}..{(end - timedelta(days=1)).isoformat()}): "
+                     f"revenue {w.money(t.revenue, s.currency, 'en')}, {t.transactions} transactions, "
+                     f"{t.items} items sold.")
+    report = await facts.stock_report(pool, s)
+    low = [r for r in report if r.is_low]
+    lines.append(f"Low on stock ({len(low)}): " + (_products_line(low[:15]) or "none") + ".")
+    if any(r.demand.is_estimate for r in report):
+        lines.append("Daily demand (~/day) is an ESTIMATE from the average of the last 28 days; no forecast model yet.")
+    start, end = facts.period_range("last_n", 30, s.today)
+    best = await facts.ranking(pool, s, start, end, best=True)
+    lines.append("Best sellers last 30 days: " + ", ".join(f"{r.product.name} {r.units} units" for r in best) + ".")
+    entries = await facts.calendar(pool, s, 30, intent.lang)
+    lines.append("Events and holidays next 30 days: "
+                 + ("; ".join(f"{e.day.isoformat()} {e.name} ({e.kind})" for e in entries[:15]) or "none") + ".")
+    text = "\n".join(lines)
+    return text if len(text) <= MAX_GROUNDING_CHARS else text[:MAX_GROUNDING_CHARS] + "\n[truncated]"
+
+
+def system_prompt(s: facts.Store, data: str) -> str:
+    return SYSTEM_PROMPT.format(store=s.name, currency=s.currency,
+                                rupiah=" (write Rp)" if s.currency == "IDR" else "", data=data)

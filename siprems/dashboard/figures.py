@@ -1,0 +1,126 @@
+"""Dashboard figures for one store, computed from its sales and products.
+
+"Today" is the store's local date. Periods for metrics are rolling windows of
+whole local days ending today: today (1 day), week (7), month (30), year
+(365), each compared with the window of the same length just before it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from siprems.calendar.locale import StoreLocale
+from siprems.dashboard import queries as q
+from siprems.db import fetch_all, fetch_one
+
+RANGES = {"today": 1, "week": 7, "month": 30, "year": 365}
+CHART_DAYS = 90
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+PALETTE = ("#3b82f6", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6",
+           "#ec4899", "#14b8a6", "#f97316", "#6366f1", "#84cc16")
+
+
+async def _daily(pool, locale: StoreLocale, first: date, last: date) -> dict[date, dict]:
+    start, end = locale.days_window(first, last)
+    rows = await fetch_all(pool, q.DAILY, {"store": locale.store_id, "tz": locale.timezone,
+                                           "start": start, "end": end})
+    return {row["day"]: row for row in rows}
+
+
+def optimal_stock(units_sold_in_window: int) -> int:
+    """Two weeks of average daily demand (over the demand window), rounded up."""
+    return -(-int(units_sold_in_window) * q.COVER_DAYS // q.DEMAND_WINDOW_DAYS)
+
+
+async def dashboard_stats(pool, locale: StoreLocale) -> dict:
+    """The frontend's DashboardResponse: cards, a 7-day unit trend (zero days
+    included, weekday labels) and the lowest-stock products vs their optimal."""
+    today = locale.today()
+    start, end = locale.days_window(today, today)
+    totals = await fetch_one(pool, q.TOTALS, {"store": locale.store_id, "start": start, "end": end})
+    counts = await fetch_one(pool, q.PRODUCT_COUNTS, {"store": locale.store_id})
+    first = today - timedelta(days=6)
+    daily = await _daily(pool, locale, first, today)
+    trend = []
+    for offset in range(7):
+        day = first + timedelta(days=offset)
+        row = daily.get(day)
+        trend.append({"date": WEEKDAYS[day.weekday()], "sales": int(row["units"]) if row else 0,
+                      "revenue": row["revenue"] if row else 0, "day": day.isoformat()})
+    since, _ = locale.days_window(today - timedelta(days=q.DEMAND_WINDOW_DAYS), today)
+    low = await fetch_all(pool, q.LOWEST_STOCK, {"store": locale.store_id, "since": since, "end": start})
+    comparison = [{"product": row["name"], "sku": row["sku"], "current": row["stock"],
+                   "optimal": optimal_stock(row["sold"]),
+                   "avg_daily_demand": round(float(row["sold"]) / q.DEMAND_WINDOW_DAYS, 2)} for row in low]
+    return {
+        "cards": {
+            "daily_transactions": totals["transactions"],
+            "active_products": counts["active_products"],
+            "low_stock_items": counts["low_stock_items"],
+            "daily_revenue": totals["revenue"],
+            "items_sold_today": int(totals["items"]),
+        },
+        "salesTrend": trend,
+        "stockComparison": comparison,
+        "date": today.isoformat(),
+    }
+
+
+def _change(current, previous) -> float | None:
+    """Percent change, one decimal; None when there is nothing to compare with."""
+    if not previous:
+        return None
+    change = (Decimal(current) - Decimal(previous)) * 100 / Decimal(previous)
+    return float(change.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+async def metrics(pool, locale: StoreLocale, range_name: str) -> dict:
+    days = RANGES[range_name]
+    today = locale.today()
+    first = today - timedelta(days=days - 1)
+    prev_first, prev_last = first - timedelta(days=days), first - timedelta(days=1)
+    prev_start, _ = locale.days_window(prev_first, prev_last)
+    start, end = locale.days_window(first, today)
+    rows = await fetch_all(pool, q.PERIOD_TOTALS, {"store": locale.store_id, "prev_start": prev_start,
+                                                   "start": start, "end": end})
+    zero = {"transactions": 0, "items": 0, "revenue": Decimal("0")}
+    now = next((r for r in rows if r["current"]), zero)
+    before = next((r for r in rows if not r["current"]), zero)
+    return {
+        "range": range_name,
+        "totalRevenue": now["revenue"],
+        "totalTransactions": int(now["transactions"]),
+        "totalItemsSold": int(now["items"]),
+        "revenueChange": _change(now["revenue"], before["revenue"]),
+        "transactionsChange": _change(now["transactions"], before["transactions"]),
+        "itemsChange": _change(now["items"], before["items"]),
+        "period": {"start": first.isoformat(), "end": today.isoformat()},
+        "previous": {"start": prev_first.isoformat(), "end": prev_last.isoformat(),
+                     "totalRevenue": before["revenue"], "totalTransactions": int(before["transactions"]),
+                     "totalItemsSold": int(before["items"])},
+    }
+
+
+async def sales_chart(pool, locale: StoreLocale, days: int = CHART_DAYS) -> list[dict]:
+    """One point per local day (zero days included), oldest first."""
+    today = locale.today()
+    first = today - timedelta(days=days - 1)
+    daily = await _daily(pool, locale, first, today)
+    points = []
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        row = daily.get(day)
+        points.append({"date": day.isoformat(), "sales": int(row["units"]) if row else 0,
+                       "revenue": row["revenue"] if row else 0,
+                       "transactions_count": row["transactions"] if row else 0})
+    return points
+
+
+async def category_sales(pool, locale: StoreLocale, days: int = CHART_DAYS) -> list[dict]:
+    """Revenue per product category over the last `days` local days, largest first."""
+    today = locale.today()
+    start, end = locale.days_window(today - timedelta(days=days - 1), today)
+    rows = await fetch_all(pool, q.CATEGORY_SALES, {"store": locale.store_id, "start": start, "end": end})
+    return [{"category": row["category"], "value": row["revenue"], "units": int(row["units"]),
+             "color": PALETTE[i % len(PALETTE)]} for i, row in enumerate(rows)]

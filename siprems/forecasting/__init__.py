@@ -1,0 +1,99 @@
+"""SIPREMS forecasting engine (pure Python: pandas, numpy, statsmodels-free core).
+
+Public API::
+
+    model = train(sales, closed_days=..., events=..., country="ID", today=date.today())
+    model.forecast(start, days)          # rows from the stored 365-day path
+    ForecastModel.from_dict(model.to_dict())
+    restock_advice(stock=..., forecast=model.forecast(today, 28), lead_time_days=2)
+    holiday_names(start, end, country="ID")
+
+See ``models`` for the candidate models, ``selection`` for the per-product
+holdout choice and ``backtest`` for the rolling-origin benchmark.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from .calendar import Event, EventCalendar, holiday_names, to_date
+from .restock import RestockAdvice, restock_advice
+from .result import ForecastModel
+from .selection import fit_candidate, select_model
+from .series import daily_series, fingerprint, n_open_days, trim_closed_edges
+
+__all__ = ["train", "ForecastModel", "Event", "EventCalendar", "holiday_names",
+           "restock_advice", "RestockAdvice", "daily_series", "prepare_series"]
+
+
+def prepare_series(sales, *, closed_days=(), events=None, today=None) -> pd.Series:
+    """Daily history strictly before ``today`` (see :func:`series.daily_series`).
+
+    Store-closed events count as closed days.  Leading closed days are dropped.
+    """
+    cal = EventCalendar(None, None, events)
+    closed = {to_date(d) for d in closed_days} | cal.closed_days()
+    end = to_date(today) - dt.timedelta(days=1) if today is not None else None
+    if end is not None:
+        sales = [(d, q) for d, q in _pairs(sales) if to_date(d) <= end]
+    y = daily_series(sales, closed, end=end if sales else None)
+    return trim_closed_edges(y)
+
+
+def _pairs(sales):
+    if isinstance(sales, pd.Series):
+        return list(zip(sales.index, sales.to_numpy()))
+    if isinstance(sales, dict):
+        return list(sales.items())
+    return list(sales)
+
+
+def train(sales, *, closed_days=(), events=None, country: str | None = "ID",
+          subdiv: str | None = None, today=None, horizon: int = 365,
+          warm_start=None, holdout: int = 28, candidates: list[str] | None = None) -> ForecastModel:
+    """Fit, choose and store a forecast for one product.  Never raises on short data.
+
+    ``sales``: ``(date, qty)`` pairs (or a date-indexed Series).
+    ``closed_days``: days the shop was shut (NaN, not zero).
+    ``events``: :class:`Event` objects / dicts ``{date, name, kind}``.
+    ``today``: first forecast day; history is everything before it (default:
+    the day after the last sale).  ``warm_start``: a previous
+    :class:`ForecastModel` or its dict, reused to narrow the parameter search.
+    """
+    y = prepare_series(sales, closed_days=closed_days, events=events, today=today)
+    cal = EventCalendar(country, subdiv, events)
+    if today is not None:
+        start = to_date(today)
+    elif len(y):
+        start = y.index[-1].date() + dt.timedelta(days=1)
+    else:
+        start = dt.date.today()
+    if len(y) == 0:  # no history at all: an empty series ending the day before start
+        y = pd.Series([np.nan], index=pd.DatetimeIndex([start - dt.timedelta(days=1)]))
+    warm = _warm_params(warm_start)
+    name, metrics = select_model(y, cal, holdout=holdout, candidates=candidates, warm=warm)
+    try:
+        path = fit_candidate(name, y, cal, horizon, warm=warm)
+    except Exception as exc:  # last resort: never fail a product
+        metrics["fallback_reason"] = type(exc).__name__
+        name = "short_history" if name != "short_history" else "seasonal_naive"
+        path = fit_candidate(name, y, cal, horizon)
+    n_obs = n_open_days(y)
+    return ForecastModel(
+        method=name, start=start.isoformat(),
+        train_start=y.index[0].date().isoformat() if n_obs else None,
+        train_end=y.index[-1].date().isoformat() if n_obs else None,
+        fingerprint=fingerprint(y), n_obs=n_obs,
+        path={"yhat": path.yhat.tolist(), "lo80": path.lo80.tolist(), "hi80": path.hi80.tolist(),
+              "lo95": path.lo95.tolist(), "hi95": path.hi95.tolist()},
+        params=path.params, metrics={"holdout": metrics},
+        country=country, subdiv=subdiv)
+
+
+def _warm_params(warm_start) -> dict | None:
+    if warm_start is None:
+        return None
+    d = warm_start.to_dict() if isinstance(warm_start, ForecastModel) else dict(warm_start)
+    return d.get("params") or None

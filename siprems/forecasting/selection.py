@@ -1,0 +1,80 @@
+"""Per-product model choice by the product's own holdout (last ``holdout`` days).
+
+Each candidate is fitted on the history minus the holdout and scored on it
+(MASE scaled by the in-sample weekly seasonal-naive MAE, sMAPE, WAPE, 95%
+coverage).  The primary model (``ridge_ets``) is kept unless a cheaper
+candidate beats it by more than ``margin`` (relative MASE): one 28-day
+holdout is a noisy judge, and the primary model wins on average.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import models
+from .calendar import EventCalendar
+from .metrics import naive_scale, score
+from .series import n_open_days
+
+Candidate = Callable[..., "models.Path"]
+
+CANDIDATES: dict[str, Candidate] = {
+    "ridge_ets": models.ridge_ets,
+    "seasonal_naive": models.seasonal_naive,
+}
+PRIMARY = "ridge_ets"
+MIN_HOLDOUT_OBS = 7
+
+
+def eligible(y: pd.Series) -> list[str]:
+    """Candidates that can run on ``y`` (short histories only get the fallback)."""
+    n = n_open_days(y)
+    if n < models.MIN_HISTORY:
+        return ["short_history"]
+    return list(CANDIDATES)
+
+
+def fit_candidate(name: str, y: pd.Series, cal: EventCalendar, horizon: int,
+                  warm: dict | None = None) -> "models.Path":
+    """Run one candidate by name."""
+    if name == "short_history":
+        return models.short_history(y, cal, horizon)
+    return CANDIDATES[name](y, cal, horizon, warm=warm)
+
+
+def select_model(y: pd.Series, cal: EventCalendar, *, holdout: int = 28,
+                 candidates: list[str] | None = None, margin: float = 0.1,
+                 warm: dict | None = None) -> tuple[str, dict]:
+    """Return ``(chosen name, {name: holdout metrics})``.
+
+    Skips the holdout (and returns the first eligible candidate) when the
+    history is too short to both fit and score.
+    """
+    names = candidates or eligible(y)
+    names = [n for n in names if n in eligible(y)] or eligible(y)
+    if len(names) == 1:
+        return names[0], {}
+    train, test = y.iloc[:-holdout], y.iloc[-holdout:]
+    test_obs = n_open_days(test)
+    if n_open_days(train) < models.MIN_HISTORY or test_obs < MIN_HOLDOUT_OBS:
+        return (PRIMARY if PRIMARY in names else names[0]), {}
+    scale = naive_scale(train.to_numpy())
+    if not scale or np.isnan(scale):
+        scale = float(np.nanmean(np.abs(train.to_numpy()))) or 1.0
+    results: dict[str, dict] = {}
+    for name in names:
+        try:
+            path = fit_candidate(name, train, cal, holdout, warm=warm)
+        except Exception as exc:  # a failing candidate is simply not chosen
+            results[name] = {"error": type(exc).__name__}
+            continue
+        results[name] = score(test.to_numpy(), path, scale)
+    ok = {n: r for n, r in results.items() if "mase" in r and np.isfinite(r["mase"])}
+    if not ok:
+        return names[0], results
+    best = min(ok, key=lambda n: ok[n]["mase"])
+    if PRIMARY in ok and best != PRIMARY and ok[best]["mase"] > (1 - margin) * ok[PRIMARY]["mase"]:
+        best = PRIMARY
+    return best, results

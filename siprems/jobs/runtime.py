@@ -1,0 +1,379 @@
+"""The worker: consumes the job streams of one consumer group and runs jobs.
+
+Order of events for one entry: read (XREADGROUP, COUNT = free slots) -> start
+(`START_BATCH`: state STARTED, or acknowledged at once if revoked, finished,
+or delivered too often) -> handler -> finish (`FINISH_BATCH`: state, result,
+XACK and XDEL in one script). The acknowledgement comes only after the
+handler returned, i.e. after its effects committed. Starts and finishes are
+batched (one script call per batch) and finishes are pipelined, which is what
+makes thousands of small jobs per second possible.
+
+At start a worker first re-reads its own pending entries (ID 0), then new
+ones (`>`). SIGTERM: stop reading, let running jobs finish for up to
+`job_shutdown_grace_seconds`, hand the rest back to the queue, exit 0. A
+second SIGTERM or SIGINT hands back at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+import traceback
+from collections import defaultdict
+
+import orjson
+import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
+
+from siprems import jsonutil, keys
+from siprems.jobs import scripts
+from siprems.jobs.context import (
+    JobCancelled,
+    JobContext,
+    LeaseLost,
+    PermanentError,
+    WaitForChildren,
+)
+from siprems.jobs.delayed import DelayedMover
+from siprems.jobs.handlers import QUEUES, UnknownJobType, get_type
+from siprems.jobs.janitor import Janitor
+from siprems.jobs.lease import LeaseKeeper
+from siprems.jobs.records import text
+
+log = logging.getLogger("siprems.jobs.worker")
+
+FINISH_CHUNK = 500
+TRANSIENT = (redis_errors.ConnectionError, redis_errors.TimeoutError)
+
+
+def queue_client(url: str, block_ms: int) -> aioredis.Redis:
+    # The socket timeout must exceed the XREADGROUP block time.
+    return aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=block_ms / 1000 + 10,
+                                   socket_connect_timeout=5, health_check_interval=30)
+
+
+async def ensure_groups(redis, queues) -> None:
+    """Create each stream's group from ID 0 (so entries added before the group
+    existed are delivered too); BUSYGROUP means it already exists."""
+    for queue in queues:
+        try:
+            await redis.xgroup_create(keys.job_stream(queue), keys.JOBS_GROUP, id="0", mkstream=True)
+        except redis_errors.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+
+class Worker:
+    def __init__(self, settings, *, queues=QUEUES, concurrency: int | None = None, name: str | None = None,
+                 pool=None):
+        self.settings = settings
+        self.queues = list(queues)
+        self.concurrency = max(1, concurrency or settings.job_concurrency)
+        self.name = name or f"{settings.instance}:{os.getpid()}"
+        self.visibility_ms = settings.job_visibility_timeout_ms
+        self.block_ms = int(min(1000, max(20, self.visibility_ms // 4)))
+        self.redis = queue_client(settings.queue_redis_url, self.block_ms)
+        self.pool = pool
+        self.inflight: dict[tuple[str, str], asyncio.Task | None] = {}
+        self.stopping = asyncio.Event()
+        self._hurry = asyncio.Event()
+        self._slot_freed = asyncio.Event()
+        self._handing_back = False
+        self._recover = True  # re-read our own pending list before new entries
+        self._rr = 0
+        self.processed = 0
+        self.started_at = time.time()
+        self._start = self.redis.register_script(scripts.START_BATCH)
+        self._finish = self.redis.register_script(scripts.FINISH_BATCH)
+        self._done: dict[str, list[tuple]] = defaultdict(list)
+        self._done_event = asyncio.Event()
+        self.mover = DelayedMover(self.redis)
+        self.janitor = Janitor(self)
+        self.lease = LeaseKeeper(settings.queue_redis_url, self.name, self.visibility_ms, self._info)
+
+    def _info(self) -> dict:
+        return {"queues": self.queues, "concurrency": self.concurrency, "running": len(self.inflight),
+                "processed": self.processed, "started_at": int(self.started_at)}
+
+    # -- lifecycle -------------------------------------------------------------
+    async def run(self) -> None:
+        if self.pool is None:
+            from siprems.db import create_pool
+
+            self.pool = await create_pool(self.settings.database_url, maxsize=self.settings.db_pool_max,
+                                          timeout=self.settings.db_timeout)
+        await ensure_groups(self.redis, self.queues)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop)
+        self.lease.start()
+        log.info("worker started", extra={"worker": self.name, "queues": self.queues,
+                                          "concurrency": self.concurrency})
+        finisher = asyncio.create_task(self._finisher())
+        mover = asyncio.create_task(self.mover.run(self.stopping))
+        try:
+            await self._consume()
+            await self._drain()
+        finally:
+            self.stopping.set()
+            self._done_event.set()
+            try:
+                await asyncio.wait_for(finisher, 30)
+            except TimeoutError:
+                log.error("could not record every finished job; they will be redelivered")
+            mover.cancel()
+            await asyncio.gather(mover, return_exceptions=True)
+            self.lease.stop()
+            await self.redis.aclose()
+            self.pool.close()
+            await self.pool.wait_closed()
+            log.info("worker stopped", extra={"worker": self.name, "processed": self.processed})
+
+    def request_stop(self) -> None:
+        if self.stopping.is_set():
+            self._hurry.set()
+        log.info("stopping: running jobs finish first", extra={"worker": self.name})
+        self.stopping.set()
+        self._slot_freed.set()
+
+    async def _drain(self) -> None:
+        """Let running jobs finish within the grace period, then hand the rest back."""
+        running = [t for t in self.inflight.values() if t is not None and not t.done()]
+        if running:
+            hurry = asyncio.create_task(self._hurry.wait())
+            await self._wait_running(running, hurry)
+            hurry.cancel()
+        left = [t for t in self.inflight.values() if t is not None and not t.done()]
+        if left:
+            log.warning("handing %d running jobs back to the queue", len(left))
+            self._handing_back = True
+            for task in left:
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+
+    async def _wait_running(self, running, hurry) -> None:
+        deadline = time.monotonic() + self.settings.job_shutdown_grace_seconds
+        pending = set(running)
+        while pending and not hurry.done():
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                return
+            _, pending = await asyncio.wait(pending | {hurry}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            pending.discard(hurry)
+
+    # -- reading ---------------------------------------------------------------
+    def free_slots(self) -> int:
+        return self.concurrency - len(self.inflight)
+
+    async def _consume(self) -> None:
+        next_janitor = 0.0
+        while not self.stopping.is_set():
+            free = self.free_slots()
+            try:
+                if free <= 0:
+                    self._slot_freed.clear()
+                    if self.free_slots() <= 0 and not self.stopping.is_set():
+                        try:
+                            await asyncio.wait_for(self._slot_freed.wait(), self.block_ms / 1000)
+                        except TimeoutError:
+                            pass
+                    continue
+                if self._recover:
+                    await self._read_own_pending()
+                    continue
+                now = time.monotonic()
+                if now >= next_janitor:
+                    next_janitor = now + self.janitor.interval
+                    await self.janitor.reclaim(free)
+                    continue
+                block = max(1, min(self.block_ms, int((next_janitor - now) * 1000)))
+                await self._read_new(free, block)
+            except redis_errors.ResponseError as exc:
+                if "NOGROUP" in str(exc):
+                    await ensure_groups(self.redis, self.queues)
+                else:
+                    log.exception("queue error")
+                    await asyncio.sleep(1)
+            except TRANSIENT as exc:
+                log.warning("queue unavailable: %s", exc)
+                self._recover = True
+                await asyncio.sleep(1)
+
+    async def _read_new(self, free: int, block_ms: int) -> None:
+        n = len(self.queues)
+        if free >= n:
+            queues, count = self.queues, free // n
+        else:  # fewer slots than queues: read `free` queues, one entry each (rotating)
+            self._rr += 1
+            queues, count = [self.queues[(self._rr + i) % n] for i in range(free)], 1
+        reply = await self.redis.xreadgroup(keys.JOBS_GROUP, self.name, {keys.job_stream(q): ">" for q in queues},
+                                            count=count, block=block_ms)
+        for stream, entries in _stream_items(reply):
+            await self.dispatch(_queue_of(stream), entries)
+
+    async def _read_own_pending(self) -> None:
+        """Entries delivered to this consumer name but never acknowledged (a
+        previous life of this worker): run them before anything new."""
+        for queue in self.queues:
+            last = "0"
+            while self.free_slots() > 0:
+                reply = await self.redis.xreadgroup(keys.JOBS_GROUP, self.name, {keys.job_stream(queue): last},
+                                                    count=self.free_slots())
+                entries = [e for _, es in _stream_items(reply) for e in es]
+                if not entries:
+                    break
+                last = text(entries[-1][0])
+                fresh = [(e, f) for e, f in entries if (queue, text(e)) not in self.inflight]
+                if fresh:
+                    await self.dispatch(queue, fresh, check_deliveries=True)
+        self._recover = False
+
+    # -- running ---------------------------------------------------------------
+    async def dispatch(self, queue: str, entries, check_deliveries: bool = False) -> None:
+        """Start a batch of entries: one script call marks them STARTED (or
+        acknowledges those that must not run), then one task per job."""
+        pairs: list[str] = []
+        stale: list[str] = []
+        for entry_id, fields in entries:
+            entry_id = text(entry_id)
+            job_id = text((fields or {}).get("id", ""))
+            if not job_id:  # deleted or foreign entry: nothing to run
+                stale.append(entry_id)
+                continue
+            self.inflight[(queue, entry_id)] = None
+            self.lease.hold(queue, entry_id, time.monotonic() + 300)
+            pairs += [entry_id, job_id]
+        if stale:
+            await self.redis.xack(keys.job_stream(queue), keys.JOBS_GROUP, *stale)
+        if not pairs:
+            return
+        max_deliveries = self.settings.job_max_deliveries if check_deliveries else 0
+        try:
+            rows = await self._start(args=[*scripts.PREFIX_ARGS, queue, keys.JOBS_GROUP, self.name, max_deliveries,
+                                           self.settings.job_result_ttl_seconds, *pairs])
+        except Exception:
+            for entry_id in pairs[0::2]:
+                self._release(queue, entry_id)
+            self._recover = True  # they are still ours, pending: pick them up again
+            raise
+        for row in rows:
+            row = [text(v) for v in row]
+            entry_id, verdict = row[0], row[1]
+            if verdict == "RUN":
+                self.inflight[(queue, entry_id)] = asyncio.create_task(self._execute(queue, row))
+            else:
+                if verdict == "DEAD":
+                    log.error("job dead-lettered after too many deliveries", extra={"job_id": row[2]})
+                self._release(queue, entry_id)
+
+    async def _execute(self, queue: str, row: list[str]) -> None:
+        entry_id, _, job_id, job_type, args_json, store_id, attempts, failures, max_retries, _parent = row
+        try:
+            jt = get_type(job_type)
+        except UnknownJobType as exc:
+            self._finished(queue, entry_id, job_id, "FAILURE", str(exc), "")
+            return
+        self.lease.hold(queue, entry_id, time.monotonic() + jt.timeout + self.visibility_ms / 1000)
+        ctx = JobContext(job_id=job_id, job_type=job_type, store_id=int(store_id or 0), args=orjson.loads(args_json),
+                         attempt=int(attempts), redis=self.redis, pool=self.pool, settings=self.settings,
+                         worker=self.name, lease_lost=lambda: self.lease.is_lost(queue, entry_id))
+        try:
+            async with asyncio.timeout(jt.timeout):
+                result = await jt.handler(ctx, **ctx.args)
+            if isinstance(result, WaitForChildren):
+                outcome = ("WAIT", f"Waiting for {result.total} child jobs", "")
+            else:
+                outcome = ("SUCCESS", jsonutil.dumps_str(result), "")
+        except LeaseLost:
+            log.warning("lease lost: another worker runs this job now", extra={"job_id": job_id})
+            self._release(queue, entry_id)
+            return
+        except JobCancelled:
+            outcome = ("REVOKED", "Cancelled while running", "")
+        except asyncio.CancelledError:
+            if not self._handing_back:
+                raise
+            outcome = ("RELEASE", "Handed back at worker shutdown", "")
+        except PermanentError as exc:
+            outcome = ("FAILURE", _describe(exc), traceback.format_exc()[-4000:])
+        except Exception as exc:  # noqa: BLE001 - any handler failure is recorded, never crashes the worker
+            failure_number = int(failures) + 1
+            if failure_number <= int(max_retries):
+                delay_ms = int(jt.retry_delay(failure_number) * 1000)
+                outcome = ("RETRY", _describe(exc), str(delay_ms))
+                log.info("job failed, retrying in %d ms", delay_ms, extra={"job_id": job_id, "error": _describe(exc)})
+            else:
+                outcome = ("FAILURE", _describe(exc), traceback.format_exc()[-4000:])
+                log.warning("job failed", extra={"job_id": job_id, "error": _describe(exc)})
+        self._finished(queue, entry_id, job_id, *outcome)
+
+    def _finished(self, queue: str, entry_id: str, job_id: str, outcome: str, a: str, b: str) -> None:
+        self._done[queue].append((entry_id, job_id, outcome, a, b))
+        self._done_event.set()
+
+    def _release(self, queue: str, entry_id: str) -> None:
+        self.inflight.pop((queue, entry_id), None)
+        self.lease.release(queue, entry_id)
+        self._slot_freed.set()
+
+    async def _finisher(self) -> None:
+        """Flush finished jobs in batches: while one flush is on the wire, the
+        next batch gathers (low latency when idle, big batches under load)."""
+        while True:
+            await self._done_event.wait()
+            self._done_event.clear()
+            batch, self._done = self._done, defaultdict(list)
+            while batch:
+                try:
+                    await self._flush(batch)
+                    batch = {}
+                except TRANSIENT as exc:
+                    log.warning("cannot record finished jobs yet: %s", exc)
+                    await asyncio.sleep(0.5)
+                except Exception:  # a bug here must not silently stop all acknowledgements
+                    log.exception("recording finished jobs failed")
+                    await asyncio.sleep(1)
+            if self.stopping.is_set() and not any(self._done.values()) and not self._running():
+                return
+
+    def _running(self) -> bool:
+        return any(t is None or not t.done() for t in self.inflight.values())
+
+    async def _flush(self, batch: dict[str, list[tuple]]) -> None:
+        retried = False
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for queue, items in batch.items():
+                for start in range(0, len(items), FINISH_CHUNK):
+                    chunk = items[start:start + FINISH_CHUNK]
+                    flat = [v for item in chunk for v in item]
+                    await self._finish(args=[*scripts.PREFIX_ARGS, queue, keys.JOBS_GROUP,
+                                             self.settings.job_result_ttl_seconds, *flat], client=pipe)
+                    retried = retried or any(item[2] == "RETRY" for item in chunk)
+            await pipe.execute()
+        for queue, items in batch.items():
+            for entry_id, *_ in items:
+                self._release(queue, entry_id)
+                self.processed += 1
+        if retried:
+            self.mover.notify()
+
+
+def _describe(exc: BaseException) -> str:
+    text_ = str(exc)
+    return f"{type(exc).__name__}: {text_}" if text_ else type(exc).__name__
+
+
+def _stream_items(reply):
+    """XREADGROUP reply (RESP2): [[stream, [(entry id, fields), ...]], ...]."""
+    return reply or []
+
+
+def _queue_of(stream) -> str:
+    return text(stream)[len(keys.job_stream("")):]
+
+
+async def run_worker(settings, **options) -> None:
+    await Worker(settings, **options).run()

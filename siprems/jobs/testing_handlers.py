@@ -1,0 +1,85 @@
+"""Job types and a schedule for tests and benchmarks only. Loaded by workers
+and schedulers when JOB_PLUGINS=siprems.jobs.testing_handlers.
+
+`record_effect` shows idempotency: every run is logged in job_test_runs, but
+the effect (a row keyed by job id, ON CONFLICT DO NOTHING) happens once per
+job however often the job is delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+from siprems.db import execute
+from siprems.jobs.context import ChildJob
+from siprems.jobs.handlers import job_type
+from siprems.jobs.schedule import Schedule, register_schedule
+
+TEST_TABLES_SQL = """
+CREATE TABLE IF NOT EXISTS job_test_runs (
+    run_id      BIGSERIAL PRIMARY KEY,
+    job_id      TEXT NOT NULL,
+    worker      TEXT NOT NULL,
+    attempt     INTEGER NOT NULL,
+    started_at  TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS job_test_runs_job_idx ON job_test_runs (job_id);
+CREATE TABLE IF NOT EXISTS job_test_effects (
+    job_id      TEXT PRIMARY KEY,
+    worker      TEXT NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
+);
+"""
+
+
+async def _log_run(ctx) -> None:
+    await execute(ctx.pool, "INSERT INTO job_test_runs (job_id, worker, attempt) VALUES (%s, %s, %s)",
+                  (ctx.job_id, ctx.worker, ctx.attempt))
+
+
+@job_type("record_effect", max_retries=3, timeout=120, backoff_base=0.2, backoff_max=2)
+async def record_effect(ctx, sleep_ms: int = 0, **_):
+    """Log the run, sleep (checkpoint every 50 ms), then apply the effect once."""
+    await _log_run(ctx)
+    remaining = sleep_ms / 1000
+    while remaining > 0:
+        await asyncio.sleep(min(0.05, remaining))
+        remaining -= 0.05
+        await ctx.check_cancelled()
+    await execute(ctx.pool, "INSERT INTO job_test_effects (job_id, worker) VALUES (%s, %s) "
+                            "ON CONFLICT (job_id) DO NOTHING", (ctx.job_id, ctx.worker))
+    return {"job_id": ctx.job_id, "worker": ctx.worker}
+
+
+@job_type("always_fail", max_retries=3, timeout=30, backoff_base=0.4, backoff_max=10)
+async def always_fail(ctx, **_):
+    await _log_run(ctx)
+    raise RuntimeError("this job always fails")
+
+
+@job_type("progress_probe", max_retries=0, timeout=60)
+async def progress_probe(ctx, steps: int = 10, step_ms: int = 100, **_):
+    """Reports progress at every step (each a cancellation checkpoint)."""
+    await _log_run(ctx)
+    for step in range(steps):
+        await asyncio.sleep(step_ms / 1000)
+        await ctx.progress(100 * (step + 1) / steps, f"step {step + 1} of {steps}")
+    return {"steps": steps}
+
+
+@job_type("crash_worker", max_retries=0, timeout=30)
+async def crash_worker(ctx, **_):
+    """A poison job: kills the worker running it (dead-lettered after N deliveries)."""
+    await _log_run(ctx)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@job_type("fanout_probe", max_retries=1, timeout=60)
+async def fanout_probe(ctx, children: int = 3, sleep_ms: int = 0, child_type: str = "record_effect", **_):
+    """A fan-out parent (what train_all does with products)."""
+    await _log_run(ctx)
+    return await ctx.fan_out([ChildJob(child_type, {"sleep_ms": sleep_ms}, f"c{i}") for i in range(children)])
+
+
+register_schedule(Schedule("test-every-second", "* * * * * *", "noop", {"probe": "cron"}))

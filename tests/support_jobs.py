@@ -1,0 +1,148 @@
+"""Helpers for the job tests: real worker and scheduler PROCESSES started from
+the stack's commands, a queue Redis client, the test tables of
+`siprems.jobs.testing_handlers`, and polling helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+
+import psycopg2
+import psycopg2.extras
+import pytest
+import pytest_asyncio
+import redis
+import redis.asyncio as aioredis
+
+from siprems import keys
+from siprems.devtools.stack import REPO
+from siprems.jobs import records
+from siprems.jobs.testing_handlers import TEST_TABLES_SQL
+
+VISIBILITY_MS = 1500
+WORKER_ENV = {
+    "JOB_PLUGINS": "siprems.jobs.testing_handlers",
+    "JOB_VISIBILITY_TIMEOUT_MS": VISIBILITY_MS,
+    "JOB_CONCURRENCY": 8,
+    "JOB_SHUTDOWN_GRACE_SECONDS": 20,
+    "LOG_LEVEL": "INFO",
+}
+
+
+class Procs:
+    """Worker/scheduler processes of one test; all stopped (SIGKILL) at teardown."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.sync = redis.Redis.from_url(stack.env()["QUEUE_REDIS_URL"], decode_responses=True)
+
+    def start(self, name: str, kind: str = "worker", wait: bool = True, **env) -> subprocess.Popen:
+        log = open(self.stack.root / "log" / f"{name}.log", "ab")
+        proc = subprocess.Popen(self.stack.commands()[kind], env=self.stack.env(**{**WORKER_ENV, **env}),
+                                stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO),
+                                start_new_session=True)
+        self.procs[name] = proc
+        if wait and kind == "worker":
+            self.wait_ready(proc)
+        return proc
+
+    def consumer(self, name: str) -> str:
+        """The worker's consumer name (host:pid), from its heartbeat."""
+        pid = self.procs[name].pid
+        for member in self.sync.zrange(keys.JOBS_WORKERS, 0, -1):
+            if member.endswith(f":{pid}"):
+                return member
+        raise LookupError(name)
+
+    def wait_ready(self, proc: subprocess.Popen, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {proc.returncode}")
+            if any(m.endswith(f":{proc.pid}") for m in self.sync.zrange(keys.JOBS_WORKERS, 0, -1)):
+                return
+            time.sleep(0.05)
+        raise TimeoutError("worker did not send a heartbeat")
+
+    def signal(self, name: str, sig: int) -> None:
+        proc = self.procs[name]
+        if proc.poll() is None:
+            os.killpg(proc.pid, sig)
+
+    def kill(self, name: str) -> None:
+        self.signal(name, signal.SIGKILL)
+        self.procs[name].wait(10)
+
+    def alive(self, name: str) -> bool:
+        return name in self.procs and self.procs[name].poll() is None
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            self.kill(name)
+        self.procs.clear()
+        self.sync.close()
+
+
+@pytest.fixture()
+def procs(stack):
+    p = Procs(stack)
+    yield p
+    p.stop_all()
+
+
+@pytest_asyncio.fixture()
+async def queue(stack):
+    client = aioredis.Redis.from_url(stack.env()["QUEUE_REDIS_URL"], decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def test_tables(stack):
+    conn = psycopg2.connect(stack.direct_url)
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(TEST_TABLES_SQL)
+    conn.close()
+
+
+@pytest.fixture()
+def pg(stack, test_tables):
+    conn = psycopg2.connect(stack.direct_url, cursor_factory=psycopg2.extras.RealDictCursor)
+    conn.autocommit = True
+    yield conn
+    conn.close()
+
+
+def query(pg, sql: str, params=()) -> list[dict]:
+    with pg.cursor() as cur:
+        cur.execute(sql, params)
+        return [dict(r) for r in cur.fetchall()]
+
+
+def runs_of(pg, job_id: str) -> list[dict]:
+    return query(pg, "SELECT * FROM job_test_runs WHERE job_id = %s ORDER BY run_id", (job_id,))
+
+
+def effects_of(pg, job_id: str) -> list[dict]:
+    return query(pg, "SELECT * FROM job_test_effects WHERE job_id = %s", (job_id,))
+
+
+async def wait_job(queue, job_id: str, predicate: Callable[[records.Job], bool], timeout: float = 20) -> records.Job:
+    deadline = time.monotonic() + timeout
+    job = None
+    while time.monotonic() < deadline:
+        job = await records.get_job(queue, job_id)
+        if job is not None and predicate(job):
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not get there in {timeout}s; last: {job}")
+
+
+def state_is(*states: str) -> Callable[[records.Job], bool]:
+    return lambda job: job.state.value in states

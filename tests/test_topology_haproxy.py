@@ -1,0 +1,291 @@
+"""HAProxy (haproxy/haproxy.cfg) for real: per-user rate limits by path class,
+request ids and headers, retries that never replay a POST, keep-alive
+timeouts, stats protection, graceful reload. Each test that needs its own
+settings starts an extra HAProxy with the same config on free ports."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+import uuid
+
+import httpx
+import jwt
+import pytest
+
+from topology_support import (REPO, Backend, children, client_from, established_from, fresh_source_address,
+                              wait_until)
+
+LIMITS = {"RATE_GENERAL": 20, "RATE_CHAT": 8, "RATE_PREDICT": 5}
+UNROUTED = "/api/topology-probe"  # any path: the limits apply before routing (404 counts as served)
+
+
+@pytest.fixture(scope="module")
+def limited(stack):
+    """An HAProxy with low limits in front of the stack's two API instances."""
+    proc, port, stats = stack.start_extra_haproxy("haproxy-limited", **{k: str(v) for k, v in LIMITS.items()})
+    yield f"http://127.0.0.1:{port}", stats
+    stack.stop("haproxy-limited")
+
+
+def _statuses(client: httpx.Client, n: int, path: str = UNROUTED) -> list[int]:
+    return [client.get(path).status_code for _ in range(n)]
+
+
+def _assert_429(r: httpx.Response) -> None:
+    assert r.status_code == 429, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    assert int(r.headers["retry-after"]) >= 1
+    body = r.json()
+    assert body["error"] == "rate_limited" and body["message"]
+    assert r.headers["x-request-id"]
+
+
+def test_user_over_limit_gets_429_while_another_user_from_same_address_is_not(limited, make_user):
+    url, _ = limited
+    a, b = make_user(), make_user()
+    source = fresh_source_address()
+    with client_from(source, url, headers=a.headers) as ca, client_from(source, url, headers=b.headers) as cb, \
+            client_from(source, url) as anon:
+        served = _statuses(ca, LIMITS["RATE_GENERAL"])
+        assert 429 not in served, served
+        over = ca.get(UNROUTED)
+        _assert_429(over)
+        assert "Too many requests" in over.json()["message"]
+        # Same address, other token: its own bucket. No token: the address bucket.
+        assert 429 not in _statuses(cb, LIMITS["RATE_GENERAL"] // 2)
+        assert 429 not in _statuses(anon, 5)
+        # /health is never limited, even for the limited user.
+        assert set(_statuses(ca, 3 * LIMITS["RATE_GENERAL"], "/health")) == {200}
+        # Real routes are limited the same way (the token is valid for the app too).
+        assert ca.get("/api/auth/profile").status_code == 429
+        assert cb.get("/api/auth/profile").status_code == 200
+
+
+def test_chat_and_predict_limits_are_independent_of_the_general_one(limited, make_user):
+    url, _ = limited
+    user = make_user()
+    with client_from(fresh_source_address(), url, headers=user.headers) as c:
+        assert 429 not in _statuses(c, LIMITS["RATE_GENERAL"])
+        _assert_429(c.get(UNROUTED))                         # general budget spent
+        predict = _statuses(c, LIMITS["RATE_PREDICT"], "/api/predict")
+        assert 429 not in predict, predict                   # ... predict still has its own
+        over = c.get("/api/predict")
+        _assert_429(over)
+        assert "prediction" in over.json()["message"]
+        chat = _statuses(c, LIMITS["RATE_CHAT"] // 2, "/api/chat") + _statuses(c, LIMITS["RATE_CHAT"] // 2, "/chat")
+        assert 429 not in chat, chat                         # ... and chat too (/chat and /api/chat share it)
+        over = c.post("/chat", json={"message": "hi"})
+        _assert_429(over)
+        assert "chat" in over.json()["message"]
+    other = make_user()
+    with client_from(fresh_source_address(), url, headers=other.headers) as c:
+        # Spending chat and predict first leaves the general budget whole.
+        _statuses(c, LIMITS["RATE_CHAT"] + 2, "/api/chat")
+        _statuses(c, LIMITS["RATE_PREDICT"] + 2, "/api/predict/anything")
+        assert 429 not in _statuses(c, LIMITS["RATE_GENERAL"])
+
+
+def test_forged_or_expired_token_is_limited_by_address(stack, limited, make_user):
+    url, _ = limited
+    victim = make_user()
+    forged = jwt.encode({"sub": str(victim.user_id), "exp": int(time.time()) + 600}, "not-the-secret", "HS256")
+    expired = jwt.encode({"sub": str(victim.user_id), "exp": int(time.time()) - 5}, stack.jwt_secret, "HS256")
+    source = fresh_source_address()
+    with client_from(source, url) as c:
+        half = LIMITS["RATE_GENERAL"] // 2
+        codes = [c.get(UNROUTED, headers={"Authorization": f"Bearer {forged}"}).status_code for _ in range(half)]
+        codes += [c.get(UNROUTED, headers={"Authorization": f"Bearer {expired}"}).status_code
+                  for _ in range(LIMITS["RATE_GENERAL"] - half)]
+        assert 429 not in codes
+        _assert_429(c.get(UNROUTED))  # the tokens spent the address's bucket, not the victim's
+    with client_from(source, url, headers=victim.headers) as c:
+        assert 429 not in _statuses(c, LIMITS["RATE_GENERAL"])
+
+
+def test_request_id_forwarded_for_security_headers_and_gzip(stack):
+    echo = Backend("echo")
+    try:
+        _, port, _ = stack.start_extra_haproxy("haproxy-echo", API1_ADDR=echo.addr, API2_ADDR=echo.addr)
+        source = fresh_source_address()
+        with client_from(source, f"http://127.0.0.1:{port}") as c:
+            r = c.get("/anything")
+            seen = r.json()["headers"]
+            assert seen["x-forwarded-for"] == source.split(":")[0]
+            assert seen["x-forwarded-proto"] == "http"
+            rid = seen["x-request-id"]
+            assert re.fullmatch(r"[0-9a-f-]{36}", rid) and r.headers["x-request-id"] == rid
+            mine = f"client-{uuid.uuid4().hex}"
+            assert c.get("/x", headers={"X-Request-ID": mine}).json()["headers"]["x-request-id"] == mine
+            junk = "bad id with spaces"
+            replaced = c.get("/x", headers={"X-Request-ID": junk}).json()["headers"]["x-request-id"]
+            assert replaced != junk and re.fullmatch(r"[0-9a-f-]{36}", replaced)
+            assert r.headers["x-content-type-options"] == "nosniff"
+            assert r.headers["x-frame-options"] == "DENY"
+            assert r.headers["referrer-policy"] == "no-referrer"
+            assert "default-src 'none'" in r.headers["content-security-policy"]
+            gz = c.get("/anything", headers={"Accept-Encoding": "gzip"})
+            assert gz.headers["content-encoding"] == "gzip" and gz.json()["method"] == "GET"
+    finally:
+        stack.stop("haproxy-echo")
+        echo.close()
+
+
+def test_api_json_is_gzipped(client):
+    r = client.get("/docs/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and r.headers["content-encoding"] == "gzip"
+    assert r.json()["openapi"]
+
+
+def test_get_is_retried_on_another_server_but_post_is_never_replayed(stack):
+    """api1 reads each request and dies without answering; api2 answers."""
+    dying, good = Backend("drop"), Backend("echo")
+    try:
+        _, port, _ = stack.start_extra_haproxy("haproxy-retry", API1_ADDR=dying.addr, API2_ADDR=good.addr)
+        url = f"http://127.0.0.1:{port}"
+        with client_from(fresh_source_address(), url) as c:
+            gets = [c.get(f"/get/{i}").status_code for i in range(10)]
+        assert gets == [200] * 10                      # retried on api2 (retry-on empty-response + redispatch)
+        assert dying.count("GET") >= 4                 # half of them did reach the dying server first
+        # A POST on a new client connection: HAProxy answers 502 JSON.
+        posts = [httpx.post(f"{url}/post/{i}", json={"n": i}, timeout=10) for i in range(10)]
+        failed = [r for r in posts if r.status_code != 200]
+        assert failed, "round robin should have sent some POSTs to the dying server"
+        assert all(r.status_code == 502 and r.json()["error"] == "bad_gateway" for r in failed)
+        assert dying.count("POST") == len(failed)      # each failed POST was sent exactly once ...
+        assert good.count("POST") == 10 - len(failed)  # ... and never replayed on the other server
+        # On a reused client connection HAProxy 2.6 closes the client connection
+        # instead (as if it were an idle keep-alive close); still no replay.
+        outcomes = []
+        with client_from(fresh_source_address(), url) as c:
+            for i in range(10):
+                try:
+                    outcomes.append(c.post(f"/ka/{i}", json={"n": i}).status_code)
+                except httpx.RemoteProtocolError:
+                    outcomes.append("closed")
+        lost = [o for o in outcomes if o != 200]
+        assert lost and set(lost) <= {502, "closed"}
+        sent_to_dying = sum(1 for m, p in dying.seen if m == "POST" and p.startswith("/ka/"))
+        sent_to_good = sum(1 for m, p in good.seen if m == "POST" and p.startswith("/ka/"))
+        assert (sent_to_dying, sent_to_good) == (len(lost), 10 - len(lost))
+    finally:
+        stack.stop("haproxy-retry")
+        dying.close()
+        good.close()
+
+
+def test_haproxy_closes_idle_server_connections_before_sanic_does(stack, limited):
+    """Sanic closes idle connections after 75 s; HAProxy must close first
+    (else a request sent on a connection Sanic is closing fails with a 502)."""
+    url, _ = limited
+    master = stack.procs["haproxy-limited"].pid
+    api_ports = set(stack.ports.api)
+    with client_from(fresh_source_address(), url) as c:
+        for _ in range(4):
+            assert c.get("/health").status_code == 200
+        worker = children(master)[0]
+        # Connections present twice, 0.6 s apart (health-check connections are brief).
+        first = set(established_from(worker, api_ports))
+        time.sleep(0.6)
+        held = first & set(established_from(worker, api_ports))
+        assert held, "HAProxy keeps the server connection while the client is idle"
+        seconds = wait_until(lambda: not held & set(established_from(worker, api_ports)), timeout=40,
+                             interval=0.25)
+    # Closed by HAProxy's own timer (timeout http-keep-alive 10 s, measured from
+    # the last request), far below Sanic's 75 s: Sanic never closes it first.
+    assert 5 < seconds < 20, seconds
+
+
+def test_stats_and_metrics_need_the_password_when_set(stack):
+    _, port, stats = stack.start_extra_haproxy("haproxy-auth", HAPROXY_STATS_PASSWORD="s3cret-stats")
+    try:
+        base = f"http://127.0.0.1:{stats}"
+        assert httpx.get(base + "/stats").status_code == 401
+        assert httpx.get(base + "/metrics").status_code == 401
+        assert httpx.get(base + "/healthz").status_code == 200
+        page = httpx.get(base + "/stats", auth=("admin", "s3cret-stats"))
+        assert page.status_code == 200 and "be_api" in page.text
+        metrics = httpx.get(base + "/metrics", auth=("admin", "s3cret-stats")).text
+        assert 'haproxy_server_status{proxy="be_api",server="api1"' in metrics
+    finally:
+        stack.stop("haproxy-auth")
+
+
+def test_main_stack_stats_lists_both_servers_up(stack):
+    page = httpx.get(f"http://127.0.0.1:{stack.ports.stats}/stats").text
+    assert "api1" in page and "api2" in page
+    metrics = httpx.get(f"http://127.0.0.1:{stack.ports.stats}/metrics").text
+    for name in ("api1", "api2"):
+        line = next(l for l in metrics.splitlines()
+                    if l.startswith(f'haproxy_server_status{{proxy="be_api",server="{name}",state="UP"}}'))
+        assert line.endswith(" 1")
+
+
+def _haproxy_check(env: dict[str, str], backend: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["haproxy", "-c", "-f", str(REPO / "haproxy" / "haproxy.cfg"),
+                           "-f", str(REPO / "haproxy" / backend)], env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("backend", ["backend-local.cfg", "backend-compose.cfg"])
+def test_haproxy_config_is_valid(stack, backend):
+    result = _haproxy_check(stack.env(), backend)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Configuration file is valid" in result.stdout
+
+
+def test_config_refuses_an_unprotected_stats_page_outside_local_mode(stack):
+    env = stack.env(HAPROXY_BIND_ADDR="0.0.0.0")
+    env.pop("HAPROXY_STATS_PASSWORD", None)
+    result = _haproxy_check(env, "backend-compose.cfg")
+    assert result.returncode != 0 and "HAPROXY_STATS_PASSWORD" in result.stdout + result.stderr
+    assert _haproxy_check({**env, "HAPROXY_STATS_PASSWORD": "pw"}, "backend-compose.cfg").returncode == 0
+
+
+def test_graceful_reload_during_traffic_drops_no_request(stack):
+    proc, port, _ = stack.start_extra_haproxy("haproxy-reload", RATE_GENERAL="1000000")
+    url = f"http://127.0.0.1:{port}"
+    stop = threading.Event()
+    results: list[tuple[str, int | str]] = []
+    lock = threading.Lock()
+
+    def stream(keep_alive: bool, path: str):
+        client = httpx.Client(base_url=url, timeout=10) if keep_alive else None
+        while not stop.is_set():
+            try:
+                r = client.get(path) if client else httpx.get(url + path, timeout=10)
+                outcome = r.status_code
+            except httpx.HTTPError as exc:
+                outcome = type(exc).__name__
+            with lock:
+                results.append((path, outcome))
+        if client:
+            client.close()
+
+    threads = [threading.Thread(target=stream, args=(ka, path))
+               for ka in (True, False) for path in ("/health", UNROUTED)]
+    old_workers = set(children(proc.pid))
+    try:
+        for t in threads:
+            t.start()
+        time.sleep(1.0)
+        for _ in range(2):
+            os.kill(proc.pid, signal.SIGUSR2)
+            time.sleep(1.5)
+        stop.set()
+        for t in threads:
+            t.join(15)
+    finally:
+        stop.set()
+        new_workers = set(children(proc.pid))
+        stack.stop("haproxy-reload")
+    expected = {"/health": 200, UNROUTED: 404}
+    bad = [(p, o) for p, o in results if o != expected[p]]
+    assert len(results) > 200
+    assert not bad, f"{len(bad)} of {len(results)} requests failed during reloads: {bad[:5]}"
+    assert new_workers and not (new_workers & old_workers), "the reload should have replaced the worker"
+    log = (stack.root / "log" / "haproxy-reload.log").read_text()
+    assert "Former worker" in log and "exited with code 0" in log
