@@ -306,3 +306,12 @@ def test_chat_routes_are_documented(client):
     assert any(p.startswith("/api/chat/history/") for p in paths)
     assert paths["/api/chat"]["post"]["security"] == [{"bearerAuth": []}]
     assert "message" in json.dumps(paths["/api/chat"]["post"]["requestBody"])
+
+
+def test_a_user_id_in_the_body_is_ignored(make_user):
+    alice, bob = make_user(), make_user()
+    session_id = _ask(alice, "Halo!").json()["session_id"]
+    r = bob.post("/api/chat", json={"message": "Halo", "user_id": alice.user_id})
+    assert r.status_code == 200
+    assert bob.get("/api/chat/sessions").json()["sessions"][0]["session_id"] == r.json()["session_id"]
+    assert [s["session_id"] for s in alice.get("/api/chat/sessions").json()["sessions"]] == [session_id]

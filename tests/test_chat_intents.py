@@ -10,8 +10,9 @@ import pytest
 
 from siprems.chat import intents as i
 from siprems.chat import wording as w
-from siprems.chat.assistant import general_answer, match_products
+from siprems.chat.assistant import match_products
 from siprems.chat.facts import Product, period_range
+from siprems.chat.general import general_answer
 
 
 @pytest.mark.parametrize("question,kind,lang", [
@@ -88,6 +89,8 @@ def test_product_matching():
     assert match_products("berapa roti yang harus dipesan", items) == items[:2]  # ambiguous
     assert match_products("susu uht 1l", items) == [items[2]]
     assert match_products("how is x-3 doing", items) == [items[2]]  # by SKU
+    assert match_products("forecast X-3?", items) == [items[2]]
+    assert match_products("forecast x-33", items) == []
     assert match_products("what are the best sellers", items) == []
 
 

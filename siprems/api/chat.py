@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sanic import Blueprint, Request
 from sanic.response import json
 from sanic_ext import openapi, validate
@@ -46,6 +46,8 @@ class ChatBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     message: str
     session_id: str | None = None
+    # Accepted for the earlier backend's clients and ignored: the token decides whose chat it is.
+    user_id: int | str | None = Field(default=None, exclude=True)
     _check_message = field_validator("message")(_message)
     _check_session = field_validator("session_id")(_session)
 

@@ -1,28 +1,21 @@
 """The built-in assistant: answers inventory questions from the store's own
 data (via `facts`), in the language of the question, and says plainly what it
-cannot answer. `general_answer` is the variant for callers without a token:
-it never reads or reveals store data.
+cannot answer. Small talk and help come from `general`, which is also all a
+caller without a token ever gets.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from siprems.chat import facts, intents
 from siprems.chat import wording as w
+from siprems.chat.general import Answer, small_talk
 from siprems.chat.intents import Intent
 
 MAX_LINES = 10
 DEFAULT_FORECAST_DAYS = 7
 DEFAULT_EVENT_DAYS = 30
-_IGNORED_TOKENS = intents._ID_WORDS | intents._EN_WORDS
-
-
-@dataclass(frozen=True)
-class Answer:
-    text: str
-    intent: Intent
 
 
 def _tokens(text: str) -> set[str]:
@@ -33,12 +26,13 @@ def match_products(text: str, products: list[facts.Product]) -> list[facts.Produ
     """The product(s) a question names: a SKU, else the names sharing the most
     words with the question. Several results mean the question is ambiguous."""
     words = _tokens(text)
-    by_sku = [p for p in products if p.sku.lower() in text.lower().split() or p.sku.lower() in words]
+    by_sku = [p for p in products
+              if re.search(r"(?<![\w-])" + re.escape(p.sku) + r"(?![\w-])", text, re.IGNORECASE)]
     if by_sku:
         return by_sku[:1]
     scored = []
     for p in products:
-        name = {t for t in _tokens(p.name) if len(t) >= 2 and t not in _IGNORED_TOKENS}
+        name = {t for t in _tokens(p.name) if len(t) >= 2 and t not in intents.QUESTION_WORDS}
         hits = name & words
         if hits and any(len(t) >= 3 and not t.isdigit() for t in hits):
             scored.append(((len(hits), len(hits) / len(name)), p))
@@ -48,68 +42,6 @@ def match_products(text: str, products: list[facts.Product]) -> list[facts.Produ
     return [p for score, p in scored if score == best]
 
 
-# --- answers that need no store data ----------------------------------------------
-
-def capabilities(lang: str) -> str:
-    return w.pick(
-        lang,
-        "Saya asisten inventaris SIPREMS. Saya bisa menjawab dari data toko Anda:\n"
-        "- produk yang stoknya menipis\n- apa yang perlu di-restock dan berapa banyak\n"
-        "- perkiraan penjualan sebuah produk untuk beberapa hari ke depan\n"
-        "- produk terlaris dan paling tidak laku (hari ini, minggu ini, bulan ini, atau beberapa hari terakhir)\n"
-        "- pendapatan, jumlah transaksi dan barang terjual hari ini, minggu ini atau bulan ini\n"
-        "- acara toko dan hari libur nasional yang akan datang",
-        "I am the SIPREMS inventory assistant. I can answer from your store's data:\n"
-        "- which products are low on stock\n- what to restock and how much\n"
-        "- the sales forecast for a product over the coming days\n"
-        "- best and worst sellers (today, this week, this month, or the last few days)\n"
-        "- revenue, transactions and items sold today, this week or this month\n"
-        "- upcoming store events and public holidays")
-
-
-def _how_to_use(lang: str) -> str:
-    return w.pick(
-        lang,
-        "Cara memakai aplikasi: Dashboard menampilkan ringkasan penjualan dan stok; Produk untuk mengelola "
-        "barang dan stok; Transaksi untuk mencatat penjualan di kasir; Prediksi untuk perkiraan permintaan dan "
-        "saran restock; Kalender untuk promosi, hari libur dan hari tutup toko; Insights untuk bertanya kepada saya.",
-        "How to use the app: the Dashboard shows a summary of sales and stock; Products manages items and stock; "
-        "Transactions records sales at the till; Prediction shows expected demand and restock advice; the "
-        "Calendar holds promotions, holidays and closed days; Insights is where you ask me questions.")
-
-
-def _small_talk(intent: Intent) -> str | None:
-    lang = intent.lang
-    if intent.kind == intents.GREETING:
-        return w.pick(lang, "Halo! ", "Hello! ") + capabilities(lang)
-    if intent.kind == intents.THANKS:
-        return w.pick(lang, "Sama-sama! Ada lagi yang ingin Anda tanyakan tentang toko Anda?",
-                      "You're welcome! Anything else you'd like to know about your store?")
-    if intent.kind == intents.HELP:
-        return capabilities(lang) + "\n\n" + _how_to_use(lang)
-    if intent.kind == intents.UNKNOWN:
-        return w.pick(lang, "Maaf, saya tidak bisa menjawab pertanyaan itu: saya hanya menjawab pertanyaan "
-                            "tentang stok, penjualan, perkiraan dan kalender toko Anda.\n\n",
-                      "Sorry, I can't answer that: I only answer questions about your store's stock, sales, "
-                      "forecasts and calendar.\n\n") + capabilities(lang)
-    return None
-
-
-def general_answer(message: str, default_lang: str = "id") -> Answer:
-    """For callers without a valid token: help and small talk only."""
-    intent = intents.classify(message, default_lang)
-    text = _small_talk(intent)
-    if text is None:  # a question about store data
-        text = w.pick(intent.lang,
-                      "Untuk menjawab pertanyaan tentang data toko (stok, penjualan, perkiraan, kalender) "
-                      "saya perlu tahu toko Anda: silakan masuk (login) terlebih dahulu, lalu tanyakan lagi.\n\n",
-                      "To answer questions about store data (stock, sales, forecasts, calendar) I need to know "
-                      "your store: please sign in first, then ask again.\n\n") + capabilities(intent.lang)
-    return Answer(text, intent)
-
-
-# --- answers grounded in the store's data --------------------------------------------
-
 class BuiltinAssistant:
     """Answers one question; stateless (history is not needed for its answers)."""
 
@@ -117,7 +49,7 @@ class BuiltinAssistant:
         store = await facts.store(pool, store_id)
         default_lang = "id" if store is None or store.country == "ID" else "en"
         intent = intents.classify(message, default_lang)
-        text = _small_talk(intent)
+        text = small_talk(intent)
         if text is None:
             if store is None:
                 text = w.pick(intent.lang, "Toko Anda tidak ditemukan.", "Your store was not found.")

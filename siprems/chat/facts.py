@@ -72,7 +72,7 @@ class Demand:
         return head + beyond * (sum(self.path, Fraction(0)) / len(self.path))
 
     @classmethod
-    def from_path(cls, values: list[float]) -> "Demand":
+    def from_path(cls, values: list[float]) -> Demand:
         path = tuple(Fraction(max(0.0, v)).limit_denominator(1000) for v in values)
         first = path[:ESTIMATE_WINDOW_DAYS]
         return cls(sum(first, Fraction(0)) / len(first), False, path)

@@ -54,6 +54,9 @@ _EN_WORDS = {
     "transactions", "need", "weather", "who", "i", "a", "to", "be", "expected",
 }
 
+# Words of questions, never of product names (product matching ignores them).
+QUESTION_WORDS = frozenset(_ID_WORDS | _EN_WORDS)
+
 _NUMBER_WORDS = {
     "satu": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6, "tujuh": 7, "delapan": 8, "sembilan": 9,
     "sepuluh": 10, "empat belas": 14, "tiga puluh": 30, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import redis.exceptions
 
 from siprems.auth.tokens import Identity
-from siprems.chat import assistant, facts, grounding
+from siprems.chat import assistant, facts, general, grounding
 from siprems.chat.gemini import GeminiProvider, Turn
 from siprems.chat.history import ChatHistory, Message, now_iso
 from siprems.errors import NotFound
@@ -65,7 +65,7 @@ class ChatService:
         session_id = session_id or str(uuid.uuid4())
         if identity is None:
             # No token: help and small talk only, no store data, nothing stored.
-            text = assistant.general_answer(message).text
+            text = general.general_answer(message).text
             return Reply(text, session_id, now_iso(), history_saved=False)
         question = Message("user", message, now_iso())
         saved, past = True, []
