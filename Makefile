@@ -1,5 +1,5 @@
 # SIPREMS: the two commands that matter are `make run` and `make test`.
-.PHONY: run test deps stack-prepare clean-run lint loadtest
+.PHONY: run test deps stack-prepare clean-run lint loadtest bench
 
 deps:
 	@scripts/install-deps.sh
@@ -31,3 +31,8 @@ SPAWN ?= 50
 DURATION ?= 3m
 loadtest: deps
 	@USERS=$(USERS) SPAWN=$(SPAWN) DURATION=$(DURATION) .venv/bin/python loadtests/run.py
+
+# Peak throughput with wrk against a fresh stack (starts and stops its own).
+bench: deps
+	@command -v wrk >/dev/null || (apt-get install -y -qq wrk || sudo apt-get install -y -qq wrk)
+	@.venv/bin/python benchmarks/peak.py
