@@ -1,4 +1,4 @@
-"""SIPREMS forecasting engine (pure Python: pandas, numpy, statsmodels-free core).
+"""SIPREMS forecasting engine (pure Python on numpy/pandas/scipy + ``holidays``).
 
 Public API::
 
@@ -52,7 +52,7 @@ def _pairs(sales):
 
 def train(sales, *, closed_days=(), events=None, country: str | None = "ID",
           subdiv: str | None = None, today=None, horizon: int = 365,
-          warm_start=None, holdout: int = 28, candidates: list[str] | None = None) -> ForecastModel:
+          warm_start=None, holdout: int = 56, candidates: list[str] | None = None) -> ForecastModel:
     """Fit, choose and store a forecast for one product.  Never raises on short data.
 
     ``sales``: ``(date, qty)`` pairs (or a date-indexed Series).
@@ -77,7 +77,7 @@ def train(sales, *, closed_days=(), events=None, country: str | None = "ID",
     try:
         path = fit_candidate(name, y, cal, horizon, warm=warm)
     except Exception as exc:  # last resort: never fail a product
-        metrics["fallback_reason"] = type(exc).__name__
+        metrics["fallback_reason"] = f"{name}: {type(exc).__name__}"
         name = "short_history" if name != "short_history" else "seasonal_naive"
         path = fit_candidate(name, y, cal, horizon)
     n_obs = n_open_days(y)
@@ -88,7 +88,7 @@ def train(sales, *, closed_days=(), events=None, country: str | None = "ID",
         fingerprint=fingerprint(y), n_obs=n_obs,
         path={"yhat": path.yhat.tolist(), "lo80": path.lo80.tolist(), "hi80": path.hi80.tolist(),
               "lo95": path.lo95.tolist(), "hi95": path.hi95.tolist()},
-        params=path.params, metrics={"holdout": metrics},
+        params=path.params, metrics=metrics,
         country=country, subdiv=subdiv)
 
 

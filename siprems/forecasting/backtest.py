@@ -7,8 +7,9 @@ Usage::
         [--groups 1,2,3,4,5] [--json] [--workers 2]
 
 Protocol: origins every ``--step`` days from ``--from`` to ``--to``, kept only
-while the longest horizon's window ends by the last data day (so all
-horizons use the same origins).  Each origin trains on everything before it
+while the longest horizon's window ends by the file's last day (so all
+horizons use the same origins); windows without any observed day are
+skipped.  Each origin trains on everything before it
 (expanding window) with German holidays (DE, SH) and Kiel week, and forecasts
 ``max(horizons)`` days.  Days without a row are closed: missing in training,
 never scored.  MASE = window MAE / in-sample weekly seasonal-naive MAE.
@@ -33,8 +34,9 @@ import numpy as np
 import pandas as pd
 
 from . import models, train
-from .calendar import EventCalendar, load_events_csv
+from .calendar import load_events_csv
 from .metrics import coverage, mase, naive_scale, smape
+from .result import _clean
 
 REPO_ROOT = FsPath(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT.parent / "shared" / "data"
@@ -47,10 +49,13 @@ _STATE: dict = {}
 def load_bakery(path) -> dict[str, pd.Series]:
     """``{group: daily Series}``; days without a row are NaN (closed)."""
     df = pd.read_csv(path, parse_dates=["Datum"])
+    last = df["Datum"].max()
     out = {}
     for g, part in df.groupby("Warengruppe"):
         s = part.groupby("Datum")["Umsatz"].sum().sort_index()
-        idx = pd.date_range(s.index[0], s.index[-1], freq="D")
+        # every series runs to the file's last day: a seasonal group's missing
+        # rows after its season are closed days too
+        idx = pd.date_range(s.index[0], last, freq="D")
         out[str(g)] = s.reindex(idx).astype(float)
     return out
 
@@ -176,7 +181,8 @@ def _fmt(x, nd=3):
     return "-" if x is None else f"{x:.{nd}f}"
 
 
-def print_table(res: dict, out=sys.stdout) -> None:
+def print_table(res: dict, out=None) -> None:
+    out = out or sys.stdout
     p = res["protocol"]
     print(f"rolling origins {p['origins']} step {p['step']}d, windows {p['windows']}, "
           f"groups {','.join(p['groups'])}", file=out)
@@ -225,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     events = args.events if args.events and FsPath(args.events).exists() else None
     res = run(args.csv, events, start, end, horizons, max(args.step, 1), groups, args.workers)
     if args.json:
-        print(json.dumps(res))
+        print(json.dumps(_clean(res), allow_nan=False))
     else:
         print_table(res)
     return 0

@@ -7,10 +7,12 @@ closures).  It produces
 
 * :meth:`EventCalendar.features` - a numeric design matrix (0/1 columns) for
   the regression models, with lead/lag columns for the day before/after a
-  holiday;
+  holiday, the week before each named holiday, and the days before/after a
+  closure;
 * :meth:`EventCalendar.day_names` / :func:`holiday_names` - the holiday or
   event name per day, for charts (``isHoliday`` / ``holidayName``);
-* :meth:`EventCalendar.closed_days` - the days the shop is shut.
+* :meth:`EventCalendar.closed_days` / :meth:`EventCalendar.predict_closed` -
+  the days the shop is (probably) shut.
 """
 from __future__ import annotations
 
@@ -73,8 +75,13 @@ def coerce_events(events) -> list[Event]:
     return out
 
 
+def canonical(name: str) -> str:
+    """Holiday name without the ``holidays`` package's " (estimated)" suffix."""
+    return name.replace("(estimated)", "").strip()
+
+
 def _slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+    return "".join(c if c.isalnum() else "_" for c in canonical(name).lower()).strip("_")
 
 
 class EventCalendar:
@@ -82,16 +89,18 @@ class EventCalendar:
 
     ``country=None`` disables public holidays (only explicit events count).
     ``lead``/``lag`` are how many days before/after a holiday get their own
-    feature columns.
+    feature columns; ``week_before`` adds ``h:<name>:wk`` (days -7..-2).
+    Unknown countries give no public holidays rather than an error.
     """
 
     def __init__(self, country: str | None = "ID", subdiv: str | None = None,
-                 events=None, lead: int = 1, lag: int = 1) -> None:
+                 events=None, lead: int = 1, lag: int = 1, week_before: bool = True) -> None:
         self.country = country.upper() if country else None
         self.subdiv = subdiv
         self.events = coerce_events(events)
         self.lead = lead
         self.lag = lag
+        self.week_before = week_before
         self._cache: dict[int, dict[dt.date, str]] = {}
 
     # -- raw day lookups -------------------------------------------------
@@ -149,9 +158,10 @@ class EventCalendar:
 
         Columns: ``hol`` (any holiday), ``hol_m<k>``/``hol_p<k>`` (k days
         before/after one, only when that day is not itself a holiday),
-        ``h:<name>`` plus ``h:<name>:m1``/``h:<name>:p1`` (each named holiday
-        and the days around it), ``ev:<name>`` (each promotion or event
-        name), ``promo`` (any promotion), and ``closed_m1``/``closed_p1``
+        ``h:<name>`` plus ``h:<name>:m1``/``h:<name>:p1``/``h:<name>:wk`` (each
+        named holiday, the days around it and the week before it),
+        ``ev:<name>`` (each promotion or event name), ``promo`` (any
+        promotion), and ``closed_m1``/``closed_p1``
         (the day before/after a day in ``closed`` - shoppers stock up before
         a closure and catch up after it).  Closed days themselves have no
         column: they are missing in the series.
@@ -161,7 +171,7 @@ class EventCalendar:
             return {}
         day0 = index[0].date()
         first = day0 - dt.timedelta(days=self.lag + 1)
-        last = index[-1].date() + dt.timedelta(days=self.lead + 1)
+        last = index[-1].date() + dt.timedelta(days=max(self.lead, 7 * self.week_before) + 1)
         hol = self.holidays_between(first, last)
         one = dt.timedelta(days=1)
 
@@ -188,6 +198,9 @@ class EventCalendar:
                 mark(key + ":m1", d - one)
             if d + one not in hol:
                 mark(key + ":p1", d + one)
+            if self.week_before:
+                for k in range(2, 8):
+                    mark(key + ":wk", d - k * one)
             for k in range(1, self.lead + 1):
                 if d - k * one not in hol:
                     mark(f"hol_m{k}", d - k * one)
@@ -230,19 +243,19 @@ class EventCalendar:
         isnan = np.isnan(history.to_numpy(dtype=float))
         by_name: dict[str, list[bool]] = {}
         for d, name in past.items():
-            by_name.setdefault(name, []).append(bool(isnan[(d - h0).days]))
+            by_name.setdefault(canonical(name), []).append(bool(isnan[(d - h0).days]))
         for d, name in self.holidays_between(index[0].date(), index[-1].date()).items():
-            seen = by_name.get(name)
+            seen = by_name.get(canonical(name))
             if seen and sum(seen) * 2 > len(seen):
                 out.add(d)
         recent = history.iloc[-7 * weeks:]
         rn = np.isnan(recent.to_numpy(dtype=float))
         # only when the shop is open most days (not off-season / dormant)
         if len(recent) >= 28 and rn.mean() <= 0.5:
-            dows = recent.index.dayofweek.to_numpy()
+            dows = recent.index.day_of_week.to_numpy()
             shut = {w for w in range(7) if (dows == w).any() and rn[dows == w].mean() >= 0.75}
             if shut:
-                out |= {d.date() for d in index if d.dayofweek in shut}
+                out |= {d.date() for d in index if d.day_of_week in shut}
         return out
 
 

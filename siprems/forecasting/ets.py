@@ -34,6 +34,7 @@ class EtsFit:
     rmse: list[float] = field(default_factory=list)   # h-step RMSE, h = 1..len
     bias: list[float] = field(default_factory=list)   # h-step median error
     q: dict = field(default_factory=dict)  # standardised error quantiles
+    smear: list[float] = field(default_factory=list)  # 50 quantiles of the standardised errors
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -57,7 +58,7 @@ def _initial(y: np.ndarray, period: int) -> tuple[float, list[float]]:
 
 
 def _run_grid(y: np.ndarray, alpha: np.ndarray, gamma: np.ndarray, phi: np.ndarray, period: int,
-              level: float, season: list[float], clip: float = np.inf):
+              level: float, season: list[float]):
     """One pass for many parameter sets at once (vectors ``alpha``/``gamma``/``phi``).
 
     Returns ``L`` (level after each day, shape (n, k)), ``W`` (seasonal value
@@ -74,7 +75,7 @@ def _run_grid(y: np.ndarray, alpha: np.ndarray, gamma: np.ndarray, phi: np.ndarr
     for t in range(n):
         l = l * phi
         if observed[t]:
-            e = np.clip(y[t] - l - s[j], -clip, clip)
+            e = y[t] - l - s[j]
             l = l + alpha * e
             s[j] = s[j] + gamma * e
         L[t] = l
@@ -99,8 +100,7 @@ def _hstep_errors(y: np.ndarray, L: np.ndarray, W: np.ndarray, phi: np.ndarray, 
 
 
 def fit_ets(y: np.ndarray, period: int = 7, horizon: int = 28, warm: dict | None = None,
-            alphas=ALPHAS, gammas=GAMMAS, phis=(1.0,), burn: int = 28,
-            robust: float | None = None) -> EtsFit:
+            alphas=ALPHAS, gammas=GAMMAS, phis=(1.0,), burn: int = 28) -> EtsFit:
     """Pick alpha/gamma(/phi) on a grid by mean absolute 1..``horizon``-step error.
 
     ``warm`` (a previous :meth:`EtsFit.to_dict`) narrows the grid to the
@@ -114,13 +114,7 @@ def fit_ets(y: np.ndarray, period: int = 7, horizon: int = 28, warm: dict | None
         gammas = sorted({g for g in gammas if g <= 2.5 * warm["gamma"] + 0.01} | {float(warm["gamma"])})
     grid = np.array([(a, g, p) for p in phis for a in alphas for g in gammas], dtype=float)
     burn = min(burn, max(len(y) // 3, 0))
-    clip = np.inf
-    if robust:
-        obs = y[~np.isnan(y)]
-        if len(obs) > 10:
-            clip = robust * 1.4826 * float(np.median(np.abs(obs - np.median(obs)))) or np.inf
-    L, W, l_end, s_end = _run_grid(y, grid[:, 0], grid[:, 1], grid[:, 2], period, level, season,
-                                   clip)
+    L, W, l_end, s_end = _run_grid(y, grid[:, 0], grid[:, 1], grid[:, 2], period, level, season)
     errs = _hstep_errors(y, L, W, grid[:, 2], period, horizon, burn)
     flat = np.concatenate(errs, axis=0) if errs else np.empty((0, len(grid)))
     best = int(np.argmin(np.abs(flat).mean(axis=0))) if len(flat) else 0
@@ -141,11 +135,13 @@ def fit_ets(y: np.ndarray, period: int = 7, horizon: int = 28, warm: dict | None
     zz = np.concatenate(z) if z else np.array([])
     if len(zz) >= 40:
         q = {k: float(np.quantile(zz, float(k))) for k in ("0.025", "0.1", "0.9", "0.975")}
+        smear = np.quantile(zz, (np.arange(50) + 0.5) / 50).tolist()
     else:
         q = {"0.025": -1.96, "0.1": -1.2816, "0.9": 1.2816, "0.975": 1.96}
+        smear = []
     return EtsFit(alpha=a, gamma=g, phi=phi, period=period, level=float(l_end[best]),
                   season=[float(v) for v in s_end[:, best]], phase=len(y) % period,
-                  rmse=rmse, bias=bias, q=q)
+                  rmse=rmse, bias=bias, q=q, smear=smear)
 
 
 def ets_forecast(fit: EtsFit, h: int) -> tuple[np.ndarray, np.ndarray]:

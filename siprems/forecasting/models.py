@@ -1,8 +1,13 @@
 """Candidate models.  Each returns a :class:`Path` for the days after the training end.
 
-* ``ridge_ets``   - log1p; ridge on yearly Fourier + weekday + calendar dummies,
-  then additive ETS (weekly) on the residual; intervals from the ETS variance.
+* ``ridge_ets``   - log1p; ridge on yearly Fourier + weekday + calendar dummies
+  (holidays with the days around them, events, closures), then additive
+  ETS(A,N,A) period 7 on the residual.  Intervals from the in-sample h-step
+  errors of that ETS (x1.15, calibrated on the bakery backtest), median
+  forecast plus the in-sample median h-step error as bias correction.
 * ``seasonal_naive`` - same weekday last week (skipping closed days).
+* ``weekday_mean`` - recent mean (original scale) times a shrunk weekday
+  profile; suits slow, intermittent sellers where a log-scale median is ~0.
 * ``short_history`` - fewer than 28 observed days: median level, wide intervals.
 
 Every model works on the log1p scale where it matters, clips forecasts at 0,
@@ -17,8 +22,8 @@ import pandas as pd
 from scipy import stats
 
 from .calendar import EventCalendar
-from .ets import ALPHAS, GAMMAS, EtsFit, ets_forecast, fit_ets
-from .regression import RidgeConfig, RidgeFit, fit_ridge, predict_ridge
+from .ets import ALPHAS, GAMMAS, ets_forecast, fit_ets
+from .regression import RidgeConfig, fit_ridge, predict_ridge
 
 Z80 = float(stats.norm.ppf(0.90))
 Z95 = float(stats.norm.ppf(0.975))
@@ -50,9 +55,15 @@ def future_index(y: pd.Series, horizon: int) -> pd.DatetimeIndex:
     return pd.date_range(y.index[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
 
 
-def _log_path(index, mean_log, sd_log, params, closed=None, z: dict | None = None) -> Path:
-    """Back-transform a log1p mean/sd to quantiles (median forecast), clip at 0.
+def _log_path(index, mean_log, sd_log, params, closed=None, z: dict | None = None,
+              smear: np.ndarray | None = None, smear_sd: np.ndarray | None = None) -> Path:
+    """Back-transform a log1p location/sd to quantiles, clip at 0.
 
+    ``yhat`` is the median (best for absolute-error metrics) unless ``smear``
+    (standardised errors, scaled by ``smear_sd``) is given: then it is the
+    mean of the back-transformed error distribution (Duan's smearing),
+    unbiased for sums such as restock totals - used for intermittent sellers,
+    whose median is often 0.
     ``z`` optionally gives the standardised quantiles for 0.025/0.1/0.9/0.975
     (default: normal).
     """
@@ -61,7 +72,11 @@ def _log_path(index, mean_log, sd_log, params, closed=None, z: dict | None = Non
     def q(k):
         return np.maximum(np.expm1(mean_log + k * sd_log), 0.0)
 
-    p = Path(index, q(0.0), q(z["0.1"]), q(z["0.9"]), q(z["0.025"]), q(z["0.975"]), params)
+    yhat = q(0.0)
+    if smear is not None and len(smear):
+        sd = sd_log if smear_sd is None else smear_sd
+        yhat = np.maximum(np.expm1(mean_log[:, None] + np.outer(sd, smear)), 0.0).mean(axis=1)
+    p = Path(index, yhat, q(z["0.1"]), q(z["0.9"]), q(z["0.025"]), q(z["0.975"]), params)
     if closed is not None and closed.any():
         for arr in (p.yhat, p.lo80, p.hi80, p.lo95, p.hi95):
             arr[closed] = 0.0
@@ -81,19 +96,25 @@ class RidgeEtsConfig:
     ridge: RidgeConfig = field(default_factory=RidgeConfig)
     ets_window: int = 730       # days of residuals the ETS sees
     horizon_fit: int = 28       # ETS parameters chosen by 1..28-step error
-    interval_scale: float = 1.1  # in-sample h-step errors understate out-of-sample ones
+    interval_scale: float = 1.15  # in-sample h-step errors understate out-of-sample ones
     sd_floor: float = 0.02
     empirical_q: bool = True    # interval quantiles from in-sample h-step errors
     alphas: tuple = ALPHAS
     gammas: tuple = GAMMAS
     phis: tuple = (1.0,)
-    bias_correct: bool = False
-    robust: float | None = None  # clip ETS innovations at this many robust sds
+    bias_correct: bool = True   # add the in-sample median h-step error (log scale)
+    intermittent_zero_share: float = 0.3  # above: mean (smeared) forecast, not median
 
 
 def ridge_ets(y: pd.Series, cal: EventCalendar, horizon: int,
               cfg: RidgeEtsConfig | None = None, warm: dict | None = None) -> Path:
-    """Ridge (yearly shape + events) on log1p, ETS on the residual."""
+    """Ridge (yearly shape + events) on log1p, ETS on the residual.
+
+    Future closures (store-closed events, habitually closed holidays and
+    weekdays) get 0 and drive the day-before/after-closure columns.  Series
+    with >= 30% zero days get the smeared mean instead of the median.
+    ``warm`` (previous params) narrows the ETS grid.
+    """
     cfg = cfg or RidgeEtsConfig()
     span = (y.index[-1] - y.index[0]).days
     if span < 365:  # yearly terms need most of a year to be identified
@@ -107,18 +128,23 @@ def ridge_ets(y: pd.Series, cal: EventCalendar, horizon: int,
     resid = ylog.to_numpy() - fitted
     tail = resid[-cfg.ets_window:] if cfg.ets_window else resid
     efit = fit_ets(tail, 7, cfg.horizon_fit, warm=(warm or {}).get("ets"),
-                   alphas=cfg.alphas, gammas=cfg.gammas, phis=cfg.phis,
-                   robust=cfg.robust)
+                   alphas=cfg.alphas, gammas=cfg.gammas, phis=cfg.phis)
     reg = predict_ridge(rfit, idx, cal, cfg.ridge, closed=closed)
     emean, esd = ets_forecast(efit, horizon)
-    if cfg.bias_correct and efit.bias:
+    recent = y.to_numpy(dtype=float)[-365:]
+    recent = recent[~np.isnan(recent)]
+    intermittent = len(recent) > 0 and float(np.mean(recent <= 0)) >= cfg.intermittent_zero_share
+    if cfg.bias_correct and efit.bias and not intermittent:
         b = np.asarray(efit.bias)
         emean = emean + np.concatenate([b, np.full(max(horizon - len(b), 0), b[-1])])[:horizon]
     sd = np.maximum(esd * cfg.interval_scale, cfg.sd_floor)
     params = {"ets": efit.to_dict(), "ridge": {"columns": rfit.columns,
               "coef": rfit.coef, "fourier_range": list(rfit.fourier_range)}}
+    params["intermittent"] = intermittent
     mask = np.array([d.date() in future_closed for d in idx], dtype=bool)
-    return _log_path(idx, reg + emean, sd, params, mask, efit.q if cfg.empirical_q else None)
+    smear = np.asarray(efit.smear) if intermittent else None
+    return _log_path(idx, reg + emean, sd, params, mask, efit.q if cfg.empirical_q else None,
+                     smear, esd)
 
 
 def seasonal_naive(y: pd.Series, cal: EventCalendar | None, horizon: int,
@@ -142,18 +168,54 @@ def seasonal_naive(y: pd.Series, cal: EventCalendar | None, horizon: int,
     lv = np.log1p(np.maximum(v, 0.0))
     d = lv[7:] - lv[:-7]
     d = d[~np.isnan(d)]
-    sd1 = float(np.sqrt(np.mean(d ** 2))) if len(d) > 5 else 0.5
+    sd1 = max(float(np.sqrt(np.mean(d ** 2))), 0.02) if len(d) > 5 else 0.5
     sd = sd1 * np.sqrt(1 + steps // 7)
     return _log_path(idx, np.log1p(mean), sd, {"sd1": sd1}, _closed_mask(idx, cal))
+
+
+def weekday_mean(y: pd.Series, cal: EventCalendar | None, horizon: int,
+                 warm: dict | None = None, window: int = 56) -> Path:
+    """Mean of the last ``window`` days x weekday factors; intervals from observed ratios."""
+    recent = y.iloc[-window:]
+    v = recent.to_numpy(dtype=float)
+    obs = ~np.isnan(v)
+    level = float(v[obs].mean()) if obs.any() else 0.0
+    pos = (np.arange(len(v)) - len(v)) % 7       # weekday slot relative to the forecast start
+    factor = np.ones(7)
+    if level > 0:
+        for k in range(7):
+            m = obs & (pos == k)
+            if m.any():  # shrink towards 1 with 2 pseudo-observations
+                factor[k] = (v[m].sum() / level + 2.0) / (m.sum() + 2.0)
+    fitted = level * factor[pos]
+    idx = future_index(y, horizon)
+    steps = np.arange(horizon)
+    mean = level * factor[steps % 7]
+    ok = obs & (fitted > 0)
+    ratios = v[ok] / fitted[ok] if ok.any() else np.array([1.0])
+    if len(ratios) < 8:  # too few to read quantiles: Poisson-like spread
+        ratios = np.concatenate([ratios, [0.0, 0.3, 2.0, 3.0]])
+    qs = np.quantile(ratios, [0.025, 0.1, 0.9, 0.975])
+    widen = np.sqrt(1.0 + steps / float(window))
+    lo95, lo80 = (np.maximum(mean - (mean - mean * q) * widen, 0.0) for q in qs[:2])
+    hi80, hi95 = (mean + (mean * q - mean) * widen for q in qs[2:])
+    path = Path(idx, mean, lo80, hi80, lo95, hi95, {"level": level, "factor": factor.tolist()})
+    closed = _closed_mask(idx, cal)
+    for arr in (path.yhat, path.lo80, path.hi80, path.lo95, path.hi95):
+        arr[closed] = 0.0
+    return path
 
 
 def short_history(y: pd.Series, cal: EventCalendar | None, horizon: int,
                   warm: dict | None = None) -> Path:
     """Few observed days: the median level, intervals wide enough to be honest.
 
-    The log-scale spread is the observed one, floored at 0.5 and inflated by
-    Student-t quantiles for the tiny sample.  With no observed day the path
-    is all zeros (nothing is known).
+    The log-scale spread is the observed one floored at 0.4 (about +-50%)
+    for up to 3 days, shrinking to 0.15 by 21 days, inflated by the
+    Student-t quantile for the tiny sample (capped at 1.5x) and growing
+    slowly with the horizon.  With 1 observed day the 95%
+    interval spans roughly 0.3x..3.5x the level.  With no observed day the
+    path is all zeros (nothing is known).
     """
     idx = pd.date_range(y.index[-1] + pd.Timedelta(days=1), periods=horizon, freq="D") \
         if len(y) else pd.DatetimeIndex([])
@@ -164,9 +226,9 @@ def short_history(y: pd.Series, cal: EventCalendar | None, horizon: int,
         return Path(idx, z, z.copy(), z.copy(), z.copy(), z.copy(), {"n": 0})
     lv = np.log1p(np.maximum(obs, 0.0))
     n = len(lv)
-    sd = max(float(np.std(lv, ddof=1)) if n > 1 else 0.0, 0.5)
-    # t-quantile inflation with n-1 df (capped at 2x); grows slowly with horizon
-    inflate = min(float(stats.t.ppf(0.975, max(n - 1, 1)) / Z95), 2.0) * np.sqrt(1 + 1.0 / n)
+    floor = max(0.4 * np.sqrt(3.0 / max(n, 3)), 0.15)
+    sd = max(float(np.std(lv, ddof=1)) if n > 1 else 0.0, floor)
+    inflate = min(float(stats.t.ppf(0.975, max(n - 1, 1)) / Z95), 1.5)
     sd_path = sd * inflate * np.sqrt(1 + np.arange(horizon) / 28.0)
     mean = np.full(horizon, float(np.median(lv)))
     return _log_path(idx, mean, sd_path, {"n": n, "sd": sd}, _closed_mask(idx, cal))

@@ -30,6 +30,8 @@ class RidgeConfig:
     lam_weekday: float = 0.1
     weekend_fourier: int = 3    # Fourier pairs interacted with a weekend flag
     lam_interact: float = 20.0
+    noise_ref: float = 0.25     # penalties grow by (sigma/noise_ref)^2 for noisier series
+    min_named_days: int = 2     # a named holiday/event column needs this many observed days
 
 
 @dataclass
@@ -98,9 +100,12 @@ def fit_ridge(y: pd.Series, cal: EventCalendar, cfg: RidgeConfig,
     names, A = design(y.index, cal, cfg, closed)
     v = y.to_numpy(dtype=float)
     obs = ~np.isnan(v)
-    # drop calendar columns never active on an observed day (cannot be estimated)
+    # drop calendar columns never active on an observed day (cannot be estimated);
+    # a named day seen once is indistinguishable from noise: leave it to the generic columns
+    active = A[obs].sum(axis=0)
     keep = [j for j, c in enumerate(names)
-            if c.startswith(("f_", "wx_", "dow")) or A[obs, j].any()]
+            if c.startswith(("f_", "wx_", "dow")) or active[j] >= cfg.min_named_days
+            or (active[j] > 0 and not c.startswith(("h:", "ev:")))]
     names = [names[j] for j in keep]
     A = A[:, keep]
     n = len(y)
@@ -120,14 +125,22 @@ def fit_ridge(y: pd.Series, cal: EventCalendar, cfg: RidgeConfig,
     # einsum, not ``@``: a multi-threaded BLAS call on this small matrix can be
     # 50x slower on a busy machine (thread spin-up); einsum stays single-threaded
     Aw = Ac * w[:, None]
-    G = np.einsum("ij,ik->jk", Aw, Ac) + np.diag(lam + 1e-9)
-    beta = np.linalg.solve(G, np.einsum("ij,i->j", Aw, yo - ym))
+    G = np.einsum("ij,ik->jk", Aw, Ac)
+    rhs = np.einsum("ij,i->j", Aw, yo - ym)
+    beta = np.linalg.solve(G + np.diag(lam + 1e-9), rhs)
+    # The penalties are tuned for residual noise <= noise_ref (log scale); a
+    # noisier series (slow sellers) needs proportionally more shrinkage.
+    resid = yo - ym - np.einsum("ij,j->i", Ac, beta)
+    sigma = 1.4826 * float(np.median(np.abs(resid - np.median(resid)))) if len(resid) else 0.0
+    scale = max(1.0, (sigma / cfg.noise_ref) ** 2)
+    if scale > 1.0:
+        beta = np.linalg.solve(G + np.diag(lam * scale + 1e-9), rhs)
     intercept = ym - float(np.sum(xm * beta))
     fcols = [j for j, c in enumerate(names) if c.startswith("f_")]
     fpart = np.einsum("ij,j->i", A[:, fcols], beta[fcols]) if fcols else np.zeros(n)
     frange = (float(fpart[obs].min()), float(fpart[obs].max())) if obs.any() else (0.0, 0.0)
     fit = RidgeFit(columns=["_intercept", *names], coef=[intercept, *map(float, beta)],
-                   fourier_range=frange, config=dict(cfg.__dict__))
+                   fourier_range=frange, config={**cfg.__dict__, "penalty_scale": scale})
     return fit, _apply(fit, names, A)
 
 
