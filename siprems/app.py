@@ -54,7 +54,7 @@ def _configure(app: Sanic, settings: Settings) -> None:
     app.config.CORS_ORIGINS = ",".join(settings.cors_origins)
     app.config.CORS_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS"
     app.config.CORS_ALLOW_HEADERS = "authorization,content-type,idempotency-key,x-request-id"
-    app.config.CORS_EXPOSE_HEADERS = "x-request-id,x-instance,retry-after"
+    app.config.CORS_EXPOSE_HEADERS = "x-request-id,x-instance,retry-after,x-total-count"
     app.config.CORS_MAX_AGE = 3600
     app.config.OAS_UI_DEFAULT = "swagger"
     app.config.OAS_UI_REDOC = True

@@ -4,7 +4,6 @@ name row and field), written atomically, upsert by SKU by default."""
 from __future__ import annotations
 
 import pytest
-
 from test_products_api import assert_error, product
 
 
@@ -182,3 +181,15 @@ def test_csv_of_exported_products_round_trips(user):
         assert after["stock"] == before["stock"] + 1
         for field in ("name", "price", "cost_price", "variation", "description", "lead_time_days", "service_level"):
             assert after[field] == before[field], field
+
+
+def test_body_format_is_sniffed_for_other_content_types(user):
+    import orjson
+
+    r = user.post("/api/products/import", content=orjson.dumps({"products": [product("SN-1")]}),
+                  headers={"Content-Type": "text/plain;charset=UTF-8"})
+    assert r.status_code == 200, r.text
+    r = user.post("/api/products/import", content=b"sku,name,category,price,stock\nSN-2,a,b,1,1\n",
+                  headers={"Content-Type": "text/plain"})
+    assert r.status_code == 200, r.text
+    assert skus(user) == {"SN-1", "SN-2"}

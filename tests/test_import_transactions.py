@@ -6,14 +6,14 @@ from __future__ import annotations
 import random
 import socket
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 import redis
-
-from siprems import keys
 from test_import_products import csv_body
 from test_products_api import assert_error, product, store_of
+
+from siprems import keys
 
 JAKARTA = timezone(timedelta(hours=7))
 
@@ -56,7 +56,7 @@ def test_json_import_writes_lines_without_touching_stock(shop, db):
     # no offset -> the store's time zone (Asia/Jakarta); an explicit offset is kept
     assert sales[0]["transaction_date"] == datetime(2025, 1, 5, tzinfo=JAKARTA)
     assert sales[1]["transaction_date"] == datetime(2025, 1, 5, 10, 30, tzinfo=JAKARTA)
-    assert sales[2]["transaction_date"] == datetime(2025, 1, 6, 8, 0, tzinfo=timezone.utc)
+    assert sales[2]["transaction_date"] == datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
     assert all(s["checkout_id"] is None for s in sales)
     assert shop.get("/api/products/TEA-1").json()["stock"] == 20
     assert shop.get("/api/products/BREAD-1").json()["stock"] == 3
@@ -142,6 +142,13 @@ def test_error_list_is_capped(shop, db):
 ])
 def test_malformed_bodies(shop, db, kwargs, status, words):
     assert_error(shop.post("/api/transactions/import", **kwargs), status, *words)
+    assert count_sales(db, shop) == 0
+
+
+def test_more_than_100000_rows_is_413(shop, db):
+    lines = ["product_sku,quantity,transaction_date"] + ["TEA-1,1,2025-01-01"] * 100_001
+    body = assert_error(shop.post("/api/transactions/import", **csv_body(*lines)), 413, "at most 100000 rows")
+    assert body["error"] == "too_many_rows"
     assert count_sales(db, shop) == 0
 
 

@@ -10,7 +10,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, PlainValidator, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+)
 
 from siprems.calendar.locale import parse_iso_date
 
@@ -25,6 +31,17 @@ def _boolean(value: Any) -> bool:
     if type(value) is not bool:
         raise ValueError("must be true or false")
     return value
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def text(*, min_length: int | None = None, max_length: int | None = None) -> Any:
+    """A string PostgreSQL can store, within the length bounds."""
+    return Annotated[str, Field(min_length=min_length, max_length=max_length), AfterValidator(_no_nul)]
 
 
 def whole_number(*, ge: int | None = None, le: int | None = None) -> Any:

@@ -10,6 +10,8 @@ these two routes may take up to 64 MiB (the app-wide limit is lower).
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from typing import Literal
 
 from pydantic import BaseModel
@@ -20,21 +22,25 @@ from sanic_ext import openapi, validate
 from siprems import cache
 from siprems.api import docs
 from siprems.api.guard import authenticated
+from siprems.catalog.fields import ProductCreate
 from siprems.imports import products as product_import
 from siprems.imports import rows as import_rows
 from siprems.imports import transactions as sales_import
 
 bp = Blueprint("imports")
+log = logging.getLogger("siprems.imports")
 
 
 class ProductImportParams(BaseModel):
     mode: Literal["upsert", "create"] = "upsert"
 
 
-def _body_doc(key: str, columns: str) -> dict:
+def _body_doc(key: str, row_model, columns: str):
     return openapi.body({
-        "application/json": docs.RawSchema({"type": "object", "required": [key], "properties": {
-            key: {"type": "array", "maxItems": import_rows.MAX_ROWS, "items": {"type": "object"}}}}),
+        "application/json": docs.RawSchema({"type": "object", "required": [key], "additionalProperties": False,
+                                            "properties": {key: {"type": "array", "minItems": 1,
+                                                                 "maxItems": import_rows.MAX_ROWS,
+                                                                 "items": docs.schema_of(row_model)}}}),
         "text/csv": docs.RawSchema({"type": "string", "description": f"Header row with: {columns}"}),
     }, required=True)
 
@@ -74,6 +80,13 @@ def _parse_sales(body: bytes, content_type: str):
     return rows, sales_import.check(rows)
 
 
+def _log_timing(kind: str, store_id: int, count: int, started: float, read: float, checked: float) -> None:
+    done = time.perf_counter()
+    log.info("%s import store=%s rows=%d read=%.2fs validate=%.2fs write=%.2fs total=%.2fs rows_per_s=%.0f",
+             kind, store_id, count, read - started, checked - read, done - checked, done - started,
+             count / max(done - started, 1e-9))
+
+
 @bp.post("/api/products/import", stream=True)
 @openapi.summary("Import up to 100,000 products (JSON or CSV); upsert by SKU, or mode=create")
 @openapi.description("Validated in full first (errors name row and field), then written atomically. "
@@ -81,7 +94,7 @@ def _parse_sales(body: bytes, content_type: str):
                      "mode=create: 409 if any SKU exists. A SKU twice in one import is a 400.")
 @openapi.secured("bearerAuth")
 @openapi.parameter("mode", str, "query", description="upsert (default) or create")
-@_body_doc("products", "sku, name, category, price, stock, cost_price, variation, description, "
+@_body_doc("products", ProductCreate, "sku, name, category, price, stock, cost_price, variation, description, "
                        "lead_time_days, service_level, is_archived (or id, sellingPrice, costPrice)")
 @docs.response(200, {"type": "object", "properties": {
     "received": {"type": "integer"}, "created": {"type": "integer"}, "updated": {"type": "integer"},
@@ -91,11 +104,15 @@ def _parse_sales(body: bytes, content_type: str):
 @authenticated
 @validate(query=ProductImportParams)
 async def import_products(request: Request, query: ProductImportParams):
+    started = time.perf_counter()
     body = await _read_body(request)
+    read = time.perf_counter()
     rows, items = await asyncio.to_thread(_parse_products, body, request.headers.get("content-type", ""))
+    checked = time.perf_counter()
     ctx, store_id = request.app.ctx, request.ctx.store_id
     result = await product_import.write(ctx.db, store_id, rows, items, query.mode)
     await cache.invalidate(ctx.redis, store_id)
+    _log_timing("products", store_id, len(items), started, read, checked)
     return json(result)
 
 
@@ -105,7 +122,7 @@ async def import_products(request: Request, query: ProductImportParams):
                      "zone), price (default: the product's price), is_promo. Validated in full first, "
                      "then written atomically.")
 @openapi.secured("bearerAuth")
-@_body_doc("transactions", "product_sku, quantity, transaction_date, price, is_promo")
+@_body_doc("transactions", sales_import.TransactionRow, "product_sku, quantity, transaction_date, price, is_promo")
 @docs.response(200, {"type": "object", "properties": {
     "received": {"type": "integer"}, "imported": {"type": "integer"}, "products": {"type": "integer"},
     "first_date": {"type": "string"}, "last_date": {"type": "string"}, "stock_changed": {"type": "boolean"}}})
@@ -113,9 +130,13 @@ async def import_products(request: Request, query: ProductImportParams):
 @docs.errors(401, 413)
 @authenticated
 async def import_transactions(request: Request):
+    started = time.perf_counter()
     body = await _read_body(request)
+    read = time.perf_counter()
     rows, items = await asyncio.to_thread(_parse_sales, body, request.headers.get("content-type", ""))
+    checked = time.perf_counter()
     ctx, store_id = request.app.ctx, request.ctx.store_id
     result = await sales_import.write(ctx.db, store_id, rows, items)
     await cache.invalidate(ctx.redis, store_id)
+    _log_timing("transactions", store_id, len(items), started, read, checked)
     return json(result)

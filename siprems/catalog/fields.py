@@ -11,8 +11,16 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator,
-                      WithJsonSchema, model_validator)
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
 
 ALIASES = {"id": "sku", "sellingPrice": "price", "costPrice": "cost_price"}
 
@@ -31,7 +39,7 @@ MAX_STOCK = 2_147_483_647  # INTEGER
 def _not_bool(value: Any) -> Any:
     # pydantic's lax mode would read true as 1; a boolean price or stock is a client bug.
     if isinstance(value, bool):
-        raise ValueError("must be a number, not a boolean")
+        raise ValueError("must be a number, not a boolean")  # noqa: TRY004 - pydantic reports ValueError
     return value
 
 
@@ -49,14 +57,14 @@ def exact_decimal(low: Decimal, high: Decimal, places: int) -> Any:
     about 2x faster, which matters for 100,000-row imports."""
     def check(value: Any) -> Decimal:
         if isinstance(value, bool):
-            raise ValueError("must be a number, not a boolean")
+            raise ValueError("must be a number, not a boolean")  # noqa: TRY004 - pydantic reports ValueError
         try:
             if isinstance(value, float):
                 number = Decimal(repr(value))  # the shortest repr: 0.1 stays 0.1
             elif isinstance(value, (str, int, Decimal)):
                 number = Decimal(value.strip() if isinstance(value, str) else value)
             else:
-                raise ValueError("must be a number")
+                raise ValueError("must be a number")  # noqa: TRY004 - pydantic reports ValueError
         except InvalidOperation:
             raise ValueError("must be a number") from None
         if not number.is_finite():
@@ -69,15 +77,15 @@ def exact_decimal(low: Decimal, high: Decimal, places: int) -> Any:
             raise ValueError(f"must have at most {places} decimal places")
         return number
 
-    schema = {"type": "number", "minimum": float(low), "maximum": float(high)}
+    schema = {"type": "number", "minimum": float(low), "maximum": float(high), "multipleOf": 10.0 ** -places}
     return Annotated[Decimal, PlainValidator(check), WithJsonSchema(schema)]
 
 
 Sku = Annotated[str, Field(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9._-]+$"), AfterValidator(_sku_free)]
 Money = exact_decimal(Decimal(0), MAX_MONEY, 2)
 ServiceLevel = exact_decimal(Decimal("0.5"), Decimal("0.999"), 4)
-Stock = Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=MAX_STOCK)]
-LeadTime = Annotated[int, BeforeValidator(_not_bool), Field(ge=0, le=365)]
+Stock = Annotated[int, Field(ge=0, le=MAX_STOCK), BeforeValidator(_not_bool)]
+LeadTime = Annotated[int, Field(ge=0, le=365), BeforeValidator(_not_bool)]
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 Category = Annotated[str, Field(min_length=1, max_length=100)]
 Variation = Annotated[str, Field(max_length=255)]
@@ -161,7 +169,7 @@ class ProductPatch(_ProductInput):
     is_archived: bool = None  # type: ignore[assignment]
 
     @model_validator(mode="after")
-    def _not_empty(self) -> "ProductPatch":
+    def _not_empty(self) -> ProductPatch:
         if not self.model_fields_set:
             raise ValueError("send at least one field to change")
         return self

@@ -10,16 +10,27 @@ validation error either way. All rows are written in one transaction.
 
 from __future__ import annotations
 
+import asyncio
+
 import psycopg2.errors
 
 from siprems.catalog.fields import ALIASES, READ_ONLY, ProductCreate
 from siprems.db import transaction
 from siprems.errors import Conflict
-from siprems.imports.rows import Problem, Rows, chunks, column_names, pg_array, reject, validate
+from siprems.imports.rows import (
+    MAX_ERRORS,
+    Problem,
+    Rows,
+    chunks,
+    column_names,
+    plain_array,
+    reject,
+    text_array,
+    validate,
+)
 
-CHUNK = 10_000
+CHUNK = 20_000
 COLUMNS = column_names(ProductCreate, [*ALIASES, *READ_ONLY])
-MODES = ("upsert", "create")
 
 _ROWS = """unnest(%(sku)s::text[], %(name)s::text[], %(category)s::text[], %(variation)s::text[],
                   %(description)s::text[], %(price)s::numeric[], %(cost_price)s::numeric[], %(stock)s::int[],
@@ -65,10 +76,13 @@ def check(rows: Rows) -> list[ProductCreate]:
     return products
 
 
+_TEXT = ("sku", "name", "category", "variation", "description")
+_PLAIN = ("price", "cost_price", "stock", "lead_time_days", "service_level", "is_archived")
+
+
 def _params(store_id: int, batch) -> dict:
-    names = ("sku", "name", "category", "variation", "description", "price", "cost_price", "stock",
-             "lead_time_days", "service_level", "is_archived")
-    params = {name: pg_array(getattr(p, name) for p in batch) for name in names}
+    params: dict = {name: text_array([getattr(p, name) for p in batch]) for name in _TEXT}
+    params.update({name: plain_array([getattr(p, name) for p in batch]) for name in _PLAIN})
     params["store"] = store_id
     return params
 
@@ -81,14 +95,18 @@ async def write(pool, store_id: int, rows: Rows, products: list[ProductCreate], 
         # Another request created one of these SKUs after our snapshot.
         raise Conflict("A product with one of these SKUs was created meanwhile; nothing was imported. "
                        "Retry the import.", code="sku_taken") from exc
+    except psycopg2.errors.DeadlockDetected as exc:
+        raise Conflict("A concurrent change to these products interrupted the import; nothing was imported. "
+                       "Retry the import.", code="import_conflict") from exc
 
 
 async def _write(pool, store_id: int, rows: Rows, products: list[ProductCreate], mode: str) -> dict:
     created = updated = 0
+    batches = await asyncio.to_thread(lambda: [_params(store_id, b) for b in chunks(products, CHUNK)])
     async with transaction(pool) as cur:
         if mode == "create":
             await cur.execute("SELECT sku FROM products WHERE store_id = %s AND sku = ANY(%s::text[])",
-                              (store_id, pg_array(p.sku for p in products)))
+                              (store_id, text_array([p.sku for p in products])))
             taken = {row["sku"] for row in await cur.fetchall()}
             if taken:
                 index = {p.sku: i for i, p in enumerate(products)}
@@ -99,9 +117,9 @@ async def _write(pool, store_id: int, rows: Rows, products: list[ProductCreate],
                     f"{len(clashes)} SKU(s) already exist (first: {clashes[0]} in row {index[clashes[0]] + 1}); "
                     f"nothing was imported. Use mode=upsert to update existing products.",
                     code="sku_taken",
-                    extra={"details": [p.as_dict() for p in problems[:20]], "error_count": len(clashes)})
-        for batch in chunks(products, CHUNK):
-            await cur.execute(UPSERT, _params(store_id, batch))
+                    extra={"details": [p.as_dict() for p in problems[:MAX_ERRORS]], "error_count": len(clashes)})
+        for params in batches:
+            await cur.execute(UPSERT, params)
             counts = await cur.fetchone()
             created += counts["created"]
             updated += counts["updated"]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -22,7 +24,8 @@ MAX_ERRORS = 20
 # Import routes stream their body, so they may exceed the app-wide
 # REQUEST_MAX_SIZE: 100,000 rows of JSON with long descriptions need room.
 MAX_BYTES = 64 * 1024 * 1024
-CSV_TYPES = ("text/csv", "application/csv", "text/plain")
+CSV_TYPES = ("text/csv", "application/csv")
+JSON_TYPES = ("application/json",)
 
 
 class TooManyRows(ApiError):
@@ -74,14 +77,21 @@ def parse(body: bytes, content_type: str, key: str, columns: dict[str, str]) -> 
     if not body.strip():
         raise BadRequest(f"The request body is empty; send JSON {{\"{key}\": [...]}} or CSV with a header row.",
                          code="empty_body")
-    mime = content_type.split(";", 1)[0].strip().lower()
-    rows = _parse_csv(body, columns) if mime in CSV_TYPES else _parse_json(body, key)
+    rows = _parse_csv(body, columns) if _is_csv(body, content_type) else _parse_json(body, key)
     if not rows.items:
         raise BadRequest(f"No rows to import: '{key}' is empty.", code="no_rows")
     if len(rows.items) > MAX_ROWS:
         raise TooManyRows(f"{len(rows.items)} rows sent; at most {MAX_ROWS} rows per request. "
                           f"Split the file and send it in parts.")
     return rows
+
+
+def _is_csv(body: bytes, content_type: str) -> bool:
+    mime = content_type.split(";", 1)[0].strip().lower()
+    if mime in CSV_TYPES or mime in JSON_TYPES:
+        return mime in CSV_TYPES
+    # No or another type (a browser sends text/plain for a string body): look.
+    return body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] not in (b"{", b"[")
 
 
 def _parse_json(body: bytes, key: str) -> Rows:
@@ -194,22 +204,32 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start:start + size]
 
 
-def pg_array(values: Iterable[Any]) -> str:
-    """A PostgreSQL array literal (`{...}`) for a `%s::type[]` parameter.
+# Array literals: one text parameter per column (`%s::type[]`) is far cheaper
+# for the server to parse than psycopg2's `ARRAY[...]` of one literal per
+# element, and cheap to build here.
 
-    One text parameter per column is far cheaper for the server to parse than
-    psycopg2's `ARRAY[...]` of one quoted literal per element."""
-    parts = []
-    for value in values:
-        if value is None:
-            parts.append("NULL")
-        elif value is True:
-            parts.append("t")
-        elif value is False:
-            parts.append("f")
-        elif isinstance(value, (int, float)):
-            parts.append(str(value))
-        else:
-            text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-            parts.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
-    return "{" + ",".join(parts) + "}"
+def _plain(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def plain_array(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal of numbers, booleans or datetimes (whose
+    text needs no quoting); None is NULL."""
+    return "{" + ",".join(map(_plain, values)) + "}"
+
+
+def _quoted(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def text_array(values: Iterable[Any]) -> str:
+    """A PostgreSQL array literal of text values (quoted); None is NULL."""
+    return "{" + ",".join(map(_quoted, values)) + "}"

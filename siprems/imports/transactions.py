@@ -8,21 +8,39 @@ not change stock: they are history, not today's sales.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import asyncio
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+import psycopg2.errors
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
+from siprems.calendar import locale
 from siprems.catalog.fields import Money
 from siprems.db import transaction
-from siprems.imports.rows import Problem, Rows, column_names, pg_array, reject, validate
+from siprems.errors import Conflict
+from siprems.imports.rows import (
+    Problem,
+    Rows,
+    column_names,
+    plain_array,
+    reject,
+    text_array,
+    validate,
+)
 
 CHUNK = 20_000
 ALIASES = {"sku": "product_sku", "quantity_sold": "quantity", "price_per_unit": "price"}
 IGNORED = frozenset({"transaction_id", "product_name"})  # read-only fields of an exported TxRow
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
 
 INSERT = """
@@ -41,7 +59,7 @@ def _no_number(value: Any) -> Any:
 
 def _no_bool(value: Any) -> Any:
     if isinstance(value, bool):
-        raise ValueError("must be a number, not a boolean")
+        raise ValueError("must be a number, not a boolean")  # noqa: TRY004 - pydantic reports ValueError
     return value
 
 
@@ -49,8 +67,10 @@ class TransactionRow(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     product_sku: str = Field(min_length=1, max_length=50)
-    quantity: Annotated[int, BeforeValidator(_no_bool), Field(ge=1, le=1_000_000)]
-    transaction_date: Annotated[datetime, BeforeValidator(_no_number)]
+    quantity: Annotated[int, Field(ge=1, le=1_000_000), BeforeValidator(_no_bool)]
+    transaction_date: Annotated[datetime, BeforeValidator(_no_number),
+                                WithJsonSchema({"type": "string", "format": "date-time",
+                                                "description": "ISO 8601 date or date-time"})]
     price: Money | None = None
     is_promo: bool = False
 
@@ -79,52 +99,67 @@ def check(rows: Rows) -> list[TransactionRow]:
 
 async def write(pool, store_id: int, rows: Rows, sales: list[TransactionRow]) -> dict:
     """Resolve SKUs and write every row in one transaction; any problem writes nothing."""
+    try:
+        return await _write(pool, store_id, rows, sales)
+    except (psycopg2.errors.DeadlockDetected, psycopg2.errors.ForeignKeyViolation) as exc:
+        raise Conflict("A concurrent change to these products interrupted the import; nothing was imported. "
+                       "Retry the import.", code="import_conflict") from exc
+
+
+async def _write(pool, store_id: int, rows: Rows, sales: list[TransactionRow]) -> dict:
     skus = sorted({s.product_sku for s in sales})
     async with transaction(pool) as cur:
         await cur.execute("SELECT timezone FROM stores WHERE store_id = %s", (store_id,))
-        zone = ZoneInfo((await cur.fetchone())["timezone"])
-        # FOR KEY SHARE: the products cannot be deleted or renamed until we commit.
+        zone = locale.zone((await cur.fetchone())["timezone"])
+        # FOR KEY SHARE: the products cannot be deleted or renamed until we
+        # commit. Locked in product_id order, the order checkout locks in.
         await cur.execute(
             """SELECT sku, product_id, price FROM products
-               WHERE store_id = %s AND sku = ANY(%s::text[]) FOR KEY SHARE""",
-            (store_id, pg_array(skus)))
+               WHERE store_id = %s AND sku = ANY(%s::text[]) ORDER BY product_id FOR KEY SHARE""",
+            (store_id, text_array(skus)))
         products = {row["sku"]: (row["product_id"], row["price"]) for row in await cur.fetchall()}
-        columns, span = _columns(rows, sales, products, zone)
-        for start in range(0, len(sales), CHUNK):
-            params = {name: pg_array(values[start:start + CHUNK]) for name, values in columns.items()}
+        # CPU work off the event loop: other requests on this worker keep flowing.
+        batches, span = await asyncio.to_thread(_batches, rows, sales, products, zone)
+        for params in batches:
             await cur.execute(INSERT, {**params, "store": store_id})
     return {"received": len(sales), "imported": len(sales), "products": len(skus),
             "first_date": span[0], "last_date": span[1], "stock_changed": False}
 
 
+def _batches(rows: Rows, sales: list[TransactionRow], products: dict[str, tuple[int, Decimal]],
+             zone: tzinfo) -> tuple[list[dict], tuple[datetime, datetime]]:
+    columns, span = _columns(rows, sales, products, zone)
+    batches = [{name: plain_array(values[start:start + CHUNK]) for name, values in columns.items()}
+               for start in range(0, len(sales), CHUNK)]
+    return batches, span
+
+
 def _columns(rows: Rows, sales: list[TransactionRow], products: dict[str, tuple[int, Decimal]],
-             zone: ZoneInfo) -> tuple[dict[str, list], tuple[datetime, datetime]]:
-    latest = datetime.now(timezone.utc) + FUTURE_SLACK
-    columns: dict[str, list] = {"product_id": [], "quantity": [], "price": [], "is_promo": [], "at": []}
+             zone: tzinfo) -> tuple[dict[str, list], tuple[datetime, datetime]]:
+    """Resolve every row to insertable values, or raise naming each problem."""
+    latest = datetime.now(UTC) + FUTURE_SLACK
+    ids, quantities, prices, promos, dates = [], [], [], [], []
     problems: list[Problem] = []
     for index, sale in enumerate(sales):
         product = products.get(sale.product_sku)
         at = sale.transaction_date
         if at.tzinfo is None:
             at = at.replace(tzinfo=zone)
-        problem = None
-        if product is None:
-            problem = ("product_sku", f"no product with SKU {sale.product_sku} in this store")
-        elif at > latest:
-            problem = ("transaction_date", "is in the future")
-        elif at < EARLIEST:
-            problem = ("transaction_date", "is before 1970-01-01")
-        if problem:
-            problems.append(Problem(**rows.where(index), field=problem[0], message=problem[1]))
-            continue
-        if problems:
-            continue  # only collecting problems now
-        columns["product_id"].append(product[0])
-        columns["quantity"].append(sale.quantity)
-        columns["price"].append(sale.price if sale.price is not None else product[1])
-        columns["is_promo"].append(sale.is_promo)
-        columns["at"].append(at)
+        if product is None or not EARLIEST <= at <= latest:
+            if product is None:
+                field, message = "product_sku", f"no product with SKU {sale.product_sku} in this store"
+            elif at > latest:
+                field, message = "transaction_date", "is in the future"
+            else:
+                field, message = "transaction_date", "is before 1970-01-01"
+            problems.append(Problem(**rows.where(index), field=field, message=message))
+        elif not problems:
+            ids.append(product[0])
+            quantities.append(sale.quantity)
+            prices.append(product[1] if sale.price is None else sale.price)
+            promos.append(sale.is_promo)
+            dates.append(at)
     if problems:
         raise reject(problems)
-    dates = columns["at"]
+    columns = {"product_id": ids, "quantity": quantities, "price": prices, "is_promo": promos, "at": dates}
     return columns, (min(dates), max(dates))

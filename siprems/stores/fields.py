@@ -13,7 +13,14 @@ import zoneinfo
 from typing import Annotated, Any, ClassVar
 
 import holidays
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ALIASES = {"storeName": "name", "storeAddress": "address", "openingHours": "opening_hours"}
@@ -81,7 +88,7 @@ def _canonical(data: Any) -> Any:
 Country = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_country)]
 TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_timezone)]
 Currency = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_currency)]
-Clock = Annotated[str, AfterValidator(_time)]
+Clock = Annotated[str, AfterValidator(_time), WithJsonSchema({"type": "string", "pattern": _TIME.pattern})]
 
 
 class _Body(BaseModel):
@@ -103,6 +110,15 @@ def _day_name(value: str) -> str:
 
 
 DayName = Annotated[str, AfterValidator(_day_name)]
+
+
+def _hours_schema(schema: dict) -> None:
+    """Document the day map by its seven keys (the model accepts any case)."""
+    day = schema.pop("additionalProperties")
+    schema.update(minProperties=1, additionalProperties=False, properties={name: day for name in DAYS})
+
+
+HoursMap = Annotated[dict[DayName, DayHours], Field(json_schema_extra=_hours_schema)]
 
 
 class _HoursMap(_Body):
@@ -142,11 +158,11 @@ class StoreCreate(StoreFields):
 class SaveAll(StoreFields):
     """PUT/POST /api/settings/save-all: store fields and opening hours at once."""
 
-    opening_hours: dict[DayName, DayHours] | None = None
+    opening_hours: HoursMap | None = None
 
 
 class HoursBody(_HoursMap):
     """PUT /api/settings/operating-hours: `{"opening_hours": {...}}`, or the day map itself."""
 
     accepts_bare_map: ClassVar[bool] = True
-    opening_hours: dict[DayName, DayHours] = Field(min_length=1)
+    opening_hours: Annotated[HoursMap, Field(min_length=1)]

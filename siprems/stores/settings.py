@@ -71,7 +71,10 @@ async def update(pool, store_id: int, store_changes: dict[str, Any],
                  hours_changes: dict[str, DayHours] | None) -> dict:
     """Apply store fields and/or opening hours in one transaction; returns `load()`'s shape."""
     async with transaction(pool) as cur:
-        await cur.execute(f"SELECT {_STORE_COLUMNS} FROM stores WHERE store_id = %s FOR UPDATE", (store_id,))
+        # NO KEY UPDATE: serialises settings saves without blocking inserts
+        # elsewhere that take KEY SHARE on the store row for their foreign key.
+        await cur.execute(f"SELECT {_STORE_COLUMNS} FROM stores WHERE store_id = %s FOR NO KEY UPDATE",
+                          (store_id,))
         store = await cur.fetchone()
         if store is None:
             raise NotFound("Store not found", code="store_not_found")
