@@ -72,7 +72,7 @@ class Settings:
     job_result_ttl_seconds: int = 7 * 86400
     job_max_deliveries: int = 5
     job_visibility_timeout_ms: int = 60_000
-    job_concurrency: int = 8  # jobs one worker process runs at once
+    job_concurrency: int = 32  # jobs one worker process runs at once (CPU-bound fits share a thread pool)
     job_shutdown_grace_seconds: float = 60.0  # SIGTERM: wait this long, then hand jobs back
     job_plugins: list[str] = field(default_factory=list)  # extra handler modules (tests)
 

@@ -1,6 +1,6 @@
 """Helpers for the job tests: real worker and scheduler PROCESSES started from
-the stack's commands, a queue Redis client, the test tables of
-`siprems.jobs.testing_handlers`, and polling helpers."""
+the stack's commands (`Procs`), SQL look-ups of the test tables of
+`siprems.jobs.testing_handlers`, and polling helpers (fixtures: support_jobs_fixtures)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,11 @@ import subprocess
 import time
 from collections.abc import Callable
 
-import psycopg2
-import psycopg2.extras
-import pytest
-import pytest_asyncio
 import redis
-import redis.asyncio as aioredis
 
 from siprems import keys
 from siprems.devtools.stack import REPO
 from siprems.jobs import records
-from siprems.jobs.testing_handlers import TEST_TABLES_SQL
 
 VISIBILITY_MS = 1500
 WORKER_ENV = {
@@ -41,11 +35,11 @@ class Procs:
         self.procs: dict[str, subprocess.Popen] = {}
         self.sync = redis.Redis.from_url(stack.env()["QUEUE_REDIS_URL"], decode_responses=True)
 
-    def start(self, name: str, kind: str = "worker", wait: bool = True, **env) -> subprocess.Popen:
-        log = open(self.stack.root / "log" / f"{name}.log", "ab")
-        proc = subprocess.Popen(self.stack.commands()[kind], env=self.stack.env(**{**WORKER_ENV, **env}),
-                                stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO),
-                                start_new_session=True)
+    def start(self, name: str, kind: str = "worker", wait: bool = True, args: tuple = (), **env) -> subprocess.Popen:
+        with open(self.stack.root / "log" / f"{name}.log", "ab") as log:
+            proc = subprocess.Popen([*self.stack.commands()[kind], *args],
+                                    env=self.stack.env(**{**WORKER_ENV, **env}), stdout=log,
+                                    stderr=subprocess.STDOUT, cwd=str(REPO), start_new_session=True)
         self.procs[name] = proc
         if wait and kind == "worker":
             self.wait_ready(proc)
@@ -86,37 +80,6 @@ class Procs:
             self.kill(name)
         self.procs.clear()
         self.sync.close()
-
-
-@pytest.fixture()
-def procs(stack):
-    p = Procs(stack)
-    yield p
-    p.stop_all()
-
-
-@pytest_asyncio.fixture()
-async def queue(stack):
-    client = aioredis.Redis.from_url(stack.env()["QUEUE_REDIS_URL"], decode_responses=True)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture(scope="session")
-def test_tables(stack):
-    conn = psycopg2.connect(stack.direct_url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(TEST_TABLES_SQL)
-    conn.close()
-
-
-@pytest.fixture()
-def pg(stack, test_tables):
-    conn = psycopg2.connect(stack.direct_url, cursor_factory=psycopg2.extras.RealDictCursor)
-    conn.autocommit = True
-    yield conn
-    conn.close()
 
 
 def query(pg, sql: str, params=()) -> list[dict]:

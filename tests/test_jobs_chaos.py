@@ -7,23 +7,25 @@ import asyncio
 import random
 import time
 
-from support_jobs import pg, procs, query, queue, test_tables  # noqa: F401 - fixtures
+from support_jobs import query
 
 from siprems.jobs import producer, records
 from siprems.jobs.producer import JobSpec
+
+pytest_plugins = ["support_jobs_fixtures"]  # fixtures: procs, queue, pg, job_test_tables
 
 JOBS = 500
 
 
 async def test_500_jobs_survive_random_worker_kills(procs, queue, pg):
     rng = random.Random(4)
-    specs = [JobSpec("record_effect", {"sleep_ms": rng.randint(100, 400)}) for _ in range(JOBS)]
+    specs = [JobSpec("record_effect", {"sleep_ms": rng.randint(50, 250)}) for _ in range(JOBS)]
     ids = [e.job_id for e in await producer.enqueue_many(queue, specs)]
     for name in ("a", "b"):
         procs.start(name, wait=False)
 
     kills = 0
-    chaos_until = time.monotonic() + 8
+    chaos_until = time.monotonic() + 6
     deadline = time.monotonic() + 45
     while time.monotonic() < deadline:
         jobs = await records.get_jobs(queue, ids)

@@ -5,16 +5,19 @@ back-off formula itself."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import subprocess
 import sys
 
-from support_jobs import pg, procs, queue, runs_of, state_is, test_tables, wait_job  # noqa: F401 - fixtures
+from support_jobs import runs_of, state_is, wait_job
 
 from siprems import keys
 from siprems.devtools.stack import REPO
 from siprems.jobs import producer
 from siprems.jobs.handlers import get_type
+
+pytest_plugins = ["support_jobs_fixtures"]  # fixtures: procs, queue, pg, job_test_tables
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap():
@@ -37,7 +40,7 @@ async def test_always_failing_job_is_retried_with_growing_delays_then_dead_lette
     job = await wait_job(queue, done.job_id, state_is("FAILURE"), timeout=15)
     runs = runs_of(pg, done.job_id)
     assert len(runs) == 1 + 3  # first run + max_retries
-    gaps = [(b["started_at"] - a["started_at"]).total_seconds() for a, b in zip(runs, runs[1:])]
+    gaps = [(b["started_at"] - a["started_at"]).total_seconds() for a, b in itertools.pairwise(runs)]
     assert gaps[0] < gaps[1] < gaps[2], gaps
     assert 0.2 <= gaps[0] and gaps[2] <= 1.6 + 0.5, gaps
     assert job.error == "RuntimeError: this job always fails"

@@ -7,20 +7,12 @@ import asyncio
 import signal
 import time
 
-from support_jobs import (  # noqa: F401 - fixtures
-    VISIBILITY_MS,
-    effects_of,
-    pg,
-    procs,
-    queue,
-    runs_of,
-    state_is,
-    test_tables,
-    wait_job,
-)
+from support_jobs import VISIBILITY_MS, effects_of, runs_of, state_is, wait_job
 
 from siprems import keys
 from siprems.jobs import producer
+
+pytest_plugins = ["support_jobs_fixtures"]  # fixtures: procs, queue, pg, job_test_tables
 
 
 async def test_job_runs_and_its_entry_is_gone_after_the_ack(procs, queue, pg):
@@ -73,7 +65,7 @@ async def test_sigterm_lets_the_running_job_finish_then_exits(procs, queue, pg):
 
 async def test_sigterm_past_the_grace_period_hands_the_job_back(procs, queue, pg):
     proc = procs.start("impatient", JOB_SHUTDOWN_GRACE_SECONDS=0.3)
-    done = await producer.enqueue(queue, "record_effect", {"sleep_ms": 4000})
+    done = await producer.enqueue(queue, "record_effect", {"sleep_ms": 2500})
     await wait_job(queue, done.job_id, state_is("STARTED"))
     procs.signal("impatient", signal.SIGTERM)
     assert await asyncio.to_thread(proc.wait, 10) == 0
@@ -95,7 +87,7 @@ async def test_a_job_that_keeps_killing_workers_is_dead_lettered(procs, queue, p
             break
         if not procs.alive(f"w{n}"):  # each delivery kills the worker: start the next one
             n += 1
-            procs.start(f"w{n}", JOB_MAX_DELIVERIES=2)
+            procs.start(f"w{n}", wait=False, JOB_MAX_DELIVERIES=2)
         await asyncio.sleep(0.1)
     assert job.state.value == "FAILURE", job
     assert "Delivered 3 times" in job.error

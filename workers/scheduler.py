@@ -11,10 +11,10 @@ import sys
 from workers import run_async
 
 
-async def _run(settings) -> None:
+async def _run(settings, only: list[str]) -> None:
     from siprems.db import create_pool
     from siprems.jobs.runtime import queue_client
-    from siprems.jobs.schedule import Scheduler
+    from siprems.jobs.schedule import SCHEDULES, Scheduler
 
     redis = queue_client(settings.queue_redis_url, block_ms=0)
     pool = await create_pool(settings.database_url, maxsize=2, timeout=settings.db_timeout)
@@ -23,7 +23,8 @@ async def _run(settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     try:
-        await Scheduler(redis, pool, result_ttl=settings.job_result_ttl_seconds).run(stopping)
+        schedules = {name: s for name, s in SCHEDULES.items() if not only or name in only}
+        await Scheduler(redis, pool, result_ttl=settings.job_result_ttl_seconds, schedules=schedules).run(stopping)
     finally:
         await redis.aclose()
         pool.close()
@@ -37,12 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     from siprems.jobs.handlers import load_plugins
     from siprems.logs import configure_logging
 
-    argparse.ArgumentParser(prog="siprems-scheduler", description="Enqueue the periodic SIPREMS jobs.").parse_args(
-        sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="siprems-scheduler", description="Enqueue the periodic SIPREMS jobs.")
+    parser.add_argument("--only", default="", help="comma-separated schedule names to run (default: all)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     settings = load_settings()
     configure_logging()
     load_plugins(settings.job_plugins)
-    run_async(_run(settings))
+    run_async(_run(settings, [n.strip() for n in args.only.split(",") if n.strip()]))
     return 0
 
 

@@ -309,7 +309,7 @@ class Stack:
         port, stats = free_port(), free_port()
         cmd = ["haproxy", "-W", "-db", "-f", str(REPO / "haproxy" / "haproxy.cfg"),
                "-f", str(REPO / "haproxy" / backend)]
-        log = open(self.root / "log" / f"{name}.log", "ab")
+        log = open(self.root / "log" / f"{name}.log", "ab")  # noqa: SIM115 (the child writes to it)
         proc = subprocess.Popen(cmd, env=self.env(HAPROXY_PORT=port, HAPROXY_STATS_PORT=stats, **env),
                                 stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO), start_new_session=True)
         self.procs[name] = proc

@@ -1,0 +1,1 @@
+"""Background jobs on Redis Streams: see README.md in this folder."""

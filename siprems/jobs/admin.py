@@ -128,4 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("args", nargs="?", default="{}", help="JSON object of arguments")
     p.add_argument("--store", type=int, default=0, help="store id (0: a system job)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    return asyncio.run(_run(args))
+    try:
+        return asyncio.run(_run(args))
+    except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+        sys.stderr.write(f"cannot reach the queue Redis (QUEUE_REDIS_URL): {exc}\n")
+        return 2

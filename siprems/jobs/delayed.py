@@ -39,7 +39,7 @@ class DelayedMover:
         while not stopping.is_set():
             try:
                 moved, next_due = await self.move_due()
-            except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+            except redis_errors.RedisError as exc:  # down, or full (OOM): due jobs wait, none is lost
                 log.warning("delayed mover: %s", exc)
                 await asyncio.sleep(1)
                 continue

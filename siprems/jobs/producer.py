@@ -12,7 +12,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from redis import exceptions as redis_errors
+
 from siprems import jsonutil, keys
+from siprems.errors import ServiceUnavailable
 from siprems.jobs import scripts
 from siprems.jobs.records import text
 
@@ -79,10 +82,14 @@ async def enqueue_many(redis, specs: list[JobSpec]) -> list[Enqueued]:
     if not specs:
         return []
     script = redis.register_script(scripts.ENQUEUE)
-    async with redis.pipeline(transaction=False) as pipe:
-        for spec in specs:
-            await script(args=_args(spec), client=pipe)
-        replies = await pipe.execute()
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            for spec in specs:
+                await script(args=_args(spec), client=pipe)
+            replies = await pipe.execute()
+    except redis_errors.OutOfMemoryError as exc:  # maxmemory reached (noeviction): refuse new work
+        raise ServiceUnavailable("The job queue is full; please retry later.", code="queue_full",
+                                 headers={"Retry-After": "30"}) from exc
     return [Enqueued(text(r[0]), int(r[1]) == 1) for r in replies]
 
 

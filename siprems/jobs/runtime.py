@@ -21,23 +21,17 @@ import logging
 import os
 import signal
 import time
-import traceback
-from collections import defaultdict
 
 import orjson
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
-from siprems import jsonutil, keys
+from siprems import keys
 from siprems.jobs import scripts
-from siprems.jobs.context import (
-    JobCancelled,
-    JobContext,
-    LeaseLost,
-    PermanentError,
-    WaitForChildren,
-)
+from siprems.jobs.context import JobContext
 from siprems.jobs.delayed import DelayedMover
+from siprems.jobs.execution import run_handler
+from siprems.jobs.finisher import TRANSIENT, Finisher
 from siprems.jobs.handlers import QUEUES, UnknownJobType, get_type
 from siprems.jobs.janitor import Janitor
 from siprems.jobs.lease import LeaseKeeper
@@ -45,8 +39,7 @@ from siprems.jobs.records import text
 
 log = logging.getLogger("siprems.jobs.worker")
 
-FINISH_CHUNK = 500
-TRANSIENT = (redis_errors.ConnectionError, redis_errors.TimeoutError)
+BATCH_WAIT_SECONDS = 0.002
 
 
 def queue_client(url: str, block_ms: int) -> aioredis.Redis:
@@ -87,10 +80,9 @@ class Worker:
         self.processed = 0
         self.started_at = time.time()
         self._start = self.redis.register_script(scripts.START_BATCH)
-        self._finish = self.redis.register_script(scripts.FINISH_BATCH)
-        self._done: dict[str, list[tuple]] = defaultdict(list)
-        self._done_event = asyncio.Event()
         self.mover = DelayedMover(self.redis)
+        self.finisher = Finisher(self.redis, settings.job_result_ttl_seconds, recorded=self._recorded,
+                                 retried=self.mover.notify)
         self.janitor = Janitor(self)
         self.lease = LeaseKeeper(settings.queue_redis_url, self.name, self.visibility_ms, self._info)
 
@@ -112,14 +104,14 @@ class Worker:
         self.lease.start()
         log.info("worker started", extra={"worker": self.name, "queues": self.queues,
                                           "concurrency": self.concurrency})
-        finisher = asyncio.create_task(self._finisher())
+        finisher = asyncio.create_task(self.finisher.run(lambda: self.stopping.is_set() and not self._running()))
         mover = asyncio.create_task(self.mover.run(self.stopping))
         try:
             await self._consume()
             await self._drain()
         finally:
             self.stopping.set()
-            self._done_event.set()
+            self.finisher.wake()
             try:
                 await asyncio.wait_for(finisher, 30)
             except TimeoutError:
@@ -170,6 +162,7 @@ class Worker:
 
     async def _consume(self) -> None:
         next_janitor = 0.0
+        batched = False
         while not self.stopping.is_set():
             free = self.free_slots()
             try:
@@ -184,6 +177,17 @@ class Worker:
                 if self._recover:
                     await self._read_own_pending()
                     continue
+                if free < self.concurrency // 2 and not batched:
+                    # Busy: give finishing jobs a moment to free more slots, so
+                    # reads come in bigger batches (an idle worker reads at once).
+                    batched = True
+                    self._slot_freed.clear()
+                    try:
+                        await asyncio.wait_for(self._slot_freed.wait(), BATCH_WAIT_SECONDS)
+                    except TimeoutError:
+                        pass
+                    continue
+                batched = False
                 now = time.monotonic()
                 if now >= next_janitor:
                     next_janitor = now + self.janitor.interval
@@ -274,96 +278,30 @@ class Worker:
         try:
             jt = get_type(job_type)
         except UnknownJobType as exc:
-            self._finished(queue, entry_id, job_id, "FAILURE", str(exc), "")
+            self.finisher.add(queue, entry_id, job_id, "FAILURE", str(exc), "")
             return
         self.lease.hold(queue, entry_id, time.monotonic() + jt.timeout + self.visibility_ms / 1000)
         ctx = JobContext(job_id=job_id, job_type=job_type, store_id=int(store_id or 0), args=orjson.loads(args_json),
                          attempt=int(attempts), redis=self.redis, pool=self.pool, settings=self.settings,
                          worker=self.name, lease_lost=lambda: self.lease.is_lost(queue, entry_id))
-        try:
-            async with asyncio.timeout(jt.timeout):
-                result = await jt.handler(ctx, **ctx.args)
-            if isinstance(result, WaitForChildren):
-                outcome = ("WAIT", f"Waiting for {result.total} child jobs", "")
-            else:
-                outcome = ("SUCCESS", jsonutil.dumps_str(result), "")
-        except LeaseLost:
-            log.warning("lease lost: another worker runs this job now", extra={"job_id": job_id})
+        outcome = await run_handler(jt, ctx, failures=int(failures), max_retries=int(max_retries),
+                                    handing_back=lambda: self._handing_back)
+        if outcome is None:  # lease lost: the new owner finishes it
             self._release(queue, entry_id)
-            return
-        except JobCancelled:
-            outcome = ("REVOKED", "Cancelled while running", "")
-        except asyncio.CancelledError:
-            if not self._handing_back:
-                raise
-            outcome = ("RELEASE", "Handed back at worker shutdown", "")
-        except PermanentError as exc:
-            outcome = ("FAILURE", _describe(exc), traceback.format_exc()[-4000:])
-        except Exception as exc:  # noqa: BLE001 - any handler failure is recorded, never crashes the worker
-            failure_number = int(failures) + 1
-            if failure_number <= int(max_retries):
-                delay_ms = int(jt.retry_delay(failure_number) * 1000)
-                outcome = ("RETRY", _describe(exc), str(delay_ms))
-                log.info("job failed, retrying in %d ms", delay_ms, extra={"job_id": job_id, "error": _describe(exc)})
-            else:
-                outcome = ("FAILURE", _describe(exc), traceback.format_exc()[-4000:])
-                log.warning("job failed", extra={"job_id": job_id, "error": _describe(exc)})
-        self._finished(queue, entry_id, job_id, *outcome)
+        else:
+            self.finisher.add(queue, entry_id, job_id, *outcome)
 
-    def _finished(self, queue: str, entry_id: str, job_id: str, outcome: str, a: str, b: str) -> None:
-        self._done[queue].append((entry_id, job_id, outcome, a, b))
-        self._done_event.set()
+    def _recorded(self, queue: str, entry_id: str) -> None:
+        self._release(queue, entry_id)
+        self.processed += 1
 
     def _release(self, queue: str, entry_id: str) -> None:
         self.inflight.pop((queue, entry_id), None)
         self.lease.release(queue, entry_id)
         self._slot_freed.set()
 
-    async def _finisher(self) -> None:
-        """Flush finished jobs in batches: while one flush is on the wire, the
-        next batch gathers (low latency when idle, big batches under load)."""
-        while True:
-            await self._done_event.wait()
-            self._done_event.clear()
-            batch, self._done = self._done, defaultdict(list)
-            while batch:
-                try:
-                    await self._flush(batch)
-                    batch = {}
-                except TRANSIENT as exc:
-                    log.warning("cannot record finished jobs yet: %s", exc)
-                    await asyncio.sleep(0.5)
-                except Exception:  # a bug here must not silently stop all acknowledgements
-                    log.exception("recording finished jobs failed")
-                    await asyncio.sleep(1)
-            if self.stopping.is_set() and not any(self._done.values()) and not self._running():
-                return
-
     def _running(self) -> bool:
         return any(t is None or not t.done() for t in self.inflight.values())
-
-    async def _flush(self, batch: dict[str, list[tuple]]) -> None:
-        retried = False
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for queue, items in batch.items():
-                for start in range(0, len(items), FINISH_CHUNK):
-                    chunk = items[start:start + FINISH_CHUNK]
-                    flat = [v for item in chunk for v in item]
-                    await self._finish(args=[*scripts.PREFIX_ARGS, queue, keys.JOBS_GROUP,
-                                             self.settings.job_result_ttl_seconds, *flat], client=pipe)
-                    retried = retried or any(item[2] == "RETRY" for item in chunk)
-            await pipe.execute()
-        for queue, items in batch.items():
-            for entry_id, *_ in items:
-                self._release(queue, entry_id)
-                self.processed += 1
-        if retried:
-            self.mover.notify()
-
-
-def _describe(exc: BaseException) -> str:
-    text_ = str(exc)
-    return f"{type(exc).__name__}: {text_}" if text_ else type(exc).__name__
 
 
 def _stream_items(reply):

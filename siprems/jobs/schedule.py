@@ -103,6 +103,7 @@ class Scheduler:
         self._stores: list[tuple[str, list[int]]] = []
         self._stores_at = 0.0
         self._skipped: set[str] = set()
+        self._failed_at: dict[str, float] = {}  # throttles the error log
 
     async def run(self, stopping: asyncio.Event) -> None:
         log.info("scheduler started", extra={"schedules": sorted(self.schedules)})
@@ -127,8 +128,13 @@ class Scheduler:
                     log.warning("schedule skipped: %s is missing", schedule.requires, extra={"schedule": schedule.name})
                     self._skipped.add(schedule.name)
                 continue
-            for scope, tz, store_ids in await self._scopes(schedule):
-                fired += await self._fire(schedule, scope, tz, store_ids, now)
+            try:
+                for scope, tz, store_ids in await self._scopes(schedule):
+                    fired += await self._fire(schedule, scope, tz, store_ids, now)
+            except Exception:  # e.g. PostgreSQL down: other schedules still fire
+                if time.monotonic() - self._failed_at.get(schedule.name, -3600.0) > 60:
+                    log.exception("schedule failed; retrying every second", extra={"schedule": schedule.name})
+                    self._failed_at[schedule.name] = time.monotonic()
         return fired
 
     async def _scopes(self, schedule: Schedule) -> list[tuple[str, str, list[int]]]:

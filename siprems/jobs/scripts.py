@@ -21,6 +21,12 @@ PREFIX_ARGS = [
 ]
 DEAD_LETTER_MAXLEN = 10_000
 
+# Scripts that finish, cancel or renew must run even when the queue Redis is
+# full (maxmemory + noeviction): they are how memory gets freed. Without this
+# flag Redis refuses a script's first write once memory is over the limit.
+# Enqueue, move-due and redrive keep the default, so a full queue refuses new work.
+ALLOW_OOM = "#!lua flags=allow-oom\n"
+
 _PREAMBLE = """
 local P_REC, P_STREAM, P_DEAD, P_ACTIVE, P_CHILD, DELAYED = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 
@@ -136,7 +142,7 @@ return {id, 1}
 # check), result TTL, then (entry id, job id) pairs. Returns one row per entry:
 # {entry, 'RUN', job id, type, args, store, attempts, failures, max retries, parent}
 # or {entry, verdict, job id} for entries acknowledged without running.
-START_BATCH = _PREAMBLE + """
+START_BATCH = ALLOW_OOM + _PREAMBLE + """
 local queue, group, consumer, maxd, ttl = ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10]), ARGV[11]
 local stream = P_STREAM .. queue
 local now = now_us()
@@ -182,7 +188,7 @@ return out
 # WAIT (fan-out parent waits for its children; a = message), RELEASE (hand
 # back to the queue; a = message). Only the current entry of a STARTED job
 # changes state; every entry is acknowledged and deleted.
-FINISH_BATCH = _PREAMBLE + """
+FINISH_BATCH = ALLOW_OOM + _PREAMBLE + """
 local queue, group, ttl = ARGV[7], ARGV[8], ARGV[9]
 local stream = P_STREAM .. queue
 local now = now_us()
@@ -239,7 +245,7 @@ return {#ids, nxt[2] or ''}
 
 # ARGV[7..]: job id, store id ('' = any store), result TTL.
 # Returns {outcome, state}: MISSING, FINISHED, REVOKED or CANCELLING.
-CANCEL = _PREAMBLE + """
+CANCEL = ALLOW_OOM + _PREAMBLE + """
 local key = P_REC .. ARGV[7]
 local f = redis.call('HMGET', key, 'state', 'store_id', 'sealed')
 if not f[1] or (ARGV[8] ~= '' and f[2] ~= ARGV[8]) then return {'MISSING', ''} end
@@ -258,7 +264,7 @@ return {'CANCELLING', f[1]}
 
 # ARGV[7..]: parent job id, result TTL. The parent has enqueued all its
 # children; it completes when they have all finished (maybe right now).
-SEAL_PARENT = _PREAMBLE + """
+SEAL_PARENT = ALLOW_OOM + _PREAMBLE + """
 local key = P_REC .. ARGV[7]
 local state = redis.call('HGET', key, 'state')
 if state ~= 'STARTED' then return state or 'MISSING' end
@@ -300,7 +306,7 @@ return {'REDRIVEN', jid}
 # Not a job script (no prefixes). ARGV: stream, group, consumer, entry ids.
 # Renews the lease (idle time) of the entries this consumer still owns, with
 # XCLAIM JUSTID (no delivery-count bump); returns the ids it no longer owns.
-RENEW = """
+RENEW = ALLOW_OOM + """
 local owned, lost = {}, {}
 for i = 4, #ARGV do
   local p = redis.call('XPENDING', ARGV[1], ARGV[2], ARGV[i], ARGV[i], 1)
@@ -315,7 +321,7 @@ return lost
 
 # ARGV: stream, group, min idle ms. Removes consumers (dead workers) that own
 # no pending entry and have been silent longer than min idle; returns names.
-PRUNE_CONSUMERS = """
+PRUNE_CONSUMERS = ALLOW_OOM + """
 local removed = {}
 for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', ARGV[1], ARGV[2])) do
   local m = {}

@@ -16,14 +16,14 @@ from siprems.jobs.records import text
 ALIVE_SECONDS = 5 * HEARTBEAT_SECONDS
 
 
-def _group_info(groups) -> dict:
+def _group_info(groups) -> dict | None:
     for group in groups if isinstance(groups, list) else []:
         g = {text(k): v for k, v in group.items()}
         if text(g.get("name")) == keys.JOBS_GROUP:
             lag = g.get("lag")
             return {"pending": int(g.get("pending") or 0), "lag": int(lag) if lag is not None else None,
                     "consumers": int(g.get("consumers") or 0)}
-    return {"pending": 0, "lag": 0, "consumers": 0}
+    return None  # no group yet: no worker has ever started
 
 
 async def queue_status(redis, queues=QUEUES, *, details: bool = False) -> dict:
@@ -40,8 +40,9 @@ async def queue_status(redis, queues=QUEUES, *, details: bool = False) -> dict:
     status: dict = {"workers_alive": len(workers), "delayed": int(replies[1]), "queues": {}}
     for i, queue in enumerate(queues):
         groups, length, dead = replies[2 + 3 * i: 5 + 3 * i]
-        info = _group_info(groups)
-        info["length"] = length if isinstance(length, int) else 0
+        length = length if isinstance(length, int) else 0
+        info = _group_info(groups) or {"pending": 0, "lag": length, "consumers": 0}
+        info["length"] = length
         info["dead_letters"] = dead if isinstance(dead, int) else 0
         status["queues"][queue] = info
     status["pending"] = sum(q["pending"] for q in status["queues"].values())
