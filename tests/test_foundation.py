@@ -120,3 +120,9 @@ def test_concurrent_startups_apply_migrations_exactly_once(stack):
         cur.execute("SELECT name, count(*) FROM schema_migrations GROUP BY name ORDER BY name")
         assert cur.fetchall() == [(n, 1) for n in expected]
     conn.close()
+
+
+def test_nul_characters_in_text_are_a_400_not_a_500(client):
+    r = client.post("/api/auth/register", json={"email": f"nul-{uuid.uuid4().hex[:8]}@example.com",
+                                                "password": "Secret123", "full_name": "Bad\u0000Name"})
+    assert r.status_code == 400 and "NUL" in r.json()["message"]

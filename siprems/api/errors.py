@@ -72,6 +72,9 @@ class JsonErrorHandler(ErrorHandler):
                                       getattr(exception, "headers", None))
             if status == 503:
                 return error_response(503, "service_unavailable", "The service is temporarily unavailable.")
+        if isinstance(exception, ValueError) and "NUL (0x00)" in str(exception):
+            # psycopg2 refuses NUL characters in text before anything is sent.
+            return error_response(400, "validation_error", "Text fields must not contain NUL (\\u0000) characters.")
         if isinstance(exception, (psycopg2.OperationalError, psycopg2.InterfaceError)) or _is_pool_timeout(exception):
             log.warning("database unavailable request_id=%s: %r", request_id, exception)
             return error_response(503, "database_unavailable",
