@@ -29,9 +29,9 @@ import redis
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from siprems import keys  # noqa: E402
-from siprems.calendar.locale import StoreLocale  # noqa: E402
-from siprems.dashboard import queries as q  # noqa: E402
+from siprems import keys
+from siprems.calendar.locale import StoreLocale
+from siprems.dashboard import queries as q
 
 ENDPOINTS = [
     "/api/dashboard-stats",
@@ -92,7 +92,7 @@ def _scans(node: dict, out: list[str]) -> None:
 
 def _percentiles(samples: list[float]) -> str:
     samples = sorted(samples)
-    p95 = samples[min(len(samples) - 1, int(round(0.95 * (len(samples) - 1))))]
+    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
     return f"{statistics.median(samples):7.1f} {p95:7.1f} {samples[-1]:7.1f}"
 
 
@@ -116,6 +116,27 @@ def measure(base_url: str, redis_url: str, store_id: int, token: str, n: int) ->
             print(f"{path:40} {_percentiles(cold)}   {_percentiles(warm)}")
 
 
+def add_other_stores(dsn: str, store_id: int, copies: int) -> None:
+    """Copy the demo shop's products and sales into `copies` other stores, so
+    the plans are those of a shared, multi-tenant table."""
+    with psycopg2.connect(dsn) as conn, conn.cursor() as cur:
+        for i in range(copies):
+            cur.execute("INSERT INTO stores (name) VALUES (%s) RETURNING store_id", (f"Other shop {i}",))
+            other = cur.fetchone()[0]
+            cur.execute("""INSERT INTO products (store_id, sku, name, category, price, cost_price, stock, created_at)
+                           SELECT %s, sku, name, category, price, cost_price, stock, created_at FROM products
+                            WHERE store_id = %s""", (other, store_id))
+            cur.execute("""INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit, is_promo,
+                                                     transaction_date, checkout_id)
+                           SELECT %s, np.product_id, t.quantity_sold, t.price_per_unit, t.is_promo,
+                                  t.transaction_date, t.checkout_id
+                             FROM transactions t JOIN products op ON op.product_id = t.product_id
+                             JOIN products np ON np.store_id = %s AND np.sku = op.sku
+                            WHERE t.store_id = %s""", (other, other, store_id))
+        cur.execute("SELECT count(*) FROM transactions")
+        print(f"{copies} other stores added: {cur.fetchone()[0]} sales lines in the table")
+
+
 def _demo_store(dsn: str) -> int:
     from siprems.demo.seed import DEMO_EMAIL
 
@@ -129,13 +150,15 @@ def main() -> int:
     parser.add_argument("-n", "--requests", type=int, default=30, help="requests per endpoint and cache state")
     parser.add_argument("--explain-only", action="store_true", help="only EXPLAIN ANALYZE, no HTTP")
     parser.add_argument("--dsn", help="EXPLAIN against this (already seeded) database instead; no stack")
+    parser.add_argument("--other-stores", type=int, default=9,
+                        help="copies of the demo sales under other stores (a shared table; default 9)")
     args = parser.parse_args()
     if args.dsn:
         explain_all(args.dsn, _demo_store(args.dsn))
         return 0
 
     os.environ["RATE_GENERAL"] = "1000000"  # the benchmark is one user: no rate limit
-    from siprems.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, seed  # noqa: F811
+    from siprems.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
     from siprems.devtools.stack import Stack
 
     root = Path(tempfile.mkdtemp(prefix="siprems-bench-"))
@@ -148,6 +171,7 @@ def main() -> int:
         t = time.perf_counter()
         print(seed(stack.direct_url), f"({time.perf_counter() - t:.1f} s)")
         store_id = _demo_store(stack.direct_url)
+        add_other_stores(stack.direct_url, store_id, args.other_stores)
         explain_all(stack.direct_url, store_id)
         if not args.explain_only:
             r = httpx.post(stack.base_url + "/api/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})

@@ -4,10 +4,13 @@ else's), and the checks every JSON error must pass."""
 
 from __future__ import annotations
 
+import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
+
+import httpx
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -65,7 +68,7 @@ def local_noon(days_ago: int = 0) -> datetime:
 
 
 def utc(dt: datetime) -> datetime:
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)
 
 
 def assert_error(r, status: int, *mentions: str) -> dict:
@@ -78,3 +81,69 @@ def assert_error(r, status: int, *mentions: str) -> dict:
         assert word in body["message"], (word, body)
     assert "Traceback" not in r.text and "psycopg2" not in r.text and "SELECT" not in r.text
     return body
+
+
+class ApiUser:
+    """A registered, logged-in user with its own store (like conftest's User)."""
+
+    def __init__(self, base_url: str, email: str, password: str, login: dict):
+        self.email, self.password = email, password
+        self.user_id = login["user_id"]
+        self.access_token, self.refresh_token = login["access_token"], login["refresh_token"]
+        self.headers = {"Authorization": f"Bearer {self.access_token}"}
+        self.client = httpx.Client(base_url=base_url, timeout=30, headers=self.headers)
+
+    def get(self, *a, **kw):
+        return self.client.get(*a, **kw)
+
+    def post(self, *a, **kw):
+        return self.client.post(*a, **kw)
+
+    def put(self, *a, **kw):
+        return self.client.put(*a, **kw)
+
+    def patch(self, *a, **kw):
+        return self.client.patch(*a, **kw)
+
+    def delete(self, *a, **kw):
+        return self.client.delete(*a, **kw)
+
+
+def register(base_url: str) -> ApiUser:
+    """Register and log in a fresh user; waits out HAProxy's per-IP rate limit
+    (every test registers from one address) instead of failing on a 429."""
+    email, password = f"sales-{uuid.uuid4().hex[:12]}@example.com", "Secret123"
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        for path, body, expected in (
+                ("/api/auth/register", {"email": email, "password": password, "full_name": "Shop Owner"}, 201),
+                ("/api/auth/login", {"email": email, "password": password}, 200)):
+            deadline = time.monotonic() + 30
+            r = c.post(path, json=body)
+            while r.status_code == 429 and time.monotonic() < deadline:
+                time.sleep(float(r.headers.get("retry-after", "1")))
+                r = c.post(path, json=body)
+            assert r.status_code == expected, r.text
+    return ApiUser(base_url, email, password, r.json())
+
+
+def user_factory(base_url: str):
+    """Generator for a `make_user` fixture: like conftest's, but rate-limit patient."""
+    created: list[ApiUser] = []
+
+    def make(full_name: str = "Shop Owner") -> ApiUser:
+        created.append(register(base_url))
+        return created[-1]
+
+    yield make
+    for u in created:
+        u.client.close()
+
+
+def anonymous(client, method: str, path: str, **kwargs):
+    """A request without a token; waits out the per-IP limit the session shares."""
+    deadline = time.monotonic() + 30
+    r = client.request(method, path, **kwargs)
+    while r.status_code == 429 and time.monotonic() < deadline:
+        time.sleep(float(r.headers.get("retry-after", "1")))
+        r = client.request(method, path, **kwargs)
+    return r

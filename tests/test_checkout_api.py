@@ -7,8 +7,34 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from support_sales import (
+    add_product,
+    assert_error,
+    register,
+    sales_count,
+    stock_of,
+    store_of,
+    user_factory,
+)
 
-from support_sales import add_product, assert_error, sales_count, stock_of, store_of
+
+@pytest.fixture()
+def make_user(base_url):
+    """conftest's factory, waiting out HAProxy's per-IP limit on registrations."""
+    yield from user_factory(base_url)
+
+
+@pytest.fixture()
+def user(make_user):
+    return make_user()
+
+
+@pytest.fixture(scope="module")
+def shared_user(base_url):
+    """One user for the many read-only / rejected-input cases (fewer registrations)."""
+    u = register(base_url)
+    yield u
+    u.client.close()
 
 
 @pytest.fixture()
@@ -104,10 +130,11 @@ def test_unknown_or_other_stores_sku_is_404_and_nothing_written(shop, db, make_u
     ({"items": [{"product": {"name": "no id"}, "quantity": 1}]}, "items.0.product.id"),
     ({"items": [{"product": {"id": "A"}, "product_id": "B", "quantity": 1}]}, "items.0"),
     ({"items": "A"}, "items"),
+    ({"items": [{"product_id": "A\x00", "quantity": 1}]}, "items.0.product_id"),
     ({"items": [{"product_id": "A", "quantity": 1}], "coupon": "X"}, "coupon"),
 ])
-def test_bad_carts_are_400_naming_the_field(user, body, field):
-    assert_error(user.post("/api/transactions/checkout", json=body), 400, field)
+def test_bad_carts_are_400_naming_the_field(shared_user, body, field):
+    assert_error(shared_user.post("/api/transactions/checkout", json=body), 400, field)
 
 
 def test_checkout_replays_with_the_same_idempotency_key(shop, db):
@@ -149,3 +176,40 @@ def test_keys_are_scoped_per_route(shop, db):
     assert user.post("/api/transactions", json={"product_sku": a["sku"], "quantity": 1},
                      headers=key).status_code == 201
     assert stock_of(db, a["product_id"]) == 8
+
+
+def test_an_expired_key_is_treated_as_new(shop, db):
+    user, store = shop
+    a = add_product(db, store, stock=10)
+    key = str(uuid.uuid4())
+    assert user.post("/api/transactions/checkout", json={"items": [frontend_item(a, 1)]},
+                     headers={"Idempotency-Key": key}).status_code == 201
+    with db.cursor() as cur:
+        cur.execute("UPDATE idempotency_keys SET created_at = now() - interval '2 days' WHERE key = %s", (key,))
+    r = user.post("/api/transactions/checkout", json={"items": [frontend_item(a, 2)]},
+                  headers={"Idempotency-Key": key})
+    assert r.status_code == 201 and "idempotent-replayed" not in r.headers
+    assert stock_of(db, a["product_id"]) == 7
+
+
+async def test_purge_expired_deletes_only_old_keys(stack, shop, db):
+    from siprems.db import create_pool
+    from siprems.idempotency import purge_expired
+
+    _, store = shop
+    with db.cursor() as cur:
+        cur.execute("""INSERT INTO idempotency_keys (store_id, key, scope, request_hash, status_code, response,
+                                                     created_at)
+                       SELECT %s, 'old-' || g, 'test', 'h', 201, '{}', now() - interval '3 days'
+                         FROM generate_series(1, 12) g""", (store,))
+        cur.execute("""INSERT INTO idempotency_keys (store_id, key, scope, request_hash, status_code, response)
+                       VALUES (%s, 'fresh', 'test', 'h', 201, '{}')""", (store,))
+    pool = await create_pool(stack.database_url, maxsize=2)
+    try:
+        assert await purge_expired(pool, 86400, batch=5) >= 12
+    finally:
+        pool.close()
+        await pool.wait_closed()
+    with db.cursor() as cur:
+        cur.execute("SELECT key FROM idempotency_keys WHERE store_id = %s AND scope = 'test'", (store,))
+        assert [row["key"] for row in cur.fetchall()] == ["fresh"]

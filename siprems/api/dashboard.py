@@ -10,6 +10,7 @@ date, so a new day never serves yesterday's figures.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from importlib import metadata
 from typing import Literal
 
@@ -66,18 +67,17 @@ METRICS = {"type": "object", "properties": {
     "period": PERIOD, "previous": PERIOD}}
 
 
-async def _cached(request: Request, name: str, load) -> tuple[StoreLocale, object]:
+async def _cached(request: Request, name: str, load: Callable[[object, StoreLocale], Awaitable]):
+    """`load(db, locale)`, cached per store under a name holding the local date."""
     ctx = request.app.ctx
     locale = await store_locale(ctx.db, request.ctx.store_id)
     key = f"dash:{name}:{locale.today().isoformat()}"
-    value = await cache.cached(ctx.redis, locale.store_id, key, ctx.settings.cache_ttl_seconds,
-                               lambda: load(ctx.db, locale))
-    return locale, value
+    return await cache.cached(ctx.redis, locale.store_id, key, ctx.settings.cache_ttl_seconds,
+                              lambda: load(ctx.db, locale))
 
 
 async def _stats(request: Request):
-    _, value = await _cached(request, "stats", figures.dashboard_stats)
-    return json(value)
+    return json(await _cached(request, "stats", figures.dashboard_stats))
 
 
 @bp.get("/api/dashboard-stats")
@@ -112,9 +112,8 @@ async def system_dashboard_stats(request: Request):
 @authenticated
 @validate(query=MetricsQuery)
 async def dashboard_metrics(request: Request, query: MetricsQuery):
-    _, value = await _cached(request, f"metrics:{query.range}",
-                             lambda db, locale: figures.metrics(db, locale, query.range))
-    return json(value)
+    return json(await _cached(request, f"metrics:{query.range}",
+                              lambda db, locale: figures.metrics(db, locale, query.range)))
 
 
 @bp.get("/api/dashboard/sales-chart")
@@ -126,8 +125,7 @@ async def dashboard_metrics(request: Request, query: MetricsQuery):
 @docs.errors(401)
 @authenticated
 async def sales_chart(request: Request):
-    _, value = await _cached(request, "sales-chart", figures.sales_chart)
-    return json(value)
+    return json(await _cached(request, "sales-chart", figures.sales_chart))
 
 
 @bp.get("/api/dashboard/category-sales")
@@ -139,8 +137,7 @@ async def sales_chart(request: Request):
 @docs.errors(401)
 @authenticated
 async def category_sales(request: Request):
-    _, value = await _cached(request, "category-sales", figures.category_sales)
-    return json(value)
+    return json(await _cached(request, "category-sales", figures.category_sales))
 
 
 def _version() -> str:
@@ -161,7 +158,7 @@ async def settings_status(request: Request):
             fetch_one(request.app.ctx.db, "SELECT max(applied_at) AS applied FROM schema_migrations"),
             STATUS_TIMEOUT)
         connected, updated = True, row["applied"].isoformat() if row and row["applied"] else None
-    except Exception:  # any failure means "not connected"; the reason is not the client's business
+    except Exception:  # noqa: BLE001 - any failure means "not connected"
         connected, updated = False, None
     return json({"version": _version(), "last_updated": updated, "ai_model": AI_MODEL,
                  "database_status": "Connected" if connected else "Disconnected"})

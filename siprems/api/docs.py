@@ -70,7 +70,7 @@ def query(model: Any):
     required = set(schema.get("required", []))
 
     def decorator(handler):
-        for name, prop in reversed(list(schema.get("properties", {}).items())):
+        for name, prop in schema.get("properties", {}).items():
             prop = dict(prop)
             description = prop.pop("description", "")
             handler = openapi.parameter(name, RawSchema(prop), "query", required=name in required,

@@ -10,16 +10,23 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 from sanic import Blueprint, Request
 from sanic.response import json
 from sanic_ext import openapi, validate
 
 from siprems import cache
 from siprems.api import docs
+from siprems.api.fieldtypes import Boolean, IsoDate, text
 from siprems.api.guard import authenticated
 from siprems.calendar import events
-from siprems.api.fieldtypes import Boolean, IsoDate
 from siprems.calendar.locale import store_locale
 
 bp = Blueprint("events", url_prefix="/api/events")
@@ -32,10 +39,10 @@ class EventBody(BaseModel):
     """The frontend sends `{name, date, type, description, includeInPrediction}`;
     the earlier backend's `event_name`/`event_date`/`include_in_prediction` work too."""
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str = Field(min_length=1, max_length=255, validation_alias=AliasChoices("name", "event_name"))
+    name: text(min_length=1, max_length=255) = Field(validation_alias=AliasChoices("name", "event_name"))
     date: IsoDate = Field(validation_alias=AliasChoices("date", "event_date"))
     type: Literal["promotion", "holiday", "store-closed"]
-    description: str | None = Field(None, max_length=1000)
+    description: text(max_length=1000) | None = None
     include_in_prediction: Boolean = Field(
         True, validation_alias=AliasChoices("includeInPrediction", "include_in_prediction"))
 

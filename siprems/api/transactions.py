@@ -11,22 +11,29 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from sanic import Blueprint, Request
 from sanic.response import json
 from sanic_ext import openapi, validate
 
 from siprems import cache, idempotency
 from siprems.api import docs
+from siprems.api.fieldtypes import Boolean, IsoDate, text, whole_number
 from siprems.api.guard import authenticated
-from siprems.api.fieldtypes import Boolean, IsoDate, whole_number
 from siprems.calendar.locale import store_locale
 from siprems.errors import ValidationFailed
 from siprems.sales import ledger, selling
 
 bp = Blueprint("transactions", url_prefix="/api/transactions")
 
-Sku = Annotated[str, Field(min_length=1, max_length=100)]
+Sku = text(min_length=1, max_length=100)
 Quantity = whole_number(ge=1, le=100_000)
 EARLIEST_SALE = date(2000, 1, 1)
 CLOCK_SKEW = timedelta(minutes=5)
@@ -34,7 +41,7 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 class ListQuery(BaseModel):
     limit: int = Field(100, ge=1, le=1000, description="Rows to return (1-1000, default 100)")
-    offset: int = Field(0, ge=0, le=10_000_000, description="Rows to skip")
+    offset: int = Field(0, ge=0, le=1_000_000, description="Rows to skip")
     start_date: IsoDate | None = Field(None, description="First local day, YYYY-MM-DD (inclusive)")
     end_date: IsoDate | None = Field(None, description="Last local day, YYYY-MM-DD (inclusive)")
 

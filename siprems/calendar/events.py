@@ -7,6 +7,7 @@ carry a string id `ph-YYYY-MM-DD`, and cannot be edited or deleted.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,6 +18,7 @@ from siprems.errors import Forbidden, NotFound
 
 EVENT_TYPES = ("promotion", "holiday", "store-closed")
 HOLIDAY_PREFIX = "ph-"
+_DIGITS = re.compile(r"[0-9]{1,19}")
 MAX_ID = 2**63 - 1
 
 
@@ -94,7 +96,7 @@ def _holiday_range(locale: StoreLocale, start: date | None, end: date | None) ->
 
 
 def _store_event_id(event_id: str) -> int | None:
-    if event_id.isdigit() and len(event_id) <= 19 and int(event_id) <= MAX_ID:
+    if _DIGITS.fullmatch(event_id) and int(event_id) <= MAX_ID:  # ASCII digits only ('²'.isdigit() is True)
         return int(event_id)
     return None
 

@@ -84,7 +84,7 @@ async def metrics(pool, locale: StoreLocale, range_name: str) -> dict:
     start, end = locale.days_window(first, today)
     rows = await fetch_all(pool, q.PERIOD_TOTALS, {"store": locale.store_id, "prev_start": prev_start,
                                                    "start": start, "end": end})
-    zero = {"transactions": 0, "items": 0, "revenue": Decimal("0")}
+    zero = {"transactions": 0, "items": 0, "revenue": Decimal(0)}
     now = next((r for r in rows if r["current"]), zero)
     before = next((r for r in rows if not r["current"]), zero)
     return {

@@ -2,7 +2,8 @@
 
 `sell()` runs on a cursor that is already inside a transaction (the caller
 owns BEGIN/COMMIT, so an idempotency record can share it). It locks the
-product rows with `SELECT ... FOR UPDATE` in product_id order, the same
+product rows with `SELECT ... FOR NO KEY UPDATE` (stock is not a key, so
+foreign-key checks of concurrent inserts are not blocked) in product_id order, the same
 order for every sale, so two carts that share products queue up instead of
 deadlocking. Prices come from the database unless the caller passes an
 explicit unit price (the single-line sale endpoint allows one).
@@ -45,7 +46,7 @@ _LOCK = """
 SELECT product_id, sku, name, price, stock, is_archived FROM products
  WHERE store_id = %(store)s AND sku = ANY(%(skus)s)
  ORDER BY product_id
-   FOR UPDATE
+   FOR NO KEY UPDATE
 """
 
 _DECREMENT = """
@@ -109,7 +110,7 @@ async def sell(cur, store_id: int, lines: list[SaleLine], *, checkout_id: str | 
 
 def summary(rows: list[dict]) -> dict:
     """Totals from the recorded lines (database prices), exact to the cent."""
-    subtotal = sum((row["total"] for row in rows), Decimal("0"))
+    subtotal = sum((row["total"] for row in rows), Decimal(0))
     tax = (subtotal * TAX_RATE).quantize(CENT, rounding=ROUND_HALF_UP)
     return {"subtotal": subtotal, "tax": tax, "total": subtotal + tax, "tax_rate": TAX_RATE,
             "items_count": len(rows), "units_count": sum(row["quantity_sold"] for row in rows)}
