@@ -52,4 +52,7 @@ quote() { printf '"%s"' "$(printf '%s' "$1" | sed 's/"/""/g')"; }
 printf '%s %s\n' "$(quote "$DB_USER")" "$(quote "$DB_PASSWORD")" > "$RUN_DIR/userlist.txt"
 
 if [ "${1:-}" = "render" ]; then exit 0; fi
+# max_client_conn needs more descriptors than the usual soft limit of 1024.
+# shellcheck disable=SC3045  # dash (Debian's sh) has ulimit -n and -H
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 exec pgbouncer "$RUN_DIR/pgbouncer.ini"

@@ -16,9 +16,15 @@ import uuid
 import httpx
 import jwt
 import pytest
-
-from topology_support import (REPO, Backend, children, client_from, established_from, fresh_source_address,
-                              wait_until)
+from topology_support import (
+    REPO,
+    Backend,
+    children,
+    client_from,
+    established_from,
+    fresh_source_address,
+    wait_until,
+)
 
 LIMITS = {"RATE_GENERAL": 20, "RATE_CHAT": 8, "RATE_PREDICT": 5}
 UNROUTED = "/api/topology-probe"  # any path: the limits apply before routing (404 counts as served)
@@ -27,13 +33,25 @@ UNROUTED = "/api/topology-probe"  # any path: the limits apply before routing (4
 @pytest.fixture(scope="module")
 def limited(stack):
     """An HAProxy with low limits in front of the stack's two API instances."""
-    proc, port, stats = stack.start_extra_haproxy("haproxy-limited", **{k: str(v) for k, v in LIMITS.items()})
+    _, port, stats = stack.start_extra_haproxy("haproxy-limited", **{k: str(v) for k, v in LIMITS.items()})
     yield f"http://127.0.0.1:{port}", stats
     stack.stop("haproxy-limited")
 
 
 def _statuses(client: httpx.Client, n: int, path: str = UNROUTED) -> list[int]:
     return [client.get(path).status_code for _ in range(n)]
+
+
+def _until_limited(send, extra: int = 3) -> httpx.Response:
+    """The first 429 among a few more requests once the budget is spent.
+    HAProxy's rate over 10 s weighs the previous period by the time left in
+    it, so when a burst straddles a period boundary it can let one or two
+    requests more through than the budget (never fewer)."""
+    for _ in range(extra):
+        r = send()
+        if r.status_code == 429:
+            return r
+    raise AssertionError(f"no 429 within {extra} requests over the budget (last: {r.status_code})")
 
 
 def _assert_429(r: httpx.Response) -> None:
@@ -53,7 +71,7 @@ def test_user_over_limit_gets_429_while_another_user_from_same_address_is_not(li
             client_from(source, url) as anon:
         served = _statuses(ca, LIMITS["RATE_GENERAL"])
         assert 429 not in served, served
-        over = ca.get(UNROUTED)
+        over = _until_limited(lambda: ca.get(UNROUTED))
         _assert_429(over)
         assert "Too many requests" in over.json()["message"]
         # Same address, other token: its own bucket. No token: the address bucket.
@@ -71,15 +89,15 @@ def test_chat_and_predict_limits_are_independent_of_the_general_one(limited, mak
     user = make_user()
     with client_from(fresh_source_address(), url, headers=user.headers) as c:
         assert 429 not in _statuses(c, LIMITS["RATE_GENERAL"])
-        _assert_429(c.get(UNROUTED))                         # general budget spent
+        _assert_429(_until_limited(lambda: c.get(UNROUTED)))  # general budget spent
         predict = _statuses(c, LIMITS["RATE_PREDICT"], "/api/predict")
         assert 429 not in predict, predict                   # ... predict still has its own
-        over = c.get("/api/predict")
+        over = _until_limited(lambda: c.get("/api/predict"))
         _assert_429(over)
         assert "prediction" in over.json()["message"]
         chat = _statuses(c, LIMITS["RATE_CHAT"] // 2, "/api/chat") + _statuses(c, LIMITS["RATE_CHAT"] // 2, "/chat")
         assert 429 not in chat, chat                         # ... and chat too (/chat and /api/chat share it)
-        over = c.post("/chat", json={"message": "hi"})
+        over = _until_limited(lambda: c.post("/chat", json={"message": "hi"}))
         _assert_429(over)
         assert "chat" in over.json()["message"]
     other = make_user()
@@ -93,7 +111,8 @@ def test_chat_and_predict_limits_are_independent_of_the_general_one(limited, mak
 def test_forged_or_expired_token_is_limited_by_address(stack, limited, make_user):
     url, _ = limited
     victim = make_user()
-    forged = jwt.encode({"sub": str(victim.user_id), "exp": int(time.time()) + 600}, "not-the-secret", "HS256")
+    wrong_secret = "not-the-secret-but-just-as-long-as-the-real-one"
+    forged = jwt.encode({"sub": str(victim.user_id), "exp": int(time.time()) + 600}, wrong_secret, "HS256")
     expired = jwt.encode({"sub": str(victim.user_id), "exp": int(time.time()) - 5}, stack.jwt_secret, "HS256")
     source = fresh_source_address()
     with client_from(source, url) as c:
@@ -102,7 +121,7 @@ def test_forged_or_expired_token_is_limited_by_address(stack, limited, make_user
         codes += [c.get(UNROUTED, headers={"Authorization": f"Bearer {expired}"}).status_code
                   for _ in range(LIMITS["RATE_GENERAL"] - half)]
         assert 429 not in codes
-        _assert_429(c.get(UNROUTED))  # the tokens spent the address's bucket, not the victim's
+        _assert_429(_until_limited(lambda: c.get(UNROUTED)))  # the tokens spent the address's bucket
     with client_from(source, url, headers=victim.headers) as c:
         assert 429 not in _statuses(c, LIMITS["RATE_GENERAL"])
 
@@ -197,11 +216,12 @@ def test_haproxy_closes_idle_server_connections_before_sanic_does(stack, limited
                              interval=0.25)
     # Closed by HAProxy's own timer (timeout http-keep-alive 10 s, measured from
     # the last request), far below Sanic's 75 s: Sanic never closes it first.
+    print(f"\nidle server connection closed by HAProxy after {seconds:.1f}s")
     assert 5 < seconds < 20, seconds
 
 
 def test_stats_and_metrics_need_the_password_when_set(stack):
-    _, port, stats = stack.start_extra_haproxy("haproxy-auth", HAPROXY_STATS_PASSWORD="s3cret-stats")
+    _, _, stats = stack.start_extra_haproxy("haproxy-auth", HAPROXY_STATS_PASSWORD="s3cret-stats")
     try:
         base = f"http://127.0.0.1:{stats}"
         assert httpx.get(base + "/stats").status_code == 401
@@ -227,7 +247,7 @@ def test_main_stack_stats_lists_both_servers_up(stack):
 
 def _haproxy_check(env: dict[str, str], backend: str) -> subprocess.CompletedProcess:
     return subprocess.run(["haproxy", "-c", "-f", str(REPO / "haproxy" / "haproxy.cfg"),
-                           "-f", str(REPO / "haproxy" / backend)], env=env, capture_output=True, text=True)
+                           "-f", str(REPO / "haproxy" / backend)], env=env, check=False, capture_output=True, text=True)
 
 
 @pytest.mark.parametrize("backend", ["backend-local.cfg", "backend-compose.cfg"])
@@ -246,24 +266,37 @@ def test_config_refuses_an_unprotected_stats_page_outside_local_mode(stack):
 
 
 def test_graceful_reload_during_traffic_drops_no_request(stack):
+    """Two reloads (SIGUSR2 to the master) under four request streams.
+    Fresh connections must never fail. On a kept-alive connection the old
+    worker closes it once idle; a request crossing that close is the usual
+    keep-alive race, which clients settle by resending an idempotent request
+    on a new connection (RFC 9112 9.3.1; browsers do): the keep-alive streams
+    resend once, and count how often they had to."""
     proc, port, _ = stack.start_extra_haproxy("haproxy-reload", RATE_GENERAL="1000000")
     url = f"http://127.0.0.1:{port}"
     stop = threading.Event()
-    results: list[tuple[str, int | str]] = []
+    results: list[tuple[str, bool, int | str]] = []
+    resent = []
     lock = threading.Lock()
 
     def stream(keep_alive: bool, path: str):
-        client = httpx.Client(base_url=url, timeout=10) if keep_alive else None
-        while not stop.is_set():
-            try:
-                r = client.get(path) if client else httpx.get(url + path, timeout=10)
-                outcome = r.status_code
-            except httpx.HTTPError as exc:
-                outcome = type(exc).__name__
-            with lock:
-                results.append((path, outcome))
-        if client:
-            client.close()
+        # "Connection: close" makes every request of that client a new connection.
+        headers = {} if keep_alive else {"Connection": "close"}
+        retryable = (httpx.RemoteProtocolError, httpx.ReadError) if keep_alive else ()
+        with httpx.Client(base_url=url, timeout=10, headers=headers) as client:
+            while not stop.is_set():
+                try:
+                    try:
+                        r = client.get(path)
+                    except retryable as exc:
+                        with lock:
+                            resent.append(type(exc).__name__)
+                        r = client.get(path)  # the pool dropped the closed connection: a new one
+                    outcome = r.status_code
+                except httpx.HTTPError as exc:
+                    outcome = type(exc).__name__
+                with lock:
+                    results.append((path, keep_alive, outcome))
 
     threads = [threading.Thread(target=stream, args=(ka, path))
                for ka in (True, False) for path in ("/health", UNROUTED)]
@@ -283,8 +316,11 @@ def test_graceful_reload_during_traffic_drops_no_request(stack):
         new_workers = set(children(proc.pid))
         stack.stop("haproxy-reload")
     expected = {"/health": 200, UNROUTED: 404}
-    bad = [(p, o) for p, o in results if o != expected[p]]
-    assert len(results) > 200
+    bad = [(p, ka, o) for p, ka, o in results if o != expected[p]]
+    fresh = sum(1 for _, ka, _ in results if not ka)
+    print(f"\nreload: {len(results)} requests ({fresh} on new connections) during 2 reloads, "
+          f"{len(bad)} failed, {len(resent)} keep-alive requests resent after a close ({resent})")
+    assert len(results) > 500 and fresh > 200
     assert not bad, f"{len(bad)} of {len(results)} requests failed during reloads: {bad[:5]}"
     assert new_workers and not (new_workers & old_workers), "the reload should have replaced the worker"
     log = (stack.root / "log" / "haproxy-reload.log").read_text()

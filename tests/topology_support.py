@@ -28,6 +28,11 @@ def client_from(address: str, base_url: str, **kw) -> httpx.Client:
     return httpx.Client(base_url=base_url, transport=transport, timeout=10, **kw)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):  # health checks reset their connections
+        pass
+
+
 class Backend:
     """A threaded HTTP server standing in for an API instance.
 
@@ -36,7 +41,7 @@ class Backend:
     without any answer for everything else (a server dying mid-request).
     """
 
-    def __init__(self, mode: str = "echo"):
+    def __init__(self, mode: str = "echo", host: str = "127.0.0.1", port: int = 0):
         self.mode = mode
         self.seen: list[tuple[str, str]] = []
         self._lock = threading.Lock()
@@ -73,9 +78,10 @@ class Backend:
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer((host, port), Handler)
         self.server.daemon_threads = True
-        self.addr = f"127.0.0.1:{self.server.server_address[1]}"
+        self.port = self.server.server_address[1]
+        self.addr = f"{host}:{self.port}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -113,13 +119,13 @@ def wait_until(predicate, timeout: float, interval: float = 0.1) -> float:
 
 
 def children(pid: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], check=False, capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
 
 
 def established_from(pid: int, peer_ports: set[int]) -> list[str]:
     """Local addresses of the TCP connections process `pid` holds to `peer_ports`."""
-    out = subprocess.run(["ss", "-tnpH", "state", "established"], capture_output=True, text=True).stdout
+    out = subprocess.run(["ss", "-tnpH", "state", "established"], check=False, capture_output=True, text=True).stdout
     found = []
     for line in out.splitlines():
         parts = line.split()

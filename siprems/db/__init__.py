@@ -13,6 +13,10 @@ from typing import Any, AsyncIterator, Sequence
 import aiopg
 import psycopg2.extras
 
+from siprems.db import aiopg_patch
+
+aiopg_patch.apply()  # a refused connect must not break later connects under uvloop (aiopg #909)
+
 
 async def create_pool(dsn: str, *, minsize: int = 0, maxsize: int = 10, timeout: float = 10.0) -> aiopg.Pool:
     # enable_hstore=False: avoids a pg_type lookup on every new connection.
