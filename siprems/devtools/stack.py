@@ -171,6 +171,7 @@ class Stack:
             RATE_GENERAL=os.environ.get("RATE_GENERAL", "100"),
             RATE_CHAT=os.environ.get("RATE_CHAT", "50"),
             RATE_PREDICT=os.environ.get("RATE_PREDICT", "30"),
+            HAPROXY_TRUSTED_PROXY=os.environ.get("HAPROXY_TRUSTED_PROXY", ""),
         )
         env.update({k: str(v) for k, v in extra.items()})
         return env
@@ -364,7 +365,7 @@ def _ports_from_env() -> Ports:
 ENV_KEYS = ["SIPREMS_ENV", "DATABASE_URL", "DATABASE_DIRECT_URL", "REDIS_URL", "QUEUE_REDIS_URL", "JWT_SECRET",
             "PGPORT", "PGBOUNCER_PORT", "REDIS_PORT", "QUEUE_PORT", "HAPROXY_PORT", "HAPROXY_STATS_PORT",
             "API1_PORT", "API2_PORT", "API1_ADDR", "API2_ADDR", "RUN_DIR", "HAPROXY_BIND_ADDR",
-            "RATE_GENERAL", "RATE_CHAT", "RATE_PREDICT"]
+            "RATE_GENERAL", "RATE_CHAT", "RATE_PREDICT", "HAPROXY_TRUSTED_PROXY"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -377,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("dir", type=Path)
     parser.add_argument("name", nargs="?")
     args = parser.parse_args(argv)
+    # The local stack trusts X-Forwarded-For from loopback (load tests act as many clients).
+    os.environ.setdefault("HAPROXY_TRUSTED_PROXY", "127.0.0.1")
     stack = Stack(root=args.dir.resolve(), ports=_ports_from_env())
     if args.action == "exec":
         cmd = stack.commands()[args.name]
