@@ -17,6 +17,7 @@ closures).  It produces
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -84,6 +85,18 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in canonical(name).lower()).strip("_")
 
 
+@functools.lru_cache(maxsize=256)
+def _country_year(country: str, subdiv: str | None, year: int) -> tuple[tuple[dt.date, str], ...]:
+    """One country's public holidays in one year, computed once per process
+    (the `holidays` package takes tens of milliseconds per country-year)."""
+    try:
+        import holidays
+
+        return tuple(holidays.country_holidays(country, subdiv=subdiv, years=year).items())
+    except (NotImplementedError, KeyError, AttributeError):
+        return ()
+
+
 class EventCalendar:
     """Public holidays + special days + shop events for one shop.
 
@@ -108,13 +121,7 @@ class EventCalendar:
         if year not in self._cache:
             days: dict[dt.date, str] = {}
             if self.country:
-                try:
-                    import holidays
-
-                    hol = holidays.country_holidays(self.country, subdiv=self.subdiv, years=year)
-                    days = {d: n for d, n in hol.items()}
-                except (NotImplementedError, KeyError, AttributeError):
-                    days = {}
+                days = dict(_country_year(self.country, self.subdiv, year))
                 for (m, d), n in SPECIAL_DAYS.get(self.country, {}).items():
                     days.setdefault(dt.date(year, m, d), n)
             self._cache[year] = days
