@@ -66,6 +66,10 @@ class ShopOwner(FastHttpUser):
         self._call("POST", "/api/products/import", "/api/products/import", json={"products": products})
         self._call("POST", "/api/transactions/import", "/api/transactions/import",
                    json={"transactions": _history(self.skus, HISTORY_DAYS)})
+        # A shop's first prediction trains its model (synchronously, short history).
+        self._call("POST", "/api/predict", "/api/predict [first, trains]",
+                   json={"product_sku": self.skus[0], "days": 14})
+        _onboarded(self.environment)
 
     # -- helpers ---------------------------------------------------------------
     def _call(self, method: str, path: str, name: str, **kwargs):
@@ -134,6 +138,28 @@ class ShopOwner(FastHttpUser):
     def train(self) -> None:
         self._call("POST", f"/api/tasks/training/product/{random.choice(self.skus)}",
                    "/api/tasks/training/product/[sku]", headers={"Idempotency-Key": f"train-{self.email}"})
+
+
+_done = {"users": 0}
+
+
+def _onboarded(environment) -> None:
+    """Once every user has signed up and stocked its shop, print the sign-up
+    phase's figures and restart the statistics: the gate measures the steady state."""
+    _done["users"] += 1
+    target = getattr(environment.parsed_options, "num_users", None)
+    if os.environ.get("RESET_STATS", "1") != "1" or _done["users"] != target:
+        return
+    print(f"\nONBOARDING ({target} shops: register, login, import catalogue and {HISTORY_DAYS} days, first predict)")
+    print("| request | count | p50 ms | p95 ms | max ms | failures |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for entry in sorted(environment.stats.entries.values(), key=lambda e: e.name):
+        if entry.name.startswith(("/api/auth", "/api/products/import", "/api/transactions/import",
+                                  "/api/predict [first")):
+            print(f"| {entry.method} {entry.name} | {entry.num_requests} | {entry.get_response_time_percentile(0.5):.0f} | "
+                  f"{entry.get_response_time_percentile(0.95):.0f} | {entry.max_response_time:.0f} | {entry.num_failures} |")
+    environment.stats.reset_all()
+    print("statistics reset: steady state from here\n", flush=True)
 
 
 @events.quitting.add_listener
