@@ -1,5 +1,5 @@
 # SIPREMS: the two commands that matter are `make run` and `make test`.
-.PHONY: run test deps stack-prepare clean-run lint loadtest bench
+.PHONY: run test deps stack-prepare clean-run lint loadtest bench chaos
 
 deps:
 	@scripts/install-deps.sh
@@ -36,3 +36,9 @@ loadtest: deps
 bench: deps
 	@command -v wrk >/dev/null || (apt-get install -y -qq wrk || sudo apt-get install -y -qq wrk)
 	@.venv/bin/python benchmarks/peak.py
+
+# Fault suite (~4 min): starts its own stack in a temp dir, drives traffic, kills
+# and restarts each part, checks nothing acknowledged was lost; prints the
+# Reliability table. CHAOS_ARGS e.g. "--faults api,postgres --keep".
+chaos: deps
+	@.venv/bin/python loadtests/chaos.py $(CHAOS_ARGS)

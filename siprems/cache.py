@@ -4,7 +4,8 @@ Each store has a generation counter; cache keys embed it. A write bumps the
 counter *after* its transaction commits, so every reader that sees the new
 generation reads the database after the commit: reads are correct right
 after a write, on any instance. If Redis is down, reads go to PostgreSQL and
-writes skip the bump (entries then expire by TTL).
+writes skip the bump; the process remembers the store and bumps it as soon
+as Redis answers again (Redis persists, so the old entries come back with it).
 """
 
 from __future__ import annotations
@@ -20,10 +21,24 @@ from siprems import jsonutil, keys, metrics
 log = logging.getLogger("siprems.cache")
 _REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
+# Stores whose invalidation this process could not do (Redis down), bumped
+# when Redis is back: entries from before the write must not be served again.
+_missed: set[int] = set()
+
+
+async def _catch_up(redis) -> None:
+    while _missed:
+        store_id = next(iter(_missed))
+        await redis.incr(keys.cache_generation(store_id))
+        _missed.discard(store_id)
+
+
 async def cached(redis, store_id: int, name: str, ttl: int, load: Callable[[], Awaitable[Any]]) -> Any:
     """Return the cached value for (store, name), or load, store and return it."""
     started = time.perf_counter()
     try:
+        if _missed:
+            await _catch_up(redis)
         generation = int(await redis.get(keys.cache_generation(store_id)) or 0)
         key = keys.cache_entry(store_id, generation, name)
         raw = await redis.get(key)
@@ -48,6 +63,9 @@ async def invalidate(redis, store_id: int) -> None:
     """Call after a committed write that changes what a store's reads return."""
     try:
         await redis.incr(keys.cache_generation(store_id))
+        if _missed:
+            await _catch_up(redis)
     except _REDIS_ERRORS as exc:
+        _missed.add(store_id)
         metrics.CACHE.labels("error").inc()
-        log.warning("cache invalidation skipped (Redis down); entries expire by TTL: %r", exc)
+        log.warning("cache invalidation deferred until Redis is back: %r", exc)

@@ -5,6 +5,9 @@ with LRU), one for the job queue (noeviction, AOF). Key names live in
 from __future__ import annotations
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 MAX_CONNECTIONS = 64
 
@@ -21,5 +24,10 @@ def create_redis(url: str, timeout: float = 1.0) -> aioredis.Redis:
         socket_connect_timeout=timeout,
         health_check_interval=15,
         retry_on_timeout=False,
+        # After a Redis restart every pooled connection is dead and fails its
+        # next command: retry a connection error once, at once, on a fresh
+        # connection (a down server still fails in milliseconds). Timeouts are
+        # not retried, so a hung Redis still costs one socket timeout.
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
     )
     return aioredis.Redis.from_pool(pool)  # the client owns (and closes) its pool

@@ -19,14 +19,14 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from statistics import NormalDist
 
 from .calendar import EventCalendar
 from .ets import ALPHAS, GAMMAS, ets_forecast, fit_ets
 from .regression import RidgeConfig, fit_ridge, predict_ridge
 
-Z80 = float(stats.norm.ppf(0.90))
-Z95 = float(stats.norm.ppf(0.975))
+Z80 = NormalDist().inv_cdf(0.90)
+Z95 = NormalDist().inv_cdf(0.975)
 MIN_HISTORY = 28
 
 
@@ -228,6 +228,8 @@ def short_history(y: pd.Series, cal: EventCalendar | None, horizon: int,
     n = len(lv)
     floor = max(0.4 * np.sqrt(3.0 / max(n, 3)), 0.15)
     sd = max(float(np.std(lv, ddof=1)) if n > 1 else 0.0, floor)
+    from scipy import stats  # only here: importing scipy.stats costs ~1.3 s of API start-up
+
     inflate = min(float(stats.t.ppf(0.975, max(n - 1, 1)) / Z95), 1.5)
     sd_path = sd * inflate * np.sqrt(1 + np.arange(horizon) / 28.0)
     mean = np.full(horizon, float(np.median(lv)))

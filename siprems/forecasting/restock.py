@@ -25,7 +25,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from scipy import stats
+from statistics import NormalDist
 
 Z95 = 1.959963984540054
 Z80 = 1.2815515655446004
@@ -99,7 +99,7 @@ def restock_advice(stock: float, forecast, *, horizon_days: int = 7, lead_time_d
     stock = max(float(stock), 0.0)
     yhat = [max(float(r["yhat"]), 0.0) for r in rows[:horizon]]
     sig = [daily_sigma(r) for r in rows[:lead]]
-    z = float(stats.norm.ppf(service_level))
+    z = NormalDist().inv_cdf(service_level)
     demand = sum(yhat)
     lt_demand = sum(yhat[:lead])
     sigma_lt = math.sqrt(sum(s * s for s in sig))
