@@ -1,7 +1,7 @@
 """Property-based run over /docs/openapi.json with schemathesis: no input the
 schema describes (or violates) may produce a 5xx. Runs against one API
 instance directly so HAProxy's per-user rate limits do not throttle it.
-`make fuzz` runs a longer version."""
+`FUZZ_EXAMPLES=50 make test PYTEST_ARGS=tests/test_openapi_fuzz.py` runs a longer version."""
 
 from __future__ import annotations
 
