@@ -4,21 +4,18 @@ loopback port in a temporary folder. Tests talk HTTP through HAProxy."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import tempfile
-import uuid
 from pathlib import Path
 
 import httpx
 import psycopg2
 import psycopg2.extras
 import pytest
+from support_users import User, register
 
 from siprems.devtools.stack import Stack
-
-_counter = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -59,48 +56,13 @@ def db(stack):
     conn.close()
 
 
-class User:
-    """A registered, logged-in user with their own store."""
-
-    def __init__(self, base_url: str, email: str, password: str, login: dict):
-        self.email = email
-        self.password = password
-        self.user_id = login["user_id"]
-        self.access_token = login["access_token"]
-        self.refresh_token = login["refresh_token"]
-        self.headers = {"Authorization": f"Bearer {self.access_token}"}
-        self.client = httpx.Client(base_url=base_url, timeout=30, headers=self.headers)
-
-    def get(self, *a, **kw):
-        return self.client.get(*a, **kw)
-
-    def post(self, *a, **kw):
-        return self.client.post(*a, **kw)
-
-    def put(self, *a, **kw):
-        return self.client.put(*a, **kw)
-
-    def patch(self, *a, **kw):
-        return self.client.patch(*a, **kw)
-
-    def delete(self, *a, **kw):
-        return self.client.delete(*a, **kw)
-
-
 @pytest.fixture()
 def make_user(base_url):
     """Factory: register and log in a fresh user (and store) through HAProxy."""
     created: list[User] = []
 
     def _make(full_name: str = "Test Owner") -> User:
-        email = f"user{next(_counter)}-{uuid.uuid4().hex[:8]}@example.com"
-        password = "Secret123"
-        with httpx.Client(base_url=base_url, timeout=30) as c:
-            r = c.post("/api/auth/register", json={"email": email, "password": password, "full_name": full_name})
-            assert r.status_code == 201, r.text
-            r = c.post("/api/auth/login", json={"email": email, "password": password})
-            assert r.status_code == 200, r.text
-        user = User(base_url, email, password, r.json())
+        user = register(base_url, full_name=full_name)
         created.append(user)
         return user
 

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-import httpx
+from support_users import User
+from support_users import register as register_user
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -83,47 +84,12 @@ def assert_error(r, status: int, *mentions: str) -> dict:
     return body
 
 
-class ApiUser:
-    """A registered, logged-in user with its own store (like conftest's User)."""
-
-    def __init__(self, base_url: str, email: str, password: str, login: dict):
-        self.email, self.password = email, password
-        self.user_id = login["user_id"]
-        self.access_token, self.refresh_token = login["access_token"], login["refresh_token"]
-        self.headers = {"Authorization": f"Bearer {self.access_token}"}
-        self.client = httpx.Client(base_url=base_url, timeout=30, headers=self.headers)
-
-    def get(self, *a, **kw):
-        return self.client.get(*a, **kw)
-
-    def post(self, *a, **kw):
-        return self.client.post(*a, **kw)
-
-    def put(self, *a, **kw):
-        return self.client.put(*a, **kw)
-
-    def patch(self, *a, **kw):
-        return self.client.patch(*a, **kw)
-
-    def delete(self, *a, **kw):
-        return self.client.delete(*a, **kw)
+# Shared with conftest: a registered user, and registration that waits out 429s.
+ApiUser = User
 
 
-def register(base_url: str) -> ApiUser:
-    """Register and log in a fresh user; waits out HAProxy's per-IP rate limit
-    (every test registers from one address) instead of failing on a 429."""
-    email, password = f"sales-{uuid.uuid4().hex[:12]}@example.com", "Secret123"
-    with httpx.Client(base_url=base_url, timeout=30) as c:
-        for path, body, expected in (
-                ("/api/auth/register", {"email": email, "password": password, "full_name": "Shop Owner"}, 201),
-                ("/api/auth/login", {"email": email, "password": password}, 200)):
-            deadline = time.monotonic() + 30
-            r = c.post(path, json=body)
-            while r.status_code == 429 and time.monotonic() < deadline:
-                time.sleep(float(r.headers.get("retry-after", "1")))
-                r = c.post(path, json=body)
-            assert r.status_code == expected, r.text
-    return ApiUser(base_url, email, password, r.json())
+def register(base_url: str) -> User:
+    return register_user(base_url, prefix="sales", full_name="Shop Owner")
 
 
 def user_factory(base_url: str):
