@@ -71,6 +71,14 @@ def make_user(base_url):
         user.client.close()
 
 
+@pytest.fixture(scope="module")
+def shared_user(base_url):
+    """One user per module for read-only and rejected-input cases (fewer registrations)."""
+    u = register(base_url, full_name="Shop Owner")
+    yield u
+    u.client.close()
+
+
 @pytest.fixture()
 def user(make_user) -> User:
     return make_user()

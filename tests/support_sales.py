@@ -92,19 +92,6 @@ def register(base_url: str) -> User:
     return register_user(base_url, prefix="sales", full_name="Shop Owner")
 
 
-def user_factory(base_url: str):
-    """Generator for a `make_user` fixture: like conftest's, but rate-limit patient."""
-    created: list[ApiUser] = []
-
-    def make(full_name: str = "Shop Owner") -> ApiUser:
-        created.append(register(base_url))
-        return created[-1]
-
-    yield make
-    for u in created:
-        u.client.close()
-
-
 def anonymous(client, method: str, path: str, **kwargs):
     """A request without a token; waits out the per-IP limit the session shares."""
     deadline = time.monotonic() + 30

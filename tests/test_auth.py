@@ -8,7 +8,6 @@ import json
 import time
 import uuid
 
-import httpx
 import jwt
 import pytest
 

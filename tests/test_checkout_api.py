@@ -10,31 +10,10 @@ import pytest
 from support_sales import (
     add_product,
     assert_error,
-    register,
     sales_count,
     stock_of,
     store_of,
-    user_factory,
 )
-
-
-@pytest.fixture()
-def make_user(base_url):
-    """conftest's factory, waiting out HAProxy's per-IP limit on registrations."""
-    yield from user_factory(base_url)
-
-
-@pytest.fixture()
-def user(make_user):
-    return make_user()
-
-
-@pytest.fixture(scope="module")
-def shared_user(base_url):
-    """One user for the many read-only / rejected-input cases (fewer registrations)."""
-    u = register(base_url)
-    yield u
-    u.client.close()
 
 
 @pytest.fixture()

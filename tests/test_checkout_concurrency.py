@@ -8,19 +8,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import pytest
-from support_sales import add_product, sales_count, stock_of, store_of, user_factory
-
-
-@pytest.fixture()
-def make_user(base_url):
-    """conftest's factory, waiting out HAProxy's per-IP limit on registrations."""
-    yield from user_factory(base_url)
-
-
-@pytest.fixture()
-def user(make_user):
-    return make_user()
+from support_sales import add_product, sales_count, stock_of, store_of
 
 
 def _simultaneously(base_url: str, headers: dict, requests: list[tuple[dict, dict]]) -> list[httpx.Response]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sanic import Sanic
 from sanic.exceptions import SanicException
-from support_sales import anonymous, user_factory
+from support_sales import anonymous
 
 from siprems.app import create_app
 from siprems.config import Settings
@@ -22,17 +22,6 @@ PREFLIGHTS = [  # (path, methods the route serves)
     ("/api/dashboard-stats", ("GET",)),
     ("/chat", ("POST",)),
 ]
-
-@pytest.fixture()
-def make_user(base_url):
-    """conftest's factory, waiting out HAProxy's per-IP limit on registrations."""
-    yield from user_factory(base_url)
-
-
-@pytest.fixture()
-def user(make_user):
-    return make_user()
-
 
 def preflight(client, path: str, origin: str, method: str):
     return client.options(path, headers={"Origin": origin, "Access-Control-Request-Method": method,

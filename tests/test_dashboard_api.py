@@ -16,21 +16,9 @@ from support_sales import (
     assert_error,
     local_today,
     store_of,
-    user_factory,
 )
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-
-@pytest.fixture()
-def make_user(base_url):
-    """conftest's factory, waiting out HAProxy's per-IP limit on registrations."""
-    yield from user_factory(base_url)
-
-
-@pytest.fixture()
-def user(make_user):
-    return make_user()
-
 
 @pytest.fixture()
 def shop(user, db):

@@ -11,9 +11,7 @@ from support_sales import (
     JAKARTA,
     anonymous,
     assert_error,
-    register,
     store_of,
-    user_factory,
 )
 
 from siprems.calendar.holidays import holiday_name, public_holidays
@@ -23,25 +21,6 @@ FRONTEND_BODY = {"name": "Promo Gajian", "date": "2026-05-25", "type": "promotio
                  "includeInPrediction": True}
 EVENT_FIELDS = {"event_id", "event_name", "event_date", "type", "description", "include_in_prediction",
                 "created_at"}
-
-@pytest.fixture()
-def make_user(base_url):
-    """conftest's factory, waiting out HAProxy's per-IP limit on registrations."""
-    yield from user_factory(base_url)
-
-
-@pytest.fixture()
-def user(make_user):
-    return make_user()
-
-
-@pytest.fixture(scope="module")
-def shared_user(base_url):
-    """One user for the many read-only / rejected-input cases (fewer registrations)."""
-    u = register(base_url)
-    yield u
-    u.client.close()
-
 
 def test_create_with_the_frontends_body_returns_the_bare_event(user):
     r = user.post("/api/events", json=FRONTEND_BODY)

@@ -16,34 +16,13 @@ from support_sales import (
     anonymous,
     assert_error,
     local_today,
-    register,
     sales_count,
     stock_of,
     store_of,
-    user_factory,
 )
 
 TX_FIELDS = {"transaction_id", "transaction_date", "product_id", "product_name", "sku", "product_sku",
              "quantity_sold", "price_per_unit", "total", "is_promo", "checkout_id"}
-
-@pytest.fixture()
-def make_user(base_url):
-    """conftest's factory, waiting out HAProxy's per-IP limit on registrations."""
-    yield from user_factory(base_url)
-
-
-@pytest.fixture()
-def user(make_user):
-    return make_user()
-
-
-@pytest.fixture(scope="module")
-def shared_user(base_url):
-    """One user for the many read-only / rejected-input cases (fewer registrations)."""
-    u = register(base_url)
-    yield u
-    u.client.close()
-
 
 @pytest.fixture()
 def shop(user, db):
