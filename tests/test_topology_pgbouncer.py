@@ -9,6 +9,7 @@ import ast
 import asyncio
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -150,12 +151,19 @@ def test_entrypoint_starts_a_working_pgbouncer(stack, tmp_path):
         import pwd
         entry = pwd.getpwnam("postgres")
         os.chown(run_dir, entry.pw_uid, entry.pw_gid)
+    # The postgres user runs the script: give it a copy it can read even when
+    # the checkout itself is private (e.g. cloned into a 0700 temp folder).
+    scripts = run_dir / "pgbouncer"
+    shutil.copytree(REPO / "pgbouncer", scripts)
+    os.chmod(scripts, 0o755)
+    for f in scripts.iterdir():
+        os.chmod(f, 0o644)
     port = free_port()
     env = _entrypoint_env(stack, run_dir, port)
     env["PGBOUNCER_DEFAULT_POOL_SIZE"] = "3"  # an override from the environment
     log = open(tmp_path / "pgbouncer.log", "wb")  # noqa: SIM115 (the child writes to it)
     proc = subprocess.Popen(as_service_user(["env", *[f"{k}={v}" for k, v in env.items()], "sh",
-                                             str(REPO / "pgbouncer" / "entrypoint.sh")]),
+                                             str(scripts / "entrypoint.sh")]),
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_for_port(port, timeout=20, proc=proc)
