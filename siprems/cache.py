@@ -6,12 +6,16 @@ generation reads the database after the commit: reads are correct right
 after a write, on any instance. If Redis is down, reads go to PostgreSQL and
 writes skip the bump; the process remembers the store and bumps it as soon
 as Redis answers again (Redis persists, so the old entries come back with it).
+
+A read is one Redis round trip: a small Lua script reads the generation and
+the entry of that generation together (a hit used to take two GETs).
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import weakref
 from typing import Any, Awaitable, Callable
 
 import redis.exceptions
@@ -24,6 +28,21 @@ _REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError
 # Stores whose invalidation this process could not do (Redis down), bumped
 # when Redis is back: entries from before the write must not be served again.
 _missed: set[int] = set()
+
+# KEYS[1]: the store's generation counter; ARGV: entry key prefix and name.
+# Returns {generation, entry or nil}.
+_LOOKUP = """
+local generation = redis.call('GET', KEYS[1]) or '0'
+return {generation, redis.call('GET', ARGV[1] .. generation .. ':' .. ARGV[2]) or false}
+"""
+_lookups: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # client -> registered script
+
+
+def _lookup_script(redis):
+    script = _lookups.get(redis)
+    if script is None:  # EVALSHA; reloaded by redis-py after a Redis restart (NOSCRIPT)
+        script = _lookups[redis] = redis.register_script(_LOOKUP)
+    return script
 
 
 async def _catch_up(redis) -> None:
@@ -39,9 +58,9 @@ async def cached(redis, store_id: int, name: str, ttl: int, load: Callable[[], A
     try:
         if _missed:
             await _catch_up(redis)
-        generation = int(await redis.get(keys.cache_generation(store_id)) or 0)
-        key = keys.cache_entry(store_id, generation, name)
-        raw = await redis.get(key)
+        generation, raw = await _lookup_script(redis)(
+            keys=[keys.cache_generation(store_id)], args=[keys.cache_entry_prefix(store_id), name])
+        key = keys.cache_entry(store_id, int(generation), name)
     except _REDIS_ERRORS as exc:
         metrics.CACHE.labels("error").inc()
         log.warning("cache unavailable, reading through: %r", exc)

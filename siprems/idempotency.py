@@ -95,8 +95,9 @@ async def run_once(pool, *, store_id: int, scope: str, key: str | None, request_
             if await cur.fetchone() is None:
                 return await _replay(cur, params)
         status, body = await effect(cur)
-        if key is not None:
-            await cur.execute(_RECORD, {**params, "status": status, "response": jsonutil.dumps_str(body)})
+        if key is not None:  # recorded and committed in one round trip
+            await cur.execute_and_commit(_RECORD, {**params, "status": status,
+                                                   "response": jsonutil.dumps_str(body)})
     return Outcome(status, body, replayed=False)
 
 

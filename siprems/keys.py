@@ -18,7 +18,11 @@ def cache_generation(store_id: int) -> str:
 
 
 def cache_entry(store_id: int, generation: int, name: str) -> str:
-    return f"{PREFIX}:cache:{store_id}:{generation}:{name}"
+    return f"{cache_entry_prefix(store_id)}{generation}:{name}"
+
+
+def cache_entry_prefix(store_id: int) -> str:
+    return f"{PREFIX}:cache:{store_id}:"
 
 
 # --- chat (CACHE server) ------------------------------------------------------

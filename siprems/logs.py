@@ -1,10 +1,16 @@
-"""Structured JSON logs: one object per line on stderr."""
+"""Structured JSON logs: one object per line on stderr.
+
+Lines are written in batches (`BatchedStreamHandler`): at 500 requests/s one
+`write` per request line was a measurable share of an API worker's CPU. A
+batch goes out after at most 0.2 s, at once for WARNING and above, and at exit.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+import threading
 import time
 
 import orjson
@@ -29,8 +35,67 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class BatchedStreamHandler(logging.StreamHandler):
+    """A StreamHandler that joins lines into one write per `interval` seconds."""
+
+    def __init__(self, stream=None, interval: float = 0.2, capacity: int = 256 * 1024) -> None:
+        super().__init__(stream)
+        self.interval = interval
+        self.capacity = capacity
+        self._lines: list[str] = []
+        self._size = 0
+        self._pending = threading.Event()
+        self._flusher: threading.Thread | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:  # called with self.lock held
+        try:
+            line = self.format(record) + self.terminator
+        except Exception:
+            self.handleError(record)
+            return
+        self._lines.append(line)
+        self._size += len(line)
+        if record.levelno >= logging.WARNING or self._size >= self.capacity:
+            self._write()
+        elif not self._pending.is_set():
+            self._pending.set()
+            self._start_flusher()
+
+    def _write(self) -> None:
+        if not self._lines:
+            return
+        text, self._lines, self._size = "".join(self._lines), [], 0
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except Exception:  # a closed pipe must not break the request that logged
+            pass
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            self._write()
+            self._pending.clear()
+        finally:
+            self.release()
+
+    def _start_flusher(self) -> None:
+        # One daemon thread per process (re-created after a fork), asleep
+        # while nothing is buffered.
+        if self._flusher is not None and self._flusher.is_alive():
+            return
+        self._flusher = threading.Thread(target=self._flush_loop, name="log-flusher", daemon=True)
+        self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        while True:
+            self._pending.wait()
+            time.sleep(self.interval)
+            self.flush()
+
+
 def configure_logging(level: str | None = None) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = BatchedStreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -47,7 +112,8 @@ def sanic_log_config() -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "siprems.logs.JsonFormatter"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "handlers": {"stderr": {"class": "siprems.logs.BatchedStreamHandler", "formatter": "json",
+                               "stream": "ext://sys.stderr"}},
         "root": {"level": os.environ.get("LOG_LEVEL", "INFO"), "handlers": ["stderr"]},
         "loggers": {
             name: {"level": "INFO", "handlers": [], "propagate": True}

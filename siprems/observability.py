@@ -127,7 +127,11 @@ async def cache_stats(redis, metrics_text: str) -> dict:
         scanned = 0
         async for key in redis.scan_iter(match=f"{keys.PREFIX}:*", count=1000):
             parts = key.decode(errors="replace").split(":")
-            prefixes[":".join(parts[:3])] += 1
+            if len(parts) > 4 and parts[1] == "cache" and parts[2].isdigit():
+                # siprems:cache:<store>:<generation>:<name...>: group by the name's kind
+                prefixes[f"{parts[0]}:cache:*:{parts[4]}"] += 1
+            else:
+                prefixes[":".join(parts[:3])] += 1
             scanned += 1
             if scanned >= 20000:  # bounded: this is a diagnostic, not an inventory
                 break

@@ -70,7 +70,7 @@ METRICS = {"type": "object", "properties": {
 async def _cached(request: Request, name: str, load: Callable[[object, StoreLocale], Awaitable]):
     """`load(db, locale)`, cached per store under a name holding the local date."""
     ctx = request.app.ctx
-    locale = await store_locale(ctx.db, request.ctx.store_id)
+    locale = await store_locale(ctx.db, request.ctx.store_id, ctx.redis)
     key = f"dash:{name}:{locale.today().isoformat()}"
     return await cache.cached(ctx.redis, locale.store_id, key, ctx.settings.cache_ttl_seconds,
                               lambda: load(ctx.db, locale))

@@ -104,7 +104,7 @@ EVENT = {"type": "object", "properties": {
 @validate(query=RangeQuery)
 async def list_events(request: Request, query: RangeQuery):
     db = request.app.ctx.db
-    locale = await store_locale(db, request.ctx.store_id)
+    locale = await store_locale(db, request.ctx.store_id, request.app.ctx.redis)
     return json(await events.list_events(db, locale, query.start, query.end))
 
 
@@ -118,7 +118,7 @@ async def list_events(request: Request, query: RangeQuery):
 @validate(json=EventBody)
 async def create_event(request: Request, body: EventBody):
     ctx = request.app.ctx
-    locale = await store_locale(ctx.db, request.ctx.store_id)
+    locale = await store_locale(ctx.db, request.ctx.store_id, ctx.redis)
     created = await events.create_event(ctx.db, locale, body.data())
     await cache.invalidate(ctx.redis, request.ctx.store_id)  # forecasts and other event-dependent reads
     return json(created, status=201)
@@ -132,7 +132,8 @@ async def create_event(request: Request, body: EventBody):
 @authenticated
 async def get_event(request: Request, event_id: str):
     db = request.app.ctx.db
-    return json(await events.get_event(db, await store_locale(db, request.ctx.store_id), event_id))
+    locale = await store_locale(db, request.ctx.store_id, request.app.ctx.redis)
+    return json(await events.get_event(db, locale, event_id))
 
 
 @bp.put("/<event_id:str>")
@@ -145,7 +146,7 @@ async def get_event(request: Request, event_id: str):
 @validate(json=EventBody)
 async def update_event(request: Request, event_id: str, body: EventBody):
     ctx = request.app.ctx
-    locale = await store_locale(ctx.db, request.ctx.store_id)
+    locale = await store_locale(ctx.db, request.ctx.store_id, ctx.redis)
     updated = await events.update_event(ctx.db, locale, event_id, body.data())
     await cache.invalidate(ctx.redis, request.ctx.store_id)
     return json(updated)
@@ -159,6 +160,6 @@ async def update_event(request: Request, event_id: str, body: EventBody):
 @authenticated
 async def delete_event(request: Request, event_id: str):
     ctx = request.app.ctx
-    await events.delete_event(ctx.db, await store_locale(ctx.db, request.ctx.store_id), event_id)
+    await events.delete_event(ctx.db, await store_locale(ctx.db, request.ctx.store_id, ctx.redis), event_id)
     await cache.invalidate(ctx.redis, request.ctx.store_id)
     return json({"message": "Event deleted successfully"})

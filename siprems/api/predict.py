@@ -93,8 +93,10 @@ async def _enqueue_training(request: Request, product: dict, reason: str) -> str
 async def predict(request: Request, body: PredictBody):
     started = time.perf_counter()
     ctx, store_id = request.app.ctx, request.ctx.store_id
-    product = await _product(request, body.product_sku)
-    latest = await registry.latest_id(ctx.db, store_id, product["product_id"])
+    found = await registry.product_with_latest_id(ctx.db, store_id, body.product_sku)
+    if found is None:
+        raise NotFound(f"Product with SKU {body.product_sku} not found", code="product_not_found")
+    product, latest = found
     source = "cache"
     if latest is None:
         if await service.history_length(ctx.db, store_id, product["product_id"]) > service.SYNC_TRAIN_MAX_DAYS:

@@ -145,7 +145,7 @@ def _idempotency_header(handler):
 @validate(query=ListQuery)
 async def list_transactions(request: Request, query: ListQuery):
     db = request.app.ctx.db
-    locale = await store_locale(db, request.ctx.store_id)
+    locale = await store_locale(db, request.ctx.store_id, request.app.ctx.redis)
     return json(await ledger.list_sales(db, locale, limit=query.limit, offset=query.offset,
                                         start=query.start_date, end=query.end_date))
 
@@ -158,7 +158,8 @@ async def list_transactions(request: Request, query: ListQuery):
 @authenticated
 async def get_transaction(request: Request, transaction_id: int):
     db = request.app.ctx.db
-    return json(await ledger.get_sale(db, await store_locale(db, request.ctx.store_id), transaction_id))
+    locale = await store_locale(db, request.ctx.store_id, request.app.ctx.redis)
+    return json(await ledger.get_sale(db, locale, transaction_id))
 
 
 async def _run(request: Request, scope: str, effect) -> object:
@@ -187,7 +188,7 @@ async def _run(request: Request, scope: str, effect) -> object:
 async def create_transaction(request: Request, body: SaleBody):
     sold_at = None
     if body.transaction_date is not None:
-        locale = await store_locale(request.app.ctx.db, request.ctx.store_id)
+        locale = await store_locale(request.app.ctx.db, request.ctx.store_id, request.app.ctx.redis)
         sold_at = _sale_time(_parse_when(body.transaction_date), locale.tz)
     line = selling.SaleLine(body.product_sku, body.quantity, body.price, body.is_promo)
 

@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from siprems import cache
 from siprems.db import fetch_one
 from siprems.errors import NotFound
 
@@ -55,13 +56,24 @@ class StoreLocale:
         return self.day_start(first), self.day_start(last + timedelta(days=1))
 
 
-async def store_locale(pool, store_id: int) -> StoreLocale:
-    row = await fetch_one(pool, "SELECT country, subdivision, timezone FROM stores WHERE store_id = %s",
-                          (store_id,))
-    if row is None:
-        raise NotFound("Store not found")
-    return StoreLocale(store_id, (row["country"] or DEFAULT_COUNTRY).upper(), row["subdivision"] or None,
-                       zone_name(row["timezone"]))
+LOCALE_CACHE_SECONDS = 300
+
+
+async def store_locale(pool, store_id: int, redis=None) -> StoreLocale:
+    """The store's locale; read through the per-store Redis cache when `redis`
+    is given (settings writes bump the store's cache generation)."""
+
+    async def load() -> dict:
+        row = await fetch_one(pool, "SELECT country, subdivision, timezone FROM stores WHERE store_id = %s",
+                              (store_id,))
+        if row is None:
+            raise NotFound("Store not found")
+        return {"country": (row["country"] or DEFAULT_COUNTRY).upper(), "subdivision": row["subdivision"] or None,
+                "timezone": zone_name(row["timezone"])}
+
+    found = await load() if redis is None else await cache.cached(redis, store_id, "locale",
+                                                                  LOCALE_CACHE_SECONDS, load)
+    return StoreLocale(store_id, found["country"], found["subdivision"], zone_name(found["timezone"]))
 
 
 def parse_iso_date(value: str) -> date:

@@ -38,13 +38,58 @@ async def cursor(pool: aiopg.Pool) -> AsyncIterator[Any]:
             yield cur
 
 
+class TransactionCursor:
+    """A dict cursor inside BEGIN … COMMIT that saves two round trips: BEGIN
+    travels with the first statement, and `execute_and_commit` sends the last
+    statement with its COMMIT (one simple query each; if a statement fails,
+    PostgreSQL skips the rest of that query string and we roll back). Every
+    round trip counts: each one costs the API worker, pgbouncer and PostgreSQL
+    a few syscalls (a checkout went from 8 round trips to 4)."""
+
+    def __init__(self, cur) -> None:
+        self._cur = cur
+        self.begun = False
+        self.done = False
+
+    def __getattr__(self, name: str):  # fetchone, fetchall, rowcount, ...
+        return getattr(self._cur, name)
+
+    async def execute(self, sql, params=None) -> None:
+        if self.done:
+            raise RuntimeError("transaction already committed")
+        if not self.begun:
+            self.begun = True
+            if isinstance(sql, str):
+                await self._cur.execute("BEGIN;\n" + sql, params)
+                return
+            await self._cur.execute("BEGIN")
+        await self._cur.execute(sql, params)
+
+    async def execute_and_commit(self, sql: str, params=None) -> None:
+        """Run `sql` (its rows are not kept) and commit, in one round trip."""
+        prefix = "" if self.begun else "BEGIN;\n"
+        self.begun = True
+        await self._cur.execute(f"{prefix}{sql};\nCOMMIT", params)
+        self.done = True
+
+
 @asynccontextmanager
 async def transaction(pool: aiopg.Pool) -> AsyncIterator[Any]:
     """A dict cursor inside BEGIN … COMMIT; rolls back on any exception."""
     async with pool.acquire() as conn:
         async with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            async with cur.begin():
-                yield cur
+            tx = TransactionCursor(cur)
+            try:
+                yield tx
+            except BaseException:
+                if tx.begun and not tx.done and not conn.closed:
+                    try:
+                        await cur.execute("ROLLBACK")
+                    except Exception:  # broken or busy connection: never reuse it
+                        conn.close()
+                raise
+            if tx.begun and not tx.done:
+                await cur.execute("COMMIT")
 
 
 async def fetch_all(pool: aiopg.Pool, sql: str, params: Sequence[Any] | dict | None = None) -> list[dict]:

@@ -30,6 +30,27 @@ WHERE store_id = %s AND product_id = %s ORDER BY version DESC LIMIT 1
 """
 
 
+PRODUCT_WITH_LATEST_ID = """
+SELECT p.product_id, p.sku, p.name, p.stock, p.lead_time_days, p.service_level,
+       m.model_id, m.version, m.trained_at
+  FROM products p
+  LEFT JOIN LATERAL (SELECT model_id, version, trained_at FROM forecast_models
+                      WHERE store_id = p.store_id AND product_id = p.product_id
+                      ORDER BY version DESC LIMIT 1) m ON true
+ WHERE p.store_id = %s AND p.sku = %s
+"""
+
+
+async def product_with_latest_id(pool, store_id: int, sku: str) -> tuple[dict, dict | None] | None:
+    """A product (by SKU) and its newest model's id and version, in one query;
+    None when the store has no such product."""
+    row = await fetch_one(pool, PRODUCT_WITH_LATEST_ID, (store_id, sku))
+    if row is None:
+        return None
+    model = {k: row.pop(k) for k in ("model_id", "version", "trained_at")}
+    return row, (model if model["model_id"] is not None else None)
+
+
 async def latest(pool, store_id: int, product_id: int) -> dict | None:
     """The newest model row of a product (with its JSON), or None."""
     return await fetch_one(pool, LATEST, (store_id, product_id))

@@ -43,19 +43,21 @@ def merge_lines(lines: list[SaleLine]) -> list[SaleLine]:
 
 
 _LOCK = """
-SELECT product_id, sku, name, price, stock, is_archived FROM products
+SELECT product_id, sku, name, price, stock, is_archived,
+       (SELECT timezone FROM stores WHERE store_id = %(store)s) AS store_timezone
+  FROM products
  WHERE store_id = %(store)s AND sku = ANY(%(skus)s)
  ORDER BY product_id
-   FOR NO KEY UPDATE
+   FOR NO KEY UPDATE OF products
 """
 
-_DECREMENT = """
-UPDATE products p SET stock = p.stock - u.qty, updated_at = now()
-  FROM unnest(%(ids)s::bigint[], %(qtys)s::int[]) AS u(pid, qty)
- WHERE p.product_id = u.pid
-"""
-
-_INSERT = """
+# Stock decrement and sale lines in one statement (one round trip).
+_SELL = """
+WITH decrement AS (
+    UPDATE products p SET stock = p.stock - u.qty, updated_at = now()
+      FROM unnest(%(ids)s::bigint[], %(qtys)s::int[]) AS u(pid, qty)
+     WHERE p.product_id = u.pid
+)
 INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit, is_promo, transaction_date,
                           checkout_id)
 SELECT %(store)s, u.pid, u.qty, u.price, u.promo, COALESCE(%(sold_at)s, now()), %(checkout)s::uuid
@@ -99,11 +101,9 @@ async def sell(cur, store_id: int, lines: list[SaleLine], *, checkout_id: str | 
         "prices": [line.price if line.price is not None else products[line.sku]["price"] for line in lines],
         "promos": [line.is_promo for line in lines], "sold_at": sold_at, "checkout": checkout_id,
     }
-    await cur.execute(_DECREMENT, params)
-    await cur.execute(_INSERT, params)
+    await cur.execute(_SELL, params)
     inserted = {row["product_id"]: row for row in await cur.fetchall()}
-    await cur.execute("SELECT timezone FROM stores WHERE store_id = %s", (store_id,))
-    tz = zone((await cur.fetchone())["timezone"])
+    tz = zone(products[lines[0].sku]["store_timezone"])
     return [tx_row({**inserted[pid], "product_name": products[line.sku]["name"], "sku": line.sku}, tz)
             for pid, line in zip(ids, lines)]
 
