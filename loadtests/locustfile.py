@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import time
 import uuid
 from datetime import date, timedelta
 
@@ -161,6 +162,10 @@ def _onboarded(environment) -> None:
     for error in sorted(environment.stats.errors.values(), key=lambda e: -e.occurrences):
         print(f"  sign-up phase failure x{error.occurrences}: {error.method} {error.name}: {str(error.error)[:160]}")
     environment.stats.reset_all()
+    mark = os.environ.get("STEADY_MARK")
+    if mark:  # tells loadtests/run.py to start the steady-state CPU split here
+        with open(mark, "w") as f:
+            f.write(str(time.time()))
     print("statistics reset: steady state from here\n", flush=True)
 
 

@@ -71,16 +71,30 @@ def main() -> int:
     processes = os.environ.get("LOCUST_PROCESSES")
     if processes and processes != "1":
         cmd += ["--processes", processes]
+    mark = RESULTS / "steady.mark"
+    mark.unlink(missing_ok=True)
     stack_before, started = _cpu_seconds(_is_stack), time.monotonic()
-    proc = subprocess.Popen(cmd)
+    proc = subprocess.Popen(cmd, env={**os.environ, "STEADY_MARK": str(mark)})
     locust_cpu = 0.0
+    steady = None  # (time, stack CPU, locust CPU) when the steady state began
     while proc.poll() is None:  # sample locust's CPU while it lives
         locust_cpu = max(locust_cpu, _cpu_seconds(_is_locust))
+        if steady is None and mark.exists():
+            steady = (time.monotonic(), _cpu_seconds(_is_stack), locust_cpu)
         time.sleep(1)
     wall = time.monotonic() - started
-    stack_cpu = _cpu_seconds(_is_stack) - stack_before
-    print_summary(prefix, users, wall, locust_cpu, stack_cpu)
+    stack_now = _cpu_seconds(_is_stack)
+    print_summary(prefix, users, wall, locust_cpu, stack_now - stack_before)
+    if steady is not None:
+        seconds = time.monotonic() - steady[0]
+        cpu_line("Steady state only", seconds, locust_cpu - steady[2], stack_now - steady[1])
     return proc.returncode
+
+
+def cpu_line(label: str, wall: float, locust_cpu: float, stack_cpu: float) -> None:
+    cores = os.cpu_count() or 1
+    print(f"{label} ({wall:.0f} s): stack {stack_cpu:.0f} s CPU ({stack_cpu / wall / cores:.0%} of {cores} cores), "
+          f"locust {locust_cpu:.0f} s ({locust_cpu / wall / cores:.0%})")
 
 
 def print_summary(prefix: Path, users: str, wall: float, locust_cpu: float, stack_cpu: float) -> None:
@@ -93,9 +107,8 @@ def print_summary(prefix: Path, users: str, wall: float, locust_cpu: float, stac
         label = f"{r['Type']} {name}".strip() if name != "Aggregated" else "**all**"
         print(f"| {label} | {r['Request Count']} | {float(r['Requests/s']):.1f} | {r['50%']} | {r['95%']} | "
               f"{r['99%']} | {r['Failure Count']} |")
-    cores = os.cpu_count() or 1
-    print(f"\nCPU over the run: stack {stack_cpu:.0f} s ({stack_cpu / wall / cores:.0%} of {cores} cores), "
-          f"locust {locust_cpu:.0f} s ({locust_cpu / wall / cores:.0%})")
+    print()
+    cpu_line("CPU over the whole run", wall, locust_cpu, stack_cpu)
 
 
 if __name__ == "__main__":
