@@ -51,6 +51,7 @@ JOBS = f"{PREFIX}:jobs"
 JOBS_GROUP = "workers"  # the one consumer group on every job stream
 JOBS_DELAYED = f"{JOBS}:delayed"  # ZSET job id -> due time (ms): retries and deferred jobs
 JOBS_WORKERS = f"{JOBS}:workers"  # ZSET worker name -> last heartbeat (ms)
+JOBS_DURATION_TYPES = f"{JOBS}:durations"  # SET of job types with a durations hash
 
 
 def job_stream(queue: str) -> str:
@@ -59,6 +60,11 @@ def job_stream(queue: str) -> str:
 
 def job_dead_letters(queue: str) -> str:
     return f"{JOBS}:dead:{queue}"
+
+
+def job_durations(job_type: str) -> str:
+    """HASH of run-time histogram buckets, count, sum and outcomes of a job type."""
+    return f"{JOBS}:durations:{job_type}"
 
 
 def job_record(job_id: str) -> str:

@@ -91,6 +91,11 @@ async def queue_metrics_text(queue) -> bytes:
     lines = []
     for name, value in _flatten("siprems_queue", status):
         lines.append(f"{name} {value}")
+    try:
+        from siprems.jobs.durations import render
+        lines += await render(queue)
+    except Exception as exc:
+        log.warning("job durations unavailable: %r", exc)
     return ("\n".join(lines) + "\n").encode() if lines else b""
 
 

@@ -13,6 +13,7 @@ from typing import Any, AsyncIterator, Sequence
 import aiopg
 import psycopg2.extras
 
+from siprems import metrics
 from siprems.db import aiopg_patch
 
 aiopg_patch.apply()  # a refused connect must not break later connects under uvloop (aiopg #909)
@@ -30,10 +31,17 @@ async def create_pool(dsn: str, *, minsize: int = 0, maxsize: int = 10, timeout:
     )
 
 
+def _acquire(pool: aiopg.Pool):
+    """`pool.acquire()`, counting the acquisitions that will have to wait."""
+    if pool.freesize == 0 and pool.size >= pool.maxsize:
+        metrics.DB_POOL_WAITS.inc()
+    return pool.acquire()
+
+
 @asynccontextmanager
 async def cursor(pool: aiopg.Pool) -> AsyncIterator[Any]:
     """A dict cursor in autocommit mode (each statement is its own transaction)."""
-    async with pool.acquire() as conn:
+    async with _acquire(pool) as conn:
         async with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
             yield cur
 
@@ -76,7 +84,7 @@ class TransactionCursor:
 @asynccontextmanager
 async def transaction(pool: aiopg.Pool) -> AsyncIterator[Any]:
     """A dict cursor inside BEGIN … COMMIT; rolls back on any exception."""
-    async with pool.acquire() as conn:
+    async with _acquire(pool) as conn:
         async with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
             tx = TransactionCursor(cur)
             try:

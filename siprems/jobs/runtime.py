@@ -30,6 +30,7 @@ from siprems import keys
 from siprems.jobs import scripts
 from siprems.jobs.context import JobContext
 from siprems.jobs.delayed import DelayedMover
+from siprems.jobs.durations import DurationStats
 from siprems.jobs.execution import run_handler
 from siprems.jobs.finisher import TRANSIENT, Finisher
 from siprems.jobs.handlers import QUEUES, UnknownJobType, get_type
@@ -81,6 +82,7 @@ class Worker:
         self.started_at = time.time()
         self._start = self.redis.register_script(scripts.START_BATCH)
         self.mover = DelayedMover(self.redis)
+        self.durations = DurationStats()
         self.finisher = Finisher(self.redis, settings.job_result_ttl_seconds, recorded=self._recorded,
                                  retried=self.mover.notify)
         self.janitor = Janitor(self)
@@ -106,6 +108,7 @@ class Worker:
                                           "concurrency": self.concurrency})
         finisher = asyncio.create_task(self.finisher.run(lambda: self.stopping.is_set() and not self._running()))
         mover = asyncio.create_task(self.mover.run(self.stopping))
+        durations = asyncio.create_task(self.durations.run(self.redis, self.stopping))
         try:
             await self._consume()
             await self._drain()
@@ -117,7 +120,8 @@ class Worker:
             except TimeoutError:
                 log.error("could not record every finished job; they will be redelivered")
             mover.cancel()
-            await asyncio.gather(mover, return_exceptions=True)
+            await asyncio.gather(mover, durations, return_exceptions=True)
+            await self.durations.flush(self.redis)
             self.lease.stop()
             await self.redis.aclose()
             self.pool.close()
@@ -284,8 +288,10 @@ class Worker:
         ctx = JobContext(job_id=job_id, job_type=job_type, store_id=int(store_id or 0), args=orjson.loads(args_json),
                          attempt=int(attempts), redis=self.redis, pool=self.pool, settings=self.settings,
                          worker=self.name, lease_lost=lambda: self.lease.is_lost(queue, entry_id))
+        started = time.perf_counter()
         outcome = await run_handler(jt, ctx, failures=int(failures), max_retries=int(max_retries),
                                     handing_back=lambda: self._handing_back)
+        self.durations.observe(job_type, outcome[0] if outcome else "LEASE_LOST", time.perf_counter() - started)
         if outcome is None:  # lease lost: the new owner finishes it
             self._release(queue, entry_id)
         else:
