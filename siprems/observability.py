@@ -79,8 +79,9 @@ def _ms(seconds: float | None) -> float | None:
 
 async def queue_metrics_text(queue) -> bytes:
     """Queue depth, pending and dead letters as Prometheus gauges (live from Redis)."""
-    try:
-        from siprems.jobs.status import queue_status  # provided by the jobs package
+    try:  # provided by the jobs package
+        from siprems.jobs.durations import render as job_durations
+        from siprems.jobs.status import queue_status
     except ImportError:
         return b""
     try:
@@ -92,9 +93,8 @@ async def queue_metrics_text(queue) -> bytes:
     for name, value in _flatten("siprems_queue", status):
         lines.append(f"{name} {value}")
     try:
-        from siprems.jobs.durations import render
-        lines += await render(queue)
-    except Exception as exc:
+        lines += await job_durations(queue)
+    except Exception as exc:  # as above: never break /metrics
         log.warning("job durations unavailable: %r", exc)
     return ("\n".join(lines) + "\n").encode() if lines else b""
 

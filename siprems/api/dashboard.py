@@ -21,8 +21,8 @@ from sanic_ext import openapi, validate
 
 from siprems import cache
 from siprems.api import docs
-from siprems.api.guard import authenticated
-from siprems.calendar.locale import StoreLocale, store_locale
+from siprems.api.guard import authenticated, caller_locale
+from siprems.calendar.locale import StoreLocale
 from siprems.dashboard import figures
 from siprems.dashboard import queries as q
 from siprems.db import fetch_one
@@ -70,7 +70,7 @@ METRICS = {"type": "object", "properties": {
 async def _cached(request: Request, name: str, load: Callable[[object, StoreLocale], Awaitable]):
     """`load(db, locale)`, cached per store under a name holding the local date."""
     ctx = request.app.ctx
-    locale = await store_locale(ctx.db, request.ctx.store_id, ctx.redis)
+    locale = await caller_locale(request)
     key = f"dash:{name}:{locale.today().isoformat()}"
     return await cache.cached(ctx.redis, locale.store_id, key, ctx.settings.cache_ttl_seconds,
                               lambda: load(ctx.db, locale))

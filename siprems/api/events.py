@@ -25,9 +25,8 @@ from sanic_ext import openapi, validate
 from siprems import cache
 from siprems.api import docs
 from siprems.api.fieldtypes import Boolean, IsoDate, text
-from siprems.api.guard import authenticated
+from siprems.api.guard import authenticated, caller_locale
 from siprems.calendar import events
-from siprems.calendar.locale import store_locale
 
 bp = Blueprint("events", url_prefix="/api/events")
 
@@ -104,7 +103,7 @@ EVENT = {"type": "object", "properties": {
 @validate(query=RangeQuery)
 async def list_events(request: Request, query: RangeQuery):
     db = request.app.ctx.db
-    locale = await store_locale(db, request.ctx.store_id, request.app.ctx.redis)
+    locale = await caller_locale(request)
     return json(await events.list_events(db, locale, query.start, query.end))
 
 
@@ -118,7 +117,7 @@ async def list_events(request: Request, query: RangeQuery):
 @validate(json=EventBody)
 async def create_event(request: Request, body: EventBody):
     ctx = request.app.ctx
-    locale = await store_locale(ctx.db, request.ctx.store_id, ctx.redis)
+    locale = await caller_locale(request)
     created = await events.create_event(ctx.db, locale, body.data())
     await cache.invalidate(ctx.redis, request.ctx.store_id)  # forecasts and other event-dependent reads
     return json(created, status=201)
@@ -132,7 +131,7 @@ async def create_event(request: Request, body: EventBody):
 @authenticated
 async def get_event(request: Request, event_id: str):
     db = request.app.ctx.db
-    locale = await store_locale(db, request.ctx.store_id, request.app.ctx.redis)
+    locale = await caller_locale(request)
     return json(await events.get_event(db, locale, event_id))
 
 
@@ -146,7 +145,7 @@ async def get_event(request: Request, event_id: str):
 @validate(json=EventBody)
 async def update_event(request: Request, event_id: str, body: EventBody):
     ctx = request.app.ctx
-    locale = await store_locale(ctx.db, request.ctx.store_id, ctx.redis)
+    locale = await caller_locale(request)
     updated = await events.update_event(ctx.db, locale, event_id, body.data())
     await cache.invalidate(ctx.redis, request.ctx.store_id)
     return json(updated)
@@ -160,6 +159,6 @@ async def update_event(request: Request, event_id: str, body: EventBody):
 @authenticated
 async def delete_event(request: Request, event_id: str):
     ctx = request.app.ctx
-    await events.delete_event(ctx.db, await store_locale(ctx.db, request.ctx.store_id, ctx.redis), event_id)
+    await events.delete_event(ctx.db, await caller_locale(request), event_id)
     await cache.invalidate(ctx.redis, request.ctx.store_id)
     return json({"message": "Event deleted successfully"})

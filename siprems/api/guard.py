@@ -9,6 +9,7 @@ from functools import wraps
 from sanic import Request
 
 from siprems.auth.tokens import Identity, decode_access
+from siprems.calendar.locale import StoreLocale, store_locale
 from siprems.errors import Unauthorized
 
 
@@ -39,3 +40,9 @@ def authenticated(handler):
         return await handler(request, *args, **kwargs)
 
     return wrapper
+
+
+async def caller_locale(request: Request) -> StoreLocale:
+    """The caller's store locale (time zone, country), through the store's cache."""
+    ctx = request.app.ctx
+    return await store_locale(ctx.db, request.ctx.store_id, ctx.redis)

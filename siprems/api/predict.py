@@ -3,7 +3,6 @@ as a job, and the store-wide restock list."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,10 +61,14 @@ SUBMITTED = {"type": "object", "properties": {
     "product_sku": {"type": "string"}, "forecast_days": {"type": "integer"}}}
 
 
+def _no_product(sku: str) -> NotFound:
+    return NotFound(f"Product with SKU {sku} not found", code="product_not_found")
+
+
 async def _product(request: Request, sku: str) -> dict:
     product = await prediction.product_by_sku(request.app.ctx.db, request.ctx.store_id, sku)
     if product is None:
-        raise NotFound(f"Product with SKU {sku} not found", code="product_not_found")
+        raise _no_product(sku)
     return product
 
 
@@ -95,7 +98,7 @@ async def predict(request: Request, body: PredictBody):
     ctx, store_id = request.app.ctx, request.ctx.store_id
     found = await registry.product_with_latest_id(ctx.db, store_id, body.product_sku)
     if found is None:
-        raise NotFound(f"Product with SKU {body.product_sku} not found", code="product_not_found")
+        raise _no_product(body.product_sku)
     product, latest = found
     source = "cache"
     if latest is None:

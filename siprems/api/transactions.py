@@ -26,8 +26,7 @@ from sanic_ext import openapi, validate
 from siprems import cache, idempotency
 from siprems.api import docs
 from siprems.api.fieldtypes import Boolean, IsoDate, text, whole_number
-from siprems.api.guard import authenticated
-from siprems.calendar.locale import store_locale
+from siprems.api.guard import authenticated, caller_locale
 from siprems.errors import ValidationFailed
 from siprems.sales import ledger, selling
 
@@ -145,7 +144,7 @@ def _idempotency_header(handler):
 @validate(query=ListQuery)
 async def list_transactions(request: Request, query: ListQuery):
     db = request.app.ctx.db
-    locale = await store_locale(db, request.ctx.store_id, request.app.ctx.redis)
+    locale = await caller_locale(request)
     return json(await ledger.list_sales(db, locale, limit=query.limit, offset=query.offset,
                                         start=query.start_date, end=query.end_date))
 
@@ -158,7 +157,7 @@ async def list_transactions(request: Request, query: ListQuery):
 @authenticated
 async def get_transaction(request: Request, transaction_id: int):
     db = request.app.ctx.db
-    locale = await store_locale(db, request.ctx.store_id, request.app.ctx.redis)
+    locale = await caller_locale(request)
     return json(await ledger.get_sale(db, locale, transaction_id))
 
 
@@ -188,7 +187,7 @@ async def _run(request: Request, scope: str, effect) -> object:
 async def create_transaction(request: Request, body: SaleBody):
     sold_at = None
     if body.transaction_date is not None:
-        locale = await store_locale(request.app.ctx.db, request.ctx.store_id, request.app.ctx.redis)
+        locale = await caller_locale(request)
         sold_at = _sale_time(_parse_when(body.transaction_date), locale.tz)
     line = selling.SaleLine(body.product_sku, body.quantity, body.price, body.is_promo)
 

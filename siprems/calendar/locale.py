@@ -73,7 +73,7 @@ async def store_locale(pool, store_id: int, redis=None) -> StoreLocale:
 
     found = await load() if redis is None else await cache.cached(redis, store_id, "locale",
                                                                   LOCALE_CACHE_SECONDS, load)
-    return StoreLocale(store_id, found["country"], found["subdivision"], zone_name(found["timezone"]))
+    return StoreLocale(store_id, **found)
 
 
 def parse_iso_date(value: str) -> date:
