@@ -63,8 +63,11 @@ def explain_all(dsn: str, store_id: int) -> None:
         ("cards: product counts", q.PRODUCT_COUNTS, base),
         ("salesTrend: 7 days", q.DAILY, {**base, "start": week_start, "end": day_end}),
         ("stockComparison", q.LOWEST_STOCK, {**base, "since": since, "end": day_start}),
-        ("metrics: year vs previous", q.PERIOD_TOTALS,
-         {**base, "prev_start": prev_year, "start": year_start, "end": day_end}),
+        (
+            "metrics: year vs previous",
+            q.PERIOD_TOTALS,
+            {**base, "prev_start": prev_year, "start": year_start, "end": day_end},
+        ),
         ("sales-chart: 90 days", q.DAILY, {**base, "start": chart_start, "end": day_end}),
         ("category-sales: 90 days", q.CATEGORY_SALES, {**base, "start": chart_start, "end": day_end}),
     ]
@@ -123,16 +126,22 @@ def add_other_stores(dsn: str, store_id: int, copies: int) -> None:
         for i in range(copies):
             cur.execute("INSERT INTO stores (name) VALUES (%s) RETURNING store_id", (f"Other shop {i}",))
             other = cur.fetchone()[0]
-            cur.execute("""INSERT INTO products (store_id, sku, name, category, price, cost_price, stock, created_at)
+            cur.execute(
+                """INSERT INTO products (store_id, sku, name, category, price, cost_price, stock, created_at)
                            SELECT %s, sku, name, category, price, cost_price, stock, created_at FROM products
-                            WHERE store_id = %s""", (other, store_id))
-            cur.execute("""INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit, is_promo,
+                            WHERE store_id = %s""",
+                (other, store_id),
+            )
+            cur.execute(
+                """INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit, is_promo,
                                                      transaction_date, checkout_id)
                            SELECT %s, np.product_id, t.quantity_sold, t.price_per_unit, t.is_promo,
                                   t.transaction_date, t.checkout_id
                              FROM transactions t JOIN products op ON op.product_id = t.product_id
                              JOIN products np ON np.store_id = %s AND np.sku = op.sku
-                            WHERE t.store_id = %s""", (other, other, store_id))
+                            WHERE t.store_id = %s""",
+                (other, other, store_id),
+            )
         cur.execute("SELECT count(*) FROM transactions")
         print(f"{copies} other stores added: {cur.fetchone()[0]} sales lines in the table")
 
@@ -150,8 +159,12 @@ def main() -> int:
     parser.add_argument("-n", "--requests", type=int, default=30, help="requests per endpoint and cache state")
     parser.add_argument("--explain-only", action="store_true", help="only EXPLAIN ANALYZE, no HTTP")
     parser.add_argument("--dsn", help="EXPLAIN against this (already seeded) database instead; no stack")
-    parser.add_argument("--other-stores", type=int, default=9,
-                        help="copies of the demo sales under other stores (a shared table; default 9)")
+    parser.add_argument(
+        "--other-stores",
+        type=int,
+        default=9,
+        help="copies of the demo sales under other stores (a shared table; default 9)",
+    )
     args = parser.parse_args()
     if args.dsn:
         explain_all(args.dsn, _demo_store(args.dsn))
@@ -167,6 +180,7 @@ def main() -> int:
         stack.start_all(apis=not args.explain_only)
         if args.explain_only:
             from siprems.db.migrate import apply_migrations
+
             apply_migrations(stack.direct_url)
         t = time.perf_counter()
         print(seed(stack.direct_url), f"({time.perf_counter() - t:.1f} s)")
@@ -176,8 +190,13 @@ def main() -> int:
         if not args.explain_only:
             r = httpx.post(stack.base_url + "/api/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
             r.raise_for_status()
-            measure(stack.base_url, f"redis://127.0.0.1:{stack.ports.redis}/0", store_id,
-                    r.json()["access_token"], args.requests)
+            measure(
+                stack.base_url,
+                f"redis://127.0.0.1:{stack.ports.redis}/0",
+                store_id,
+                r.json()["access_token"],
+                args.requests,
+            )
     finally:
         stack.stop_all()
         shutil.rmtree(root, ignore_errors=True)

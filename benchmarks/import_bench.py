@@ -41,18 +41,32 @@ def _login(base_url: str) -> dict:
 
 
 def product_rows(n: int) -> list[dict]:
-    return [{"sku": f"B-{i:06d}", "name": f"Bench product {i}", "category": f"Cat {i % 12}",
-             "price": f"{1 + i % 500}.{i % 100:02d}", "cost_price": f"{i % 400}.50", "stock": i % 300}
-            for i in range(n)]
+    return [
+        {
+            "sku": f"B-{i:06d}",
+            "name": f"Bench product {i}",
+            "category": f"Cat {i % 12}",
+            "price": f"{1 + i % 500}.{i % 100:02d}",
+            "cost_price": f"{i % 400}.50",
+            "stock": i % 300,
+        }
+        for i in range(n)
+    ]
 
 
 def sale_rows(n: int, skus: list[str]) -> list[dict]:
     rng = random.Random(7)
     start = date.today() - timedelta(days=730)
-    return [{"product_sku": rng.choice(skus), "quantity": rng.randint(1, 12),
-             "transaction_date": f"{start + timedelta(days=rng.randrange(730))}T{rng.randrange(8, 21):02d}:"
-                                 f"{rng.randrange(60):02d}:00",
-             "is_promo": rng.random() < 0.1} for _ in range(n)]
+    return [
+        {
+            "product_sku": rng.choice(skus),
+            "quantity": rng.randint(1, 12),
+            "transaction_date": f"{start + timedelta(days=rng.randrange(730))}T{rng.randrange(8, 21):02d}:"
+            f"{rng.randrange(60):02d}:00",
+            "is_promo": rng.random() < 0.1,
+        }
+        for _ in range(n)
+    ]
 
 
 def to_csv(rows: list[dict]) -> bytes:
@@ -70,8 +84,11 @@ def timed_post(client: httpx.Client, path: str, label: str, n: int, **kw) -> flo
     if r.status_code != 200:
         raise SystemExit(f"{label}: HTTP {r.status_code}: {r.text[:500]}")
     size = len(kw.get("content") or b"") or None
-    print(f"{label:<34} {n:>7} rows  {elapsed:6.2f} s  {n / elapsed:>9,.0f} rows/s"
-          + (f"  ({size / 2**20:.1f} MiB body)" if size else "") + f"  -> {r.json()}")
+    print(
+        f"{label:<34} {n:>7} rows  {elapsed:6.2f} s  {n / elapsed:>9,.0f} rows/s"
+        + (f"  ({size / 2**20:.1f} MiB body)" if size else "")
+        + f"  -> {r.json()}"
+    )
     return n / elapsed
 
 
@@ -80,17 +97,30 @@ def run(base_url: str, rows: int, products: int) -> dict:
     results = {}
     with httpx.Client(base_url=base_url, timeout=300, headers=headers) as c:
         prods = product_rows(products)
-        results["products_json"] = timed_post(c, "/api/products/import", "products import (JSON, create)",
-                                              products, json={"products": prods})
-        results["products_csv"] = timed_post(c, "/api/products/import", "products import (CSV, upsert)",
-                                             products, content=to_csv(prods),
-                                             headers={"Content-Type": "text/csv"})
+        results["products_json"] = timed_post(
+            c, "/api/products/import", "products import (JSON, create)", products, json={"products": prods}
+        )
+        results["products_csv"] = timed_post(
+            c,
+            "/api/products/import",
+            "products import (CSV, upsert)",
+            products,
+            content=to_csv(prods),
+            headers={"Content-Type": "text/csv"},
+        )
         skus = [p["sku"] for p in prods[:200]]
         sales = sale_rows(rows, skus)
-        results["sales_json"] = timed_post(c, "/api/transactions/import", "transactions import (JSON)", rows,
-                                           json={"transactions": sales})
-        results["sales_csv"] = timed_post(c, "/api/transactions/import", "transactions import (CSV)", rows,
-                                          content=to_csv(sales), headers={"Content-Type": "text/csv"})
+        results["sales_json"] = timed_post(
+            c, "/api/transactions/import", "transactions import (JSON)", rows, json={"transactions": sales}
+        )
+        results["sales_csv"] = timed_post(
+            c,
+            "/api/transactions/import",
+            "transactions import (CSV)",
+            rows,
+            content=to_csv(sales),
+            headers={"Content-Type": "text/csv"},
+        )
     return results
 
 

@@ -36,9 +36,17 @@ from siprems.jobs.producer import JobSpec
 
 def start_workers(stack: Stack, n: int, concurrency: int) -> list[subprocess.Popen]:
     env = stack.env(JOB_CONCURRENCY=concurrency, LOG_LEVEL="WARNING")
-    return [subprocess.Popen([sys.executable, "-m", "workers"], env=env, cwd=str(REPO), start_new_session=True,
-                             stdout=subprocess.DEVNULL, stderr=open(stack.root / f"worker{i}.log", "ab"))
-            for i in range(n)]
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "workers"],
+            env=env,
+            cwd=str(REPO),
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=open(stack.root / f"worker{i}.log", "ab"),
+        )
+        for i in range(n)
+    ]
 
 
 def stop_workers(procs: list[subprocess.Popen]) -> None:
@@ -57,7 +65,7 @@ async def times(redis, ids: list[str], *fields: str) -> list[list[int]]:
     out = []
     for start in range(0, len(ids), 2000):
         async with redis.pipeline(transaction=False) as pipe:
-            for job_id in ids[start:start + 2000]:
+            for job_id in ids[start : start + 2000]:
                 pipe.hmget(keys.job_record(job_id), *fields)
             out += [[int(v) for v in row] for row in await pipe.execute()]
     return out
@@ -80,8 +88,10 @@ async def throughput(stack: Stack, redis, workers: int, jobs: int, concurrency: 
     rows = await times(redis, ids, "started_at", "finished_at")
     seconds = (max(r[1] for r in rows) - min(r[0] for r in rows)) / 1e6
     rate = jobs / seconds
-    print(f"  {workers} worker(s) x {concurrency} slots: {jobs} no-op jobs in {seconds:.2f} s = {rate:,.0f} jobs/s"
-          f"  (enqueue: {enqueue_rate:,.0f} jobs/s, pipelined)")
+    print(
+        f"  {workers} worker(s) x {concurrency} slots: {jobs} no-op jobs in {seconds:.2f} s = {rate:,.0f} jobs/s"
+        f"  (enqueue: {enqueue_rate:,.0f} jobs/s, pipelined)"
+    )
     return rate
 
 
@@ -103,8 +113,10 @@ async def idle_latency(stack: Stack, redis, samples: int) -> tuple[float, float,
     start_ms = sorted((r[1] - r[0]) / 1000 for r in rows)
     done_ms = sorted((r[2] - r[0]) / 1000 for r in rows)
     p50, p99 = statistics.median(start_ms), start_ms[int(0.99 * (len(start_ms) - 1))]
-    print(f"  idle enqueue-to-start latency over {samples} jobs: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
-          f"max {start_ms[-1]:.2f} ms; enqueue-to-finish p50 {statistics.median(done_ms):.2f} ms")
+    print(
+        f"  idle enqueue-to-start latency over {samples} jobs: p50 {p50:.2f} ms, p99 {p99:.2f} ms, "
+        f"max {start_ms[-1]:.2f} ms; enqueue-to-finish p50 {statistics.median(done_ms):.2f} ms"
+    )
     return p50, p99, start_ms[-1]
 
 

@@ -36,8 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown faults: {', '.join(sorted(unknown))}")
     started = time.monotonic()
-    run = runner.execute(runner.Options(faults=chosen, users=args.users, keep=args.keep),
-                         log=lambda m: print(f"[{time.monotonic() - started:5.0f}s] {m}", flush=True))
+    run = runner.execute(
+        runner.Options(faults=chosen, users=args.users, keep=args.keep),
+        log=lambda m: print(f"[{time.monotonic() - started:5.0f}s] {m}", flush=True),
+    )
     print()
     print(report.table(run))
     print()

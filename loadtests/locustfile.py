@@ -31,8 +31,17 @@ HISTORY_DAYS = int(os.environ.get("HISTORY_DAYS", "60"))
 
 
 def _catalogue(n: int = 8) -> list[dict]:
-    return [{"sku": f"LT-{i:03d}", "name": f"Load product {i}", "category": CATEGORIES[i % len(CATEGORIES)],
-             "price": 5000 + 500 * i, "cost_price": 3000 + 300 * i, "stock": 10_000} for i in range(n)]
+    return [
+        {
+            "sku": f"LT-{i:03d}",
+            "name": f"Load product {i}",
+            "category": CATEGORIES[i % len(CATEGORIES)],
+            "price": 5000 + 500 * i,
+            "cost_price": 3000 + 300 * i,
+            "stock": 10_000,
+        }
+        for i in range(n)
+    ]
 
 
 def _history(skus: list[str], days: int) -> list[dict]:
@@ -42,8 +51,13 @@ def _history(skus: list[str], days: int) -> list[dict]:
     for d in range(days, 0, -1):
         day = today - timedelta(days=d)
         for sku in skus:
-            rows.append({"product_sku": sku, "quantity": rng.randint(1, 12) + (4 if day.weekday() >= 5 else 0),
-                         "transaction_date": day.isoformat()})
+            rows.append(
+                {
+                    "product_sku": sku,
+                    "quantity": rng.randint(1, 12) + (4 if day.weekday() >= 5 else 0),
+                    "transaction_date": day.isoformat(),
+                }
+            )
     return rows
 
 
@@ -56,20 +70,30 @@ class ShopOwner(FastHttpUser):
         self.email = f"lt-{uuid.uuid4().hex[:12]}@load.test"
         self.password = "Loadtest123"
         self.headers = {"X-Forwarded-For": self.forwarded}
-        self._call("POST", "/api/auth/register", "/api/auth/register",
-                   json={"email": self.email, "password": self.password, "full_name": "Load Tester"})
-        body = self._call("POST", "/api/auth/login", "/api/auth/login",
-                          json={"email": self.email, "password": self.password})
+        self._call(
+            "POST",
+            "/api/auth/register",
+            "/api/auth/register",
+            json={"email": self.email, "password": self.password, "full_name": "Load Tester"},
+        )
+        body = self._call(
+            "POST", "/api/auth/login", "/api/auth/login", json={"email": self.email, "password": self.password}
+        )
         token = (body or {}).get("access_token", "")
         self.headers = {"Authorization": f"Bearer {token}", "X-Forwarded-For": self.forwarded}
         products = _catalogue()
         self.skus = [p["sku"] for p in products]
         self._call("POST", "/api/products/import", "/api/products/import", json={"products": products})
-        self._call("POST", "/api/transactions/import", "/api/transactions/import",
-                   json={"transactions": _history(self.skus, HISTORY_DAYS)})
+        self._call(
+            "POST",
+            "/api/transactions/import",
+            "/api/transactions/import",
+            json={"transactions": _history(self.skus, HISTORY_DAYS)},
+        )
         # A shop's first prediction trains its model (synchronously, short history).
-        self._call("POST", "/api/predict", "/api/predict [first, trains]",
-                   json={"product_sku": self.skus[0], "days": 14})
+        self._call(
+            "POST", "/api/predict", "/api/predict [first, trains]", json={"product_sku": self.skus[0], "days": 14}
+        )
         _onboarded(self.environment)
 
     # -- helpers ---------------------------------------------------------------
@@ -114,10 +138,17 @@ class ShopOwner(FastHttpUser):
 
     @task(5)
     def checkout(self) -> None:
-        items = [{"product": {"id": sku}, "quantity": random.randint(1, 3)}
-                 for sku in random.sample(self.skus, random.randint(1, 3))]
-        self._call("POST", "/api/transactions/checkout", "/api/transactions/checkout",
-                   json={"items": items}, headers={"Idempotency-Key": uuid.uuid4().hex})
+        items = [
+            {"product": {"id": sku}, "quantity": random.randint(1, 3)}
+            for sku in random.sample(self.skus, random.randint(1, 3))
+        ]
+        self._call(
+            "POST",
+            "/api/transactions/checkout",
+            "/api/transactions/checkout",
+            json={"items": items},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
 
     @task(4)
     def calendar(self) -> None:
@@ -131,14 +162,24 @@ class ShopOwner(FastHttpUser):
 
     @task(1)
     def chat(self) -> None:
-        question = random.choice(["Produk apa yang stoknya menipis?", "What were my best sellers this week?",
-                                  "Berapa pendapatan hari ini?", "Upcoming events?"])
+        question = random.choice(
+            [
+                "Produk apa yang stoknya menipis?",
+                "What were my best sellers this week?",
+                "Berapa pendapatan hari ini?",
+                "Upcoming events?",
+            ]
+        )
         self._call("POST", "/api/chat", "/api/chat", json={"message": question})
 
     @task(1)
     def train(self) -> None:
-        self._call("POST", f"/api/tasks/training/product/{random.choice(self.skus)}",
-                   "/api/tasks/training/product/[sku]", headers={"Idempotency-Key": f"train-{self.email}"})
+        self._call(
+            "POST",
+            f"/api/tasks/training/product/{random.choice(self.skus)}",
+            "/api/tasks/training/product/[sku]",
+            headers={"Idempotency-Key": f"train-{self.email}"},
+        )
 
 
 _done = {"users": 0}
@@ -155,10 +196,13 @@ def _onboarded(environment) -> None:
     print("| request | count | p50 ms | p95 ms | max ms | failures |")
     print("|---|---:|---:|---:|---:|---:|")
     for entry in sorted(environment.stats.entries.values(), key=lambda e: e.name):
-        if entry.name.startswith(("/api/auth", "/api/products/import", "/api/transactions/import",
-                                  "/api/predict [first")):
-            print(f"| {entry.method} {entry.name} | {entry.num_requests} | {entry.get_response_time_percentile(0.5):.0f} | "
-                  f"{entry.get_response_time_percentile(0.95):.0f} | {entry.max_response_time:.0f} | {entry.num_failures} |")
+        if entry.name.startswith(
+            ("/api/auth", "/api/products/import", "/api/transactions/import", "/api/predict [first")
+        ):
+            print(
+                f"| {entry.method} {entry.name} | {entry.num_requests} | {entry.get_response_time_percentile(0.5):.0f} | "
+                f"{entry.get_response_time_percentile(0.95):.0f} | {entry.max_response_time:.0f} | {entry.num_failures} |"
+            )
     for error in sorted(environment.stats.errors.values(), key=lambda e: -e.occurrences):
         print(f"  sign-up phase failure x{error.occurrences}: {error.method} {error.name}: {str(error.error)[:160]}")
     environment.stats.reset_all()
@@ -180,7 +224,9 @@ def _gate(environment, **_kw) -> None:
     error_ratio = total.num_failures / served
     p95 = total.get_response_time_percentile(0.95) or 0
     ok = error_ratio <= MAX_ERROR_RATIO and p95 <= P95_BUDGET_MS
-    print(f"\nGATE: requests={total.num_requests} rate_limited={limited} failures={total.num_failures} "
-          f"error_ratio={error_ratio:.4%} (max {MAX_ERROR_RATIO:.2%}) p95={p95:.0f}ms (budget {P95_BUDGET_MS:.0f}ms) "
-          f"-> {'PASS' if ok else 'FAIL'}")
+    print(
+        f"\nGATE: requests={total.num_requests} rate_limited={limited} failures={total.num_failures} "
+        f"error_ratio={error_ratio:.4%} (max {MAX_ERROR_RATIO:.2%}) p95={p95:.0f}ms (budget {P95_BUDGET_MS:.0f}ms) "
+        f"-> {'PASS' if ok else 'FAIL'}"
+    )
     environment.process_exit_code = 0 if ok else 1

@@ -22,8 +22,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 # Sanic's workers are spawned (`python -c "from multiprocessing.spawn ..."`).
-STACK_MARKERS = ("postgres", "pgbouncer", "redis-server", "haproxy", "siprems", "workers", "sanic",
-                 "multiprocessing.spawn")
+STACK_MARKERS = (
+    "postgres",
+    "pgbouncer",
+    "redis-server",
+    "haproxy",
+    "siprems",
+    "workers",
+    "sanic",
+    "multiprocessing.spawn",
+)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -63,9 +71,29 @@ def main() -> int:
         return 2
     RESULTS.mkdir(exist_ok=True)
     prefix = RESULTS / "run"
-    cmd = [sys.executable, "-m", "locust", "-f", str(HERE / "locustfile.py"), "--headless", "-u", users, "-r", spawn,
-           "-t", duration, "--host", host, "--csv", str(prefix), "--html", str(RESULTS / "report.html"),
-           "--stop-timeout", "10s", "--only-summary"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(HERE / "locustfile.py"),
+        "--headless",
+        "-u",
+        users,
+        "-r",
+        spawn,
+        "-t",
+        duration,
+        "--host",
+        host,
+        "--csv",
+        str(prefix),
+        "--html",
+        str(RESULTS / "report.html"),
+        "--stop-timeout",
+        "10s",
+        "--only-summary",
+    ]
     # RESET_STATS=1 (default): the locustfile prints the sign-up phase, then
     # restarts the statistics once every shop is onboarded (steady state).
     processes = os.environ.get("LOCUST_PROCESSES")
@@ -93,8 +121,10 @@ def main() -> int:
 
 def cpu_line(label: str, wall: float, locust_cpu: float, stack_cpu: float) -> None:
     cores = os.cpu_count() or 1
-    print(f"{label} ({wall:.0f} s): stack {stack_cpu:.0f} s CPU ({stack_cpu / wall / cores:.0%} of {cores} cores), "
-          f"locust {locust_cpu:.0f} s ({locust_cpu / wall / cores:.0%})")
+    print(
+        f"{label} ({wall:.0f} s): stack {stack_cpu:.0f} s CPU ({stack_cpu / wall / cores:.0%} of {cores} cores), "
+        f"locust {locust_cpu:.0f} s ({locust_cpu / wall / cores:.0%})"
+    )
 
 
 def print_summary(prefix: Path, users: str, wall: float, locust_cpu: float, stack_cpu: float) -> None:
@@ -105,8 +135,10 @@ def print_summary(prefix: Path, users: str, wall: float, locust_cpu: float, stac
     for r in rows:
         name = r["Name"] if r["Type"] != "" else r["Name"]
         label = f"{r['Type']} {name}".strip() if name != "Aggregated" else "**all**"
-        print(f"| {label} | {r['Request Count']} | {float(r['Requests/s']):.1f} | {r['50%']} | {r['95%']} | "
-              f"{r['99%']} | {r['Failure Count']} |")
+        print(
+            f"| {label} | {r['Request Count']} | {float(r['Requests/s']):.1f} | {r['50%']} | {r['95%']} | "
+            f"{r['99%']} | {r['Failure Count']} |"
+        )
     print()
     cpu_line("CPU over the whole run", wall, locust_cpu, stack_cpu)
 

@@ -29,8 +29,13 @@ access_log = logging.getLogger("siprems.access")
 
 def create_app(settings: Settings | None = None) -> Sanic:
     settings = settings or load_settings()
-    app = Sanic("siprems", dumps=jsonutil.dumps, loads=jsonutil.loads, error_handler=JsonErrorHandler(),
-                log_config=sanic_log_config())
+    app = Sanic(
+        "siprems",
+        dumps=jsonutil.dumps,
+        loads=jsonutil.loads,
+        error_handler=JsonErrorHandler(),
+        log_config=sanic_log_config(),
+    )
     app.ctx.settings = settings
     _configure(app, settings)
     _register_listeners(app, settings)
@@ -130,8 +135,18 @@ def _register_middleware(app: Sanic, settings: Settings) -> None:
         # HAProxy checks /health every second per instance: keep it out of INFO.
         access_log.log(
             logging.DEBUG if route == "/health" and status == 200 else logging.INFO,
-            "%s %s %s", request.method, route, status,
-            extra={"request_id": rid, "instance": settings.instance, "worker": os.getpid(),
-                   "store_id": identity.store_id if identity else None, "route": route,
-                   "path": request.path, "status": status, "duration_ms": round(elapsed * 1000, 2)},
+            "%s %s %s",
+            request.method,
+            route,
+            status,
+            extra={
+                "request_id": rid,
+                "instance": settings.instance,
+                "worker": os.getpid(),
+                "store_id": identity.store_id if identity else None,
+                "route": route,
+                "path": request.path,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+            },
         )

@@ -59,7 +59,8 @@ async def cached(redis, store_id: int, name: str, ttl: int, load: Callable[[], A
         if _missed:
             await _catch_up(redis)
         generation, raw = await _lookup_script(redis)(
-            keys=[keys.cache_generation(store_id)], args=[keys.cache_entry_prefix(store_id), name])
+            keys=[keys.cache_generation(store_id)], args=[keys.cache_entry_prefix(store_id), name]
+        )
         key = keys.cache_entry(store_id, int(generation), name)
     except _REDIS_ERRORS as exc:
         metrics.CACHE.labels("error").inc()

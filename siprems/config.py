@@ -52,9 +52,7 @@ class Settings:
     port: int = 8001
     workers: int = 2
     request_max_size: int = 16 * 1024 * 1024
-    cors_origins: list[str] = field(
-        default_factory=lambda: ["http://localhost:3000", "http://localhost:5173"]
-    )
+    cors_origins: list[str] = field(default_factory=lambda: ["http://localhost:3000", "http://localhost:5173"])
     migrate_on_start: bool = True
     cache_ttl_seconds: int = 300
     idempotency_ttl_seconds: int = 86400

@@ -52,8 +52,9 @@ def key_from(headers) -> str | None:
         return None
     key = raw.strip()
     if not key or len(key) > MAX_KEY_LENGTH or not _KEY.match(key):
-        raise BadRequest(f"Header '{HEADER}' must be 1-{MAX_KEY_LENGTH} visible ASCII characters.",
-                         code="invalid_idempotency_key")
+        raise BadRequest(
+            f"Header '{HEADER}' must be 1-{MAX_KEY_LENGTH} visible ASCII characters.", code="invalid_idempotency_key"
+        )
     return key
 
 
@@ -82,8 +83,9 @@ UPDATE idempotency_keys SET status_code = %(status)s, response = %(response)s::j
 """
 
 
-async def run_once(pool, *, store_id: int, scope: str, key: str | None, request_hash: str,
-                   ttl_seconds: int, effect: Effect) -> Outcome:
+async def run_once(
+    pool, *, store_id: int, scope: str, key: str | None, request_hash: str, ttl_seconds: int, effect: Effect
+) -> Outcome:
     """Apply `effect(cursor) -> (status, body)` at most once per key.
 
     Without a key the effect simply runs in its own transaction.
@@ -96,8 +98,7 @@ async def run_once(pool, *, store_id: int, scope: str, key: str | None, request_
                 return await _replay(cur, params)
         status, body = await effect(cur)
         if key is not None:  # recorded and committed in one round trip
-            await cur.execute_and_commit(_RECORD, {**params, "status": status,
-                                                   "response": jsonutil.dumps_str(body)})
+            await cur.execute_and_commit(_RECORD, {**params, "status": status, "response": jsonutil.dumps_str(body)})
     return Outcome(status, body, replayed=False)
 
 
@@ -107,8 +108,10 @@ async def _replay(cur, params: dict) -> Outcome:
     if row is None:  # purged between the claim and this read: vanishingly rare
         raise Conflict(f"This {HEADER} is being recycled; please retry.", code="idempotency_key_busy")
     if row["request_hash"] != params["hash"]:
-        raise Unprocessable(f"This {HEADER} was already used with a different request body; "
-                            "use a new key for a new request.", code="idempotency_key_reused")
+        raise Unprocessable(
+            f"This {HEADER} was already used with a different request body; use a new key for a new request.",
+            code="idempotency_key_reused",
+        )
     return Outcome(row["status_code"], row["response"], replayed=True)
 
 

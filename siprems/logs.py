@@ -112,8 +112,9 @@ def sanic_log_config() -> dict:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "siprems.logs.JsonFormatter"}},
-        "handlers": {"stderr": {"class": "siprems.logs.BatchedStreamHandler", "formatter": "json",
-                               "stream": "ext://sys.stderr"}},
+        "handlers": {
+            "stderr": {"class": "siprems.logs.BatchedStreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+        },
         "root": {"level": os.environ.get("LOG_LEVEL", "INFO"), "handlers": ["stderr"]},
         "loggers": {
             name: {"level": "INFO", "handlers": [], "propagate": True}

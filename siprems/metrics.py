@@ -15,23 +15,40 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 REQUESTS = Counter("siprems_http_requests_total", "HTTP requests served", ["method", "route", "status"])
-LATENCY = Histogram("siprems_http_request_duration_seconds", "HTTP request latency", ["method", "route"],
-                    buckets=LATENCY_BUCKETS)
+LATENCY = Histogram(
+    "siprems_http_request_duration_seconds", "HTTP request latency", ["method", "route"], buckets=LATENCY_BUCKETS
+)
 IN_FLIGHT = Gauge("siprems_http_requests_in_flight", "Requests being served", multiprocess_mode="livesum")
-DB_POOL_SIZE = Gauge("siprems_db_pool_connections", "aiopg pool connections", ["state"],
-                     multiprocess_mode="livesum")
+DB_POOL_SIZE = Gauge("siprems_db_pool_connections", "aiopg pool connections", ["state"], multiprocess_mode="livesum")
 DB_POOL_WAITS = Counter("siprems_db_pool_waits_total", "Requests that waited for a pooled connection")
-REDIS_LATENCY = Histogram("siprems_redis_command_duration_seconds", "Redis command latency (cache reads)",
-                          ["command"], buckets=LATENCY_BUCKETS)
+REDIS_LATENCY = Histogram(
+    "siprems_redis_command_duration_seconds",
+    "Redis command latency (cache reads)",
+    ["command"],
+    buckets=LATENCY_BUCKETS,
+)
 CACHE = Counter("siprems_cache_requests_total", "Cache lookups", ["result"])
-FORECAST_FIT = Histogram("siprems_forecast_fit_seconds", "Model fit + forecast time", ["method"],
-                         buckets=(0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10))
-FORECAST_ERROR = Histogram("siprems_forecast_holdout_wape", "Holdout WAPE of trained models", ["method"],
-                           buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0))
-PREDICT_LATENCY = Histogram("siprems_predict_duration_seconds", "Prediction answer time", ["source"],
-                            buckets=LATENCY_BUCKETS)
-CHAT_LATENCY = Histogram("siprems_chat_provider_duration_seconds", "Assistant provider latency", ["provider"],
-                         buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+FORECAST_FIT = Histogram(
+    "siprems_forecast_fit_seconds",
+    "Model fit + forecast time",
+    ["method"],
+    buckets=(0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5, 10),
+)
+FORECAST_ERROR = Histogram(
+    "siprems_forecast_holdout_wape",
+    "Holdout WAPE of trained models",
+    ["method"],
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0),
+)
+PREDICT_LATENCY = Histogram(
+    "siprems_predict_duration_seconds", "Prediction answer time", ["source"], buckets=LATENCY_BUCKETS
+)
+CHAT_LATENCY = Histogram(
+    "siprems_chat_provider_duration_seconds",
+    "Assistant provider latency",
+    ["provider"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 CHAT_ERRORS = Counter("siprems_chat_provider_errors_total", "Assistant provider errors", ["provider", "kind"])
 
 

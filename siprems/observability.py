@@ -108,7 +108,7 @@ def _flatten(prefix: str, value, labels: str = ""):
         for key, inner in value.items():
             if isinstance(inner, dict) and all(isinstance(v, (int, float)) for v in inner.values()):
                 for k2, v2 in inner.items():
-                    yield f"{prefix}_{_clean(key)}{{name=\"{_clean(k2)}\"}}", v2
+                    yield f'{prefix}_{_clean(key)}{{name="{_clean(k2)}"}}', v2
             else:
                 yield from _flatten(f"{prefix}_{_clean(key)}", inner, labels)
 
@@ -125,8 +125,12 @@ async def cache_stats(redis, metrics_text: str) -> dict:
                 hits += s.value
             elif s.labels["result"] == "miss":
                 misses += s.value
-    result = {"available": True, "hits": int(hits), "misses": int(misses),
-              "hit_ratio": round(hits / (hits + misses), 4) if hits + misses else None}
+    result = {
+        "available": True,
+        "hits": int(hits),
+        "misses": int(misses),
+        "hit_ratio": round(hits / (hits + misses), 4) if hits + misses else None,
+    }
     try:
         prefixes: Tally = Tally()
         scanned = 0
@@ -141,9 +145,13 @@ async def cache_stats(redis, metrics_text: str) -> dict:
             if scanned >= 20000:  # bounded: this is a diagnostic, not an inventory
                 break
         memory = await redis.info("memory")
-        result.update(keys_by_prefix=dict(prefixes.most_common()), keys_scanned=scanned,
-                      used_memory=memory.get("used_memory"), used_memory_human=memory.get("used_memory_human"),
-                      maxmemory_policy=memory.get("maxmemory_policy"))
+        result.update(
+            keys_by_prefix=dict(prefixes.most_common()),
+            keys_scanned=scanned,
+            used_memory=memory.get("used_memory"),
+            used_memory_human=memory.get("used_memory_human"),
+            maxmemory_policy=memory.get("maxmemory_policy"),
+        )
     except Exception as exc:
         log.warning("cache stats: redis unavailable: %r", exc)
         result.update(available=False)

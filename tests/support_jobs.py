@@ -37,9 +37,14 @@ class Procs:
 
     def start(self, name: str, kind: str = "worker", wait: bool = True, args: tuple = (), **env) -> subprocess.Popen:
         with open(self.stack.root / "log" / f"{name}.log", "ab") as log:
-            proc = subprocess.Popen([*self.stack.commands()[kind], *args],
-                                    env=self.stack.env(**{**WORKER_ENV, **env}), stdout=log,
-                                    stderr=subprocess.STDOUT, cwd=str(REPO), start_new_session=True)
+            proc = subprocess.Popen(
+                [*self.stack.commands()[kind], *args],
+                env=self.stack.env(**{**WORKER_ENV, **env}),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=str(REPO),
+                start_new_session=True,
+            )
         self.procs[name] = proc
         if wait and kind == "worker":
             self.wait_ready(proc)

@@ -24,25 +24,37 @@ def store_of(db, user) -> int:
         return cur.fetchone()["store_id"]
 
 
-def add_product(db, store_id: int, sku: str | None = None, *, stock: int = 10, price: str | int = "10000.00",
-                name: str | None = None, category: str = "Snacks", archived: bool = False) -> dict:
+def add_product(
+    db,
+    store_id: int,
+    sku: str | None = None,
+    *,
+    stock: int = 10,
+    price: str | int = "10000.00",
+    name: str | None = None,
+    category: str = "Snacks",
+    archived: bool = False,
+) -> dict:
     sku = sku or f"SKU-{uuid.uuid4().hex[:8].upper()}"
     with db.cursor() as cur:
         cur.execute(
             """INSERT INTO products (store_id, sku, name, category, price, stock, is_archived)
                VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING product_id, sku, name, price, stock""",
-            (store_id, sku, name or f"Product {sku}", category, Decimal(str(price)), stock, archived))
+            (store_id, sku, name or f"Product {sku}", category, Decimal(str(price)), stock, archived),
+        )
         return dict(cur.fetchone())
 
 
-def add_sale(db, store_id: int, product_id: int, quantity: int, price: str | int, when: datetime,
-             checkout_id: str | None = None) -> int:
+def add_sale(
+    db, store_id: int, product_id: int, quantity: int, price: str | int, when: datetime, checkout_id: str | None = None
+) -> int:
     with db.cursor() as cur:
         cur.execute(
             """INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit, transaction_date,
                                          checkout_id)
                VALUES (%s, %s, %s, %s, %s, %s) RETURNING transaction_id""",
-            (store_id, product_id, quantity, Decimal(str(price)), when, checkout_id))
+            (store_id, product_id, quantity, Decimal(str(price)), when, checkout_id),
+        )
         return cur.fetchone()["transaction_id"]
 
 

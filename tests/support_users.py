@@ -42,8 +42,9 @@ def register(base_url: str, *, prefix: str = "user", full_name: str = "Test Owne
     email, password = f"{prefix}-{uuid.uuid4().hex[:12]}@example.com", "Secret123"
     with httpx.Client(base_url=base_url, timeout=30) as c:
         for path, body, expected in (
-                ("/api/auth/register", {"email": email, "password": password, "full_name": full_name}, 201),
-                ("/api/auth/login", {"email": email, "password": password}, 200)):
+            ("/api/auth/register", {"email": email, "password": password, "full_name": full_name}, 201),
+            ("/api/auth/login", {"email": email, "password": password}, 200),
+        ):
             deadline = time.monotonic() + 30
             r = c.post(path, json=body)
             while r.status_code == 429 and time.monotonic() < deadline:

@@ -35,14 +35,17 @@ def test_register_and_login_shape(client):
     assert isinstance(login["user_id"], int)
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"password": "Secret123", "full_name": "Ani"}, "email"),
-    ({"email": "not-an-email", "password": "Secret123", "full_name": "Ani"}, "email"),
-    ({"email": "a@b.co", "password": "short1A", "full_name": "Ani"}, "password"),
-    ({"email": "a@b.co", "password": "Secret123", "full_name": "A"}, "full_name"),
-    ({"email": "a@b.co", "password": "Secret123", "full_name": "Ani", "role": "admin"}, "role"),
-    ({"email": 5, "password": "Secret123", "full_name": "Ani"}, "email"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"password": "Secret123", "full_name": "Ani"}, "email"),
+        ({"email": "not-an-email", "password": "Secret123", "full_name": "Ani"}, "email"),
+        ({"email": "a@b.co", "password": "short1A", "full_name": "Ani"}, "password"),
+        ({"email": "a@b.co", "password": "Secret123", "full_name": "A"}, "full_name"),
+        ({"email": "a@b.co", "password": "Secret123", "full_name": "Ani", "role": "admin"}, "role"),
+        ({"email": 5, "password": "Secret123", "full_name": "Ani"}, "email"),
+    ],
+)
 def test_register_validation_names_the_field(client, body, field):
     r = client.post("/api/auth/register", json=body)
     assert r.status_code == 400
@@ -96,11 +99,30 @@ def _forge(token: str, **changes) -> str:
 def test_tampered_alg_none_expired_and_wrong_type_tokens_are_401(client, user, stack):
     cases = {
         "tampered": _forge(user.access_token, store_id=999999),
-        "alg_none": jwt.encode({"sub": "1", "user_id": 1, "store_id": 1, "type": "access",
-                                "iat": int(time.time()), "exp": int(time.time()) + 60}, key=None, algorithm="none"),
-        "expired": jwt.encode({"sub": "1", "user_id": user.user_id, "store_id": 1, "type": "access",
-                               "iat": int(time.time()) - 100, "exp": int(time.time()) - 10},
-                              stack.jwt_secret, algorithm="HS256"),
+        "alg_none": jwt.encode(
+            {
+                "sub": "1",
+                "user_id": 1,
+                "store_id": 1,
+                "type": "access",
+                "iat": int(time.time()),
+                "exp": int(time.time()) + 60,
+            },
+            key=None,
+            algorithm="none",
+        ),
+        "expired": jwt.encode(
+            {
+                "sub": "1",
+                "user_id": user.user_id,
+                "store_id": 1,
+                "type": "access",
+                "iat": int(time.time()) - 100,
+                "exp": int(time.time()) - 10,
+            },
+            stack.jwt_secret,
+            algorithm="HS256",
+        ),
         "refresh_as_access": user.refresh_token,
         "garbage": "abc.def.ghi",
     }
@@ -115,7 +137,9 @@ def test_refresh_rotates_and_reuse_revokes_family(client, user):
     assert r1.status_code == 200
     pair = r1.json()
     assert pair["access_token"] and pair["refresh_token"] != user.refresh_token
-    assert client.get("/api/auth/profile", headers={"Authorization": f"Bearer {pair['access_token']}"}).status_code == 200
+    assert (
+        client.get("/api/auth/profile", headers={"Authorization": f"Bearer {pair['access_token']}"}).status_code == 200
+    )
     # The old token again: reuse detected, and the whole family is revoked.
     again = client.post("/api/auth/refresh", json={"refresh_token": user.refresh_token})
     assert again.status_code == 401

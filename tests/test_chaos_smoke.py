@@ -16,8 +16,9 @@ from chaos import report, runner
 
 
 def test_two_faults_under_traffic_keep_every_promise():
-    opts = runner.Options(faults=["pgbouncer", "cache"], users=3, products=3, history_days=90, baseline=3.0,
-                          fast_unsafe_postgres=True)
+    opts = runner.Options(
+        faults=["pgbouncer", "cache"], users=3, products=3, history_days=90, baseline=3.0, fast_unsafe_postgres=True
+    )
     run = runner.execute(opts, log=lambda message: None)
     print("\n" + report.table(run) + "\n" + report.details(run))
 
@@ -31,5 +32,10 @@ def test_two_faults_under_traffic_keep_every_promise():
         assert errors <= {503}, (phase.name, errors)  # an outage is a clear 503, nothing else
         assert any(s.status == 503 for s in samples) or phase.name.startswith("restart cache"), phase.name
     names = [c.name for c in run.phases[-1].checks]
-    assert {"checkouts once, stock exact", "acknowledged chat turns kept", "cached reads fresh",
-            "jobs finished or dead-lettered", "scheduled occurrences once"} <= set(names)
+    assert {
+        "checkouts once, stock exact",
+        "acknowledged chat turns kept",
+        "cached reads fresh",
+        "jobs finished or dead-lettered",
+        "scheduled occurrences once",
+    } <= set(names)

@@ -35,14 +35,19 @@ def shop(user, db):
         store_id = cur.fetchone()["store_id"]
         names = [f"Zebra Crackers {uuid.uuid4().hex[:6]}", f"Kopi Gayo {uuid.uuid4().hex[:6]}"]
         for i, name in enumerate(names):
-            cur.execute("""INSERT INTO products (store_id, sku, name, category, price, stock)
+            cur.execute(
+                """INSERT INTO products (store_id, sku, name, category, price, stock)
                            VALUES (%s, %s, %s, 'Snacks', 12500, %s) RETURNING product_id""",
-                        (store_id, f"ZZ-{i}", name, 3 + i))
+                (store_id, f"ZZ-{i}", name, 3 + i),
+            )
             pid = cur.fetchone()["product_id"]
-            cur.execute("""INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit,
+            cur.execute(
+                """INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit,
                                                      transaction_date)
                            SELECT %s, %s, 7, 12500, now() - make_interval(days => d)
-                           FROM generate_series(1, 20) AS d""", (store_id, pid))
+                           FROM generate_series(1, 20) AS d""",
+                (store_id, pid),
+            )
     user.store_id, user.product_names = store_id, names
     return user
 
@@ -59,8 +64,7 @@ def test_a_new_session_is_created_and_recorded(user):
     assert r.status_code == 200, r.text
     history = r.json()
     assert history["session_id"] == session_id and history["user_id"] == user.user_id
-    assert [(m["role"], m["parts"]) for m in history["history"]] == [
-        ("user", ["Halo!"]), ("model", [body["content"]])]
+    assert [(m["role"], m["parts"]) for m in history["history"]] == [("user", ["Halo!"]), ("model", [body["content"]])]
     assert history["history"][1]["timestamp"] == body["timestamp"]
 
     sessions = user.get("/api/chat/sessions").json()["sessions"]
@@ -98,8 +102,11 @@ def test_delete_clears_a_session(user):
 def test_another_users_session_is_not_found(make_user):
     alice, bob = make_user(), make_user()
     session_id = _ask(alice, "Halo!").json()["session_id"]
-    for r in (bob.get(f"/api/chat/history/{session_id}"), bob.delete(f"/api/chat/{session_id}"),
-              _ask(bob, "Halo!", session_id)):
+    for r in (
+        bob.get(f"/api/chat/history/{session_id}"),
+        bob.delete(f"/api/chat/{session_id}"),
+        _ask(bob, "Halo!", session_id),
+    ):
         assert r.status_code == 404, r.text
         assert r.json()["error"] == "session_not_found"
     assert bob.get("/api/chat/sessions").json()["sessions"] == []
@@ -117,16 +124,19 @@ def test_chat_requires_a_token(client):
     assert client.get("/api/chat/sessions").status_code == 401
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"message": ""}, "message"),
-    ({"message": "   \n "}, "message"),
-    ({"message": "x" * 2001}, "message"),
-    ({}, "message"),
-    ({"message": 42}, "message"),
-    ({"message": "Halo", "session_id": "../../etc"}, "session_id"),
-    ({"message": "Halo", "session_id": "x" * 65}, "session_id"),
-    ({"message": "Halo", "extra": 1}, "extra"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"message": ""}, "message"),
+        ({"message": "   \n "}, "message"),
+        ({"message": "x" * 2001}, "message"),
+        ({}, "message"),
+        ({"message": 42}, "message"),
+        ({"message": "Halo", "session_id": "../../etc"}, "session_id"),
+        ({"message": "Halo", "session_id": "x" * 65}, "session_id"),
+        ({"message": "Halo", "extra": 1}, "extra"),
+    ],
+)
 def test_invalid_bodies_are_400_naming_the_field(user, body, field):
     r = user.post("/api/chat", json=body)
     assert r.status_code == 400, r.text
@@ -161,8 +171,9 @@ def _sse(response: httpx.Response) -> list[tuple[str, str]]:
 
 
 def test_streaming_answer_as_server_sent_events(user):
-    with user.client.stream("POST", "/api/chat", json={"message": "What can you do?"},
-                            headers={"Accept": "text/event-stream"}) as r:
+    with user.client.stream(
+        "POST", "/api/chat", json={"message": "What can you do?"}, headers={"Accept": "text/event-stream"}
+    ) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         assert r.headers["x-instance"] in {"api1", "api2"}
@@ -189,8 +200,9 @@ def test_turns_through_both_instances_one_after_another_and_concurrently(user):
 
     def concurrent_turn(i):
         with httpx.Client(base_url=user.client.base_url, headers=user.headers, timeout=30) as c:
-            r = c.post("/api/chat", json={"message": f"conc-{i} which products are low on stock?",
-                                          "session_id": session_id})
+            r = c.post(
+                "/api/chat", json={"message": f"conc-{i} which products are low on stock?", "session_id": session_id}
+            )
             assert r.status_code == 200, r.text
             return r.headers["x-instance"]
 
@@ -213,6 +225,7 @@ def test_turns_through_both_instances_one_after_another_and_concurrently(user):
 
 # -- the legacy route -----------------------------------------------------------------------
 
+
 def _no_store_data(content: str, shop) -> None:
     for name in shop.product_names:
         assert name.lower() not in content.lower()
@@ -220,11 +233,18 @@ def _no_store_data(content: str, shop) -> None:
     assert not re.search(r"\d", content), content  # no stock, sales or money figure at all
 
 
-@pytest.mark.parametrize("question", [
-    "which products are low on stock", "Produk apa saja yang stoknya menipis?", "Berapa omzet hari ini?",
-    "What are the best sellers this week?", "forecast for Zebra Crackers next 7 days",
-    "Ada hari libur minggu depan?", "What should I restock?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "which products are low on stock",
+        "Produk apa saja yang stoknya menipis?",
+        "Berapa omzet hari ini?",
+        "What are the best sellers this week?",
+        "forecast for Zebra Crackers next 7 days",
+        "Ada hari libur minggu depan?",
+        "What should I restock?",
+    ],
+)
 def test_legacy_chat_without_a_token_reveals_no_store_data(client, shop, question):
     r = client.post("/chat", json={"message": question})
     assert r.status_code == 200, r.text
@@ -266,8 +286,14 @@ def test_legacy_chat_ignores_extra_fields_and_validates_the_message(client):
 
 def test_legacy_chat_cors_preflight_and_response_headers(client):
     origin = "http://localhost:3000"
-    r = client.options("/chat", headers={"Origin": origin, "Access-Control-Request-Method": "POST",
-                                         "Access-Control-Request-Headers": "content-type"})
+    r = client.options(
+        "/chat",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert r.status_code in (200, 204), r.text
     assert r.headers["access-control-allow-origin"] == origin
     assert "POST" in r.headers["access-control-allow-methods"]
@@ -279,18 +305,28 @@ def test_legacy_chat_cors_preflight_and_response_headers(client):
 def test_a_trained_forecast_replaces_the_estimate(shop, db):
     result = pytest.importorskip("siprems.forecasting.result")
     with db.cursor() as cur:
-        cur.execute("SELECT (now() AT TIME ZONE timezone)::date AS today FROM stores WHERE store_id = %s",
-                    (shop.store_id,))
+        cur.execute(
+            "SELECT (now() AT TIME ZONE timezone)::date AS today FROM stores WHERE store_id = %s", (shop.store_id,)
+        )
         today = cur.fetchone()["today"]
-        cur.execute("SELECT product_id FROM products WHERE store_id = %s AND name = %s",
-                    (shop.store_id, shop.product_names[0]))
+        cur.execute(
+            "SELECT product_id FROM products WHERE store_id = %s AND name = %s", (shop.store_id, shop.product_names[0])
+        )
         product_id = cur.fetchone()["product_id"]
-        model = result.ForecastModel(method="test", start=today.isoformat(), train_start=None, train_end=None,
-                                     fingerprint="test", n_obs=100,
-                                     path={k: [10.0] * 365 for k in result.PATH_KEYS})
-        cur.execute("""INSERT INTO forecast_models (store_id, product_id, version, method, model, data_fingerprint)
+        model = result.ForecastModel(
+            method="test",
+            start=today.isoformat(),
+            train_start=None,
+            train_end=None,
+            fingerprint="test",
+            n_obs=100,
+            path={k: [10.0] * 365 for k in result.PATH_KEYS},
+        )
+        cur.execute(
+            """INSERT INTO forecast_models (store_id, product_id, version, method, model, data_fingerprint)
                        VALUES (%s, %s, 1, 'test', %s, 'test')""",
-                    (shop.store_id, product_id, json.dumps(model.to_dict())))
+            (shop.store_id, product_id, json.dumps(model.to_dict())),
+        )
     name = shop.product_names[0]
     content = _ask(shop, f"Forecast for {name} for the next 14 days").json()["content"]
     assert "about 140 units (~10.0/day, forecast)" in content and "estimate" not in content, content

@@ -47,8 +47,9 @@ class Demo:
             return cur.fetchall()
 
     def today(self) -> date:
-        return self.q("SELECT (now() AT TIME ZONE timezone)::date AS d FROM stores WHERE store_id = %s",
-                      (self.store_id,))[0]["d"]
+        return self.q(
+            "SELECT (now() AT TIME ZONE timezone)::date AS d FROM stores WHERE store_id = %s", (self.store_id,)
+        )[0]["d"]
 
     def ask(self, question: str, check) -> None:
         """Ask, then check; if the store's local date changed meanwhile
@@ -64,7 +65,8 @@ class Demo:
 
     # -- expected figures, computed here ------------------------------------------------
     def sold(self, start: date, end: date) -> dict[str, tuple[int, Decimal]]:
-        rows = self.q("""
+        rows = self.q(
+            """
             SELECT p.name, COALESCE(sum(t.quantity_sold), 0) AS units,
                    COALESCE(sum(t.quantity_sold * t.price_per_unit), 0) AS revenue
             FROM products p
@@ -73,13 +75,17 @@ class Demo:
               AND (t.transaction_date AT TIME ZONE s.timezone)::date >= %s
               AND (t.transaction_date AT TIME ZONE s.timezone)::date < %s
             WHERE p.store_id = %s AND NOT p.is_archived
-            GROUP BY p.name""", (start, end, self.store_id))
+            GROUP BY p.name""",
+            (start, end, self.store_id),
+        )
         return {r["name"]: (int(r["units"]), r["revenue"]) for r in rows}
 
     def stock(self, today: date) -> list[dict]:
         sold = self.sold(today - timedelta(days=28), today)
-        rows = self.q("SELECT name, sku, stock, lead_time_days FROM products WHERE store_id = %s AND NOT is_archived",
-                      (self.store_id,))
+        rows = self.q(
+            "SELECT name, sku, stock, lead_time_days FROM products WHERE store_id = %s AND NOT is_archived",
+            (self.store_id,),
+        )
         for r in rows:
             u = sold[r["name"]][0]
             r["units28"] = u
@@ -91,6 +97,7 @@ class Demo:
 
 
 # -- formatting as documented (siprems/chat/wording.py) ------------------------------------
+
 
 def n(value, lang, places=0):
     q = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
@@ -121,12 +128,17 @@ def assert_lists(answer: str, names: list[str]) -> None:
 def period(kind, today, k=0):
     monday = today - timedelta(days=today.weekday())
     first = today.replace(day=1)
-    return {"today": (today, today + timedelta(days=1)), "yesterday": (today - timedelta(days=1), today),
-            "this_week": (monday, today + timedelta(days=1)), "this_month": (first, today + timedelta(days=1)),
-            "last_n": (today - timedelta(days=k - 1), today + timedelta(days=1))}[kind]
+    return {
+        "today": (today, today + timedelta(days=1)),
+        "yesterday": (today - timedelta(days=1), today),
+        "this_week": (monday, today + timedelta(days=1)),
+        "this_month": (first, today + timedelta(days=1)),
+        "last_n": (today - timedelta(days=k - 1), today + timedelta(days=1)),
+    }[kind]
 
 
 # -- checks ----------------------------------------------------------------------------------
+
 
 def low_stock(lang):
     def check(d: Demo, answer, today):
@@ -137,6 +149,7 @@ def low_stock(lang):
         for r in low[:10]:
             assert f"{r['name']} ({r['sku']}): {'stok' if lang == 'id' else 'stock'} {n(r['stock'], lang)}" in answer
         assert ("estimasi" if lang == "id" else "estimate") in answer
+
     return check
 
 
@@ -148,6 +161,7 @@ def restock_all(lang):
         assert_lists(answer, [r["name"] for r in due[:10]])
         for r in due[:10]:
             assert f"- {r['name']}: {'pesan' if lang == 'id' else 'order'} {units(r['qty'], lang)} " in answer, answer
+
     return check
 
 
@@ -159,6 +173,7 @@ def restock_one(name, lang):
             assert f"{'pesan' if lang == 'id' else 'order'} {units(r['qty'], lang)}" in answer, answer
         else:
             assert ("Belum perlu" if lang == "id" else "No need") in answer, answer
+
     return check
 
 
@@ -171,6 +186,7 @@ def forecast(name, days, lang):
         assert units(total, lang) in answer, (answer, total)
         assert n(per_day, lang, 1) in answer
         assert ("estimasi" if lang == "id" else "estimate") in answer
+
     return check
 
 
@@ -183,26 +199,35 @@ def ranking(kind, lang, best, k=0):
             return
         for i, (name, (u, revenue)) in enumerate(rows, 1):
             assert f"{i}. {name}: {units(u, lang)}, {rp(revenue, lang)}" in answer, (answer, name, u, revenue)
+
     return check
 
 
 def sales(kind, lang, k=0):
     def check(d: Demo, answer, today):
         start, end = period(kind, today, k)
-        row = d.q("""
+        row = d.q(
+            """
             SELECT COALESCE(sum(quantity_sold * price_per_unit), 0) AS revenue,
                    count(DISTINCT COALESCE(checkout_id::text, transaction_id::text)) AS tx,
                    COALESCE(sum(quantity_sold), 0) AS items
             FROM transactions t JOIN stores s USING (store_id)
             WHERE t.store_id = %s AND (transaction_date AT TIME ZONE s.timezone)::date >= %s
-              AND (transaction_date AT TIME ZONE s.timezone)::date < %s""", (d.store_id, start, end))[0]
+              AND (transaction_date AT TIME ZONE s.timezone)::date < %s""",
+            (d.store_id, start, end),
+        )[0]
         if lang == "id":
-            expected = (f"pendapatan {rp(row['revenue'], lang)}, {n(row['tx'], lang)} transaksi, "
-                        f"{n(row['items'], lang)} barang terjual")
+            expected = (
+                f"pendapatan {rp(row['revenue'], lang)}, {n(row['tx'], lang)} transaksi, "
+                f"{n(row['items'], lang)} barang terjual"
+            )
         else:
-            expected = (f"revenue {rp(row['revenue'], lang)}, {n(row['tx'], lang)} transactions, "
-                        f"{n(row['items'], lang)} items sold")
+            expected = (
+                f"revenue {rp(row['revenue'], lang)}, {n(row['tx'], lang)} transactions, "
+                f"{n(row['items'], lang)} items sold"
+            )
         assert expected in answer, (answer, expected)
+
     return check
 
 
@@ -210,17 +235,23 @@ def product_sales(name, kind, lang):
     def check(d: Demo, answer, today):
         u, revenue = d.sold(*period(kind, today))[name]
         assert f"{name}" in answer and f"{units(u, lang)}, {rp(revenue, lang)}" in answer, answer
+
     return check
 
 
 def events(days, lang):
     def check(d: Demo, answer, today):
         end = today + timedelta(days=days)
-        names = [r["event_name"] for r in d.q(
-            "SELECT event_name FROM events WHERE store_id = %s AND event_date >= %s AND event_date < %s",
-            (d.store_id, today, end))]
-        table = holidays.country_holidays("ID", years=range(today.year, end.year + 1),
-                                          language="id" if lang == "id" else "en_US")
+        names = [
+            r["event_name"]
+            for r in d.q(
+                "SELECT event_name FROM events WHERE store_id = %s AND event_date >= %s AND event_date < %s",
+                (d.store_id, today, end),
+            )
+        ]
+        table = holidays.country_holidays(
+            "ID", years=range(today.year, end.year + 1), language="id" if lang == "id" else "en_US"
+        )
         names += [name for day, name in table.items() if today <= day < end]
         assert names, "the demo calendar has upcoming events"
         assert len(listed(answer)) == min(len(names), 20), answer
@@ -228,6 +259,7 @@ def events(days, lang):
             for name in names:
                 assert name in answer, (name, answer)
         assert (f"{days} hari ke depan" if lang == "id" else f"next {days} days") in answer
+
     return check
 
 
@@ -236,6 +268,7 @@ def says(*phrases):
         for phrase in phrases:
             assert phrase in answer, (phrase, answer)
         assert not any(ch.isdigit() for ch in answer.split("\n")[0]), answer
+
     return check
 
 

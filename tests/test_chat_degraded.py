@@ -17,10 +17,21 @@ from siprems.devtools.stack import REPO, free_port, wait_for_http
 def degraded_api(stack):
     port, dead_redis = free_port(), free_port()  # nothing listens on dead_redis
     log = open(stack.root / "log" / "api-degraded.log", "ab")  # noqa: SIM115 (open for the fixture's life)
-    env = stack.env(SIPREMS_INSTANCE="api-degraded", REDIS_URL=f"redis://127.0.0.1:{dead_redis}/0",
-                    LEGACY_CHAT_ENABLED="false", WORKERS="1", MIGRATE_ON_START="false")
-    proc = subprocess.Popen([sys.executable, "-m", "siprems", "serve", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO), start_new_session=True)
+    env = stack.env(
+        SIPREMS_INSTANCE="api-degraded",
+        REDIS_URL=f"redis://127.0.0.1:{dead_redis}/0",
+        LEGACY_CHAT_ENABLED="false",
+        WORKERS="1",
+        MIGRATE_ON_START="false",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "siprems", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=str(REPO),
+        start_new_session=True,
+    )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", timeout=60, proc=proc)
         yield f"http://127.0.0.1:{port}"
@@ -47,8 +58,9 @@ def test_chat_answers_without_history_when_redis_is_down(client):
     assert r.json()["session_id"]
 
 
-@pytest.mark.parametrize("method,path", [
-    ("GET", "/api/chat/sessions"), ("GET", "/api/chat/history/abc"), ("DELETE", "/api/chat/abc")])
+@pytest.mark.parametrize(
+    "method,path", [("GET", "/api/chat/sessions"), ("GET", "/api/chat/history/abc"), ("DELETE", "/api/chat/abc")]
+)
 def test_history_routes_are_503_json_when_redis_is_down(client, method, path):
     r = client.request(method, path)
     assert r.status_code == 503, r.text

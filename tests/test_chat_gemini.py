@@ -32,13 +32,18 @@ MODEL = "gemini-test"
 
 
 def ok(text: str) -> dict:
-    return {"status": 200, "body": {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]},
-                                                    "finishReason": "STOP"}]}}
+    return {
+        "status": 200,
+        "body": {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}]},
+    }
 
 
 def status(code: int, headers: dict | None = None) -> dict:
-    return {"status": code, "body": {"error": {"code": code, "message": "fake", "status": "FAKE"}},
-            "headers": headers or {}}
+    return {
+        "status": code,
+        "body": {"error": {"code": code, "message": "fake", "status": "FAKE"}},
+        "headers": headers or {},
+    }
 
 
 class FakeGemini:
@@ -59,8 +64,9 @@ class FakeGemini:
             def do_POST(self):
                 raw = self.rfile.read(int(self.headers.get("content-length", 0)))
                 with fake.lock:
-                    fake.requests.append({"path": self.path, "headers": dict(self.headers),
-                                          "body": json.loads(raw or b"null")})
+                    fake.requests.append(
+                        {"path": self.path, "headers": dict(self.headers), "body": json.loads(raw or b"null")}
+                    )
                     behaviour = fake.script.pop(0) if fake.script else fake.default
                 if not re.fullmatch(r"/v1beta/models/[\w.-]+:generateContent", self.path):
                     behaviour = status(404)
@@ -114,6 +120,7 @@ def provider(fake):
 
 # -- the provider on its own --------------------------------------------------------------------
 
+
 async def test_generate_sends_the_documented_request(fake, provider):
     fake.reset(ok("Halo dari Gemini"))
     turns = [Turn("user", "hi"), Turn("model", "hello"), Turn("user", "stok?")]
@@ -122,9 +129,11 @@ async def test_generate_sends_the_documented_request(fake, provider):
     assert req["path"] == f"/v1beta/models/{MODEL}:generateContent"  # no key in the URL
     assert req["headers"]["x-goog-api-key"] == KEY
     assert req["body"]["systemInstruction"] == {"parts": [{"text": "SYSTEM TEXT"}]}
-    assert req["body"]["contents"] == [{"role": "user", "parts": [{"text": "hi"}]},
-                                       {"role": "model", "parts": [{"text": "hello"}]},
-                                       {"role": "user", "parts": [{"text": "stok?"}]}]
+    assert req["body"]["contents"] == [
+        {"role": "user", "parts": [{"text": "hi"}]},
+        {"role": "model", "parts": [{"text": "hello"}]},
+        {"role": "user", "parts": [{"text": "stok?"}]},
+    ]
     assert req["body"]["generationConfig"]["maxOutputTokens"] > 0
     await provider.aclose()
 
@@ -168,16 +177,19 @@ async def test_a_refused_request_is_not_retried(fake, provider, code):
     assert len(fake.requests) == 1
 
 
-@pytest.mark.parametrize("behaviour", [
-    {"status": 200, "raw": b"<html>not json</html>"},
-    {"status": 200, "raw": b'{"candidates": [{"content": {"parts": [{"te'},
-    {"status": 200, "body": {}},
-    {"status": 200, "body": []},
-    {"status": 200, "body": {"candidates": []}},
-    {"status": 200, "body": {"candidates": ["text"]}},
-    {"status": 200, "body": {"candidates": [{"content": {"parts": []}, "finishReason": "MAX_TOKENS"}]}},
-    {"status": 200, "body": {"candidates": [{"content": {"parts": [{"text": "  "}]}}]}},
-])
+@pytest.mark.parametrize(
+    "behaviour",
+    [
+        {"status": 200, "raw": b"<html>not json</html>"},
+        {"status": 200, "raw": b'{"candidates": [{"content": {"parts": [{"te'},
+        {"status": 200, "body": {}},
+        {"status": 200, "body": []},
+        {"status": 200, "body": {"candidates": []}},
+        {"status": 200, "body": {"candidates": ["text"]}},
+        {"status": 200, "body": {"candidates": [{"content": {"parts": []}, "finishReason": "MAX_TOKENS"}]}},
+        {"status": 200, "body": {"candidates": [{"content": {"parts": [{"text": "  "}]}}]}},
+    ],
+)
 async def test_malformed_bodies_are_a_502(fake, provider, behaviour):
     fake.reset(behaviour)
     with pytest.raises(ProviderBadResponse) as err:
@@ -213,15 +225,29 @@ async def test_an_unreachable_provider_is_a_503():
 
 # -- an API instance configured with the fake ------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def gemini_api(stack, fake):
     """One extra API process (one worker) with GEMINI_* pointing at the fake."""
     port = free_port()
     log = open(stack.root / "log" / "api-gemini.log", "ab")  # noqa: SIM115 (open for the fixture's life)
-    env = stack.env(SIPREMS_INSTANCE="api-gemini", GEMINI_API_KEY=KEY, GEMINI_BASE_URL=fake.url,
-                    GEMINI_MODEL=MODEL, GEMINI_TIMEOUT="1.5", WORKERS="1", MIGRATE_ON_START="false")
-    proc = subprocess.Popen([sys.executable, "-m", "siprems", "serve", "--port", str(port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO), start_new_session=True)
+    env = stack.env(
+        SIPREMS_INSTANCE="api-gemini",
+        GEMINI_API_KEY=KEY,
+        GEMINI_BASE_URL=fake.url,
+        GEMINI_MODEL=MODEL,
+        GEMINI_TIMEOUT="1.5",
+        WORKERS="1",
+        MIGRATE_ON_START="false",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "siprems", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=str(REPO),
+        start_new_session=True,
+    )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", timeout=60, proc=proc)
         yield f"http://127.0.0.1:{port}"
@@ -240,13 +266,17 @@ def shop_on_gemini(gemini_api, make_user, db):
     with db.cursor() as cur:
         cur.execute("SELECT store_id FROM users WHERE user_id = %s", (user.user_id,))
         store_id = cur.fetchone()["store_id"]
-        cur.execute("""INSERT INTO products (store_id, sku, name, category, price, stock)
+        cur.execute(
+            """INSERT INTO products (store_id, sku, name, category, price, stock)
                        VALUES (%s, 'KG-1', 'Kopi Gayo Spesial', 'Beverages', 25000, 2) RETURNING product_id""",
-                    (store_id,))
+            (store_id,),
+        )
         pid = cur.fetchone()["product_id"]
-        cur.execute("""INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit, transaction_date)
+        cur.execute(
+            """INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit, transaction_date)
                        SELECT %s, %s, 4, 25000, now() - make_interval(days => d) FROM generate_series(1, 28) d""",
-                    (store_id, pid))
+            (store_id, pid),
+        )
     client = httpx.Client(base_url=gemini_api, headers=user.headers, timeout=30)
     yield client
     client.close()
@@ -270,21 +300,28 @@ def test_api_answers_with_gemini_grounded_in_store_data(fake, shop_on_gemini):
 
     # The next turn carries the history.
     fake.reset(ok("Pesan 62 unit."))
-    r = shop_on_gemini.post("/api/chat", json={"message": "Berapa yang harus dipesan?",
-                                               "session_id": body["session_id"]})
+    r = shop_on_gemini.post(
+        "/api/chat", json={"message": "Berapa yang harus dipesan?", "session_id": body["session_id"]}
+    )
     assert r.status_code == 200
     assert [c["parts"][0]["text"] for c in fake.requests[0]["body"]["contents"]] == [
-        "Produk apa yang stoknya menipis?", "Kopi Gayo Spesial hampir habis.", "Berapa yang harus dipesan?"]
+        "Produk apa yang stoknya menipis?",
+        "Kopi Gayo Spesial hampir habis.",
+        "Berapa yang harus dipesan?",
+    ]
     assert [c["role"] for c in fake.requests[0]["body"]["contents"]] == ["user", "model", "user"]
 
 
-@pytest.mark.parametrize("behaviour,code,error", [
-    (status(500), 503, "assistant_unavailable"),
-    (status(429), 503, "assistant_busy"),
-    (status(403), 503, "assistant_misconfigured"),
-    ({"status": 200, "raw": b"garbage"}, 502, "assistant_bad_response"),
-    ({**ok("late"), "sleep": 3}, 504, "assistant_timeout"),
-])
+@pytest.mark.parametrize(
+    "behaviour,code,error",
+    [
+        (status(500), 503, "assistant_unavailable"),
+        (status(429), 503, "assistant_busy"),
+        (status(403), 503, "assistant_misconfigured"),
+        ({"status": 200, "raw": b"garbage"}, 502, "assistant_bad_response"),
+        ({**ok("late"), "sleep": 3}, 504, "assistant_timeout"),
+    ],
+)
 def test_api_turns_provider_failures_into_json_errors(fake, shop_on_gemini, behaviour, code, error):
     fake.reset(default=behaviour)
     r = shop_on_gemini.post("/api/chat", json={"message": "Halo", "session_id": "fail-" + uuid.uuid4().hex})
@@ -304,8 +341,9 @@ def test_api_recovers_after_a_429(fake, shop_on_gemini):
 
 def test_api_streams_gemini_answers(fake, shop_on_gemini):
     fake.reset(ok("Satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas dua belas."))
-    with shop_on_gemini.stream("POST", "/api/chat", json={"message": "Halo"},
-                               headers={"Accept": "text/event-stream"}) as r:
+    with shop_on_gemini.stream(
+        "POST", "/api/chat", json={"message": "Halo"}, headers={"Accept": "text/event-stream"}
+    ) as r:
         assert r.status_code == 200
         text = "".join(r.iter_text())
     assert text.rstrip().split("\n\n")[-1].startswith("event: done")

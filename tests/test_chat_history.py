@@ -19,8 +19,10 @@ async def redis_clients(stack):
     url = f"redis://127.0.0.1:{stack.ports.redis}/0"
     # Two "instances"; a blocking pool so 300 concurrent calls wait for a
     # connection instead of failing with "Too many connections".
-    clients = [aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(url, max_connections=20))
-               for _ in range(2)]
+    clients = [
+        aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(url, max_connections=20))
+        for _ in range(2)
+    ]
     yield clients
     for c in clients:
         await c.aclose()

@@ -15,46 +15,69 @@ from siprems.chat.facts import Product, period_range
 from siprems.chat.general import general_answer
 
 
-@pytest.mark.parametrize("question,kind,lang", [
-    ("Which products are low on stock?", i.LOW_STOCK, "en"),
-    ("Produk apa saja yang stoknya menipis?", i.LOW_STOCK, "id"),
-    ("barang apa yang hampir habis", i.LOW_STOCK, "id"),
-    ("What is running out?", i.LOW_STOCK, "en"),
-    ("What should I restock and how much?", i.RESTOCK, "en"),
-    ("Berapa Roti Tawar yang harus saya pesan?", i.RESTOCK, "id"),
-    ("Forecast for Teh Botol for the next 14 days", i.FORECAST, "en"),
-    ("Prediksi penjualan Roti Tawar minggu depan", i.FORECAST, "id"),
-    ("Best sellers this week?", i.BEST, "en"),
-    ("Produk terlaris bulan ini apa?", i.BEST, "id"),
-    ("Produk apa yang paling tidak laku?", i.WORST, "id"),
-    ("Which products sell the least?", i.WORST, "en"),
-    ("What is today's revenue?", i.SALES, "en"),
-    ("Berapa omzet hari ini?", i.SALES, "id"),
-    ("How many transactions this month?", i.SALES, "en"),
-    ("Ada hari libur minggu depan?", i.EVENTS, "id"),
-    ("Any upcoming holidays?", i.EVENTS, "en"),
-    ("What can you do?", i.HELP, "en"),
-    ("Bagaimana cara menggunakan aplikasi ini?", i.HELP, "id"),
-    ("Halo", i.GREETING, "id"),
-    ("Thanks!", i.THANKS, "en"),
-    ("Siapa presiden Amerika?", i.UNKNOWN, "id"),
-])
+@pytest.mark.parametrize(
+    "question,kind,lang",
+    [
+        ("Which products are low on stock?", i.LOW_STOCK, "en"),
+        ("Produk apa saja yang stoknya menipis?", i.LOW_STOCK, "id"),
+        ("barang apa yang hampir habis", i.LOW_STOCK, "id"),
+        ("What is running out?", i.LOW_STOCK, "en"),
+        ("What should I restock and how much?", i.RESTOCK, "en"),
+        ("Berapa Roti Tawar yang harus saya pesan?", i.RESTOCK, "id"),
+        ("Forecast for Teh Botol for the next 14 days", i.FORECAST, "en"),
+        ("Prediksi penjualan Roti Tawar minggu depan", i.FORECAST, "id"),
+        ("Best sellers this week?", i.BEST, "en"),
+        ("Produk terlaris bulan ini apa?", i.BEST, "id"),
+        ("Produk apa yang paling tidak laku?", i.WORST, "id"),
+        ("Which products sell the least?", i.WORST, "en"),
+        ("What is today's revenue?", i.SALES, "en"),
+        ("Berapa omzet hari ini?", i.SALES, "id"),
+        ("How many transactions this month?", i.SALES, "en"),
+        ("Ada hari libur minggu depan?", i.EVENTS, "id"),
+        ("Any upcoming holidays?", i.EVENTS, "en"),
+        ("What can you do?", i.HELP, "en"),
+        ("Bagaimana cara menggunakan aplikasi ini?", i.HELP, "id"),
+        ("Halo", i.GREETING, "id"),
+        ("Thanks!", i.THANKS, "en"),
+        ("Siapa presiden Amerika?", i.UNKNOWN, "id"),
+    ],
+)
 def test_classify(question, kind, lang):
     intent = i.classify(question)
     assert (intent.kind, intent.lang) == (kind, lang)
 
 
-@pytest.mark.parametrize("text,days", [
-    ("next 14 days", 14), ("7 hari ke depan", 7), ("minggu depan", 7), ("2 minggu", 14), ("next month", 30),
-    ("besok", 1), ("seven days", 7), ("tiga puluh hari", 30), ("no number here", None)])
+@pytest.mark.parametrize(
+    "text,days",
+    [
+        ("next 14 days", 14),
+        ("7 hari ke depan", 7),
+        ("minggu depan", 7),
+        ("2 minggu", 14),
+        ("next month", 30),
+        ("besok", 1),
+        ("seven days", 7),
+        ("tiga puluh hari", 30),
+        ("no number here", None),
+    ],
+)
 def test_parse_days(text, days):
     assert i.parse_days(text) == days
 
 
-@pytest.mark.parametrize("text,period", [
-    ("today", i.Period("today")), ("kemarin", i.Period("yesterday")), ("minggu ini", i.Period("this_week")),
-    ("last week", i.Period("last_week")), ("bulan ini", i.Period("this_month")),
-    ("last 30 days", i.Period("last_n", 30)), ("7 hari terakhir", i.Period("last_n", 7)), ("ever", None)])
+@pytest.mark.parametrize(
+    "text,period",
+    [
+        ("today", i.Period("today")),
+        ("kemarin", i.Period("yesterday")),
+        ("minggu ini", i.Period("this_week")),
+        ("last week", i.Period("last_week")),
+        ("bulan ini", i.Period("this_month")),
+        ("last 30 days", i.Period("last_n", 30)),
+        ("7 hari terakhir", i.Period("last_n", 7)),
+        ("ever", None),
+    ],
+)
 def test_parse_period(text, period):
     assert i.parse_period(text) == period
 
@@ -95,7 +118,13 @@ def test_product_matching():
 
 
 def test_general_answers_never_contain_figures():
-    for question in ("Which products are low on stock?", "Berapa omzet hari ini?", "Halo", "What can you do?",
-                     "Siapa presiden Amerika?", "forecast Roti Tawar 7 days"):
+    for question in (
+        "Which products are low on stock?",
+        "Berapa omzet hari ini?",
+        "Halo",
+        "What can you do?",
+        "Siapa presiden Amerika?",
+        "forecast Roti Tawar 7 days",
+    ):
         text = general_answer(question).text
         assert not any(ch.isdigit() for ch in text), text

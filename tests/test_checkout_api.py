@@ -23,17 +23,25 @@ def shop(user, db):
 
 def frontend_item(product: dict, quantity: int, selling_price: float = 1.0) -> dict:
     """A CartItem as the POS builds it (types.ts Product; sellingPrice is the client's, ignored)."""
-    return {"product": {"id": product["sku"], "name": product["name"], "category": "Snacks", "costPrice": 1,
-                        "sellingPrice": selling_price, "stock": 99, "description": "from the POS"},
-            "quantity": quantity}
+    return {
+        "product": {
+            "id": product["sku"],
+            "name": product["name"],
+            "category": "Snacks",
+            "costPrice": 1,
+            "sellingPrice": selling_price,
+            "stock": 99,
+            "description": "from the POS",
+        },
+        "quantity": quantity,
+    }
 
 
 def test_frontend_cart_is_sold_at_database_prices_with_exact_tax(shop, db):
     user, store = shop
     a = add_product(db, store, stock=10, price="1999.99", name="Kopi")
     b = add_product(db, store, stock=10, price="0.01", name="Permen")
-    cart = {"items": [frontend_item(a, 3, 5.0), frontend_item(b, 1, 5.0)],
-            "subtotal": 20.0, "tax": 2.0, "total": 22.0}
+    cart = {"items": [frontend_item(a, 3, 5.0), frontend_item(b, 1, 5.0)], "subtotal": 20.0, "tax": 2.0, "total": 22.0}
     r = user.post("/api/transactions/checkout", json=cart)
     assert r.status_code == 201, r.text
     body = r.json()
@@ -57,8 +65,16 @@ def test_frontend_cart_is_sold_at_database_prices_with_exact_tax(shop, db):
 def test_product_id_form_and_duplicate_skus_are_merged(shop, db):
     user, store = shop
     a = add_product(db, store, stock=10, price="1000")
-    r = user.post("/api/transactions/checkout", json={"items": [
-        {"product_id": a["sku"], "quantity": 2}, frontend_item(a, 3), {"product_id": a["sku"], "quantity": 1}]})
+    r = user.post(
+        "/api/transactions/checkout",
+        json={
+            "items": [
+                {"product_id": a["sku"], "quantity": 2},
+                frontend_item(a, 3),
+                {"product_id": a["sku"], "quantity": 1},
+            ]
+        },
+    )
     assert r.status_code == 201, r.text
     lines = r.json()["transactions"]
     assert len(lines) == 1 and lines[0]["quantity_sold"] == 6
@@ -89,8 +105,14 @@ def test_merged_duplicates_are_checked_against_stock_as_a_whole(shop, db):
 def test_unknown_or_other_stores_sku_is_404_and_nothing_written(shop, db, make_user):
     user, store = shop
     a = add_product(db, store, stock=5)
-    assert_error(user.post("/api/transactions/checkout", json={"items": [
-        frontend_item(a, 1), {"product_id": "prod-001", "quantity": 1}]}), 404, "prod-001")
+    assert_error(
+        user.post(
+            "/api/transactions/checkout",
+            json={"items": [frontend_item(a, 1), {"product_id": "prod-001", "quantity": 1}]},
+        ),
+        404,
+        "prod-001",
+    )
     other = make_user()
     theirs = add_product(db, store_of(db, other), stock=5)
     body = assert_error(user.post("/api/transactions/checkout", json={"items": [frontend_item(theirs, 1)]}), 404)
@@ -99,19 +121,22 @@ def test_unknown_or_other_stores_sku_is_404_and_nothing_written(shop, db, make_u
     assert sales_count(db, a["product_id"]) == 0
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "items"),
-    ({"items": []}, "items"),
-    ({"items": [{"product_id": "A"}]}, "items.0.quantity"),
-    ({"items": [{"product_id": "A", "quantity": 0}]}, "items.0.quantity"),
-    ({"items": [{"product_id": "A", "quantity": "1"}]}, "items.0.quantity"),
-    ({"items": [{"quantity": 1}]}, "items.0"),
-    ({"items": [{"product": {"name": "no id"}, "quantity": 1}]}, "items.0.product.id"),
-    ({"items": [{"product": {"id": "A"}, "product_id": "B", "quantity": 1}]}, "items.0"),
-    ({"items": "A"}, "items"),
-    ({"items": [{"product_id": "A\x00", "quantity": 1}]}, "items.0.product_id"),
-    ({"items": [{"product_id": "A", "quantity": 1}], "coupon": "X"}, "coupon"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "items"),
+        ({"items": []}, "items"),
+        ({"items": [{"product_id": "A"}]}, "items.0.quantity"),
+        ({"items": [{"product_id": "A", "quantity": 0}]}, "items.0.quantity"),
+        ({"items": [{"product_id": "A", "quantity": "1"}]}, "items.0.quantity"),
+        ({"items": [{"quantity": 1}]}, "items.0"),
+        ({"items": [{"product": {"name": "no id"}, "quantity": 1}]}, "items.0.product.id"),
+        ({"items": [{"product": {"id": "A"}, "product_id": "B", "quantity": 1}]}, "items.0"),
+        ({"items": "A"}, "items"),
+        ({"items": [{"product_id": "A\x00", "quantity": 1}]}, "items.0.product_id"),
+        ({"items": [{"product_id": "A", "quantity": 1}], "coupon": "X"}, "coupon"),
+    ],
+)
 def test_bad_carts_are_400_naming_the_field(shared_user, body, field):
     assert_error(shared_user.post("/api/transactions/checkout", json=body), 400, field)
 
@@ -150,10 +175,10 @@ def test_keys_are_scoped_per_route(shop, db):
     user, store = shop
     a = add_product(db, store, stock=10)
     key = {"Idempotency-Key": str(uuid.uuid4())}
-    assert user.post("/api/transactions/checkout", json={"items": [frontend_item(a, 1)]},
-                     headers=key).status_code == 201
-    assert user.post("/api/transactions", json={"product_sku": a["sku"], "quantity": 1},
-                     headers=key).status_code == 201
+    assert (
+        user.post("/api/transactions/checkout", json={"items": [frontend_item(a, 1)]}, headers=key).status_code == 201
+    )
+    assert user.post("/api/transactions", json={"product_sku": a["sku"], "quantity": 1}, headers=key).status_code == 201
     assert stock_of(db, a["product_id"]) == 8
 
 
@@ -161,12 +186,15 @@ def test_an_expired_key_is_treated_as_new(shop, db):
     user, store = shop
     a = add_product(db, store, stock=10)
     key = str(uuid.uuid4())
-    assert user.post("/api/transactions/checkout", json={"items": [frontend_item(a, 1)]},
-                     headers={"Idempotency-Key": key}).status_code == 201
+    assert (
+        user.post(
+            "/api/transactions/checkout", json={"items": [frontend_item(a, 1)]}, headers={"Idempotency-Key": key}
+        ).status_code
+        == 201
+    )
     with db.cursor() as cur:
         cur.execute("UPDATE idempotency_keys SET created_at = now() - interval '2 days' WHERE key = %s", (key,))
-    r = user.post("/api/transactions/checkout", json={"items": [frontend_item(a, 2)]},
-                  headers={"Idempotency-Key": key})
+    r = user.post("/api/transactions/checkout", json={"items": [frontend_item(a, 2)]}, headers={"Idempotency-Key": key})
     assert r.status_code == 201 and "idempotent-replayed" not in r.headers
     assert stock_of(db, a["product_id"]) == 7
 
@@ -177,12 +205,18 @@ async def test_purge_expired_deletes_only_old_keys(stack, shop, db):
 
     _, store = shop
     with db.cursor() as cur:
-        cur.execute("""INSERT INTO idempotency_keys (store_id, key, scope, request_hash, status_code, response,
+        cur.execute(
+            """INSERT INTO idempotency_keys (store_id, key, scope, request_hash, status_code, response,
                                                      created_at)
                        SELECT %s, 'old-' || g, 'test', 'h', 201, '{}', now() - interval '3 days'
-                         FROM generate_series(1, 12) g""", (store,))
-        cur.execute("""INSERT INTO idempotency_keys (store_id, key, scope, request_hash, status_code, response)
-                       VALUES (%s, 'fresh', 'test', 'h', 201, '{}')""", (store,))
+                         FROM generate_series(1, 12) g""",
+            (store,),
+        )
+        cur.execute(
+            """INSERT INTO idempotency_keys (store_id, key, scope, request_hash, status_code, response)
+                       VALUES (%s, 'fresh', 'test', 'h', 201, '{}')""",
+            (store,),
+        )
     pool = await create_pool(stack.database_url, maxsize=2)
     try:
         assert await purge_expired(pool, 86400, batch=5) >= 12

@@ -48,8 +48,7 @@ def test_fifty_simultaneous_checkouts_never_oversell(base_url, user, db):
 def test_a_retried_checkout_with_one_key_sells_once_even_when_concurrent(base_url, user, db):
     store = store_of(db, user)
     p = add_product(db, store, stock=10)
-    cart = {"items": [{"product": {"id": p["sku"]}, "quantity": 1}], "subtotal": 10000, "tax": 1000,
-            "total": 11000}
+    cart = {"items": [{"product": {"id": p["sku"]}, "quantity": 1}], "subtotal": 10000, "tax": 1000, "total": 11000}
     key = {"Idempotency-Key": f"pos-{uuid.uuid4()}"}
     responses = _simultaneously(base_url, user.headers, [(cart, key)] * 8)
     assert [r.status_code for r in responses] == [201] * 8, [r.text for r in responses]
@@ -66,8 +65,13 @@ def test_a_retried_checkout_with_one_key_sells_once_even_when_concurrent(base_ur
 def test_carts_locking_the_same_products_in_opposite_orders_do_not_deadlock(base_url, user, db):
     store = store_of(db, user)
     a, b, c = (add_product(db, store, stock=100) for _ in range(3))
-    forward = {"items": [{"product_id": a["sku"], "quantity": 1}, {"product_id": b["sku"], "quantity": 1},
-                         {"product_id": c["sku"], "quantity": 1}]}
+    forward = {
+        "items": [
+            {"product_id": a["sku"], "quantity": 1},
+            {"product_id": b["sku"], "quantity": 1},
+            {"product_id": c["sku"], "quantity": 1},
+        ]
+    }
     backward = {"items": list(reversed(forward["items"]))}
     responses = _simultaneously(base_url, user.headers, [(forward, {}), (backward, {})] * 15)
     assert [r.status_code for r in responses] == [201] * 30, [r.text for r in responses if r.status_code != 201]

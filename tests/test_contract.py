@@ -46,8 +46,9 @@ class Browser:
             r = self.http.request(method, endpoint, headers=headers, **kwargs)
         assert r.headers.get("access-control-allow-origin") == ORIGIN, (endpoint, r.headers)
         if r.status_code == 401 and retry and self.storage.get("refresh_token"):
-            refreshed = self.http.post("/auth/refresh", json={"refresh_token": self.storage["refresh_token"]},
-                                       headers={"Origin": ORIGIN})
+            refreshed = self.http.post(
+                "/auth/refresh", json={"refresh_token": self.storage["refresh_token"]}, headers={"Origin": ORIGIN}
+            )
             assert refreshed.status_code == 200, refreshed.text
             data = refreshed.json()
             self.storage["access_token"] = data["access_token"]
@@ -76,9 +77,11 @@ def _login(browser: Browser, email: str, password: str) -> dict:
     assert isinstance(data["user_id"], int)
     assert isinstance(data["email"], str) and isinstance(data["full_name"], str)
     assert isinstance(data["access_token"], str) and isinstance(data["refresh_token"], str)
-    browser.storage.update(access_token=data["access_token"], refresh_token=data["refresh_token"],
-                           user={"user_id": data["user_id"], "email": data["email"],
-                                 "full_name": data["full_name"]})
+    browser.storage.update(
+        access_token=data["access_token"],
+        refresh_token=data["refresh_token"],
+        user={"user_id": data["user_id"], "email": data["email"], "full_name": data["full_name"]},
+    )
     return data
 
 
@@ -87,18 +90,19 @@ def test_section_0_frontend_flow(browser, db):
     password = "Rahasia123"  # zod: >= 8 chars, an upper-case letter, a digit
 
     # 1. register: any 2xx JSON; full_name is sent untrimmed.
-    status, data = browser.request("POST", "/auth/register",
-                                   {"email": email, "password": password, "full_name": " Budi Santoso "})
+    status, data = browser.request(
+        "POST", "/auth/register", {"email": email, "password": password, "full_name": " Budi Santoso "}
+    )
     assert 200 <= status < 300, data
-    status, message = browser.request("POST", "/auth/register",
-                                      {"email": email, "password": password, "full_name": "Budi"})
+    status, message = browser.request(
+        "POST", "/auth/register", {"email": email, "password": password, "full_name": "Budi"}
+    )
     assert status >= 400 and isinstance(message, str)  # shown in a toast
 
     # 2. login: fields at the top level.
     login = _login(browser, email, password)
     assert login["email"] == email and login["full_name"].strip() == "Budi Santoso"
-    status, message = browser.request("POST", "/auth/login", {"email": email, "password": "Salah12345"},
-                                      retry=False)
+    status, message = browser.request("POST", "/auth/login", {"email": email, "password": "Salah12345"}, retry=False)
     assert status == 401 and isinstance(message, str)
 
     # 3. refresh: both tokens come back and are stored; the new access token works.
@@ -119,9 +123,16 @@ def test_section_0_frontend_flow(browser, db):
     store = store_of(db, browser.storage["user"]["user_id"])
     product = add_product(db, store, stock=9, price="15000", name="Kacang Garuda 250g")
     add_product(db, store, stock=40, price="4000", name="Air Mineral 600ml")
-    status, sold = browser.request("POST", "/transactions/checkout",
-                                   {"items": [{"product": {"id": product["sku"], "sellingPrice": 15000},
-                                               "quantity": 2}], "subtotal": 30000, "tax": 3000, "total": 33000})
+    status, sold = browser.request(
+        "POST",
+        "/transactions/checkout",
+        {
+            "items": [{"product": {"id": product["sku"], "sellingPrice": 15000}, "quantity": 2}],
+            "subtotal": 30000,
+            "tax": 3000,
+            "total": 33000,
+        },
+    )
     assert status == 201, sold
 
     # 5. dashboard-stats: called 4 times per render; the fields the UI reads.
@@ -139,8 +150,11 @@ def test_section_0_frontend_flow(browser, db):
         for item in dash["stockComparison"]:
             assert isinstance(item["product"], str)
             assert isinstance(item["current"], (int, float)) and isinstance(item["optimal"], (int, float))
-        assert dash["stockComparison"][0] == {**dash["stockComparison"][0], "product": "Kacang Garuda 250g",
-                                              "current": 7}
+        assert dash["stockComparison"][0] == {
+            **dash["stockComparison"][0],
+            "product": "Kacang Garuda 250g",
+            "current": 7,
+        }
 
     # 6. events list: a bare array; every type is one the calendar can render.
     status, events = browser.request("GET", "/events")
@@ -153,8 +167,13 @@ def test_section_0_frontend_flow(browser, db):
 
     # 7. create an event exactly as CalendarPage does; the date comes back verbatim.
     date_str = "2026-11-20"  # selectedDate.toISOString().split('T')[0]
-    body = {"name": "Promo Akhir Pekan", "date": date_str, "type": "promotion", "description": "",
-            "includeInPrediction": True}
+    body = {
+        "name": "Promo Akhir Pekan",
+        "date": date_str,
+        "type": "promotion",
+        "description": "",
+        "includeInPrediction": True,
+    }
     status, created = browser.request("POST", "/events", body)
     assert status == 201
     assert isinstance(created, dict) and created["event_date"] == date_str

@@ -23,9 +23,16 @@ PREFLIGHTS = [  # (path, methods the route serves)
     ("/chat", ("POST",)),
 ]
 
+
 def preflight(client, path: str, origin: str, method: str):
-    return client.options(path, headers={"Origin": origin, "Access-Control-Request-Method": method,
-                                         "Access-Control-Request-Headers": ",".join(HEADERS)})
+    return client.options(
+        path,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": ",".join(HEADERS),
+        },
+    )
 
 
 @pytest.mark.parametrize("origin", ORIGINS)
@@ -65,8 +72,13 @@ def test_the_configured_allowlist():
 def test_actual_responses_carry_the_origin(client, user):
     r = user.get("/api/events", headers={"Origin": ORIGINS[0]})
     assert r.status_code == 200 and r.headers.get("access-control-allow-origin") == ORIGINS[0]
-    r = anonymous(client, "POST", "/api/auth/login", json={"email": "nobody@example.com", "password": "Secret123"},
-                  headers={"Origin": ORIGINS[1]})
+    r = anonymous(
+        client,
+        "POST",
+        "/api/auth/login",
+        json={"email": "nobody@example.com", "password": "Secret123"},
+        headers={"Origin": ORIGINS[1]},
+    )
     assert r.status_code == 401 and r.headers.get("access-control-allow-origin") == ORIGINS[1]
 
 

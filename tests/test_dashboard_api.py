@@ -20,6 +20,7 @@ from support_sales import (
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
+
 @pytest.fixture()
 def shop(user, db):
     """Two products (plus an archived one) and sales today, yesterday, 10 and 40 days ago."""
@@ -62,8 +63,13 @@ def test_dashboard_stats_from_real_data(shop):
 
 def test_a_new_store_gets_zeros_and_seven_zero_days(user):
     body = user.get("/api/dashboard-stats").json()
-    assert body["cards"] == {"daily_transactions": 0, "active_products": 0, "low_stock_items": 0,
-                             "daily_revenue": 0, "items_sold_today": 0}
+    assert body["cards"] == {
+        "daily_transactions": 0,
+        "active_products": 0,
+        "low_stock_items": 0,
+        "daily_revenue": 0,
+        "items_sold_today": 0,
+    }
     assert len(body["salesTrend"]) == 7 and all(p["sales"] == 0 for p in body["salesTrend"])
     assert body["stockComparison"] == []
 
@@ -74,8 +80,10 @@ def test_sales_show_up_immediately_on_every_instance(user, db):
     before = user.get("/api/dashboard-stats").json()["cards"]
     assert before["daily_transactions"] == 0
     user.get("/api/dashboard/metrics", params={"range": "today"})
-    assert user.post("/api/transactions/checkout",
-                     json={"items": [{"product_id": p["sku"], "quantity": 2}]}).status_code == 201
+    assert (
+        user.post("/api/transactions/checkout", json={"items": [{"product_id": p["sku"], "quantity": 2}]}).status_code
+        == 201
+    )
     assert user.post("/api/transactions", json={"product_sku": p["sku"], "quantity": 1}).status_code == 201
     seen = set()
     for _ in range(4):
@@ -90,12 +98,15 @@ def test_sales_show_up_immediately_on_every_instance(user, db):
     assert seen == {"api1", "api2"}
 
 
-@pytest.mark.parametrize("range_, expected", [
-    ("today", (12002, 2, 6, 4000, 1, 4, 200.1, 100.0, 50.0)),
-    ("week", (16002, 3, 10, 24000, 1, 24, -33.3, 200.0, -58.3)),
-    ("month", (40002, 4, 34, 100000, 1, 100, -60.0, 300.0, -66.0)),
-    ("year", (140002, 5, 134, 0, 0, 0, None, None, None)),
-])
+@pytest.mark.parametrize(
+    "range_, expected",
+    [
+        ("today", (12002, 2, 6, 4000, 1, 4, 200.1, 100.0, 50.0)),
+        ("week", (16002, 3, 10, 24000, 1, 24, -33.3, 200.0, -58.3)),
+        ("month", (40002, 4, 34, 100000, 1, 100, -60.0, 300.0, -66.0)),
+        ("year", (140002, 5, 134, 0, 0, 0, None, None, None)),
+    ],
+)
 def test_metrics_compare_with_the_previous_period_of_the_same_length(shop, range_, expected):
     user, _, today = shop
     r = user.get("/api/dashboard/metrics", params={"range": range_})
@@ -108,7 +119,10 @@ def test_metrics_compare_with_the_previous_period_of_the_same_length(shop, range
     assert (m["revenueChange"], m["transactionsChange"], m["itemsChange"]) == (d_rev, d_tx, d_items)
     prev = m["previous"]
     assert (Decimal(str(prev["totalRevenue"])), prev["totalTransactions"], prev["totalItemsSold"]) == (
-        p_revenue, p_transactions, p_items)
+        p_revenue,
+        p_transactions,
+        p_items,
+    )
     days = {"today": 1, "week": 7, "month": 30, "year": 365}[range_]
     assert m["period"]["end"] == today.date().isoformat()
     assert m["period"]["start"] == (today - timedelta(days=days - 1)).date().isoformat()
@@ -127,8 +141,12 @@ def test_sales_chart_has_ninety_contiguous_days(shop):
     assert len(points) == 90
     assert [p["date"] for p in points] == [(today - timedelta(days=89 - i)).date().isoformat() for i in range(90)]
     by_date = {p["date"]: p for p in points}
-    assert by_date[today.date().isoformat()] == {"date": today.date().isoformat(), "sales": 6,
-                                                 "revenue": 12002, "transactions_count": 2}
+    assert by_date[today.date().isoformat()] == {
+        "date": today.date().isoformat(),
+        "sales": 6,
+        "revenue": 12002,
+        "transactions_count": 2,
+    }
     assert by_date[(today - timedelta(days=10)).date().isoformat()]["sales"] == 24
     assert by_date[(today - timedelta(days=40)).date().isoformat()]["sales"] == 100
     assert sum(p["sales"] for p in points) == 134
@@ -137,8 +155,7 @@ def test_sales_chart_has_ninety_contiguous_days(shop):
 def test_category_sales_over_ninety_days(shop):
     user, _, _ = shop
     rows = user.get("/api/dashboard/category-sales").json()
-    assert [(r["category"], r["value"], r["units"]) for r in rows] == [("Drinks", 130000, 130),
-                                                                       ("Food", 10002, 4)]
+    assert [(r["category"], r["value"], r["units"]) for r in rows] == [("Drinks", 130000, 130), ("Food", 10002, 4)]
     assert all(isinstance(r["color"], str) and r["color"].startswith("#") for r in rows)
 
 
@@ -151,8 +168,13 @@ def test_another_store_sees_none_of_it(shop, make_user):
 
 
 def test_dashboard_routes_require_a_token(client):
-    for path in ("/api/dashboard-stats", "/api/system/dashboard-stats", "/api/dashboard/metrics",
-                 "/api/dashboard/sales-chart", "/api/dashboard/category-sales"):
+    for path in (
+        "/api/dashboard-stats",
+        "/api/system/dashboard-stats",
+        "/api/dashboard/metrics",
+        "/api/dashboard/sales-chart",
+        "/api/dashboard/category-sales",
+    ):
         assert_error(anonymous(client, "GET", path), 401)
 
 

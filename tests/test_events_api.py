@@ -19,10 +19,15 @@ from siprems import keys
 from siprems.calendar.holidays import holiday_name, public_holidays
 
 THIS_YEAR = datetime.now(JAKARTA).year
-FRONTEND_BODY = {"name": "Promo Gajian", "date": "2026-05-25", "type": "promotion", "description": "",
-                 "includeInPrediction": True}
-EVENT_FIELDS = {"event_id", "event_name", "event_date", "type", "description", "include_in_prediction",
-                "created_at"}
+FRONTEND_BODY = {
+    "name": "Promo Gajian",
+    "date": "2026-05-25",
+    "type": "promotion",
+    "description": "",
+    "includeInPrediction": True,
+}
+EVENT_FIELDS = {"event_id", "event_name", "event_date", "type", "description", "include_in_prediction", "created_at"}
+
 
 def test_create_with_the_frontends_body_returns_the_bare_event(user):
     r = user.post("/api/events", json=FRONTEND_BODY)
@@ -39,12 +44,25 @@ def test_create_with_the_frontends_body_returns_the_bare_event(user):
 
 
 def test_earlier_backend_field_names_work_too(user):
-    r = user.post("/api/events", json={"event_name": "Tutup", "event_date": "2026-12-31", "type": "store-closed",
-                                       "include_in_prediction": False, "description": None})
+    r = user.post(
+        "/api/events",
+        json={
+            "event_name": "Tutup",
+            "event_date": "2026-12-31",
+            "type": "store-closed",
+            "include_in_prediction": False,
+            "description": None,
+        },
+    )
     assert r.status_code == 201, r.text
     e = r.json()
     assert (e["event_name"], e["event_date"], e["type"], e["include_in_prediction"], e["description"]) == (
-        "Tutup", "2026-12-31", "store-closed", False, None)
+        "Tutup",
+        "2026-12-31",
+        "store-closed",
+        False,
+        None,
+    )
 
 
 def test_list_is_a_bare_array_with_public_holidays_of_this_year_and_next(user):
@@ -79,11 +97,16 @@ def test_range_filters_store_events_and_holidays(user):
     assert inside["event_id"] not in [e["event_id"] for e in later]
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"start": "2026-02-30"}, "start"), ({"end": "tomorrow"}, "end"),
-    ({"start": "2026-03-01", "end": "2026-02-01"}, "end"), ({"start": "1800-01-01"}, "start"),
-    ({"start": "2000-01-01", "end": "2030-01-01"}, "10 years"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"start": "2026-02-30"}, "start"),
+        ({"end": "tomorrow"}, "end"),
+        ({"start": "2026-03-01", "end": "2026-02-01"}, "end"),
+        ({"start": "1800-01-01"}, "start"),
+        ({"start": "2000-01-01", "end": "2030-01-01"}, "10 years"),
+    ],
+)
 def test_bad_ranges_are_400(shared_user, params, field):
     assert_error(shared_user.get("/api/events", params=params), 400, field)
 
@@ -92,13 +115,26 @@ def test_get_update_and_delete_a_store_event(user):
     created = user.post("/api/events", json=FRONTEND_BODY).json()
     eid = created["event_id"]
     assert user.get(f"/api/events/{eid}").json() == created
-    r = user.put(f"/api/events/{eid}", json={"name": "Promo Besar", "date": "2026-06-01", "type": "holiday",
-                                            "description": "Diskon", "includeInPrediction": False})
+    r = user.put(
+        f"/api/events/{eid}",
+        json={
+            "name": "Promo Besar",
+            "date": "2026-06-01",
+            "type": "holiday",
+            "description": "Diskon",
+            "includeInPrediction": False,
+        },
+    )
     assert r.status_code == 200, r.text
     updated = r.json()
-    assert (updated["event_id"], updated["event_name"], updated["event_date"], updated["type"],
-            updated["description"], updated["include_in_prediction"]) == (
-        eid, "Promo Besar", "2026-06-01", "holiday", "Diskon", False)
+    assert (
+        updated["event_id"],
+        updated["event_name"],
+        updated["event_date"],
+        updated["type"],
+        updated["description"],
+        updated["include_in_prediction"],
+    ) == (eid, "Promo Besar", "2026-06-01", "holiday", "Diskon", False)
     # A full update: omitted optional fields go back to their defaults.
     r = user.put(f"/api/events/{eid}", json={"name": "Promo", "date": "2026-06-02", "type": "promotion"})
     assert r.json()["description"] is None and r.json()["include_in_prediction"] is True
@@ -148,24 +184,27 @@ def test_holidays_follow_the_stores_country(user, db, stack):
     assert r.status_code == 200 and not [e for e in r.json() if e["is_public_holiday"]]
 
 
-@pytest.mark.parametrize("change, field", [
-    ({"type": "custom"}, "type"),
-    ({"type": None}, "type"),
-    ({"date": "2026-02-30"}, "date"),
-    ({"date": "2026-05-25T00:00:00"}, "date"),
-    ({"date": "25/05/2026"}, "date"),
-    ({"date": 20260525}, "date"),
-    ({"date": "0999-01-01"}, "date"),
-    ({"name": ""}, "name"),
-    ({"name": "   "}, "name"),
-    ({"name": "x" * 256}, "name"),
-    ({"description": "x" * 1001}, "description"),
-    ({"includeInPrediction": "yes"}, "includeInPrediction"),
-    ({"colour": "red"}, "colour"),
-    ({"name": "a\x00b"}, "name"),
-    ({"description": "nul\x00"}, "description"),
-    ({"event_name": "both names"}, "event_name"),
-])
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"type": "custom"}, "type"),
+        ({"type": None}, "type"),
+        ({"date": "2026-02-30"}, "date"),
+        ({"date": "2026-05-25T00:00:00"}, "date"),
+        ({"date": "25/05/2026"}, "date"),
+        ({"date": 20260525}, "date"),
+        ({"date": "0999-01-01"}, "date"),
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": "x" * 256}, "name"),
+        ({"description": "x" * 1001}, "description"),
+        ({"includeInPrediction": "yes"}, "includeInPrediction"),
+        ({"colour": "red"}, "colour"),
+        ({"name": "a\x00b"}, "name"),
+        ({"description": "nul\x00"}, "description"),
+        ({"event_name": "both names"}, "event_name"),
+    ],
+)
 def test_bad_event_bodies_are_400_naming_the_field(shared_user, change, field):
     body = {**FRONTEND_BODY, **change}
     assert_error(shared_user.post("/api/events", json=body), 400, field)

@@ -1,4 +1,5 @@
 """The backtest CLI runs on a small slice of the bakery data and prints valid JSON."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ def test_backtest_json_small_slice(capsys):
     rc = backtest.main(["--groups", "1", "--from", "2017-06-01", "--to", "2017-07-01", "--json"])
     assert rc == 0
     out = capsys.readouterr().out
-    res = json.loads(out)                       # exactly one JSON object
+    res = json.loads(out)  # exactly one JSON object
     assert set(res["aggregate"]) == {"7", "28"}
     for h in ("7", "28"):
         agg = res["aggregate"][h]
@@ -21,13 +22,14 @@ def test_backtest_json_small_slice(capsys):
             assert isinstance(agg[key], float)
         assert 0.2 < agg["mase"] < 1.5
     assert res["series"] and res["series"][0]["series"] == "1"
-    assert res["protocol"]["windows"] == 5      # origins 06-01 .. 06-29 every 7 days
+    assert res["protocol"]["windows"] == 5  # origins 06-01 .. 06-29 every 7 days
 
 
 @pytest.mark.skipif(not backtest.DEFAULT_CSV.exists(), reason="shared bakery data not available")
 def test_backtest_text_output_and_subcommand_word(capsys):
-    rc = backtest.main(["backtest", "--groups", "2", "--from", "2017-06-26", "--to", "2017-07-03",
-                        "--horizons", "7", "--workers", "1"])
+    rc = backtest.main(
+        ["backtest", "--groups", "2", "--from", "2017-06-26", "--to", "2017-07-03", "--horizons", "7", "--workers", "1"]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "aggregate" in out and "h7" in out and "naive" in out

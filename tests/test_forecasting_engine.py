@@ -1,4 +1,5 @@
 """Forecasting engine: known patterns are recovered, short/closed histories behave."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,7 +26,7 @@ def synthetic(days: int = 3 * 365, uplift: float = 1.8, noise: float = 0.05, see
     # only the official holidays (not 24/31 Dec) get the uplift
     hol = {d for d, n in hol.items() if n not in ("Christmas Eve", "New Year's Eve")}
     doy = idx.day_of_year.to_numpy()
-    yearly = 1.0 + 0.25 * np.sin(2 * np.pi * (doy - 80) / 365.25)   # peak ~ late June
+    yearly = 1.0 + 0.25 * np.sin(2 * np.pi * (doy - 80) / 365.25)  # peak ~ late June
     base = 100.0 * WEEKLY[idx.day_of_week.to_numpy()] * yearly
     up = np.array([uplift if d.date() in hol else 1.0 for d in idx])
     vals = base * up * np.exp(rng.normal(0, noise, days))
@@ -51,8 +52,8 @@ def test_weekly_pattern_recovered(synth_model):
         if d not in hol:
             by_dow.setdefault(d.weekday(), []).append(r["yhat"])
     wed = np.mean(by_dow[2])
-    assert np.mean(by_dow[5]) / wed == pytest.approx(1.5, rel=0.08)   # Saturday
-    assert np.mean(by_dow[6]) / wed == pytest.approx(0.6, rel=0.08)   # Sunday
+    assert np.mean(by_dow[5]) / wed == pytest.approx(1.5, rel=0.08)  # Saturday
+    assert np.mean(by_dow[6]) / wed == pytest.approx(0.6, rel=0.08)  # Sunday
 
 
 def test_yearly_pattern_recovered(synth_model):
@@ -60,8 +61,9 @@ def test_yearly_pattern_recovered(synth_model):
     rows = _rows(model, TODAY, 365)
     june = np.mean([r["yhat"] for d, r in rows.items() if d.month == 6 and d not in hol])
     dec = np.mean([r["yhat"] for d, r in rows.items() if d.month == 12 and d not in hol])
-    true_ratio = (1 + 0.25 * np.sin(2 * np.pi * (171 - 80) / 365.25)) / \
-        (1 + 0.25 * np.sin(2 * np.pi * (350 - 80) / 365.25))
+    true_ratio = (1 + 0.25 * np.sin(2 * np.pi * (171 - 80) / 365.25)) / (
+        1 + 0.25 * np.sin(2 * np.pi * (350 - 80) / 365.25)
+    )
     assert june / dec == pytest.approx(true_ratio, rel=0.1)
 
 
@@ -72,8 +74,7 @@ def test_holiday_uplift_recovered(synth_model):
     for d in sorted(hol):
         if d < TODAY or d - dt.timedelta(days=7) not in rows or d + dt.timedelta(days=7) not in rows:
             continue
-        ref = [rows[d + dt.timedelta(days=k)]["yhat"] for k in (-7, 7)
-               if d + dt.timedelta(days=k) not in hol]
+        ref = [rows[d + dt.timedelta(days=k)]["yhat"] for k in (-7, 7) if d + dt.timedelta(days=k) not in hol]
         if ref:
             ratios.append(rows[d]["yhat"] / np.mean(ref))
     assert len(ratios) >= 6
@@ -101,7 +102,7 @@ def test_tiny_history_never_raises(n_days):
     else:
         r = rows[0]
         assert 8.0 <= r["yhat"] <= 13.0
-        assert r["hi95"] >= 2.5 * r["yhat"]          # honestly wide
+        assert r["hi95"] >= 2.5 * r["yhat"]  # honestly wide
         assert r["lo95"] <= 0.5 * r["yhat"]
     json.dumps(model.to_dict(), allow_nan=False)
 
@@ -117,7 +118,7 @@ def test_closed_days_are_missing_not_zero():
     sales, closed = [], []
     for d in days:
         if d.day_of_week == 6:
-            closed.append(d.date())          # closed every Sunday: no rows
+            closed.append(d.date())  # closed every Sunday: no rows
         else:
             sales.append((d.date(), 100.0 * np.exp(rng.normal(0, 0.05))))
     model = train(sales, closed_days=closed, country=None, today=TODAY, horizon=28)
@@ -132,8 +133,10 @@ def test_closed_days_are_missing_not_zero():
 
 
 def test_daily_series_closed_nan_open_zero():
-    y = daily_series([(dt.date(2024, 1, 1), 3), (dt.date(2024, 1, 1), 2), (dt.date(2024, 1, 4), 1)],
-                     closed_days=[dt.date(2024, 1, 3)])
+    y = daily_series(
+        [(dt.date(2024, 1, 1), 3), (dt.date(2024, 1, 1), 2), (dt.date(2024, 1, 4), 1)],
+        closed_days=[dt.date(2024, 1, 3)],
+    )
     assert list(y.index.date) == [dt.date(2024, 1, d) for d in range(1, 5)]
     assert y.iloc[0] == 5 and y.iloc[1] == 0 and np.isnan(y.iloc[2]) and y.iloc[3] == 1
 
@@ -141,8 +144,14 @@ def test_daily_series_closed_nan_open_zero():
 def test_store_closed_event_gives_zero_forecast():
     sales, _ = synthetic(days=200)
     closed_day = TODAY + dt.timedelta(days=3)
-    model = train(sales, events=[Event(closed_day, "renovation", "store-closed")],
-                  country="DE", subdiv="SH", today=TODAY, horizon=14)
+    model = train(
+        sales,
+        events=[Event(closed_day, "renovation", "store-closed")],
+        country="DE",
+        subdiv="SH",
+        today=TODAY,
+        horizon=14,
+    )
     rows = _rows(model, TODAY, 14)
     assert rows[closed_day]["yhat"] == 0.0
     assert rows[closed_day + dt.timedelta(days=7)]["yhat"] > 50.0
@@ -165,6 +174,7 @@ def test_round_trip_json_safe(synth_model):
     text = json.dumps(d, allow_nan=False)
     try:
         import orjson
+
         assert orjson.loads(orjson.dumps(d)) == d
     except ImportError:  # orjson is optional here
         pass
@@ -211,7 +221,7 @@ def test_holiday_names_for_charts():
     names = {r["date"]: r["holidayName"] for r in rows}
     assert names["2016-12-24"] == "Christmas Eve"
     assert names["2016-12-25"] and rows[0]["isHoliday"] is False
-    assert holiday_names("2025-08-17", "2025-08-17")[0]["isHoliday"]          # ID default
+    assert holiday_names("2025-08-17", "2025-08-17")[0]["isHoliday"]  # ID default
     ev = holiday_names("2025-01-05", "2025-01-05", events=[{"date": "2025-01-05", "name": "Sale"}])
     assert ev[0]["holidayName"] == "Sale"
 
@@ -220,7 +230,7 @@ def test_calendar_lead_lag_and_closure_columns():
     cal = EventCalendar("DE", "SH")
     idx = pd.date_range("2016-12-22", "2016-12-28", freq="D")
     f = cal.features(idx, closed={dt.date(2016, 12, 25), dt.date(2016, 12, 26)})
-    assert f.loc["2016-12-23", "hol_m1"] == 1          # day before Christmas Eve
+    assert f.loc["2016-12-23", "hol_m1"] == 1  # day before Christmas Eve
     assert f.loc["2016-12-27", "hol_p1"] == 1
     assert f.loc["2016-12-24", "closed_m1"] == 1 and f.loc["2016-12-27", "closed_p1"] == 1
     assert f.loc["2016-12-24", "h:christmas_eve"] == 1
@@ -231,7 +241,7 @@ def test_intermittent_seller_forecasts_mean_not_zero():
     sales = [(TODAY - dt.timedelta(days=i + 1), float(rng.poisson(0.5))) for i in range(300)]
     model = train(sales, today=TODAY, horizon=28)
     total = model.total(TODAY, 28)
-    assert 0.6 * 14 <= total <= 1.5 * 14          # true expected demand 28 * 0.5 = 14
+    assert 0.6 * 14 <= total <= 1.5 * 14  # true expected demand 28 * 0.5 = 14
 
 
 def test_week_before_and_estimated_holiday_names():
@@ -240,4 +250,4 @@ def test_week_before_and_estimated_holiday_names():
     assert canonical("Eid al-Fitr (estimated)") == "Eid al-Fitr"
     cal = EventCalendar("DE", "SH")
     f = cal.features(pd.date_range("2016-12-15", "2016-12-20", freq="D"))
-    assert f["h:christmas_day:wk"].tolist() == [0, 0, 0, 1, 1, 1]   # 18..20 Dec: 7..5 days before
+    assert f["h:christmas_day:wk"].tolist() == [0, 0, 0, 1, 1, 1]  # 18..20 Dec: 7..5 days before

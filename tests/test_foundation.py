@@ -65,8 +65,10 @@ def test_oversized_body_is_413_json(stack):
     # Announce a body over the limit: the server answers before reading it
     # (a client that insists on sending it all would see the connection close).
     with socket.create_connection(("127.0.0.1", stack.ports.haproxy), timeout=10) as sock:
-        sock.sendall(b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 20000000\r\n\r\n{")
+        sock.sendall(
+            b"POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 20000000\r\n\r\n{"
+        )
         raw = b""
         while b"\r\n\r\n" not in raw or not raw.rstrip().endswith(b"}"):
             chunk = sock.recv(65536)
@@ -75,7 +77,7 @@ def test_oversized_body_is_413_json(stack):
             raw += chunk
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.split(b" ")[1] == b"413", raw
-    parsed = json.loads(body[body.index(b"{"):body.rindex(b"}") + 1])
+    parsed = json.loads(body[body.index(b"{") : body.rindex(b"}") + 1])
     assert parsed["error"] == "payload_too_large" and parsed["message"]
 
 
@@ -123,6 +125,12 @@ def test_concurrent_startups_apply_migrations_exactly_once(stack):
 
 
 def test_nul_characters_in_text_are_a_400_not_a_500(client):
-    r = client.post("/api/auth/register", json={"email": f"nul-{uuid.uuid4().hex[:8]}@example.com",
-                                                "password": "Secret123", "full_name": "Bad\u0000Name"})
+    r = client.post(
+        "/api/auth/register",
+        json={
+            "email": f"nul-{uuid.uuid4().hex[:8]}@example.com",
+            "password": "Secret123",
+            "full_name": "Bad\u0000Name",
+        },
+    )
     assert r.status_code == 400 and "NUL" in r.json()["message"]

@@ -16,8 +16,18 @@ def skus(user) -> set[str]:
 
 
 def test_json_import_creates_products(user):
-    rows = [product("I-1"), {"id": "I-2", "name": "Mouse", "category": "Electronics", "sellingPrice": 24.99,
-                             "costPrice": 12.5, "stock": 4, "description": "wireless"}]
+    rows = [
+        product("I-1"),
+        {
+            "id": "I-2",
+            "name": "Mouse",
+            "category": "Electronics",
+            "sellingPrice": 24.99,
+            "costPrice": 12.5,
+            "stock": 4,
+            "description": "wireless",
+        },
+    ]
     r = user.post("/api/products/import", json={"products": rows})
     assert r.status_code == 200, r.text
     assert r.json() == {"received": 2, "created": 2, "updated": 0, "mode": "upsert"}
@@ -26,10 +36,12 @@ def test_json_import_creates_products(user):
 
 
 def test_csv_import_with_aliases_quotes_bom_and_blank_lines(user):
-    body = csv_body("\ufeffSKU,Name,category,sellingPrice,costPrice,stock,description",
-                    'C-1,"Kopi, susu",Beverages,8500,6000,60,"say ""hi"""',
-                    "",
-                    "C-2,Roti,Bakery,16000.50,,0,")
+    body = csv_body(
+        "\ufeffSKU,Name,category,sellingPrice,costPrice,stock,description",
+        'C-1,"Kopi, susu",Beverages,8500,6000,60,"say ""hi"""',
+        "",
+        "C-2,Roti,Bakery,16000.50,,0,",
+    )
     r = user.post("/api/products/import", **body)
     assert r.status_code == 200, r.text
     assert r.json()["created"] == 2
@@ -46,13 +58,21 @@ def test_upsert_replaces_like_put_and_keeps_forecast_settings(user):
     assert r.json() == {"received": 2, "created": 1, "updated": 1, "mode": "upsert"}
     u1 = user.get("/api/products/U-1").json()
     assert (u1["name"], u1["stock"], u1["description"], u1["variation"], u1["lead_time_days"]) == (
-        "Renamed", 7, None, None, 9)
+        "Renamed",
+        7,
+        None,
+        None,
+        9,
+    )
 
 
 def test_create_mode_refuses_existing_skus_and_writes_nothing(user):
     user.post("/api/products", json=product("E-1"))
-    r = user.post("/api/products/import", params={"mode": "create"},
-                  json={"products": [product("NEW-1"), product("E-1", name="changed")]})
+    r = user.post(
+        "/api/products/import",
+        params={"mode": "create"},
+        json={"products": [product("NEW-1"), product("E-1", name="changed")]},
+    )
     body = assert_error(r, 409, "E-1", "nothing was imported")
     assert body["details"][0] == {"row": 2, "field": "sku", "message": "Product with SKU E-1 already exists"}
     assert "NEW-1" not in skus(user)
@@ -83,50 +103,57 @@ def test_errors_name_row_and_field_cap_at_20_and_write_nothing(user):
 
 
 def test_csv_errors_give_row_and_line(user):
-    r = user.post("/api/products/import", **csv_body("sku,name,category,price,stock", "", "A-100,a,b,1,1",
-                                                      "A-101,a,b,-5,1"))
+    r = user.post(
+        "/api/products/import", **csv_body("sku,name,category,price,stock", "", "A-100,a,b,1,1", "A-101,a,b,-5,1")
+    )
     body = assert_error(r, 400, "Row 2", "price")
-    assert body["details"] == [{"row": 2, "line": 4, "field": "price",
-                                "message": "must be greater than or equal to 0"}]
+    assert body["details"] == [{"row": 2, "line": 4, "field": "price", "message": "must be greater than or equal to 0"}]
 
 
-@pytest.mark.parametrize("rows, words", [
-    ([product("X-1", bogus=1)], ("Row 1", "bogus")),
-    ([product("stats")], ("Row 1", "sku", "reserved")),
-    ([product("X-1", price=True)], ("price", "boolean")),
-    ([product("X-1", price="1.234")], ("price", "2 decimal places")),
-    ([product("X-1", sellingPrice=1)], ("Row 1", "sellingPrice")),
-    ([42], ("Row 1", "object")),
-    ([product("X-1", service_level=1.5)], ("service_level",)),
-])
+@pytest.mark.parametrize(
+    "rows, words",
+    [
+        ([product("X-1", bogus=1)], ("Row 1", "bogus")),
+        ([product("stats")], ("Row 1", "sku", "reserved")),
+        ([product("X-1", price=True)], ("price", "boolean")),
+        ([product("X-1", price="1.234")], ("price", "2 decimal places")),
+        ([product("X-1", sellingPrice=1)], ("Row 1", "sellingPrice")),
+        ([42], ("Row 1", "object")),
+        ([product("X-1", service_level=1.5)], ("service_level",)),
+    ],
+)
 def test_bad_rows(user, rows, words):
     assert_error(user.post("/api/products/import", json={"products": rows}), 400, *words)
 
 
-@pytest.mark.parametrize("kwargs, status, words", [
-    ({"json": {"products": []}}, 400, ("No rows",)),
-    ({"json": {"items": []}}, 400, ("products",)),
-    ({"json": {"products": [], "extra": 1}}, 400, ("extra",)),
-    ({"json": {"products": {"sku": "x"}}}, 400, ("array",)),
-    ({"json": "products"}, 400, ("array",)),
-    ({"content": b""}, 400, ("empty",)),
-    ({"content": b"{nope", "headers": {"Content-Type": "application/json"}}, 400, ("JSON",)),
-    (csv_body("sku,name,category,price,stock", 'A-1,"unterminated,b,1,1'), 400, ("CSV",)),
-    (csv_body("sku,name,category,price,stock", "A-1,a,b,1"), 400, ("line 2", "4 fields")),
-    (csv_body("sku,name,colour,price,stock"), 400, ("colour",)),
-    (csv_body("sku,name,category,price,stock,SKU"), 400, ("twice",)),
-    (csv_body(""), 400, ("empty",)),
-    (csv_body("sku,name,category,price,stock"), 400, ("No rows",)),
-    ({"content": "sku,name\n\xe9\n".encode("latin-1"), "headers": {"Content-Type": "text/csv"}}, 400, ("UTF-8",)),
-])
+@pytest.mark.parametrize(
+    "kwargs, status, words",
+    [
+        ({"json": {"products": []}}, 400, ("No rows",)),
+        ({"json": {"items": []}}, 400, ("products",)),
+        ({"json": {"products": [], "extra": 1}}, 400, ("extra",)),
+        ({"json": {"products": {"sku": "x"}}}, 400, ("array",)),
+        ({"json": "products"}, 400, ("array",)),
+        ({"content": b""}, 400, ("empty",)),
+        ({"content": b"{nope", "headers": {"Content-Type": "application/json"}}, 400, ("JSON",)),
+        (csv_body("sku,name,category,price,stock", 'A-1,"unterminated,b,1,1'), 400, ("CSV",)),
+        (csv_body("sku,name,category,price,stock", "A-1,a,b,1"), 400, ("line 2", "4 fields")),
+        (csv_body("sku,name,colour,price,stock"), 400, ("colour",)),
+        (csv_body("sku,name,category,price,stock,SKU"), 400, ("twice",)),
+        (csv_body(""), 400, ("empty",)),
+        (csv_body("sku,name,category,price,stock"), 400, ("No rows",)),
+        ({"content": "sku,name\n\xe9\n".encode("latin-1"), "headers": {"Content-Type": "text/csv"}}, 400, ("UTF-8",)),
+    ],
+)
 def test_malformed_bodies(user, kwargs, status, words):
     assert_error(user.post("/api/products/import", **kwargs), status, *words)
     assert skus(user) == set()
 
 
 def test_bad_mode_and_auth(user, client):
-    assert_error(user.post("/api/products/import", params={"mode": "merge"}, json={"products": [product()]}),
-                 400, "mode")
+    assert_error(
+        user.post("/api/products/import", params={"mode": "merge"}, json={"products": [product()]}), 400, "mode"
+    )
     assert_error(client.post("/api/products/import", json={"products": [product()]}), 401)
 
 
@@ -155,8 +182,11 @@ def test_import_invalidates_the_cached_list(user):
     assert user.get("/api/products/stats").json()["active_products"] == 0
     user.post("/api/products/import", **csv_body("sku,name,category,price,stock", "Z-1,z,Zed,2.5,4"))
     assert [p["sku"] for p in user.get("/api/products").json()] == ["Z-1"]
-    assert user.get("/api/products/stats").json() == {"active_products": 1, "low_stock_items": 1,
-                                                      "total_inventory_value": 10}
+    assert user.get("/api/products/stats").json() == {
+        "active_products": 1,
+        "low_stock_items": 1,
+        "total_inventory_value": 10,
+    }
     assert user.get("/api/products/categories").json() == {"categories": ["Zed"]}
 
 
@@ -186,10 +216,16 @@ def test_csv_of_exported_products_round_trips(user):
 def test_body_format_is_sniffed_for_other_content_types(user):
     import orjson
 
-    r = user.post("/api/products/import", content=orjson.dumps({"products": [product("SN-1")]}),
-                  headers={"Content-Type": "text/plain;charset=UTF-8"})
+    r = user.post(
+        "/api/products/import",
+        content=orjson.dumps({"products": [product("SN-1")]}),
+        headers={"Content-Type": "text/plain;charset=UTF-8"},
+    )
     assert r.status_code == 200, r.text
-    r = user.post("/api/products/import", content=b"sku,name,category,price,stock\nSN-2,a,b,1,1\n",
-                  headers={"Content-Type": "text/plain"})
+    r = user.post(
+        "/api/products/import",
+        content=b"sku,name,category,price,stock\nSN-2,a,b,1,1\n",
+        headers={"Content-Type": "text/plain"},
+    )
     assert r.status_code == 200, r.text
     assert skus(user) == {"SN-1", "SN-2"}

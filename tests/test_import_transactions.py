@@ -20,9 +20,12 @@ JAKARTA = timezone(timedelta(hours=7))
 
 def sales_of(db, user) -> list[dict]:
     with db.cursor() as cur:
-        cur.execute("""SELECT p.sku, t.quantity_sold, t.price_per_unit, t.is_promo, t.transaction_date, t.checkout_id
+        cur.execute(
+            """SELECT p.sku, t.quantity_sold, t.price_per_unit, t.is_promo, t.transaction_date, t.checkout_id
                        FROM transactions t JOIN products p USING (product_id)
-                       WHERE t.store_id = %s ORDER BY t.transaction_id""", (store_of(db, user),))
+                       WHERE t.store_id = %s ORDER BY t.transaction_id""",
+            (store_of(db, user),),
+        )
         return cur.fetchall()
 
 
@@ -42,8 +45,13 @@ def shop(user):
 def test_json_import_writes_lines_without_touching_stock(shop, db):
     rows = [
         {"product_sku": "TEA-1", "quantity": 3, "transaction_date": "2025-01-05"},
-        {"product_sku": "TEA-1", "quantity": 1, "transaction_date": "2025-01-05T10:30:00", "price": "5000.5",
-         "is_promo": True},
+        {
+            "product_sku": "TEA-1",
+            "quantity": 1,
+            "transaction_date": "2025-01-05T10:30:00",
+            "price": "5000.5",
+            "is_promo": True,
+        },
         {"product_sku": "BREAD-1", "quantity": 2, "transaction_date": "2025-01-06T08:00:00Z"},
     ]
     r = shop.post("/api/transactions/import", json={"transactions": rows})
@@ -52,7 +60,10 @@ def test_json_import_writes_lines_without_touching_stock(shop, db):
     assert (body["received"], body["imported"], body["products"], body["stock_changed"]) == (3, 3, 2, False)
     sales = sales_of(db, shop)
     assert [(s["sku"], s["quantity_sold"], str(s["price_per_unit"]), s["is_promo"]) for s in sales] == [
-        ("TEA-1", 3, "5500.00", False), ("TEA-1", 1, "5000.50", True), ("BREAD-1", 2, "16000.00", False)]
+        ("TEA-1", 3, "5500.00", False),
+        ("TEA-1", 1, "5000.50", True),
+        ("BREAD-1", 2, "16000.00", False),
+    ]
     # no offset -> the store's time zone (Asia/Jakarta); an explicit offset is kept
     assert sales[0]["transaction_date"] == datetime(2025, 1, 5, tzinfo=JAKARTA)
     assert sales[1]["transaction_date"] == datetime(2025, 1, 5, 10, 30, tzinfo=JAKARTA)
@@ -63,44 +74,53 @@ def test_json_import_writes_lines_without_touching_stock(shop, db):
 
 
 def test_csv_import_with_exported_column_names(shop, db):
-    body = csv_body("transaction_id,transaction_date,product_name,sku,quantity_sold,price_per_unit,is_promo",
-                    "17,2025-02-01T09:00:00+07:00,Teh Botol,TEA-1,4,5500,false",
-                    "18,2025-02-02,Roti,BREAD-1,1,,yes")
+    body = csv_body(
+        "transaction_id,transaction_date,product_name,sku,quantity_sold,price_per_unit,is_promo",
+        "17,2025-02-01T09:00:00+07:00,Teh Botol,TEA-1,4,5500,false",
+        "18,2025-02-02,Roti,BREAD-1,1,,yes",
+    )
     r = shop.post("/api/transactions/import", **body)
     assert r.status_code == 200, r.text
     assert r.json()["imported"] == 2
     assert [(s["sku"], s["quantity_sold"], s["is_promo"]) for s in sales_of(db, shop)] == [
-        ("TEA-1", 4, False), ("BREAD-1", 1, True)]
+        ("TEA-1", 4, False),
+        ("BREAD-1", 1, True),
+    ]
 
 
 def test_archived_products_accept_history(shop, db):
     shop.delete("/api/products/BREAD-1", params={"archive": "true"})
-    r = shop.post("/api/transactions/import",
-                  json={"transactions": [{"product_sku": "BREAD-1", "quantity": 1, "transaction_date": "2024-05-01"}]})
+    r = shop.post(
+        "/api/transactions/import",
+        json={"transactions": [{"product_sku": "BREAD-1", "quantity": 1, "transaction_date": "2024-05-01"}]},
+    )
     assert r.status_code == 200, r.text
 
 
-@pytest.mark.parametrize("change, field, words", [
-    ({"product_sku": "NOPE-1"}, "product_sku", "no product with SKU NOPE-1"),
-    ({"product_sku": ""}, "product_sku", ""),
-    ({"quantity": 0}, "quantity", ""),
-    ({"quantity": -2}, "quantity", ""),
-    ({"quantity": 1.5}, "quantity", ""),
-    ({"quantity": "two"}, "quantity", ""),
-    ({"quantity": True}, "quantity", "boolean"),
-    ({"quantity": None}, "quantity", "required"),
-    ({"transaction_date": None}, "transaction_date", "required"),
-    ({"transaction_date": "05/01/2025"}, "transaction_date", ""),
-    ({"transaction_date": "20250105"}, "transaction_date", "ISO 8601"),
-    ({"transaction_date": 1736035200}, "transaction_date", "ISO 8601"),
-    ({"transaction_date": "2025-02-30"}, "transaction_date", ""),
-    ({"transaction_date": str(date.today() + timedelta(days=5))}, "transaction_date", "future"),
-    ({"transaction_date": "1969-12-31T00:00:00Z"}, "transaction_date", "1970"),
-    ({"price": -1}, "price", ""),
-    ({"price": "1.234"}, "price", "decimal places"),
-    ({"is_promo": "sometimes"}, "is_promo", ""),
-    ({"store_id": 1}, "store_id", "not a recognised field"),
-])
+@pytest.mark.parametrize(
+    "change, field, words",
+    [
+        ({"product_sku": "NOPE-1"}, "product_sku", "no product with SKU NOPE-1"),
+        ({"product_sku": ""}, "product_sku", ""),
+        ({"quantity": 0}, "quantity", ""),
+        ({"quantity": -2}, "quantity", ""),
+        ({"quantity": 1.5}, "quantity", ""),
+        ({"quantity": "two"}, "quantity", ""),
+        ({"quantity": True}, "quantity", "boolean"),
+        ({"quantity": None}, "quantity", "required"),
+        ({"transaction_date": None}, "transaction_date", "required"),
+        ({"transaction_date": "05/01/2025"}, "transaction_date", ""),
+        ({"transaction_date": "20250105"}, "transaction_date", "ISO 8601"),
+        ({"transaction_date": 1736035200}, "transaction_date", "ISO 8601"),
+        ({"transaction_date": "2025-02-30"}, "transaction_date", ""),
+        ({"transaction_date": str(date.today() + timedelta(days=5))}, "transaction_date", "future"),
+        ({"transaction_date": "1969-12-31T00:00:00Z"}, "transaction_date", "1970"),
+        ({"price": -1}, "price", ""),
+        ({"price": "1.234"}, "price", "decimal places"),
+        ({"is_promo": "sometimes"}, "is_promo", ""),
+        ({"store_id": 1}, "store_id", "not a recognised field"),
+    ],
+)
 def test_bad_rows_name_row_and_field_and_write_nothing(shop, db, change, field, words):
     rows = [{"product_sku": "TEA-1", "quantity": 1, "transaction_date": "2025-01-01"} for _ in range(3)]
     for key, value in change.items():
@@ -108,8 +128,7 @@ def test_bad_rows_name_row_and_field_and_write_nothing(shop, db, change, field, 
             rows[1].pop(key)
         else:
             rows[1][key] = value
-    body = assert_error(shop.post("/api/transactions/import", json={"transactions": rows}), 400, "Row 2", field,
-                        words)
+    body = assert_error(shop.post("/api/transactions/import", json={"transactions": rows}), 400, "Row 2", field, words)
     assert body["details"][0]["row"] == 2 and body["details"][0]["field"] == field
     assert count_sales(db, shop) == 0
 
@@ -117,8 +136,10 @@ def test_bad_rows_name_row_and_field_and_write_nothing(shop, db, change, field, 
 def test_another_stores_sku_is_unknown(make_user, db):
     owner, other = make_user(), make_user()
     owner.post("/api/products", json=product("OWN-1"))
-    r = other.post("/api/transactions/import",
-                   json={"transactions": [{"product_sku": "OWN-1", "quantity": 1, "transaction_date": "2025-01-01"}]})
+    r = other.post(
+        "/api/transactions/import",
+        json={"transactions": [{"product_sku": "OWN-1", "quantity": 1, "transaction_date": "2025-01-01"}]},
+    )
     assert_error(r, 400, "no product with SKU OWN-1")
     assert count_sales(db, owner) == 0 and count_sales(db, other) == 0
 
@@ -130,16 +151,19 @@ def test_error_list_is_capped(shop, db):
     assert [d["row"] for d in body["details"]] == list(range(1, 21))
 
 
-@pytest.mark.parametrize("kwargs, status, words", [
-    ({"json": {"transactions": []}}, 400, ("No rows",)),
-    ({"json": {"sales": []}}, 400, ("transactions",)),
-    ({"json": {"transactions": "x"}}, 400, ("array",)),
-    ({"content": b"[1,", "headers": {"Content-Type": "application/json"}}, 400, ("JSON",)),
-    (csv_body("product_sku,quantity,transaction_date", "TEA-1,1"), 400, ("line 2",)),
-    (csv_body("product_sku,qty,transaction_date"), 400, ("qty",)),
-    (csv_body('product_sku,quantity,transaction_date', 'TEA-1,1,"2025-01-01'), 400, ("CSV",)),
-    ({"content": b"\xff\xfe\x00", "headers": {"Content-Type": "text/csv"}}, 400, ("UTF-8",)),
-])
+@pytest.mark.parametrize(
+    "kwargs, status, words",
+    [
+        ({"json": {"transactions": []}}, 400, ("No rows",)),
+        ({"json": {"sales": []}}, 400, ("transactions",)),
+        ({"json": {"transactions": "x"}}, 400, ("array",)),
+        ({"content": b"[1,", "headers": {"Content-Type": "application/json"}}, 400, ("JSON",)),
+        (csv_body("product_sku,quantity,transaction_date", "TEA-1,1"), 400, ("line 2",)),
+        (csv_body("product_sku,qty,transaction_date"), 400, ("qty",)),
+        (csv_body("product_sku,quantity,transaction_date", 'TEA-1,1,"2025-01-01'), 400, ("CSV",)),
+        ({"content": b"\xff\xfe\x00", "headers": {"Content-Type": "text/csv"}}, 400, ("UTF-8",)),
+    ],
+)
 def test_malformed_bodies(shop, db, kwargs, status, words):
     assert_error(shop.post("/api/transactions/import", **kwargs), status, *words)
     assert count_sales(db, shop) == 0
@@ -159,9 +183,11 @@ def test_requires_a_token(client):
 def test_oversized_body_is_413(shop, stack):
     # Announce a body above the 64 MiB import limit: refused before it is read.
     with socket.create_connection(("127.0.0.1", stack.ports.haproxy), timeout=10) as sock:
-        sock.sendall(b"POST /api/transactions/import HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
-                     + f"Authorization: Bearer {shop.access_token}\r\n".encode()
-                     + f"Content-Length: {65 * 2**20}\r\n\r\nproduct_sku".encode())
+        sock.sendall(
+            b"POST /api/transactions/import HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+            + f"Authorization: Bearer {shop.access_token}\r\n".encode()
+            + f"Content-Length: {65 * 2**20}\r\n\r\nproduct_sku".encode()
+        )
         raw = b""
         while b"\r\n\r\n" not in raw or not raw.rstrip().endswith(b"}"):
             chunk = sock.recv(65536)
@@ -177,8 +203,10 @@ def test_import_bumps_the_cache_generation(shop, db, stack):
     cache = redis.Redis(port=stack.ports.redis)
     key = keys.cache_generation(store_of(db, shop))
     before = int(cache.get(key) or 0)
-    shop.post("/api/transactions/import",
-              json={"transactions": [{"product_sku": "TEA-1", "quantity": 1, "transaction_date": "2025-01-01"}]})
+    shop.post(
+        "/api/transactions/import",
+        json={"transactions": [{"product_sku": "TEA-1", "quantity": 1, "transaction_date": "2025-01-01"}]},
+    )
     assert int(cache.get(key) or 0) > before
     cache.close()
 
@@ -186,9 +214,15 @@ def test_import_bumps_the_cache_generation(shop, db, stack):
 def _rows(n: int, skus: list[str]) -> list[dict]:
     rng = random.Random(42)
     start = date.today() - timedelta(days=730)
-    return [{"product_sku": rng.choice(skus), "quantity": rng.randint(1, 9),
-             "transaction_date": f"{start + timedelta(days=rng.randrange(730))}T{rng.randrange(7, 22):02d}:15:00",
-             "is_promo": rng.random() < 0.1} for _ in range(n)]
+    return [
+        {
+            "product_sku": rng.choice(skus),
+            "quantity": rng.randint(1, 9),
+            "transaction_date": f"{start + timedelta(days=rng.randrange(730))}T{rng.randrange(7, 22):02d}:15:00",
+            "is_promo": rng.random() < 0.1,
+        }
+        for _ in range(n)
+    ]
 
 
 def test_100000_rows_are_atomic_and_fast(make_user, db):
@@ -217,5 +251,7 @@ def test_100000_rows_are_atomic_and_fast(make_user, db):
     assert r.json()["imported"] == 100_000
     assert count_sales(db, user) == 100_000
     assert all(p["stock"] == 5 for p in user.get("/api/products").json())
-    print(f"\n100,000-row transactions import: {elapsed:.2f} s = {100_000 / elapsed:,.0f} rows/s "
-          f"(rejected bad import in {rejected_in:.2f} s)")
+    print(
+        f"\n100,000-row transactions import: {elapsed:.2f} s = {100_000 / elapsed:,.0f} rows/s "
+        f"(rejected bad import in {rejected_in:.2f} s)"
+    )

@@ -20,8 +20,11 @@ def store_of(user) -> int:
 
 def add_product(db, store_id: int, sku: str, archived: bool = False) -> int:
     with db.cursor() as cur:
-        cur.execute("INSERT INTO products (store_id, sku, name, category, price, is_archived) "
-                    "VALUES (%s, %s, %s, 'Bakery', 2.5, %s) RETURNING product_id", (store_id, sku, sku, archived))
+        cur.execute(
+            "INSERT INTO products (store_id, sku, name, category, price, is_archived) "
+            "VALUES (%s, %s, %s, 'Bakery', 2.5, %s) RETURNING product_id",
+            (store_id, sku, sku, archived),
+        )
         return cur.fetchone()["product_id"]
 
 
@@ -58,8 +61,12 @@ async def test_training_task_lifecycle_is_scoped_to_the_store(make_user, db):
 
     r = owner.post(f"/api/tasks/{task}/cancel")
     assert r.status_code == 200, r.text
-    assert r.json() == {"task_id": task, "status": "cancelled", "state": "REVOKED",
-                        "message": "Task cancelled before it started"}
+    assert r.json() == {
+        "task_id": task,
+        "status": "cancelled",
+        "state": "REVOKED",
+        "message": "Task cancelled before it started",
+    }
     r = owner.get(f"/api/tasks/{task}")
     assert r.status_code == 200 and r.json()["status"] == "REVOKED"
     r = owner.post(f"/api/tasks/{task}/cancel")

@@ -45,8 +45,9 @@ async def test_500_jobs_survive_random_worker_kills(procs, queue, pg):
     for job in jobs:
         states[job.state.value] = states.get(job.state.value, 0) + 1
     assert len(jobs) == JOBS and states == {"SUCCESS": JOBS}, states
-    effects = query(pg, "SELECT job_id, count(*) AS n FROM job_test_effects WHERE job_id = ANY(%s) GROUP BY job_id",
-                    (ids,))
+    effects = query(
+        pg, "SELECT job_id, count(*) AS n FROM job_test_effects WHERE job_id = ANY(%s) GROUP BY job_id", (ids,)
+    )
     assert len(effects) == JOBS and all(e["n"] == 1 for e in effects)
     runs = query(pg, "SELECT count(*) AS n FROM job_test_runs WHERE job_id = ANY(%s)", (ids,))[0]["n"]
     redelivered = sum(1 for j in jobs if j.attempts > 1)

@@ -57,8 +57,9 @@ async def test_always_failing_job_is_retried_with_growing_delays_then_dead_lette
 
     # `siprems jobs redrive` puts it back in its queue: it runs (and fails) again.
     cmd = [sys.executable, "-m", "siprems", "jobs", "redrive", dead_id]
-    out = await asyncio.to_thread(subprocess.run, cmd, env=stack.env(), cwd=str(REPO), capture_output=True,
-                                  text=True, timeout=30)
+    out = await asyncio.to_thread(
+        subprocess.run, cmd, env=stack.env(), cwd=str(REPO), capture_output=True, text=True, timeout=30
+    )
     assert out.returncode == 0 and '"REDRIVEN"' in out.stdout, out.stdout + out.stderr
     assert dead_id not in {i for i, _ in await queue.xrange(keys.job_dead_letters("default"))}
     await wait_job(queue, done.job_id, lambda j: len(runs_of(pg, done.job_id)) > 4, timeout=10)
@@ -82,8 +83,15 @@ async def test_a_fanout_parent_finishes_when_its_children_do(procs, queue, pg, s
     assert job.error == "2 of 2 child jobs failed" and job.result["failed"] == 2
 
     # `siprems jobs status` reports the workers and the queues.
-    out = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "siprems", "jobs", "status"],
-                                  env=stack.env(), cwd=str(REPO), capture_output=True, text=True, timeout=30)
+    out = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "siprems", "jobs", "status"],
+        env=stack.env(),
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert out.returncode == 0, out.stderr
     status = json.loads(out.stdout)
     assert status["workers_alive"] >= 1 and set(status["queues"]) == {"default", "training"}

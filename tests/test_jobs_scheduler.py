@@ -31,8 +31,12 @@ def ts(text: str) -> int:
 
 def test_catch_up_policy():
     now = ts("2027-01-15T13:00:05")
-    hourly = [ts("2027-01-15T10:00:00"), ts("2027-01-15T11:00:00"), ts("2027-01-15T12:00:00"),
-              ts("2027-01-15T13:00:00")]
+    hourly = [
+        ts("2027-01-15T10:00:00"),
+        ts("2027-01-15T11:00:00"),
+        ts("2027-01-15T12:00:00"),
+        ts("2027-01-15T13:00:00"),
+    ]
     # Recent occurrences (within the grace) always fire; of the older missed
     # ones only the latest, and only if within the schedule's catch-up window.
     assert to_fire(hourly, now, catchup_seconds=7200) == [ts("2027-01-15T12:00:00"), ts("2027-01-15T13:00:00")]
@@ -54,8 +58,10 @@ async def test_tick_fires_once_catches_up_and_respects_store_time_zones(stack, q
     conn = psycopg2.connect(stack.direct_url)
     conn.autocommit = True
     with conn.cursor() as cur:
-        cur.execute("INSERT INTO stores (name, timezone) VALUES ('Kiel', 'Europe/Berlin'), "
-                    "('Jakarta', 'Asia/Jakarta') RETURNING store_id")
+        cur.execute(
+            "INSERT INTO stores (name, timezone) VALUES ('Kiel', 'Europe/Berlin'), "
+            "('Jakarta', 'Asia/Jakarta') RETURNING store_id"
+        )
         berlin, jakarta = (r[0] for r in cur.fetchall())
     conn.close()
     pool = await create_pool(stack.database_url, maxsize=2)
@@ -71,11 +77,17 @@ async def test_tick_fires_once_catches_up_and_respects_store_time_zones(stack, q
         assert await one.tick(now=later) >= 2
         assert await two.tick(now=later) == 0 and await one.tick(now=later) == 0  # once, whoever ticks
 
-        hourly = {j.id for j in await records.get_jobs(queue, [f"cron:{name}-hourly:0:{ts(f'2027-01-15T0{h}:00:00')}"
-                                                                for h in (1, 2, 3)])}
+        hourly = {
+            j.id
+            for j in await records.get_jobs(
+                queue, [f"cron:{name}-hourly:0:{ts(f'2027-01-15T0{h}:00:00')}" for h in (1, 2, 3)]
+            )
+        }
         # 01:00 and 02:00 were missed (only the latest is caught up), 03:00 is on time.
-        assert hourly == {f"cron:{name}-hourly:0:{ts('2027-01-15T02:00:00')}",
-                          f"cron:{name}-hourly:0:{ts('2027-01-15T03:00:00')}"}
+        assert hourly == {
+            f"cron:{name}-hourly:0:{ts('2027-01-15T02:00:00')}",
+            f"cron:{name}-hourly:0:{ts('2027-01-15T03:00:00')}",
+        }
         # 02:00 in Kiel is 01:00 UTC: 2 h ago and catchup 0 -> skipped; the next night fires on time.
         kiel_night = ts("2027-01-16T01:00:00")
         assert await one.tick(now=kiel_night + 1) >= 1
@@ -115,5 +127,7 @@ async def test_two_scheduler_processes_enqueue_each_occurrence_once(procs, queue
     assert sorted(entries) == sorted(f"{prefix}{t}" for t in fired)
     for job_id in entries:  # tidy up: these noops need no worker
         await queue.delete(keys.job_record(job_id))
-    await queue.xdel(keys.job_stream("default"), *[i for i, f in await queue.xrange(keys.job_stream("default"))
-                                                    if f["id"].startswith(prefix)])
+    await queue.xdel(
+        keys.job_stream("default"),
+        *[i for i, f in await queue.xrange(keys.job_stream("default")) if f["id"].startswith(prefix)],
+    )

@@ -36,10 +36,12 @@ async def test_metrics_report_job_durations_from_workers(stack, procs, queue):
     def figures() -> dict[str, float]:
         text = httpx.get(api + "/metrics").text
         buckets = _samples(text, "siprems_job_duration_seconds_bucket")
-        return {"count": _samples(text, "siprems_job_duration_seconds_count").get((kind,), 0.0),
-                "fast": buckets.get((("le", "0.025"), kind), 0.0),
-                "within_1s": buckets.get((("le", "1.0"), kind), 0.0),
-                "success": _samples(text, "siprems_jobs_finished_total").get((("outcome", "SUCCESS"), kind), 0.0)}
+        return {
+            "count": _samples(text, "siprems_job_duration_seconds_count").get((kind,), 0.0),
+            "fast": buckets.get((("le", "0.025"), kind), 0.0),
+            "within_1s": buckets.get((("le", "1.0"), kind), 0.0),
+            "success": _samples(text, "siprems_jobs_finished_total").get((("outcome", "SUCCESS"), kind), 0.0),
+        }
 
     before = figures()
     procs.start("w1")

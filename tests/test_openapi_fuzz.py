@@ -33,12 +33,27 @@ def test_schemathesis_finds_no_server_errors(stack, user, tmp_path):
     assert schema["paths"]
     examples = os.environ.get("FUZZ_EXAMPLES", "8")
     cmd = [
-        str(Path(sys.executable).with_name("schemathesis")), "run", f"{api}/docs/openapi.json",
-        "--checks", "not_a_server_error", "--max-examples", examples, "--seed", "1",
-        "--phases", "examples,coverage,fuzzing", "--workers", "2",
-        "--header", f"Authorization: Bearer {user.access_token}",
-        "--request-timeout", "30", "--report-dir", str(tmp_path),
-        "--suppress-health-check", "all",
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        f"{api}/docs/openapi.json",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        examples,
+        "--seed",
+        "1",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--workers",
+        "2",
+        "--header",
+        f"Authorization: Bearer {user.access_token}",
+        "--request-timeout",
+        "30",
+        "--report-dir",
+        str(tmp_path),
+        "--suppress-health-check",
+        "all",
     ]
     for path in EXCLUDED_PATHS:
         cmd += ["--exclude-path", path]

@@ -9,8 +9,19 @@ import httpx
 import pytest
 
 CHART_FIELDS = {"date", "historical", "predicted", "lower", "upper", "isHoliday", "holidayName"}
-RECOMMENDATION_FIELDS = {"productId", "productName", "currentStock", "predictedDemand", "recommendedRestock",
-                         "urgency", "safetyStock", "reorderPoint", "daysOfStock", "leadTimeDays", "serviceLevel"}
+RECOMMENDATION_FIELDS = {
+    "productId",
+    "productName",
+    "currentStock",
+    "predictedDemand",
+    "recommendedRestock",
+    "urgency",
+    "safetyStock",
+    "reorderPoint",
+    "daysOfStock",
+    "leadTimeDays",
+    "serviceLevel",
+}
 
 
 def _store_id(db, user) -> int:
@@ -22,8 +33,11 @@ def _store_id(db, user) -> int:
 def _product_with_history(db, store_id: int, sku: str, days: int, stock: int = 40) -> int:
     """A product selling ~10/day on weekdays and ~16/day on weekends for `days` days."""
     with db.cursor() as cur:
-        cur.execute("INSERT INTO products (store_id, sku, name, category, price, stock) "
-                    "VALUES (%s, %s, %s, 'Test', 1000, %s) RETURNING product_id", (store_id, sku, f"Item {sku}", stock))
+        cur.execute(
+            "INSERT INTO products (store_id, sku, name, category, price, stock) "
+            "VALUES (%s, %s, %s, 'Test', 1000, %s) RETURNING product_id",
+            (store_id, sku, f"Item {sku}", stock),
+        )
         pid = cur.fetchone()["product_id"]
         if days:
             cur.execute(
@@ -31,7 +45,8 @@ def _product_with_history(db, store_id: int, sku: str, days: int, stock: int = 4
                    SELECT %s, %s, CASE WHEN extract(isodow FROM d) >= 6 THEN 16 ELSE 10 END + (random() * 3)::int,
                           1000, d + interval '10 hours'
                    FROM generate_series(current_date - %s, current_date - 1, interval '1 day') AS d""",
-                (store_id, pid, days))
+                (store_id, pid, days),
+            )
     return pid
 
 
@@ -94,14 +109,17 @@ def test_product_without_any_sales_still_answers(user, db):
     assert r.status_code == 200, r.text
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "product_sku"),
-    ({"product_sku": "HIST-1", "days": 0}, "days"),
-    ({"product_sku": "HIST-1", "days": 366}, "days"),
-    ({"product_sku": "HIST-1", "days": "many"}, "days"),
-    ({"product_sku": "HIST-1", "history_days": -1}, "history_days"),
-    ({"product_sku": "HIST-1", "colour": "red"}, "colour"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "product_sku"),
+        ({"product_sku": "HIST-1", "days": 0}, "days"),
+        ({"product_sku": "HIST-1", "days": 366}, "days"),
+        ({"product_sku": "HIST-1", "days": "many"}, "days"),
+        ({"product_sku": "HIST-1", "history_days": -1}, "history_days"),
+        ({"product_sku": "HIST-1", "colour": "red"}, "colour"),
+    ],
+)
 def test_bad_input_names_the_field(shop, body, field):
     user, _ = shop
     r = user.post("/api/predict", json=body)
@@ -148,7 +166,11 @@ def test_model_trained_by_a_worker_is_used_by_both_instances(stack, user, db):
         cur.execute("SELECT model_id, version FROM forecast_models WHERE product_id = %s", (pid,))
         (row,) = cur.fetchall()
     for port in stack.ports.api:
-        r = httpx.post(f"http://127.0.0.1:{port}/api/predict", headers=user.headers,
-                       json={"product_sku": "WRK-1", "days": 7}, timeout=30)
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/api/predict",
+            headers=user.headers,
+            json={"product_sku": "WRK-1", "days": 7},
+            timeout=30,
+        )
         assert r.status_code == 200
         assert r.json()["model"]["model_id"] == row["model_id"]

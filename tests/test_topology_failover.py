@@ -42,11 +42,15 @@ def test_killed_instance_is_routed_around_and_comes_back(stack, make_user, resto
     user = make_user()
     stop = threading.Event()
     results: list[list] = [[] for _ in range(4)]
-    threads = [threading.Thread(target=_stream, args=(stack.base_url, {}, "/health", stop, results[i]))
-               for i in range(3)]
+    threads = [
+        threading.Thread(target=_stream, args=(stack.base_url, {}, "/health", stop, results[i])) for i in range(3)
+    ]
     # An authenticated read through pgbouncer too, under the user's 10 r/s limit.
-    threads.append(threading.Thread(target=_stream, args=(stack.base_url, user.headers, "/api/auth/profile",
-                                                          stop, results[3], 0.12)))
+    threads.append(
+        threading.Thread(
+            target=_stream, args=(stack.base_url, user.headers, "/api/auth/profile", stop, results[3], 0.12)
+        )
+    )
     try:
         for t in threads:
             t.start()
@@ -63,8 +67,10 @@ def test_killed_instance_is_routed_around_and_comes_back(stack, make_user, resto
     everything = [r for chunk in results for r in chunk]
     errors = [r for r in everything if r[1] != 200]
     after_kill = [r for r in everything if r[0] > killed_at]
-    print(f"\nfailover: {len(everything)} requests, {len(errors)} errors, api1 DOWN after {down_after:.2f}s; "
-          f"after the kill: {Counter(r[2] for r in after_kill)}")
+    print(
+        f"\nfailover: {len(everything)} requests, {len(errors)} errors, api1 DOWN after {down_after:.2f}s; "
+        f"after the kill: {Counter(r[2] for r in after_kill)}"
+    )
     assert len(everything) > 1000 and len(after_kill) > 300
     assert len(errors) / len(everything) < 0.001, errors[:10]
     assert down_after < 5.0

@@ -67,8 +67,11 @@ def test_user_over_limit_gets_429_while_another_user_from_same_address_is_not(li
     url, _ = limited
     a, b = make_user(), make_user()
     source = fresh_source_address()
-    with client_from(source, url, headers=a.headers) as ca, client_from(source, url, headers=b.headers) as cb, \
-            client_from(source, url) as anon:
+    with (
+        client_from(source, url, headers=a.headers) as ca,
+        client_from(source, url, headers=b.headers) as cb,
+        client_from(source, url) as anon,
+    ):
         served = _statuses(ca, LIMITS["RATE_GENERAL"])
         assert 429 not in served, served
         over = _until_limited(lambda: ca.get(UNROUTED))
@@ -91,12 +94,12 @@ def test_chat_and_predict_limits_are_independent_of_the_general_one(limited, mak
         assert 429 not in _statuses(c, LIMITS["RATE_GENERAL"])
         _assert_429(_until_limited(lambda: c.get(UNROUTED)))  # general budget spent
         predict = _statuses(c, LIMITS["RATE_PREDICT"], "/api/predict")
-        assert 429 not in predict, predict                   # ... predict still has its own
+        assert 429 not in predict, predict  # ... predict still has its own
         over = _until_limited(lambda: c.get("/api/predict"))
         _assert_429(over)
         assert "prediction" in over.json()["message"]
         chat = _statuses(c, LIMITS["RATE_CHAT"] // 2, "/api/chat") + _statuses(c, LIMITS["RATE_CHAT"] // 2, "/chat")
-        assert 429 not in chat, chat                         # ... and chat too (/chat and /api/chat share it)
+        assert 429 not in chat, chat  # ... and chat too (/chat and /api/chat share it)
         over = _until_limited(lambda: c.post("/chat", json={"message": "hi"}))
         _assert_429(over)
         assert "chat" in over.json()["message"]
@@ -118,8 +121,10 @@ def test_forged_or_expired_token_is_limited_by_address(stack, limited, make_user
     with client_from(source, url) as c:
         half = LIMITS["RATE_GENERAL"] // 2
         codes = [c.get(UNROUTED, headers={"Authorization": f"Bearer {forged}"}).status_code for _ in range(half)]
-        codes += [c.get(UNROUTED, headers={"Authorization": f"Bearer {expired}"}).status_code
-                  for _ in range(LIMITS["RATE_GENERAL"] - half)]
+        codes += [
+            c.get(UNROUTED, headers={"Authorization": f"Bearer {expired}"}).status_code
+            for _ in range(LIMITS["RATE_GENERAL"] - half)
+        ]
         assert 429 not in codes
         _assert_429(_until_limited(lambda: c.get(UNROUTED)))  # the tokens spent the address's bucket
     with client_from(source, url, headers=victim.headers) as c:
@@ -168,14 +173,14 @@ def test_get_is_retried_on_another_server_but_post_is_never_replayed(stack):
         url = f"http://127.0.0.1:{port}"
         with client_from(fresh_source_address(), url) as c:
             gets = [c.get(f"/get/{i}").status_code for i in range(10)]
-        assert gets == [200] * 10                      # retried on api2 (retry-on empty-response + redispatch)
-        assert dying.count("GET") >= 4                 # half of them did reach the dying server first
+        assert gets == [200] * 10  # retried on api2 (retry-on empty-response + redispatch)
+        assert dying.count("GET") >= 4  # half of them did reach the dying server first
         # A POST on a new client connection: HAProxy answers 502 JSON.
         posts = [httpx.post(f"{url}/post/{i}", json={"n": i}, timeout=10) for i in range(10)]
         failed = [r for r in posts if r.status_code != 200]
         assert failed, "round robin should have sent some POSTs to the dying server"
         assert all(r.status_code == 502 and r.json()["error"] == "bad_gateway" for r in failed)
-        assert dying.count("POST") == len(failed)      # each failed POST was sent exactly once ...
+        assert dying.count("POST") == len(failed)  # each failed POST was sent exactly once ...
         assert good.count("POST") == 10 - len(failed)  # ... and never replayed on the other server
         # On a reused client connection HAProxy 2.6 closes the client connection
         # instead (as if it were an idle keep-alive close); still no replay.
@@ -212,8 +217,7 @@ def test_haproxy_closes_idle_server_connections_before_sanic_does(stack, limited
         time.sleep(0.6)
         held = first & set(established_from(worker, api_ports))
         assert held, "HAProxy keeps the server connection while the client is idle"
-        seconds = wait_until(lambda: not held & set(established_from(worker, api_ports)), timeout=40,
-                             interval=0.25)
+        seconds = wait_until(lambda: not held & set(established_from(worker, api_ports)), timeout=40, interval=0.25)
     # Closed by HAProxy's own timer (timeout http-keep-alive 10 s, measured from
     # the last request), far below Sanic's 75 s: Sanic never closes it first.
     print(f"\nidle server connection closed by HAProxy after {seconds:.1f}s")
@@ -240,14 +244,22 @@ def test_main_stack_stats_lists_both_servers_up(stack):
     assert "api1" in page and "api2" in page
     metrics = httpx.get(f"http://127.0.0.1:{stack.ports.stats}/metrics").text
     for name in ("api1", "api2"):
-        line = next(l for l in metrics.splitlines()
-                    if l.startswith(f'haproxy_server_status{{proxy="be_api",server="{name}",state="UP"}}'))
+        line = next(
+            l
+            for l in metrics.splitlines()
+            if l.startswith(f'haproxy_server_status{{proxy="be_api",server="{name}",state="UP"}}')
+        )
         assert line.endswith(" 1")
 
 
 def _haproxy_check(env: dict[str, str], backend: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["haproxy", "-c", "-f", str(REPO / "haproxy" / "haproxy.cfg"),
-                           "-f", str(REPO / "haproxy" / backend)], env=env, check=False, capture_output=True, text=True)
+    return subprocess.run(
+        ["haproxy", "-c", "-f", str(REPO / "haproxy" / "haproxy.cfg"), "-f", str(REPO / "haproxy" / backend)],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
 
 
 @pytest.mark.parametrize("backend", ["backend-local.cfg", "backend-compose.cfg"])
@@ -298,8 +310,9 @@ def test_graceful_reload_during_traffic_drops_no_request(stack):
                 with lock:
                     results.append((path, keep_alive, outcome))
 
-    threads = [threading.Thread(target=stream, args=(ka, path))
-               for ka in (True, False) for path in ("/health", UNROUTED)]
+    threads = [
+        threading.Thread(target=stream, args=(ka, path)) for ka in (True, False) for path in ("/health", UNROUTED)
+    ]
     old_workers = set(children(proc.pid))
     try:
         for t in threads:
@@ -318,8 +331,10 @@ def test_graceful_reload_during_traffic_drops_no_request(stack):
     expected = {"/health": 200, UNROUTED: 404}
     bad = [(p, ka, o) for p, ka, o in results if o != expected[p]]
     fresh = sum(1 for _, ka, _ in results if not ka)
-    print(f"\nreload: {len(results)} requests ({fresh} on new connections) during 2 reloads, "
-          f"{len(bad)} failed, {len(resent)} keep-alive requests resent after a close ({resent})")
+    print(
+        f"\nreload: {len(results)} requests ({fresh} on new connections) during 2 reloads, "
+        f"{len(bad)} failed, {len(resent)} keep-alive requests resent after a close ({resent})"
+    )
     assert len(results) > 500 and fresh > 200
     assert not bad, f"{len(bad)} of {len(results)} requests failed during reloads: {bad[:5]}"
     assert new_workers and not (new_workers & old_workers), "the reload should have replaced the worker"

@@ -26,8 +26,14 @@ def _env_file(stack, tmp_path: Path, **overrides: str) -> Path:
 
 def _run(env_file: Path, *args: str) -> subprocess.CompletedProcess:
     clean = {"PATH": "/usr/local/bin:/usr/bin:/bin"}
-    return subprocess.run(["bash", str(SCRIPT), "--env-file", str(env_file), *args], env=clean,
-                          check=False, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["bash", str(SCRIPT), "--env-file", str(env_file), *args],
+        env=clean,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_health_check_passes_on_a_healthy_stack(stack, tmp_path):
@@ -35,8 +41,18 @@ def test_health_check_passes_on_a_healthy_stack(stack, tmp_path):
     print(result.stdout)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    for check in ("api /health", "api /ready", "haproxy stats", "instance api1", "instance api2", "postgresql",
-                  "pgbouncer", "pgbouncer pools", "redis (cache)", "redis (queue)"):
+    for check in (
+        "api /health",
+        "api /ready",
+        "haproxy stats",
+        "instance api1",
+        "instance api2",
+        "postgresql",
+        "pgbouncer",
+        "pgbouncer pools",
+        "redis (cache)",
+        "redis (queue)",
+    ):
         assert any(line.startswith("[ OK ] " + check) for line in lines), check
     metrics = next(line for line in lines if "api /metrics" in line)
     assert metrics.startswith(("[ OK ]", "[WARN]"))  # a 404 is only a warning
@@ -46,8 +62,12 @@ def test_health_check_passes_on_a_healthy_stack(stack, tmp_path):
 
 def test_health_check_fails_and_says_what_is_down(stack, tmp_path):
     closed = free_port()
-    env_file = _env_file(stack, tmp_path, QUEUE_REDIS_URL=f"redis://127.0.0.1:{closed}/0",
-                         DATABASE_URL=f"postgresql://siprems:wrong-password@127.0.0.1:{stack.ports.pgbouncer}/siprems")
+    env_file = _env_file(
+        stack,
+        tmp_path,
+        QUEUE_REDIS_URL=f"redis://127.0.0.1:{closed}/0",
+        DATABASE_URL=f"postgresql://siprems:wrong-password@127.0.0.1:{stack.ports.pgbouncer}/siprems",
+    )
     result = _run(env_file, "--color")
     assert result.returncode == 1, result.stdout
     assert re.search(r"\[FAIL\].*redis \(queue\)", result.stdout)

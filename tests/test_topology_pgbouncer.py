@@ -34,8 +34,9 @@ CLIENTS = 300
 
 
 def _admin(stack):
-    conn = psycopg2.connect(host="127.0.0.1", port=stack.ports.pgbouncer, dbname="pgbouncer",
-                            user=DB_USER, password=stack.password)
+    conn = psycopg2.connect(
+        host="127.0.0.1", port=stack.ports.pgbouncer, dbname="pgbouncer", user=DB_USER, password=stack.password
+    )
     conn.autocommit = True
     return conn
 
@@ -79,8 +80,11 @@ def test_300_concurrent_clients_hold_at_most_25_server_connections(stack):
                 pool = next(p for p in _show(admin, "POOLS") if p["database"] == DB_NAME and p["user"] == DB_USER)
                 samples.append(pool)
                 with direct.cursor() as cur:  # what PostgreSQL itself sees (minus this connection)
-                    cur.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
-                                "AND backend_type = 'client backend' AND pid <> pg_backend_pid()", (DB_NAME,))
+                    cur.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                        "AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+                        (DB_NAME,),
+                    )
                     backends.append(cur.fetchone()[0])
                 time.sleep(0.02)
         finally:
@@ -112,22 +116,33 @@ def test_300_concurrent_clients_hold_at_most_25_server_connections(stack):
     failures = [o for o in outcomes if o != 1]
     servers = [s["sv_active"] + s["sv_idle"] + s["sv_used"] + s["sv_tested"] + s["sv_login"] for s in samples]
     clients = [s["cl_active"] + s["cl_waiting"] for s in samples]
-    print(f"\npgbouncer: {CLIENTS} clients in {elapsed:.1f}s, max clients seen {max(clients)}, "
-          f"max waiting {max(s['cl_waiting'] for s in samples)}, max server conns {max(servers)}, "
-          f"max PostgreSQL backends {max(backends)}, {len(samples)} samples")
+    print(
+        f"\npgbouncer: {CLIENTS} clients in {elapsed:.1f}s, max clients seen {max(clients)}, "
+        f"max waiting {max(s['cl_waiting'] for s in samples)}, max server conns {max(servers)}, "
+        f"max PostgreSQL backends {max(backends)}, {len(samples)} samples"
+    )
     assert not failures, failures[:3]
-    assert max(clients) >= CLIENTS                      # they really were connected together
-    assert max(s["cl_waiting"] for s in samples) > 0    # ... and queued for servers
+    assert max(clients) >= CLIENTS  # they really were connected together
+    assert max(s["cl_waiting"] for s in samples) > 0  # ... and queued for servers
     assert max(servers) <= 25
     assert max(backends) <= 25
 
 
 # -- the compose entry point ---------------------------------------------------
 
+
 def _entrypoint_env(stack, run_dir: Path, port: int) -> dict[str, str]:
-    return {"PATH": os.environ["PATH"], "DB_PASSWORD": stack.password, "DB_USER": DB_USER, "DB_NAME": DB_NAME,
-            "DB_HOST": "127.0.0.1", "DB_PORT": str(stack.ports.postgres), "LISTEN_ADDR": "127.0.0.1",
-            "LISTEN_PORT": str(port), "PGBOUNCER_RUN_DIR": str(run_dir)}
+    return {
+        "PATH": os.environ["PATH"],
+        "DB_PASSWORD": stack.password,
+        "DB_USER": DB_USER,
+        "DB_NAME": DB_NAME,
+        "DB_HOST": "127.0.0.1",
+        "DB_PORT": str(stack.ports.postgres),
+        "LISTEN_ADDR": "127.0.0.1",
+        "LISTEN_PORT": str(port),
+        "PGBOUNCER_RUN_DIR": str(run_dir),
+    }
 
 
 def test_entrypoint_renders_the_same_config_as_the_local_stack(stack, tmp_path):
@@ -140,8 +155,13 @@ def test_entrypoint_renders_the_same_config_as_the_local_stack(stack, tmp_path):
 
 
 def test_entrypoint_fails_without_a_password(tmp_path):
-    result = subprocess.run(["sh", str(REPO / "pgbouncer" / "entrypoint.sh"), "render", str(tmp_path)],
-                            env={"PATH": os.environ["PATH"]}, check=False, capture_output=True, text=True)
+    result = subprocess.run(
+        ["sh", str(REPO / "pgbouncer" / "entrypoint.sh"), "render", str(tmp_path)],
+        env={"PATH": os.environ["PATH"]},
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode != 0 and "DB_PASSWORD" in result.stderr
 
 
@@ -149,6 +169,7 @@ def test_entrypoint_starts_a_working_pgbouncer(stack, tmp_path):
     run_dir = Path(tempfile.mkdtemp(prefix="pgbouncer-entrypoint-", dir=stack.root))  # readable by postgres
     if os.geteuid() == 0:
         import pwd
+
         entry = pwd.getpwnam("postgres")
         os.chown(run_dir, entry.pw_uid, entry.pw_gid)
     # The postgres user runs the script: give it a copy it can read even when
@@ -162,9 +183,12 @@ def test_entrypoint_starts_a_working_pgbouncer(stack, tmp_path):
     env = _entrypoint_env(stack, run_dir, port)
     env["PGBOUNCER_DEFAULT_POOL_SIZE"] = "3"  # an override from the environment
     log = open(tmp_path / "pgbouncer.log", "wb")  # noqa: SIM115 (the child writes to it)
-    proc = subprocess.Popen(as_service_user(["env", *[f"{k}={v}" for k, v in env.items()], "sh",
-                                             str(scripts / "entrypoint.sh")]),
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        as_service_user(["env", *[f"{k}={v}" for k, v in env.items()], "sh", str(scripts / "entrypoint.sh")]),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_for_port(port, timeout=20, proc=proc)
         dsn = f"postgresql://{DB_USER}:{stack.password}@127.0.0.1:{port}/{DB_NAME}"
@@ -173,8 +197,7 @@ def test_entrypoint_starts_a_working_pgbouncer(stack, tmp_path):
             assert cur.fetchone()[0] == DB_USER
         with pytest.raises(psycopg2.OperationalError):
             psycopg2.connect(f"postgresql://{DB_USER}:wrong@127.0.0.1:{port}/{DB_NAME}").close()
-        admin = psycopg2.connect(host="127.0.0.1", port=port, dbname="pgbouncer", user=DB_USER,
-                                 password=stack.password)
+        admin = psycopg2.connect(host="127.0.0.1", port=port, dbname="pgbouncer", user=DB_USER, password=stack.password)
         admin.autocommit = True
         config = {row["key"]: row["value"] for row in _show(admin, "CONFIG")}
         admin.close()
@@ -199,8 +222,11 @@ SESSION_STATE = [
     (r"\bset_config\s*\([^)]*,\s*false\s*\)", "set_config(..., false) is session-wide"),
     (r"\bcreate\s+(temp|temporary)\s+table\b(?![\s\S]*on\s+commit\s+drop)", "temp table outside ON COMMIT DROP"),
 ]
-SQL_START = re.compile(r"^\s*(select|insert|update|delete|with|set|reset|create|alter|drop|prepare|deallocate|"
-                       r"listen|unlisten|declare|begin|discard|lock)\b", re.IGNORECASE)
+SQL_START = re.compile(
+    r"^\s*(select|insert|update|delete|with|set|reset|create|alter|drop|prepare|deallocate|"
+    r"listen|unlisten|declare|begin|discard|lock)\b",
+    re.IGNORECASE,
+)
 
 
 def _sql_strings(path: Path) -> list[tuple[int, str]]:
@@ -228,8 +254,7 @@ def _sql_strings(path: Path) -> list[tuple[int, str]]:
 def _app_modules() -> list[Path]:
     roots = [REPO / "siprems", REPO / "workers"]
     skip = {REPO / "siprems" / "devtools"}
-    return [p for root in roots if root.exists() for p in root.rglob("*.py")
-            if not any(s in p.parents for s in skip)]
+    return [p for root in roots if root.exists() for p in root.rglob("*.py") if not any(s in p.parents for s in skip)]
 
 
 def test_app_sql_keeps_no_session_state():
@@ -247,27 +272,34 @@ def test_every_aiopg_pool_skips_the_hstore_lookup():
     calls = []
     for path in _app_modules():
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and node.func.attr in {"create_pool", "connect"} \
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "aiopg":
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"create_pool", "connect"}
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "aiopg"
+            ):
                 flag = next((k.value for k in node.keywords if k.arg == "enable_hstore"), None)
-                calls.append((f"{path.relative_to(REPO)}:{node.lineno}",
-                              isinstance(flag, ast.Constant) and flag.value is False))
+                calls.append(
+                    (f"{path.relative_to(REPO)}:{node.lineno}", isinstance(flag, ast.Constant) and flag.value is False)
+                )
     assert calls, "expected the app to create its aiopg pool somewhere"
     assert all(ok for _, ok in calls), [where for where, ok in calls if not ok]
 
 
 def test_session_state_scanner_catches_the_usual_mistakes(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text('"""SET NX marker: a docstring, not SQL."""\n'
-                   'A = "SET statement_timeout = 5000"\n'
-                   'B = "SELECT pg_advisory_lock(1)"\n'
-                   'C = f"SELECT * FROM t WHERE id = {1}; LISTEN jobs"\n'
-                   'D = "SET LOCAL statement_timeout = 5000"\n'
-                   'E = "UPDATE t SET a = 1"\n'
-                   'F = "INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE\\n SET a = 2"\n'
-                   'G = "Set the store details"\n'
-                   'H = "RESET statement_timeout"\n')
+    bad.write_text(
+        '"""SET NX marker: a docstring, not SQL."""\n'
+        'A = "SET statement_timeout = 5000"\n'
+        'B = "SELECT pg_advisory_lock(1)"\n'
+        'C = f"SELECT * FROM t WHERE id = {1}; LISTEN jobs"\n'
+        'D = "SET LOCAL statement_timeout = 5000"\n'
+        'E = "UPDATE t SET a = 1"\n'
+        'F = "INSERT INTO t VALUES (1) ON CONFLICT (id) DO UPDATE\\n SET a = 2"\n'
+        'G = "Set the store details"\n'
+        'H = "RESET statement_timeout"\n'
+    )
     flagged = set()
     for _, sql in _sql_strings(bad):
         for statement in sql.split(";"):

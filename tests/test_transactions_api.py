@@ -21,8 +21,20 @@ from support_sales import (
     store_of,
 )
 
-TX_FIELDS = {"transaction_id", "transaction_date", "product_id", "product_name", "sku", "product_sku",
-             "quantity_sold", "price_per_unit", "total", "is_promo", "checkout_id"}
+TX_FIELDS = {
+    "transaction_id",
+    "transaction_date",
+    "product_id",
+    "product_name",
+    "sku",
+    "product_sku",
+    "quantity_sold",
+    "price_per_unit",
+    "total",
+    "is_promo",
+    "checkout_id",
+}
+
 
 @pytest.fixture()
 def shop(user, db):
@@ -39,8 +51,10 @@ def test_list_is_newest_first_in_the_txrow_shape(shop, db):
     user, store = shop
     p = add_product(db, store, stock=50, price="2500.50", name="Teh Botol")
     base = local_today() - timedelta(days=3)
-    ids = [add_sale(db, store, p["product_id"], q, "2500.50", base + timedelta(hours=h)) for q, h in
-           ((1, 9), (3, 11), (2, 10))]
+    ids = [
+        add_sale(db, store, p["product_id"], q, "2500.50", base + timedelta(hours=h))
+        for q, h in ((1, 9), (3, 11), (2, 10))
+    ]
     rows = user.get("/api/transactions").json()
     assert [r["transaction_id"] for r in rows] == [ids[1], ids[2], ids[0]]
     row = rows[0]
@@ -58,9 +72,11 @@ def test_limit_defaults_to_100_and_offset_pages(shop, db):
     p = add_product(db, store, stock=0)
     start = local_today() - timedelta(days=10)
     with db.cursor() as cur:
-        cur.execute("""INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit, transaction_date)
+        cur.execute(
+            """INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit, transaction_date)
                        SELECT %s, %s, 1, 1000, %s + g * interval '1 minute' FROM generate_series(1, 105) g""",
-                    (store, p["product_id"], start))
+            (store, p["product_id"], start),
+        )
     assert len(user.get("/api/transactions").json()) == 100
     assert len(user.get("/api/transactions", params={"limit": 1000}).json()) == 105
     first = user.get("/api/transactions", params={"limit": 5}).json()
@@ -70,11 +86,18 @@ def test_limit_defaults_to_100_and_offset_pages(shop, db):
     assert user.get("/api/transactions", params={"offset": 200}).json() == []
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"limit": 1001}, "limit"), ({"limit": 0}, "limit"), ({"limit": "abc"}, "limit"), ({"offset": -1}, "offset"),
-    ({"start_date": "2026-13-01"}, "start_date"), ({"end_date": "01/02/2026"}, "end_date"),
-    ({"start_date": "2026-03-02", "end_date": "2026-03-01"}, "end_date"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"limit": 1001}, "limit"),
+        ({"limit": 0}, "limit"),
+        ({"limit": "abc"}, "limit"),
+        ({"offset": -1}, "offset"),
+        ({"start_date": "2026-13-01"}, "start_date"),
+        ({"end_date": "01/02/2026"}, "end_date"),
+        ({"start_date": "2026-03-02", "end_date": "2026-03-01"}, "end_date"),
+    ],
+)
 def test_bad_list_queries_are_400_naming_the_field(shared_user, params, field):
     assert_error(shared_user.get("/api/transactions", params=params), 400, field)
 
@@ -91,8 +114,10 @@ def test_date_range_uses_the_stores_local_days(shop, db):
     on_1st = user.get("/api/transactions", params={"start_date": "2026-03-01", "end_date": "2026-03-01"}).json()
     assert [r["transaction_id"] for r in on_2nd] == [b]
     assert [r["transaction_id"] for r in on_1st] == [a]
-    assert [r["transaction_id"] for r in user.get("/api/transactions",
-                                                  params={"start_date": "2026-03-01"}).json()] == [b, a]
+    assert [r["transaction_id"] for r in user.get("/api/transactions", params={"start_date": "2026-03-01"}).json()] == [
+        b,
+        a,
+    ]
     assert user.get("/api/transactions", params={"end_date": "2026-02-28"}).json() == []
 
 
@@ -127,14 +152,23 @@ def test_sell_one_line_decrements_stock(shop, db):
 def test_sell_with_price_promo_and_backdated_date(shop, db):
     user, store = shop
     p = add_product(db, store, stock=5, price="10000.00")
-    r = user.post("/api/transactions", json={"product_sku": p["sku"], "quantity": 1, "price": 8999.99,
-                                             "is_promo": True, "transaction_date": "2026-01-15"})
+    r = user.post(
+        "/api/transactions",
+        json={
+            "product_sku": p["sku"],
+            "quantity": 1,
+            "price": 8999.99,
+            "is_promo": True,
+            "transaction_date": "2026-01-15",
+        },
+    )
     assert r.status_code == 201, r.text
     row = r.json()
     assert row["price_per_unit"] == 8999.99 and row["is_promo"] is True
     assert row["transaction_date"].startswith("2026-01-15T00:00:00") and row["transaction_date"].endswith("+07:00")
-    r = user.post("/api/transactions", json={"product_sku": p["sku"], "quantity": 1,
-                                             "transaction_date": "2026-01-15T10:00:00Z"})
+    r = user.post(
+        "/api/transactions", json={"product_sku": p["sku"], "quantity": 1, "transaction_date": "2026-01-15T10:00:00Z"}
+    )
     assert datetime.fromisoformat(r.json()["transaction_date"]) == datetime.fromisoformat("2026-01-15T10:00:00+00:00")
     assert stock_of(db, p["product_id"]) == 3
 
@@ -142,8 +176,13 @@ def test_sell_with_price_promo_and_backdated_date(shop, db):
 def test_insufficient_stock_is_409_naming_product_available_and_requested(shop, db):
     user, store = shop
     p = add_product(db, store, stock=2, name="Roti Coklat")
-    body = assert_error(user.post("/api/transactions", json={"product_sku": p["sku"], "quantity": 3}), 409,
-                        "Roti Coklat", "available 2", "requested 3")
+    body = assert_error(
+        user.post("/api/transactions", json={"product_sku": p["sku"], "quantity": 3}),
+        409,
+        "Roti Coklat",
+        "available 2",
+        "requested 3",
+    )
     assert body["error"] == "insufficient_stock"
     assert (body["product_sku"], body["available"], body["requested"]) == (p["sku"], 2, 3)
     assert stock_of(db, p["product_id"]) == 2 and sales_count(db, p["product_id"]) == 0
@@ -157,26 +196,28 @@ def test_unknown_other_stores_and_archived_products(shop, db, make_user):
     assert_error(user.post("/api/transactions", json={"product_sku": theirs["sku"], "quantity": 1}), 404)
     assert stock_of(db, theirs["product_id"]) == 5
     archived = add_product(db, store, stock=5, archived=True)
-    assert_error(user.post("/api/transactions", json={"product_sku": archived["sku"], "quantity": 1}), 409,
-                 "archived")
+    assert_error(user.post("/api/transactions", json={"product_sku": archived["sku"], "quantity": 1}), 409, "archived")
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"quantity": 1}, "product_sku"),
-    ({"product_sku": "X"}, "quantity"),
-    ({"product_sku": "X", "quantity": 0}, "quantity"),
-    ({"product_sku": "X", "quantity": "2"}, "quantity"),
-    ({"product_sku": "X", "quantity": 1.5}, "quantity"),
-    ({"product_sku": "", "quantity": 1}, "product_sku"),
-    ({"product_sku": 123, "quantity": 1}, "product_sku"),
-    ({"product_sku": "A\x00", "quantity": 1}, "product_sku"),
-    ({"product_sku": "X", "quantity": 1, "price": -1}, "price"),
-    ({"product_sku": "X", "quantity": 1, "price": 1.234}, "price"),
-    ({"product_sku": "X", "quantity": 1, "is_promo": "yes"}, "is_promo"),
-    ({"product_sku": "X", "quantity": 1, "transaction_date": "yesterday"}, "transaction_date"),
-    ({"product_sku": "X", "quantity": 1, "transaction_date": "2999-01-01"}, "transaction_date"),
-    ({"product_sku": "X", "quantity": 1, "sku": "X"}, "sku"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"quantity": 1}, "product_sku"),
+        ({"product_sku": "X"}, "quantity"),
+        ({"product_sku": "X", "quantity": 0}, "quantity"),
+        ({"product_sku": "X", "quantity": "2"}, "quantity"),
+        ({"product_sku": "X", "quantity": 1.5}, "quantity"),
+        ({"product_sku": "", "quantity": 1}, "product_sku"),
+        ({"product_sku": 123, "quantity": 1}, "product_sku"),
+        ({"product_sku": "A\x00", "quantity": 1}, "product_sku"),
+        ({"product_sku": "X", "quantity": 1, "price": -1}, "price"),
+        ({"product_sku": "X", "quantity": 1, "price": 1.234}, "price"),
+        ({"product_sku": "X", "quantity": 1, "is_promo": "yes"}, "is_promo"),
+        ({"product_sku": "X", "quantity": 1, "transaction_date": "yesterday"}, "transaction_date"),
+        ({"product_sku": "X", "quantity": 1, "transaction_date": "2999-01-01"}, "transaction_date"),
+        ({"product_sku": "X", "quantity": 1, "sku": "X"}, "sku"),
+    ],
+)
 def test_bad_sale_bodies_are_400_naming_the_field(shared_user, body, field):
     assert_error(shared_user.post("/api/transactions", json=body), 400, field)
 
@@ -205,8 +246,13 @@ def test_idempotent_sale_replays_and_rejects_a_changed_body(shop, db):
     changed = user.post("/api/transactions", json={"product_sku": p["sku"], "quantity": 3}, headers=key)
     assert_error(changed, 422, "Idempotency-Key")
     assert stock_of(db, p["product_id"]) == 8
-    assert_error(user.post("/api/transactions", json={"product_sku": p["sku"], "quantity": 1},
-                           headers={"Idempotency-Key": "x" * 300}), 400, "Idempotency-Key")
+    assert_error(
+        user.post(
+            "/api/transactions", json={"product_sku": p["sku"], "quantity": 1}, headers={"Idempotency-Key": "x" * 300}
+        ),
+        400,
+        "Idempotency-Key",
+    )
 
 
 def test_idempotency_keys_are_per_store(shop, db, make_user):
@@ -214,8 +260,9 @@ def test_idempotency_keys_are_per_store(shop, db, make_user):
     other = make_user()
     mine, theirs = add_product(db, store, stock=5), add_product(db, store_of(db, other), stock=5)
     key = {"Idempotency-Key": f"shared-{uuid.uuid4()}"}
-    assert user.post("/api/transactions", json={"product_sku": mine["sku"], "quantity": 1},
-                     headers=key).status_code == 201
+    assert (
+        user.post("/api/transactions", json={"product_sku": mine["sku"], "quantity": 1}, headers=key).status_code == 201
+    )
     r = other.post("/api/transactions", json={"product_sku": theirs["sku"], "quantity": 1}, headers=key)
     assert r.status_code == 201 and r.json()["product_sku"] == theirs["sku"]
     assert stock_of(db, theirs["product_id"]) == 4

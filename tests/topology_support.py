@@ -64,9 +64,14 @@ class Backend:
                 if backend.mode == "drop":
                     self.close_connection = True
                     return
-                self._reply({"method": self.command, "path": self.path,
-                             "headers": {k.lower(): v for k, v in self.headers.items()},
-                             "padding": "x" * 2000})
+                self._reply(
+                    {
+                        "method": self.command,
+                        "path": self.path,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                        "padding": "x" * 2000,
+                    }
+                )
 
             def _reply(self, body: dict):
                 data = orjson.dumps(body)
@@ -104,8 +109,11 @@ def stats_rows(stats_port: int, auth: tuple[str, str] | None = None) -> list[dic
 
 def server_status(stats_port: int) -> dict[str, str]:
     """{"api1": "UP", "api2": "DOWN", ...} for the API backend."""
-    return {row["svname"]: row["status"] for row in stats_rows(stats_port)
-            if row["pxname"] == "be_api" and row["svname"] not in ("BACKEND", "FRONTEND")}
+    return {
+        row["svname"]: row["status"]
+        for row in stats_rows(stats_port)
+        if row["pxname"] == "be_api" and row["svname"] not in ("BACKEND", "FRONTEND")
+    }
 
 
 def wait_until(predicate, timeout: float, interval: float = 0.1) -> float:
@@ -135,4 +143,3 @@ def established_from(pid: int, peer_ports: set[int]) -> list[str]:
         if int(peer.rsplit(":", 1)[1]) in peer_ports:
             found.append(local)
     return found
-

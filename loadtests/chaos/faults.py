@@ -39,15 +39,15 @@ async def kill_api(run) -> Phase:
 # -- 2. pgbouncer and PostgreSQL ------------------------------------------------------------
 async def restart_pgbouncer(run) -> Phase:
     phase = Phase("restart pgbouncer", now(), expect_down="database")
-    return await restart_service(run, phase, lambda: run.stack.stop("pgbouncer"),
-                                 lambda: run.stack.start("pgbouncer"))
+    return await restart_service(run, phase, lambda: run.stack.stop("pgbouncer"), lambda: run.stack.start("pgbouncer"))
 
 
 async def restart_postgres(run) -> Phase:
     phase = Phase("restart PostgreSQL (fast)", now(), expect_down="database")
     # SIGINT = fast shutdown: open transactions are rolled back, clients disconnected.
-    return await restart_service(run, phase, lambda: run.stack.stop("postgres", signal.SIGINT),
-                                 run.stack.start_postgres)
+    return await restart_service(
+        run, phase, lambda: run.stack.stop("postgres", signal.SIGINT), run.stack.start_postgres
+    )
 
 
 # -- 3. the two Redis servers ---------------------------------------------------------------
@@ -61,8 +61,14 @@ async def restart_cache(run) -> Phase:
     async def sell_while_down():  # committed, but the cache invalidation cannot happen now
         await run.traffic.checkout(quiet, {max(quiet.products): 1})
 
-    return await restart_service(run, phase, lambda: run.stack.stop("redis"), lambda: run.stack.start("redis"),
-                                 before=warm, during=sell_while_down)
+    return await restart_service(
+        run,
+        phase,
+        lambda: run.stack.stop("redis"),
+        lambda: run.stack.start("redis"),
+        before=warm,
+        during=sell_while_down,
+    )
 
 
 async def restart_queue(run) -> Phase:
@@ -80,8 +86,9 @@ async def kill_queue(run) -> Phase:
 
     # Redis writes the AOF before it replies (fsync every second), so a killed
     # redis-server normally loses nothing; a machine crash may lose ~1 s.
-    return await restart_service(run, phase, lambda: run.stack.kill("queue"), lambda: run.stack.start("queue"),
-                                 before=burst)
+    return await restart_service(
+        run, phase, lambda: run.stack.kill("queue"), lambda: run.stack.start("queue"), before=burst
+    )
 
 
 # -- 6. one client past its rate limit -------------------------------------------------------------
@@ -96,9 +103,13 @@ async def flood(run) -> Phase:
     phase.t_fault = now()
     bad_429: list[str] = []
     retry_afters: list[str] = []
-    async with httpx.AsyncClient(base_url=run.stack.base_url, timeout=10,
-                                 headers={"Authorization": f"Bearer {flooder.token}"},
-                                 limits=httpx.Limits(max_connections=FLOOD_CONCURRENCY)) as http:
+    async with httpx.AsyncClient(
+        base_url=run.stack.base_url,
+        timeout=10,
+        headers={"Authorization": f"Bearer {flooder.token}"},
+        limits=httpx.Limits(max_connections=FLOOD_CONCURRENCY),
+    ) as http:
+
         async def hammer():
             while now() - phase.t_fault < FLOOD_SECONDS:
                 resp, s = await call(http, run.rec, "flooder", "flood", "GET", "/api/products/stats")
@@ -121,19 +132,32 @@ async def flood(run) -> Phase:
                 break
             await asyncio.sleep(float(resp.headers.get("retry-after", "1")) if resp is not None else 1.0)
     told = "/".join(sorted(set(retry_afters))) or "-"
-    phase.notes.append(f"flooder let in again {admitted:.1f}s after the flood stopped (it waited Retry-After: "
-                       f"{told} s between tries)" if admitted is not None else "flooder not let in again within 30s")
+    phase.notes.append(
+        f"flooder let in again {admitted:.1f}s after the flood stopped (it waited Retry-After: {told} s between tries)"
+        if admitted is not None
+        else "flooder not let in again within 30s"
+    )
     flood_samples = run.rec.between(phase.t_fault, phase.t_heal, {"flooder"})
     limited = sum(1 for s in flood_samples if s.status == 429)
     others = [s for s in run.rec.between(phase.t_fault, phase.t_heal) if s.user not in phase.extra_users]
     others_429 = sum(1 for s in others if s.status == 429)
     others_err = sum(1 for s in others if s.error)
     latency = sorted(s.t1 - s.t0 for s in others) or [0.0]
-    phase.checks.append(Result("flooder gets 429 JSON + Retry-After", limited > 0 and not bad_429,
-                               f"{len(flood_samples)} flood requests, {limited} limited, {len(bad_429)} malformed"))
-    phase.checks.append(Result("other clients unaffected", others_err == 0,
-                               f"{len(others)} requests of others during the flood: {others_429} got 429, "
-                               f"{others_err} errors, p95 {latency[int(len(latency) * 0.95)] * 1000:.0f} ms"))
+    phase.checks.append(
+        Result(
+            "flooder gets 429 JSON + Retry-After",
+            limited > 0 and not bad_429,
+            f"{len(flood_samples)} flood requests, {limited} limited, {len(bad_429)} malformed",
+        )
+    )
+    phase.checks.append(
+        Result(
+            "other clients unaffected",
+            others_err == 0,
+            f"{len(others)} requests of others during the flood: {others_429} got 429, "
+            f"{others_err} errors, p95 {latency[int(len(latency) * 0.95)] * 1000:.0f} ms",
+        )
+    )
     await asyncio.sleep(SETTLE)
     phase.t_end = now()
     return phase

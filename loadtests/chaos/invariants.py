@@ -49,18 +49,24 @@ def checkouts(pg, users, ledger) -> Result:
     with pg.cursor() as cur:
         cur.execute("SELECT store_id, sku, stock FROM products WHERE store_id = ANY(%s)", (list(stores.values()),))
         stock = {(r["store_id"], r["sku"]): r["stock"] for r in cur.fetchall()}
-        cur.execute("""SELECT t.checkout_id::text AS cid, p.sku, sum(t.quantity_sold) AS qty, count(*) AS rows
+        cur.execute(
+            """SELECT t.checkout_id::text AS cid, p.sku, sum(t.quantity_sold) AS qty, count(*) AS rows
                          FROM transactions t JOIN products p ON p.product_id = t.product_id
                         WHERE t.store_id = ANY(%s) AND t.checkout_id IS NOT NULL
-                        GROUP BY 1, 2""", (list(stores.values()),))
+                        GROUP BY 1, 2""",
+            (list(stores.values()),),
+        )
         lines: dict[str, dict[str, int]] = defaultdict(dict)
         doubled = []
         for r in cur.fetchall():
             lines[r["cid"]][r["sku"]] = int(r["qty"])
             if r["rows"] != 1:
                 doubled.append(r["cid"])
-        cur.execute("""SELECT key, response->>'checkout_id' AS cid FROM idempotency_keys
-                        WHERE scope = 'transactions.checkout' AND store_id = ANY(%s)""", (list(stores.values()),))
+        cur.execute(
+            """SELECT key, response->>'checkout_id' AS cid FROM idempotency_keys
+                        WHERE scope = 'transactions.checkout' AND store_id = ANY(%s)""",
+            (list(stores.values()),),
+        )
         by_key = {r["key"]: r["cid"] for r in cur.fetchall()}
 
     problems: list[str] = []
@@ -94,10 +100,16 @@ def checkouts(pg, users, ledger) -> Result:
             have = stock[(u.store_id, sku)]
             if have < 0 or have != initial - sold[(u.store_id, sku)]:
                 problems.append(f"{sku}: stock {have}, expected {initial} - {sold[(u.store_id, sku)]}")
-    detail = (f"{counts['sold']} sold, {counts['no_sale']} refused (409), {counts['unresolved']} unresolved "
-              f"({committed_unacked} of them committed)")
-    return Result("checkouts once, stock exact", not problems,
-                  detail + ("; " + "; ".join(problems[:5]) if problems else ""), problems)
+    detail = (
+        f"{counts['sold']} sold, {counts['no_sale']} refused (409), {counts['unresolved']} unresolved "
+        f"({committed_unacked} of them committed)"
+    )
+    return Result(
+        "checkouts once, stock exact",
+        not problems,
+        detail + ("; " + "; ".join(problems[:5]) if problems else ""),
+        problems,
+    )
 
 
 def _dead_lettered(q) -> dict[str, str]:
@@ -129,8 +141,10 @@ async def jobs(stack, ledger) -> Result:
     silent = [i for i in failed if i not in dead or not failed[i].get("error")]
     succeeded = [i for i, h in states.items() if h.get("state") == "SUCCESS"]
     with stack.pg() as pg, pg.cursor() as cur:
-        cur.execute("SELECT training_run_id, count(*) AS n FROM forecast_models WHERE training_run_id = ANY(%s) "
-                    "GROUP BY 1", (succeeded,))
+        cur.execute(
+            "SELECT training_run_id, count(*) AS n FROM forecast_models WHERE training_run_id = ANY(%s) GROUP BY 1",
+            (succeeded,),
+        )
         models = {r["training_run_id"]: r["n"] for r in cur.fetchall()}
     no_model = [i for i in succeeded if models.get(i) != 1]
     problems = []
@@ -145,12 +159,16 @@ async def jobs(stack, ledger) -> Result:
     for i, h in states.items():
         ledger.jobs[i].state = h.get("state", "MISSING")
     retried = sum(1 for h in states.values() if int(h.get("attempts") or 0) > 1)
-    detail = (f"{len(ids)} accepted: {len(succeeded)} SUCCESS, {len(failed)} dead-lettered, "
-              f"{retried} ran more than once")
-    keys_ = [f"lost {i}" for i in lost] + [f"stuck {i}" for i in stuck] + [f"silent {i}" for i in silent] + \
-        [f"no model {i}" for i in no_model]
-    return Result("jobs finished or dead-lettered", not problems,
-                  detail + ("; " + "; ".join(problems) if problems else ""), keys_)
+    detail = f"{len(ids)} accepted: {len(succeeded)} SUCCESS, {len(failed)} dead-lettered, {retried} ran more than once"
+    keys_ = (
+        [f"lost {i}" for i in lost]
+        + [f"stuck {i}" for i in stuck]
+        + [f"silent {i}" for i in silent]
+        + [f"no model {i}" for i in no_model]
+    )
+    return Result(
+        "jobs finished or dead-lettered", not problems, detail + ("; " + "; ".join(problems) if problems else ""), keys_
+    )
 
 
 async def chat(base_url: str, users, ledger) -> Result:
@@ -168,20 +186,28 @@ async def chat(base_url: str, users, ledger) -> Result:
                 continue
             history = r.json()["history"]
             questions = Counter(m["parts"][0] for m in history if m["role"] == "user")
-            answered = {history[i]["parts"][0] for i in range(len(history) - 1)
-                        if history[i]["role"] == "user" and history[i + 1]["role"] == "model"}
+            answered = {
+                history[i]["parts"][0]
+                for i in range(len(history) - 1)
+                if history[i]["role"] == "user" and history[i + 1]["role"] == "model"
+            }
             lost = [q for q in acked if questions[q] == 0]
             twice = [q for q in acked if questions[q] > 1]
             unanswered = [q for q in acked if questions[q] and q not in answered]
-            keys_ += [f"lost {q}" for q in lost] + [f"twice {q}" for q in twice] + [f"unanswered {q}" for q in unanswered]
+            keys_ += (
+                [f"lost {q}" for q in lost] + [f"twice {q}" for q in twice] + [f"unanswered {q}" for q in unanswered]
+            )
             if lost:
                 problems.append(f"{u.name}: {len(lost)} of {len(acked)} acknowledged turns lost")
             if twice or unanswered:
                 problems.append(f"{u.name}: {len(twice)} turns twice, {len(unanswered)} without their answer")
     detail = f"{total} acknowledged turns, {ledger.chat_unsaved} answered unsaved (X-Chat-History: unavailable)"
-    return Result("acknowledged chat turns kept", not problems,
-                  detail + ("; " + "; ".join(problems[:3]) + (" ..." if len(problems) > 3 else "") if problems else ""),
-                  keys_)
+    return Result(
+        "acknowledged chat turns kept",
+        not problems,
+        detail + ("; " + "; ".join(problems[:3]) + (" ..." if len(problems) > 3 else "") if problems else ""),
+        keys_,
+    )
 
 
 async def ticks(stack, since_wall: float) -> Result:
@@ -204,8 +230,7 @@ async def ticks(stack, since_wall: float) -> Result:
             runs = ran()
             missing = [t for t in range(start, end + 1) if t not in runs]
             states = {t: q.hget(keys.job_record(plugin.job_id(t)), "state") for t in missing}
-            if not any(st in ("PENDING", "STARTED", "RETRY") for st in states.values()) or \
-                    time.monotonic() > deadline:
+            if not any(st in ("PENDING", "STARTED", "RETRY") for st in states.values()) or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.5)
         dead = _dead_lettered(q) if missing else {}
@@ -222,15 +247,20 @@ async def ticks(stack, since_wall: float) -> Result:
     # Ran twice = redelivered after a worker died (at least once, by design); the
     # id is per occurrence, so it cannot have been enqueued twice. Reported only.
     detail = f"{end - start + 1} occurrences ({start}..{end}), {len(runs)} ran, {len(rerun)} re-ran after redelivery"
-    return Result("scheduled occurrences once", not problems,
-                  detail + ("; " + "; ".join(problems) if problems else ""), [f"tick {t}" for t in missing])
+    return Result(
+        "scheduled occurrences once",
+        not problems,
+        detail + ("; " + "; ".join(problems) if problems else ""),
+        [f"tick {t}" for t in missing],
+    )
 
 
 async def reads_fresh(stack, users) -> Result:
     """The cached product list of every shop shows the stock PostgreSQL has."""
     with stack.pg() as pg, pg.cursor() as cur:
-        cur.execute("SELECT store_id, sku, stock FROM products WHERE store_id = ANY(%s)",
-                    ([u.store_id for u in users],))
+        cur.execute(
+            "SELECT store_id, sku, stock FROM products WHERE store_id = ANY(%s)", ([u.store_id for u in users],)
+        )
         truth = {(r["store_id"], r["sku"]): r["stock"] for r in cur.fetchall()}
     stale = []
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=15) as http:
@@ -239,10 +269,17 @@ async def reads_fresh(stack, users) -> Result:
             if r.status_code != 200:
                 stale.append(f"{u.name}: list answered {r.status_code}")
                 continue
-            stale += [f"{p['sku']}: list says {p['stock']}, PostgreSQL {truth[(u.store_id, p['sku'])]}"
-                      for p in r.json() if p["stock"] != truth.get((u.store_id, p["sku"]))]
-    return Result("cached reads fresh", not stale, f"{len(truth)} products compared" +
-                  (f"; {len(stale)} stale: {_short(stale, 3)}" if stale else ""), stale)
+            stale += [
+                f"{p['sku']}: list says {p['stock']}, PostgreSQL {truth[(u.store_id, p['sku'])]}"
+                for p in r.json()
+                if p["stock"] != truth.get((u.store_id, p["sku"]))
+            ]
+    return Result(
+        "cached reads fresh",
+        not stale,
+        f"{len(truth)} products compared" + (f"; {len(stale)} stale: {_short(stale, 3)}" if stale else ""),
+        stale,
+    )
 
 
 async def check_all(stack, users, ledger, sched_since_wall: float) -> list[Result]:

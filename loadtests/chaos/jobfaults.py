@@ -65,9 +65,13 @@ async def kill_worker(run) -> Phase:
 
     phase.recovery = await run.monitor.wait_recovered(phase.t_heal, RECOVERY_TIMEOUT, victims_done)
     states = _states(run, victims)
-    phase.checks.append(Result("killed jobs completed", set(states.values()) == {"SUCCESS"},
-                               f"{len(victims)} running at the kill: {sorted(states.values())}, "
-                               f"finished by {_finishers(run, victims)}"))
+    phase.checks.append(
+        Result(
+            "killed jobs completed",
+            set(states.values()) == {"SUCCESS"},
+            f"{len(victims)} running at the kill: {sorted(states.values())}, finished by {_finishers(run, victims)}",
+        )
+    )
     await asyncio.sleep(SETTLE)
     phase.t_end = now()
     return phase
@@ -86,11 +90,15 @@ async def term_worker(run) -> Phase:
     # Graceful: each running job either finished before the exit, or was handed back (PENDING) and
     # finishes on the other worker; nothing may stay STARTED on a worker that is gone.
     counts = Counter(states.values())
-    phase.checks.append(Result("SIGTERM: running jobs finished or handed back",
-                               code == 0 and set(states.values()) <= {"SUCCESS", "PENDING"},
-                               f"exit {code}; of {len(victims)} running at SIGTERM {counts['SUCCESS']} finished "
-                               f"within the grace period, {counts['PENDING']} handed back"
-                               + (f", {dict(counts)}" if set(counts) - {"SUCCESS", "PENDING"} else "")))
+    phase.checks.append(
+        Result(
+            "SIGTERM: running jobs finished or handed back",
+            code == 0 and set(states.values()) <= {"SUCCESS", "PENDING"},
+            f"exit {code}; of {len(victims)} running at SIGTERM {counts['SUCCESS']} finished "
+            f"within the grace period, {counts['PENDING']} handed back"
+            + (f", {dict(counts)}" if set(counts) - {"SUCCESS", "PENDING"} else ""),
+        )
+    )
     phase.t_heal = now()
     await asyncio.to_thread(run.stack.start, "worker2")
 
@@ -98,8 +106,10 @@ async def term_worker(run) -> Phase:
         return set(_states(run, victims).values()) <= {"SUCCESS", "FAILURE"}
 
     phase.recovery = await run.monitor.wait_recovered(phase.t_heal, RECOVERY_TIMEOUT, victims_done)
-    phase.notes.append(f"jobs running at SIGTERM ended {sorted(_states(run, victims).values())}, "
-                       f"finished by {_finishers(run, victims)}")
+    phase.notes.append(
+        f"jobs running at SIGTERM ended {sorted(_states(run, victims).values())}, "
+        f"finished by {_finishers(run, victims)}"
+    )
     await asyncio.sleep(SETTLE)
     phase.t_end = now()
     return phase
@@ -124,8 +134,10 @@ async def kill_scheduler(run) -> Phase:
 
     phase.recovery = await run.monitor.wait_recovered(phase.t_heal, RECOVERY_TIMEOUT, fired_since_heal)
     with run.stack.pg() as pg, pg.cursor() as cur:
-        cur.execute("SELECT count(*) AS n FROM chaos_ticks WHERE fire_ts > %s AND fire_ts <= %s",
-                    (int(killed_wall), int(healed_wall)))
+        cur.execute(
+            "SELECT count(*) AS n FROM chaos_ticks WHERE fire_ts > %s AND fire_ts <= %s",
+            (int(killed_wall), int(healed_wall)),
+        )
         alone = cur.fetchone()["n"]
     phase.notes.append(f"{alone} occurrences fired by the survivor alone")
     await asyncio.sleep(SETTLE)

@@ -32,8 +32,9 @@ class Monitor:
         self.instances = {"api1": stack.ports.api[0], "api2": stack.ports.api[1]}
         self.probes: list[ReadyProbe] = []
         self.http = httpx.AsyncClient(timeout=5)
-        self.canary = httpx.AsyncClient(base_url=stack.base_url, timeout=5,
-                                        headers={"Authorization": f"Bearer {canary_token}"})
+        self.canary = httpx.AsyncClient(
+            base_url=stack.base_url, timeout=5, headers={"Authorization": f"Bearer {canary_token}"}
+        )
         self._task: asyncio.Task | None = None
         self._canary_at = 0.0
 
@@ -82,8 +83,11 @@ class Monitor:
         lines = r.text.splitlines()
         header = lines[0].lstrip("# ").split(",")
         rows = [dict(zip(header, line.split(","))) for line in lines[1:] if line]
-        return {row["svname"]: row["status"] for row in rows
-                if row["pxname"] == "be_api" and row["svname"] not in ("BACKEND", "FRONTEND")}
+        return {
+            row["svname"]: row["status"]
+            for row in rows
+            if row["pxname"] == "be_api" and row["svname"] not in ("BACKEND", "FRONTEND")
+        }
 
     async def wait_rotation(self, name: str, state: str, timeout: float = 20) -> float:
         start = time.monotonic()

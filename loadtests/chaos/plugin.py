@@ -31,8 +31,12 @@ def job_id(fire_ts: int) -> str:
 @job_type(JOB_TYPE, max_retries=10, timeout=30, backoff_base=0.5, backoff_max=4)
 async def chaos_tick(ctx, **_):
     fire_ts = int(ctx.job_id.rsplit(":", 1)[1])
-    await execute(ctx.pool, "INSERT INTO chaos_ticks (job_id, fire_ts) VALUES (%s, %s) "
-                            "ON CONFLICT (job_id) DO UPDATE SET runs = chaos_ticks.runs + 1", (ctx.job_id, fire_ts))
+    await execute(
+        ctx.pool,
+        "INSERT INTO chaos_ticks (job_id, fire_ts) VALUES (%s, %s) "
+        "ON CONFLICT (job_id) DO UPDATE SET runs = chaos_ticks.runs + 1",
+        (ctx.job_id, fire_ts),
+    )
     return {"fire_ts": fire_ts}
 
 

@@ -38,8 +38,10 @@ def verdict(run) -> list[str]:
 
 
 def table(run) -> str:
-    rows = ["| Fault | Requests | Client errors (by status) | Outage s | Recovery s | Invariants |",
-            "|---|---:|---|---:|---:|---|"]
+    rows = [
+        "| Fault | Requests | Client errors (by status) | Outage s | Recovery s | Invariants |",
+        "|---|---:|---|---:|---:|---|",
+    ]
     for phase in run.phases:
         total, errors = _errors(run, phase)
         failed = [c.name for c in phase.checks if not c.ok]
@@ -56,12 +58,18 @@ def details(run) -> str:
         lines.append(f"{phase.name}:")
         lines += [f"  - {note}" for note in phase.notes]
         lines += [f"  - [{'ok' if c.ok else 'FAIL'}] {c.name}: {c.detail}" for c in phase.checks]
-        odd = [s for s in run.rec.between(phase.t_start, phase.t_end)
-               if s.error and isinstance(s.status, str) and s.user not in phase.extra_users]
-        lines += [f"  - network error at fault{s.t0 - phase.t_fault:+.2f}s ({s.t1 - s.t0:.2f}s): {s.kind} {s.detail}"
-                  for s in odd[:5]]
-    odd = Counter(f"{s.kind} {s.status} {s.code or s.detail[:80]}" for s in run.rec.samples
-                  if s.error and s.user != "flooder")
+        odd = [
+            s
+            for s in run.rec.between(phase.t_start, phase.t_end)
+            if s.error and isinstance(s.status, str) and s.user not in phase.extra_users
+        ]
+        lines += [
+            f"  - network error at fault{s.t0 - phase.t_fault:+.2f}s ({s.t1 - s.t0:.2f}s): {s.kind} {s.detail}"
+            for s in odd[:5]
+        ]
+    odd = Counter(
+        f"{s.kind} {s.status} {s.code or s.detail[:80]}" for s in run.rec.samples if s.error and s.user != "flooder"
+    )
     if odd:
         lines.append("client-visible errors by kind: " + "; ".join(f"{k} x{v}" for k, v in odd.most_common(12)))
     total = len([s for s in run.rec.samples if s.user != "flooder"])

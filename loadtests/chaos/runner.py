@@ -60,15 +60,24 @@ def _outage_checks(run: Run, phase: Phase) -> list[Result]:
     err500 = [s for s in samples if s.status == 500]
     opaque = [s for s in samples if s.error and not s.json_error_body]
     slow = [s for s in samples if s.t1 - s.t0 > HANG_SECONDS]
-    results = [Result("errors are JSON, never 500, never hang", not (err500 or opaque or slow),
-                      f"{len(err500)} x 500, {len(opaque)} non-JSON errors, {len(slow)} answers > {HANG_SECONDS:.0f}s")]
+    results = [
+        Result(
+            "errors are JSON, never 500, never hang",
+            not (err500 or opaque or slow),
+            f"{len(err500)} x 500, {len(opaque)} non-JSON errors, {len(slow)} answers > {HANG_SECONDS:.0f}s",
+        )
+    ]
     if phase.expect_down:
         probes = run.monitor.probes_between(phase.t_fault + 1.5, phase.t_heal)
         named = [p for p in probes if p.status == 503 and phase.expect_down in p.down and p.json_ok]
         slow_ready = [p for p in probes if p.t1 - p.t0 > READY_LATENCY]
-        results.append(Result(f"/ready says '{phase.expect_down}' is down", probes and len(named) == len(probes)
-                              and not slow_ready, f"{len(named)}/{len(probes)} probes named it, "
-                              f"{len(slow_ready)} slower than {READY_LATENCY:.0f}s"))
+        results.append(
+            Result(
+                f"/ready says '{phase.expect_down}' is down",
+                probes and len(named) == len(probes) and not slow_ready,
+                f"{len(named)}/{len(probes)} probes named it, {len(slow_ready)} slower than {READY_LATENCY:.0f}s",
+            )
+        )
     return results
 
 
@@ -89,8 +98,9 @@ async def _checkpoint(run: Run, phase: Phase) -> None:
     await run.traffic.quiesce()
     try:
         phase.checks += _outage_checks(run, phase)
-        phase.checks += _only_new(run, await invariants.check_all(run.stack, [*run.users, run.quiet], run.ledger,
-                                                                  run.sched_since_wall))
+        phase.checks += _only_new(
+            run, await invariants.check_all(run.stack, [*run.users, run.quiet], run.ledger, run.sched_since_wall)
+        )
     finally:
         run.traffic.resume()
 
@@ -98,12 +108,16 @@ async def _checkpoint(run: Run, phase: Phase) -> None:
 async def _drive(stack: ChaosStack, opts: Options, log) -> Run:
     rng = random.Random(11)
     log(f"seeding {opts.users} shops x {opts.products} products, {opts.history_days} days of history")
-    *users, quiet = await asyncio.gather(*(seed.shop_user(stack.base_url, i, products=opts.products,
-                                                          history_days=opts.history_days, rng=rng)
-                                           for i in range(opts.users + 1)))
+    *users, quiet = await asyncio.gather(
+        *(
+            seed.shop_user(stack.base_url, i, products=opts.products, history_days=opts.history_days, rng=rng)
+            for i in range(opts.users + 1)
+        )
+    )
     quiet.name = "quiet"
-    quiet.http = httpx.AsyncClient(base_url=stack.base_url, timeout=15,
-                                   headers={"Authorization": f"Bearer {quiet.token}"})
+    quiet.http = httpx.AsyncClient(
+        base_url=stack.base_url, timeout=15, headers={"Authorization": f"Bearer {quiet.token}"}
+    )
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=30) as anon:
         canary = await seed.register(anon, "chaos-canary")
         flooder = await seed.register(anon, "chaos-flooder")
@@ -112,8 +126,18 @@ async def _drive(stack: ChaosStack, opts: Options, log) -> Run:
     rec, ledger = Recorder(), Ledger()
     traffic = Traffic(stack.base_url, users, rec, ledger)
     monitor = Monitor(stack, canary["access_token"])
-    run = Run(stack, users, ShopUser("flooder", flooder["user_id"], flooder["store_id"], flooder["access_token"],
-                                     "", {}), quiet, traffic, monitor, rec, ledger, sched_since_wall=time.time(), opts=opts)
+    run = Run(
+        stack,
+        users,
+        ShopUser("flooder", flooder["user_id"], flooder["store_id"], flooder["access_token"], "", {}),
+        quiet,
+        traffic,
+        monitor,
+        rec,
+        ledger,
+        sched_since_wall=time.time(),
+        opts=opts,
+    )
     monitor.start()
     traffic.start()
     try:

@@ -38,8 +38,7 @@ def _history(skus: list[str], days: int, rng: random.Random) -> list[dict]:
     return rows
 
 
-async def shop_user(base_url: str, index: int, *, products: int, history_days: int,
-                    rng: random.Random) -> ShopUser:
+async def shop_user(base_url: str, index: int, *, products: int, history_days: int, rng: random.Random) -> ShopUser:
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as anon:
         login = await register(anon, f"chaos-shop-{index}")
     token = login["access_token"]
@@ -50,8 +49,16 @@ async def shop_user(base_url: str, index: int, *, products: int, history_days: i
             # One scarce product per shop, so some carts meet "insufficient stock" and the
             # check "stock never negative" has something to bite on.
             stock = 15 if p == 0 else rng.randint(300, 600)
-            r = await c.post("/api/products/", json={"sku": sku, "name": f"Chaos item {index}-{p}",
-                                                      "category": "Chaos", "price": 10 + p, "stock": stock})
+            r = await c.post(
+                "/api/products/",
+                json={
+                    "sku": sku,
+                    "name": f"Chaos item {index}-{p}",
+                    "category": "Chaos",
+                    "price": 10 + p,
+                    "stock": stock,
+                },
+            )
             r.raise_for_status()
             stocks[sku] = stock
         r = await c.post("/api/transactions/import", json={"transactions": _history(list(stocks), history_days, rng)})
@@ -61,8 +68,10 @@ async def shop_user(base_url: str, index: int, *, products: int, history_days: i
 
 async def train_all(base_url: str, users: list[ShopUser], timeout: float = 180) -> int:
     """A first model for every product, through the jobs API; returns jobs run."""
-    clients = {u.name: httpx.AsyncClient(base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {u.token}"})
-               for u in users}
+    clients = {
+        u.name: httpx.AsyncClient(base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {u.token}"})
+        for u in users
+    }
     try:
         pending: list[tuple[str, str]] = []
         for u in users:

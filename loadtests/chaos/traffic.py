@@ -21,8 +21,14 @@ import httpx
 
 CLIENT_TIMEOUT = 15.0  # s; above the app's own bounds (db 10 s), so a hang shows up as slow, not as ours
 RETRY_BUDGET = 90.0  # s a checkout or a submission keeps retrying before it is "unresolved"
-READS = ("/api/products/", "/api/products/stats", "/api/dashboard/metrics", "/api/dashboard-stats",
-         "/api/events", "/api/transactions?limit=20")
+READS = (
+    "/api/products/",
+    "/api/products/stats",
+    "/api/dashboard/metrics",
+    "/api/dashboard-stats",
+    "/api/events",
+    "/api/transactions?limit=20",
+)
 FINISHED = {"SUCCESS", "FAILURE", "REVOKED"}
 
 
@@ -80,8 +86,9 @@ class Recorder:
         return [s for s in self.samples if start <= s.t0 <= end and (users is None or s.user in users)]
 
 
-async def call(http: httpx.AsyncClient, rec: Recorder | None, user: str, kind: str, method: str, path: str,
-               **kw) -> tuple[httpx.Response | None, Sample]:
+async def call(
+    http: httpx.AsyncClient, rec: Recorder | None, user: str, kind: str, method: str, path: str, **kw
+) -> tuple[httpx.Response | None, Sample]:
     t0 = time.monotonic()
     resp, detail = None, ""
     try:
@@ -107,7 +114,7 @@ async def call(http: httpx.AsyncClient, rec: Recorder | None, user: str, kind: s
 def retry_delay(resp: httpx.Response | None, attempt: int) -> float:
     if resp is not None and resp.headers.get("retry-after", "").isdigit():
         return min(5.0, float(resp.headers["retry-after"]))
-    return min(2.0, 0.2 * 2 ** attempt) * random.uniform(0.5, 1.0)
+    return min(2.0, 0.2 * 2**attempt) * random.uniform(0.5, 1.0)
 
 
 @dataclass
@@ -140,11 +147,11 @@ class Traffic:
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> None:
         for u in self.users:
-            u.http = httpx.AsyncClient(base_url=self.base_url, timeout=CLIENT_TIMEOUT,
-                                       headers={"Authorization": f"Bearer {u.token}"})
+            u.http = httpx.AsyncClient(
+                base_url=self.base_url, timeout=CLIENT_TIMEOUT, headers={"Authorization": f"Bearer {u.token}"}
+            )
             self.ledger.chat_acked.setdefault(u.name, [])
-            for loop in (self._checkouts, self._reads, self._predictions, self._chat, self._training,
-                         self._polls):
+            for loop in (self._checkouts, self._reads, self._predictions, self._chat, self._training, self._polls):
                 self.tasks.append(asyncio.create_task(loop(u)))
 
     async def stop(self) -> None:
@@ -195,16 +202,25 @@ class Traffic:
         deadline = time.monotonic() + RETRY_BUDGET
         attempt = 0
         while True:
-            resp, s = await call(u.http, self.rec, u.name, "checkout", "POST", "/api/transactions/checkout",
-                                 json=body, headers={"Idempotency-Key": c.key})
+            resp, s = await call(
+                u.http,
+                self.rec,
+                u.name,
+                "checkout",
+                "POST",
+                "/api/transactions/checkout",
+                json=body,
+                headers={"Idempotency-Key": c.key},
+            )
             if s.status == 201:
                 c.state, c.checkout_id = "sold", resp.json()["checkout_id"]
                 return c
             if s.status == 409 and s.code == "insufficient_stock":
                 c.state = "no_sale"
                 return c
-            retryable = isinstance(s.status, str) or s.status >= 500 or s.status == 429 or \
-                s.code == "idempotency_key_busy"
+            retryable = (
+                isinstance(s.status, str) or s.status >= 500 or s.status == 429 or s.code == "idempotency_key_busy"
+            )
             if not retryable or time.monotonic() > deadline:
                 c.state = "unresolved"
                 return c
@@ -218,8 +234,9 @@ class Traffic:
     async def _predictions(self, u: ShopUser) -> None:
         while await self._op(u, (2.0, 4.0)):
             sku = self.rng.choice(sorted(u.products))
-            await self._guarded(call(u.http, self.rec, u.name, "predict", "POST", "/api/predict/",
-                                     json={"product_sku": sku, "days": 7}))
+            await self._guarded(
+                call(u.http, self.rec, u.name, "predict", "POST", "/api/predict/", json={"product_sku": sku, "days": 7})
+            )
 
     async def _chat(self, u: ShopUser) -> None:
         while await self._op(u, (1.5, 3.5)):
@@ -229,8 +246,15 @@ class Traffic:
         self.turns += 1
         sku = self.rng.choice(sorted(u.products))
         question = f"How much stock of {sku} do I have left? (turn {self.turns})"
-        resp, s = await call(u.http, self.rec, u.name, "chat", "POST", "/api/chat",
-                             json={"message": question, "session_id": u.session_id})
+        resp, s = await call(
+            u.http,
+            self.rec,
+            u.name,
+            "chat",
+            "POST",
+            "/api/chat",
+            json={"message": question, "session_id": u.session_id},
+        )
         if s.status == 200:
             if resp.headers.get("x-chat-history") == "unavailable":
                 self.ledger.chat_unsaved += 1
@@ -246,8 +270,15 @@ class Traffic:
         deadline = time.monotonic() + RETRY_BUDGET
         attempt = 0
         while True:
-            resp, s = await call(u.http, self.rec, u.name, "train", "POST", f"/api/tasks/training/product/{sku}",
-                                 headers={"Idempotency-Key": key})
+            resp, s = await call(
+                u.http,
+                self.rec,
+                u.name,
+                "train",
+                "POST",
+                f"/api/tasks/training/product/{sku}",
+                headers={"Idempotency-Key": key},
+            )
             if s.status == 202:
                 job = Job(u.name, resp.json()["task_id"], sku, time.monotonic())
                 self.ledger.jobs.setdefault(job.task_id, job)

@@ -55,16 +55,37 @@ class LogoutBody(_Strict):
     refresh_token: str | None = Field(default=None, max_length=4096)
 
 
-TOKENS = {"type": "object", "properties": {
-    "access_token": {"type": "string"}, "refresh_token": {"type": "string"},
-    "token_type": {"type": "string"}, "expires_in": {"type": "integer"}}}
-LOGIN = {"type": "object", "properties": {
-    "user_id": {"type": "integer"}, "email": {"type": "string"}, "full_name": {"type": "string"},
-    "store_id": {"type": "integer"}, **TOKENS["properties"]}}
-USER = {"type": "object", "properties": {
-    "user_id": {"type": "integer"}, "email": {"type": "string"}, "full_name": {"type": "string"},
-    "created_at": {"type": "string"}, "is_active": {"type": "boolean"}, "store_id": {"type": "integer"},
-    "store_name": {"type": "string"}}}
+TOKENS = {
+    "type": "object",
+    "properties": {
+        "access_token": {"type": "string"},
+        "refresh_token": {"type": "string"},
+        "token_type": {"type": "string"},
+        "expires_in": {"type": "integer"},
+    },
+}
+LOGIN = {
+    "type": "object",
+    "properties": {
+        "user_id": {"type": "integer"},
+        "email": {"type": "string"},
+        "full_name": {"type": "string"},
+        "store_id": {"type": "integer"},
+        **TOKENS["properties"],
+    },
+}
+USER = {
+    "type": "object",
+    "properties": {
+        "user_id": {"type": "integer"},
+        "email": {"type": "string"},
+        "full_name": {"type": "string"},
+        "created_at": {"type": "string"},
+        "is_active": {"type": "boolean"},
+        "store_id": {"type": "integer"},
+        "store_name": {"type": "string"},
+    },
+}
 MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}}
 
 
@@ -76,9 +97,13 @@ MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}}
 @validate(json=RegisterBody)
 async def register(request: Request, body: RegisterBody):
     user = await accounts.register(request.app.ctx.db, body.email, body.password, body.full_name)
-    return json({"message": "Registration successful",
-                 "user": {"user_id": user["user_id"], "email": user["email"], "full_name": user["full_name"]}},
-                status=201)
+    return json(
+        {
+            "message": "Registration successful",
+            "user": {"user_id": user["user_id"], "email": user["email"], "full_name": user["full_name"]},
+        },
+        status=201,
+    )
 
 
 @bp.post("/login")
@@ -126,8 +151,9 @@ async def profile(request: Request):
 @validate(json=ChangePasswordBody)
 async def change_password(request: Request, body: ChangePasswordBody):
     ctx = request.app.ctx
-    pair = await accounts.change_password(ctx.db, ctx.settings, request.ctx.identity,
-                                          body.old_password, body.new_password)
+    pair = await accounts.change_password(
+        ctx.db, ctx.settings, request.ctx.identity, body.old_password, body.new_password
+    )
     return json({"message": "Password changed successfully", **pair})
 
 

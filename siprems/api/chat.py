@@ -57,18 +57,51 @@ class LegacyChatBody(ChatBody):
     model_config = ConfigDict(extra="ignore")
 
 
-REPLY = {"type": "object", "required": ["role", "content", "session_id", "timestamp"], "properties": {
-    "role": {"type": "string", "enum": ["assistant"]}, "content": {"type": "string"},
-    "session_id": {"type": "string"}, "timestamp": {"type": "string", "format": "date-time"}}}
-HISTORY = {"type": "object", "properties": {
-    "session_id": {"type": "string"}, "user_id": {"type": "integer"},
-    "history": {"type": "array", "items": {"type": "object", "properties": {
-        "role": {"type": "string", "enum": ["user", "model"]},
-        "parts": {"type": "array", "items": {"type": "string"}},
-        "timestamp": {"type": "string", "format": "date-time"}}}}}}
-SESSIONS = {"type": "object", "properties": {"sessions": {"type": "array", "items": {"type": "object", "properties": {
-    "session_id": {"type": "string"}, "last_activity": {"type": "string", "format": "date-time"},
-    "message_count": {"type": "integer"}, "title": {"type": "string"}}}}}}
+REPLY = {
+    "type": "object",
+    "required": ["role", "content", "session_id", "timestamp"],
+    "properties": {
+        "role": {"type": "string", "enum": ["assistant"]},
+        "content": {"type": "string"},
+        "session_id": {"type": "string"},
+        "timestamp": {"type": "string", "format": "date-time"},
+    },
+}
+HISTORY = {
+    "type": "object",
+    "properties": {
+        "session_id": {"type": "string"},
+        "user_id": {"type": "integer"},
+        "history": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "role": {"type": "string", "enum": ["user", "model"]},
+                    "parts": {"type": "array", "items": {"type": "string"}},
+                    "timestamp": {"type": "string", "format": "date-time"},
+                },
+            },
+        },
+    },
+}
+SESSIONS = {
+    "type": "object",
+    "properties": {
+        "sessions": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "session_id": {"type": "string"},
+                    "last_activity": {"type": "string", "format": "date-time"},
+                    "message_count": {"type": "integer"},
+                    "title": {"type": "string"},
+                },
+            },
+        }
+    },
+}
 CLEARED = {"type": "object", "properties": {"success": {"type": "boolean"}, "message": {"type": "string"}}}
 
 
@@ -112,7 +145,8 @@ async def _reply(request: Request, reply: Reply, authed: bool):
         return json(reply.body(), headers=headers)
     response = await request.respond(
         content_type="text/event-stream; charset=utf-8",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers})
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
+    )
     for chunk in _chunks(reply.content):
         await response.send(f"data: {jsonutil.dumps_str({'content': chunk})}\n\n")
     await response.send(f"event: done\ndata: {jsonutil.dumps_str(reply.body())}\n\n")

@@ -35,36 +35,79 @@ STATUS_TIMEOUT = 2.0
 
 class MetricsQuery(BaseModel):
     range: Literal["today", "week", "month", "year"] = Field(
-        "today", description="Rolling window of whole local days ending today: 1, 7, 30 or 365 days")
+        "today", description="Rolling window of whole local days ending today: 1, 7, 30 or 365 days"
+    )
 
 
-STATS = {"type": "object", "properties": {
-    "cards": {"type": "object", "properties": {
-        "daily_transactions": {"type": "integer", "description": "Checkouts today (store's local date)"},
-        "active_products": {"type": "integer"},
-        "low_stock_items": {"type": "integer", "description": f"Products with stock <= {q.LOW_STOCK_THRESHOLD}"},
-        "daily_revenue": {"type": "number"}, "items_sold_today": {"type": "integer"}}},
-    "salesTrend": {"type": "array", "items": {"type": "object", "properties": {
-        "date": {"type": "string", "description": "Weekday label Mon..Sun"},
-        "sales": {"type": "integer", "description": "Units sold"}, "revenue": {"type": "number"},
-        "day": {"type": "string", "format": "date"}}}},
-    "stockComparison": {"type": "array", "items": {"type": "object", "properties": {
-        "product": {"type": "string"}, "sku": {"type": "string"}, "current": {"type": "integer"},
-        "optimal": {"type": "integer"}, "avg_daily_demand": {"type": "number"}}}},
-    "date": {"type": "string", "format": "date"}}}
+STATS = {
+    "type": "object",
+    "properties": {
+        "cards": {
+            "type": "object",
+            "properties": {
+                "daily_transactions": {"type": "integer", "description": "Checkouts today (store's local date)"},
+                "active_products": {"type": "integer"},
+                "low_stock_items": {
+                    "type": "integer",
+                    "description": f"Products with stock <= {q.LOW_STOCK_THRESHOLD}",
+                },
+                "daily_revenue": {"type": "number"},
+                "items_sold_today": {"type": "integer"},
+            },
+        },
+        "salesTrend": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "date": {"type": "string", "description": "Weekday label Mon..Sun"},
+                    "sales": {"type": "integer", "description": "Units sold"},
+                    "revenue": {"type": "number"},
+                    "day": {"type": "string", "format": "date"},
+                },
+            },
+        },
+        "stockComparison": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "product": {"type": "string"},
+                    "sku": {"type": "string"},
+                    "current": {"type": "integer"},
+                    "optimal": {"type": "integer"},
+                    "avg_daily_demand": {"type": "number"},
+                },
+            },
+        },
+        "date": {"type": "string", "format": "date"},
+    },
+}
 STATS_DESCRIPTION = (
     "`salesTrend`: units sold on each of the last 7 local days (today included, zero days included), "
     "labelled Mon..Sun. `stockComparison`: the 5 lowest-stock products; `optimal` is two weeks of average "
     f"daily demand, measured over the last {q.DEMAND_WINDOW_DAYS} complete days "
     f"(ceil(units sold in those days x {q.COVER_DAYS} / {q.DEMAND_WINDOW_DAYS})). "
-    "A transaction is one checkout (its lines count once).")
-PERIOD = {"type": "object", "properties": {"start": {"type": "string", "format": "date"},
-                                           "end": {"type": "string", "format": "date"}}}
-METRICS = {"type": "object", "properties": {
-    "range": {"type": "string"}, "totalRevenue": {"type": "number"}, "totalTransactions": {"type": "integer"},
-    "totalItemsSold": {"type": "integer"}, "revenueChange": {"type": ["number", "null"]},
-    "transactionsChange": {"type": ["number", "null"]}, "itemsChange": {"type": ["number", "null"]},
-    "period": PERIOD, "previous": PERIOD}}
+    "A transaction is one checkout (its lines count once)."
+)
+PERIOD = {
+    "type": "object",
+    "properties": {"start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"}},
+}
+METRICS = {
+    "type": "object",
+    "properties": {
+        "range": {"type": "string"},
+        "totalRevenue": {"type": "number"},
+        "totalTransactions": {"type": "integer"},
+        "totalItemsSold": {"type": "integer"},
+        "revenueChange": {"type": ["number", "null"]},
+        "transactionsChange": {"type": ["number", "null"]},
+        "itemsChange": {"type": ["number", "null"]},
+        "period": PERIOD,
+        "previous": PERIOD,
+    },
+}
 
 
 async def _cached(request: Request, name: str, load: Callable[[object, StoreLocale], Awaitable]):
@@ -72,8 +115,9 @@ async def _cached(request: Request, name: str, load: Callable[[object, StoreLoca
     ctx = request.app.ctx
     locale = await caller_locale(request)
     key = f"dash:{name}:{locale.today().isoformat()}"
-    return await cache.cached(ctx.redis, locale.store_id, key, ctx.settings.cache_ttl_seconds,
-                              lambda: load(ctx.db, locale))
+    return await cache.cached(
+        ctx.redis, locale.store_id, key, ctx.settings.cache_ttl_seconds, lambda: load(ctx.db, locale)
+    )
 
 
 async def _stats(request: Request):
@@ -112,16 +156,29 @@ async def system_dashboard_stats(request: Request):
 @authenticated
 @validate(query=MetricsQuery)
 async def dashboard_metrics(request: Request, query: MetricsQuery):
-    return json(await _cached(request, f"metrics:{query.range}",
-                              lambda db, locale: figures.metrics(db, locale, query.range)))
+    return json(
+        await _cached(request, f"metrics:{query.range}", lambda db, locale: figures.metrics(db, locale, query.range))
+    )
 
 
 @bp.get("/api/dashboard/sales-chart")
 @openapi.summary("Units, revenue and checkouts per day over the last 90 days (zero days included)")
 @openapi.secured("bearerAuth")
-@docs.response(200, {"type": "array", "items": {"type": "object", "properties": {
-    "date": {"type": "string", "format": "date"}, "sales": {"type": "integer"}, "revenue": {"type": "number"},
-    "transactions_count": {"type": "integer"}}}})
+@docs.response(
+    200,
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "date": {"type": "string", "format": "date"},
+                "sales": {"type": "integer"},
+                "revenue": {"type": "number"},
+                "transactions_count": {"type": "integer"},
+            },
+        },
+    },
+)
 @docs.errors(401)
 @authenticated
 async def sales_chart(request: Request):
@@ -131,9 +188,21 @@ async def sales_chart(request: Request):
 @bp.get("/api/dashboard/category-sales")
 @openapi.summary("Revenue per category over the last 90 days, largest first")
 @openapi.secured("bearerAuth")
-@docs.response(200, {"type": "array", "items": {"type": "object", "properties": {
-    "category": {"type": "string"}, "value": {"type": "number", "description": "Revenue"},
-    "units": {"type": "integer"}, "color": {"type": "string"}}}})
+@docs.response(
+    200,
+    {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "properties": {
+                "category": {"type": "string"},
+                "value": {"type": "number", "description": "Revenue"},
+                "units": {"type": "integer"},
+                "color": {"type": "string"},
+            },
+        },
+    },
+)
 @docs.errors(401)
 @authenticated
 async def category_sales(request: Request):
@@ -149,16 +218,31 @@ def _version() -> str:
 
 @bp.get("/api/system/settings/status")
 @openapi.summary("Public system status: version, schema date, forecasting model, database connectivity")
-@docs.response(200, {"type": "object", "properties": {
-    "version": {"type": "string"}, "last_updated": {"type": ["string", "null"]}, "ai_model": {"type": "string"},
-    "database_status": {"type": "string", "enum": ["Connected", "Disconnected"]}}})
+@docs.response(
+    200,
+    {
+        "type": "object",
+        "properties": {
+            "version": {"type": "string"},
+            "last_updated": {"type": ["string", "null"]},
+            "ai_model": {"type": "string"},
+            "database_status": {"type": "string", "enum": ["Connected", "Disconnected"]},
+        },
+    },
+)
 async def settings_status(request: Request):
     try:
         row = await asyncio.wait_for(
-            fetch_one(request.app.ctx.db, "SELECT max(applied_at) AS applied FROM schema_migrations"),
-            STATUS_TIMEOUT)
+            fetch_one(request.app.ctx.db, "SELECT max(applied_at) AS applied FROM schema_migrations"), STATUS_TIMEOUT
+        )
         connected, updated = True, row["applied"].isoformat() if row and row["applied"] else None
     except Exception:  # noqa: BLE001 - any failure means "not connected"
         connected, updated = False, None
-    return json({"version": _version(), "last_updated": updated, "ai_model": AI_MODEL,
-                 "database_status": "Connected" if connected else "Disconnected"})
+    return json(
+        {
+            "version": _version(),
+            "last_updated": updated,
+            "ai_model": AI_MODEL,
+            "database_status": "Connected" if connected else "Disconnected",
+        }
+    )

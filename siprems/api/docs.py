@@ -51,16 +51,21 @@ def response(status: int, model: Any = None, description: str = ""):
     return openapi.response(status, {"application/json": RawSchema(schema)}, description or str(status))
 
 
-ERROR = {"type": "object", "required": ["error", "message"],
-         "properties": {"error": {"type": "string"}, "message": {"type": "string"}}}
+ERROR = {
+    "type": "object",
+    "required": ["error", "message"],
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+}
 
 
 def errors(*statuses: int):
     """Document the JSON error body for each status."""
+
     def decorator(handler):
         for status in statuses:
             handler = response(status, ERROR, "Error")(handler)
         return handler
+
     return decorator
 
 
@@ -73,7 +78,9 @@ def query(model: Any):
         for name, prop in schema.get("properties", {}).items():
             prop = dict(prop)
             description = prop.pop("description", "")
-            handler = openapi.parameter(name, RawSchema(prop), "query", required=name in required,
-                                        description=description)(handler)
+            handler = openapi.parameter(
+                name, RawSchema(prop), "query", required=name in required, description=description
+            )(handler)
         return handler
+
     return decorator

@@ -44,8 +44,9 @@ _MESSAGES = {
 }
 
 
-def error_response(status: int, code: str, message: str, headers: dict | None = None,
-                   extra: dict | None = None) -> JSONResponse:
+def error_response(
+    status: int, code: str, message: str, headers: dict | None = None, extra: dict | None = None
+) -> JSONResponse:
     body = {"error": code, "message": message}
     if extra:
         body.update(extra)
@@ -56,8 +57,9 @@ class JsonErrorHandler(ErrorHandler):
     def default(self, request: Request, exception: BaseException) -> JSONResponse:
         request_id = getattr(getattr(request, "ctx", None), "request_id", "-") if request else "-"
         if isinstance(exception, ApiError):
-            return error_response(exception.status, exception.code, exception.message,
-                                  exception.headers, exception.extra)
+            return error_response(
+                exception.status, exception.code, exception.message, exception.headers, exception.extra
+            )
         if isinstance(exception, pydantic.ValidationError):
             message, details = validation_message(exception.errors())
             return error_response(400, "validation_error", message, extra={"details": details})
@@ -68,8 +70,7 @@ class JsonErrorHandler(ErrorHandler):
             status = getattr(exception, "status_code", 500) or 500
             if status < 500:
                 message = _MESSAGES.get(status) or _client_message(exception, status)
-                return error_response(status, _CODES.get(status, "error"), message,
-                                      getattr(exception, "headers", None))
+                return error_response(status, _CODES.get(status, "error"), message, getattr(exception, "headers", None))
             if status == 503:
                 return error_response(503, "service_unavailable", "The service is temporarily unavailable.")
         if isinstance(exception, ValueError) and "NUL (0x00)" in str(exception):
@@ -77,18 +78,24 @@ class JsonErrorHandler(ErrorHandler):
             return error_response(400, "validation_error", "Text fields must not contain NUL (\\u0000) characters.")
         if isinstance(exception, (psycopg2.OperationalError, psycopg2.InterfaceError)) or _is_pool_timeout(exception):
             log.warning("database unavailable request_id=%s: %r", request_id, exception)
-            return error_response(503, "database_unavailable",
-                                  "The database is temporarily unavailable; please retry shortly.",
-                                  {"Retry-After": "2"})
+            return error_response(
+                503,
+                "database_unavailable",
+                "The database is temporarily unavailable; please retry shortly.",
+                {"Retry-After": "2"},
+            )
         if isinstance(exception, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
             log.warning("redis unavailable request_id=%s: %r", request_id, exception)
-            return error_response(503, "redis_unavailable",
-                                  "A backing service is temporarily unavailable; please retry shortly.",
-                                  {"Retry-After": "2"})
-        log.error("unhandled error request_id=%s path=%s", request_id,
-                  getattr(request, "path", "?"), exc_info=exception)
-        return error_response(500, "internal_error",
-                              f"An unexpected error occurred (request id {request_id}).")
+            return error_response(
+                503,
+                "redis_unavailable",
+                "A backing service is temporarily unavailable; please retry shortly.",
+                {"Retry-After": "2"},
+            )
+        log.error(
+            "unhandled error request_id=%s path=%s", request_id, getattr(request, "path", "?"), exc_info=exception
+        )
+        return error_response(500, "internal_error", f"An unexpected error occurred (request id {request_id}).")
 
 
 def _client_message(exception: SanicException, status: int) -> str:
@@ -115,9 +122,14 @@ def _parse_pydantic_text(exc: SanicExtValidationError) -> list[dict]:
             continue
         if line.startswith("  "):
             msg = line.strip().split(" [type=", 1)[0]
-            errors.append({"loc": loc, "msg": _FRIENDLY.get(msg, msg),
-                           # a model-level ValueError keeps its own message
-                           "type": "model_type" if not loc and "type=value_error" not in line else "text"})
+            errors.append(
+                {
+                    "loc": loc,
+                    "msg": _FRIENDLY.get(msg, msg),
+                    # a model-level ValueError keeps its own message
+                    "type": "model_type" if not loc and "type=value_error" not in line else "text",
+                }
+            )
             loc = ()
         else:
             loc = tuple(line.strip().split("."))

@@ -37,13 +37,15 @@ MAX_SPAN = timedelta(days=366 * 10)
 class EventBody(BaseModel):
     """The frontend sends `{name, date, type, description, includeInPrediction}`;
     the earlier backend's `event_name`/`event_date`/`include_in_prediction` work too."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: text(min_length=1, max_length=255) = Field(validation_alias=AliasChoices("name", "event_name"))
     date: IsoDate = Field(validation_alias=AliasChoices("date", "event_date"))
     type: Literal["promotion", "holiday", "store-closed"]
     description: text(max_length=1000) | None = None
     include_in_prediction: Boolean = Field(
-        True, validation_alias=AliasChoices("includeInPrediction", "include_in_prediction"))
+        True, validation_alias=AliasChoices("includeInPrediction", "include_in_prediction")
+    )
 
     @field_validator("date")
     @classmethod
@@ -82,19 +84,29 @@ def _in_years(value: date) -> date:
     return value
 
 
-EVENT = {"type": "object", "properties": {
-    "event_id": {"oneOf": [{"type": "integer"}, {"type": "string", "example": "ph-2026-08-17"}]},
-    "event_name": {"type": "string"}, "event_date": {"type": "string", "format": "date"},
-    "type": {"type": "string", "enum": list(events.EVENT_TYPES)}, "description": {"type": ["string", "null"]},
-    "include_in_prediction": {"type": "boolean"}, "created_at": {"type": ["string", "null"]},
-    "is_public_holiday": {"type": "boolean"}, "deletable": {"type": "boolean"}}}
+EVENT = {
+    "type": "object",
+    "properties": {
+        "event_id": {"oneOf": [{"type": "integer"}, {"type": "string", "example": "ph-2026-08-17"}]},
+        "event_name": {"type": "string"},
+        "event_date": {"type": "string", "format": "date"},
+        "type": {"type": "string", "enum": list(events.EVENT_TYPES)},
+        "description": {"type": ["string", "null"]},
+        "include_in_prediction": {"type": "boolean"},
+        "created_at": {"type": ["string", "null"]},
+        "is_public_holiday": {"type": "boolean"},
+        "deletable": {"type": "boolean"},
+    },
+}
 
 
 @bp.get("")
 @openapi.summary("The store's events plus its country's public holidays (bare array, newest first)")
-@openapi.description("Store events: all of them, or those in [start, end]. Public holidays: those in "
-                     "[start, end], default this year and next; they have a string `event_id` "
-                     "`ph-YYYY-MM-DD`, `is_public_holiday: true` and `deletable: false`.")
+@openapi.description(
+    "Store events: all of them, or those in [start, end]. Public holidays: those in "
+    "[start, end], default this year and next; they have a string `event_id` "
+    "`ph-YYYY-MM-DD`, `is_public_holiday: true` and `deletable: false`."
+)
 @openapi.secured("bearerAuth")
 @docs.query(RangeQuery)
 @docs.response(200, {"type": "array", "items": EVENT})

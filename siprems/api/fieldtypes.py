@@ -53,5 +53,6 @@ def whole_number(*, ge: int | None = None, le: int | None = None) -> Any:
 Boolean = Annotated[bool, BeforeValidator(_boolean)]
 
 # Exactly YYYY-MM-DD in, `datetime.date` out.
-IsoDate = Annotated[date, PlainValidator(parse_iso_date),
-                    WithJsonSchema({"type": "string", "format": "date", "example": "2026-08-17"})]
+IsoDate = Annotated[
+    date, PlainValidator(parse_iso_date), WithJsonSchema({"type": "string", "format": "date", "example": "2026-08-17"})
+]

@@ -36,27 +36,58 @@ class ProductImportParams(BaseModel):
 
 
 def _body_doc(key: str, row_model, columns: str):
-    return openapi.body({
-        "application/json": docs.RawSchema({"type": "object", "required": [key], "additionalProperties": False,
-                                            "properties": {key: {"type": "array", "minItems": 1,
-                                                                 "maxItems": import_rows.MAX_ROWS,
-                                                                 "items": docs.schema_of(row_model)}}}),
-        "text/csv": docs.RawSchema({"type": "string", "description": f"Header row with: {columns}"}),
-    }, required=True)
+    return openapi.body(
+        {
+            "application/json": docs.RawSchema(
+                {
+                    "type": "object",
+                    "required": [key],
+                    "additionalProperties": False,
+                    "properties": {
+                        key: {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": import_rows.MAX_ROWS,
+                            "items": docs.schema_of(row_model),
+                        }
+                    },
+                }
+            ),
+            "text/csv": docs.RawSchema({"type": "string", "description": f"Header row with: {columns}"}),
+        },
+        required=True,
+    )
 
 
-PROBLEMS = {"type": "object", "properties": {
-    "error": {"type": "string"}, "message": {"type": "string"}, "error_count": {"type": "integer"},
-    "details": {"type": "array", "items": {"type": "object", "properties": {
-        "row": {"type": "integer"}, "line": {"type": "integer"}, "field": {"type": "string"},
-        "message": {"type": "string"}}}}}}
+PROBLEMS = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "error_count": {"type": "integer"},
+        "details": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "row": {"type": "integer"},
+                    "line": {"type": "integer"},
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
 
 
 async def _read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > import_rows.MAX_BYTES:
-        raise import_rows.TooManyRows(f"The import body is larger than {import_rows.MAX_BYTES // 2**20} MiB; "
-                                      f"split it into several requests.", code="payload_too_large")
+        raise import_rows.TooManyRows(
+            f"The import body is larger than {import_rows.MAX_BYTES // 2**20} MiB; split it into several requests.",
+            code="payload_too_large",
+        )
     parts, size = [], 0
     while True:
         chunk = await request.stream.read()
@@ -64,8 +95,10 @@ async def _read_body(request: Request) -> bytes:
             break
         size += len(chunk)
         if size > import_rows.MAX_BYTES:
-            raise import_rows.TooManyRows(f"The import body is larger than {import_rows.MAX_BYTES // 2**20} MiB; "
-                                          f"split it into several requests.", code="payload_too_large")
+            raise import_rows.TooManyRows(
+                f"The import body is larger than {import_rows.MAX_BYTES // 2**20} MiB; split it into several requests.",
+                code="payload_too_large",
+            )
         parts.append(chunk)
     return b"".join(parts)
 
@@ -82,23 +115,46 @@ def _parse_sales(body: bytes, content_type: str):
 
 def _log_timing(kind: str, store_id: int, count: int, started: float, read: float, checked: float) -> None:
     done = time.perf_counter()
-    log.info("%s import store=%s rows=%d read=%.2fs validate=%.2fs write=%.2fs total=%.2fs rows_per_s=%.0f",
-             kind, store_id, count, read - started, checked - read, done - checked, done - started,
-             count / max(done - started, 1e-9))
+    log.info(
+        "%s import store=%s rows=%d read=%.2fs validate=%.2fs write=%.2fs total=%.2fs rows_per_s=%.0f",
+        kind,
+        store_id,
+        count,
+        read - started,
+        checked - read,
+        done - checked,
+        done - started,
+        count / max(done - started, 1e-9),
+    )
 
 
 @bp.post("/api/products/import", stream=True)
 @openapi.summary("Import up to 100,000 products (JSON or CSV); upsert by SKU, or mode=create")
-@openapi.description("Validated in full first (errors name row and field), then written atomically. "
-                     "mode=upsert (default): existing SKUs are replaced like PUT, new ones created. "
-                     "mode=create: 409 if any SKU exists. A SKU twice in one import is a 400.")
+@openapi.description(
+    "Validated in full first (errors name row and field), then written atomically. "
+    "mode=upsert (default): existing SKUs are replaced like PUT, new ones created. "
+    "mode=create: 409 if any SKU exists. A SKU twice in one import is a 400."
+)
 @openapi.secured("bearerAuth")
 @openapi.parameter("mode", str, "query", description="upsert (default) or create")
-@_body_doc("products", ProductCreate, "sku, name, category, price, stock, cost_price, variation, description, "
-                       "lead_time_days, service_level, is_archived (or id, sellingPrice, costPrice)")
-@docs.response(200, {"type": "object", "properties": {
-    "received": {"type": "integer"}, "created": {"type": "integer"}, "updated": {"type": "integer"},
-    "mode": {"type": "string"}}})
+@_body_doc(
+    "products",
+    ProductCreate,
+    "sku, name, category, price, stock, cost_price, variation, description, "
+    "lead_time_days, service_level, is_archived (or id, sellingPrice, costPrice)",
+)
+@docs.response(
+    200,
+    {
+        "type": "object",
+        "properties": {
+            "received": {"type": "integer"},
+            "created": {"type": "integer"},
+            "updated": {"type": "integer"},
+            "mode": {"type": "string"},
+        },
+    },
+)
 @docs.response(400, PROBLEMS, "Validation failed; nothing was written")
 @docs.errors(401, 409, 413)
 @authenticated
@@ -118,14 +174,27 @@ async def import_products(request: Request, query: ProductImportParams):
 
 @bp.post("/api/transactions/import", stream=True)
 @openapi.summary("Import up to 100,000 past sales lines (JSON or CSV); stock is not changed")
-@openapi.description("Rows: product_sku, quantity, transaction_date (ISO 8601; no offset = store time "
-                     "zone), price (default: the product's price), is_promo. Validated in full first, "
-                     "then written atomically.")
+@openapi.description(
+    "Rows: product_sku, quantity, transaction_date (ISO 8601; no offset = store time "
+    "zone), price (default: the product's price), is_promo. Validated in full first, "
+    "then written atomically."
+)
 @openapi.secured("bearerAuth")
 @_body_doc("transactions", sales_import.TransactionRow, "product_sku, quantity, transaction_date, price, is_promo")
-@docs.response(200, {"type": "object", "properties": {
-    "received": {"type": "integer"}, "imported": {"type": "integer"}, "products": {"type": "integer"},
-    "first_date": {"type": "string"}, "last_date": {"type": "string"}, "stock_changed": {"type": "boolean"}}})
+@docs.response(
+    200,
+    {
+        "type": "object",
+        "properties": {
+            "received": {"type": "integer"},
+            "imported": {"type": "integer"},
+            "products": {"type": "integer"},
+            "first_date": {"type": "string"},
+            "last_date": {"type": "string"},
+            "stock_changed": {"type": "boolean"},
+        },
+    },
+)
 @docs.response(400, PROBLEMS, "Validation failed; nothing was written")
 @docs.errors(401, 413)
 @authenticated

@@ -39,26 +39,59 @@ class RestockQuery(BaseModel):
     days: int = Field(default=14, ge=1, le=365)
 
 
-POINT = {"type": "object", "properties": {
-    "date": {"type": "string"}, "historical": {"type": ["number", "null"]},
-    "predicted": {"type": ["number", "null"]}, "lower": {"type": ["number", "null"]},
-    "upper": {"type": ["number", "null"]}, "isHoliday": {"type": "boolean"},
-    "holidayName": {"type": ["string", "null"]}}}
-RECOMMENDATION = {"type": "object", "properties": {
-    "productId": {"type": "integer"}, "sku": {"type": "string"}, "productName": {"type": "string"},
-    "currentStock": {"type": "integer"}, "predictedDemand": {"type": ["integer", "null"]},
-    "recommendedRestock": {"type": ["integer", "null"]}, "urgency": {"type": "string"},
-    "safetyStock": {"type": ["number", "null"]}, "reorderPoint": {"type": ["number", "null"]},
-    "daysOfStock": {"type": ["integer", "null"]}, "leadTimeDays": {"type": "integer"},
-    "serviceLevel": {"type": "number"}}}
-PREDICTION = {"type": "object", "properties": {
-    "chartData": {"type": "array", "items": POINT}, "recommendations": {"type": "array", "items": RECOMMENDATION},
-    "accuracy": {"type": ["number", "null"]}, "safetyStock": {"type": "number"},
-    "reorderPoint": {"type": "number"}, "daysOfStock": {"type": ["integer", "null"]},
-    "leadTimeDays": {"type": "integer"}, "serviceLevel": {"type": "number"}, "model": {"type": "object"}}}
-SUBMITTED = {"type": "object", "properties": {
-    "task_id": {"type": "string"}, "status": {"type": "string"}, "message": {"type": "string"},
-    "product_sku": {"type": "string"}, "forecast_days": {"type": "integer"}}}
+POINT = {
+    "type": "object",
+    "properties": {
+        "date": {"type": "string"},
+        "historical": {"type": ["number", "null"]},
+        "predicted": {"type": ["number", "null"]},
+        "lower": {"type": ["number", "null"]},
+        "upper": {"type": ["number", "null"]},
+        "isHoliday": {"type": "boolean"},
+        "holidayName": {"type": ["string", "null"]},
+    },
+}
+RECOMMENDATION = {
+    "type": "object",
+    "properties": {
+        "productId": {"type": "integer"},
+        "sku": {"type": "string"},
+        "productName": {"type": "string"},
+        "currentStock": {"type": "integer"},
+        "predictedDemand": {"type": ["integer", "null"]},
+        "recommendedRestock": {"type": ["integer", "null"]},
+        "urgency": {"type": "string"},
+        "safetyStock": {"type": ["number", "null"]},
+        "reorderPoint": {"type": ["number", "null"]},
+        "daysOfStock": {"type": ["integer", "null"]},
+        "leadTimeDays": {"type": "integer"},
+        "serviceLevel": {"type": "number"},
+    },
+}
+PREDICTION = {
+    "type": "object",
+    "properties": {
+        "chartData": {"type": "array", "items": POINT},
+        "recommendations": {"type": "array", "items": RECOMMENDATION},
+        "accuracy": {"type": ["number", "null"]},
+        "safetyStock": {"type": "number"},
+        "reorderPoint": {"type": "number"},
+        "daysOfStock": {"type": ["integer", "null"]},
+        "leadTimeDays": {"type": "integer"},
+        "serviceLevel": {"type": "number"},
+        "model": {"type": "object"},
+    },
+}
+SUBMITTED = {
+    "type": "object",
+    "properties": {
+        "task_id": {"type": "string"},
+        "status": {"type": "string"},
+        "message": {"type": "string"},
+        "product_sku": {"type": "string"},
+        "forecast_days": {"type": "integer"},
+    },
+}
 
 
 def _no_product(sku: str) -> NotFound:
@@ -75,17 +108,22 @@ async def _product(request: Request, sku: str) -> dict:
 async def _enqueue_training(request: Request, product: dict, reason: str) -> str:
     today = time.strftime("%Y-%m-%d")
     enq = await producer.enqueue(
-        request.app.ctx.queue, "train_product", {"product_id": product["product_id"], "sku": product["sku"]},
-        store_id=request.ctx.store_id, idempotency_key=f"{reason}:{product['product_id']}:{today}",
+        request.app.ctx.queue,
+        "train_product",
+        {"product_id": product["product_id"], "sku": product["sku"]},
+        store_id=request.ctx.store_id,
+        idempotency_key=f"{reason}:{product['product_id']}:{today}",
     )
     return enq.job_id
 
 
 @bp.post("/")
 @openapi.summary("Forecast one product's demand with restock advice")
-@openapi.description("Answers from the stored model (no refit). Without a model, trains synchronously "
-                     "when the history is short enough to fit in about a second, otherwise answers 202 "
-                     "with a task id to poll at /api/predict/task/<id>.")
+@openapi.description(
+    "Answers from the stored model (no refit). Without a model, trains synchronously "
+    "when the history is short enough to fit in about a second, otherwise answers 202 "
+    "with a task id to poll at /api/predict/task/<id>."
+)
 @openapi.secured("bearerAuth")
 @docs.body(PredictBody)
 @docs.response(200, PREDICTION)
@@ -104,10 +142,16 @@ async def predict(request: Request, body: PredictBody):
     if latest is None:
         if await service.history_length(ctx.db, store_id, product["product_id"]) > service.SYNC_TRAIN_MAX_DAYS:
             task_id = await _enqueue_training(request, product, "first-model")
-            return json({"task_id": task_id, "status": "submitted", "product_sku": product["sku"],
-                         "forecast_days": body.days,
-                         "message": "No model yet; training started. Poll /api/predict/task/<task_id>."},
-                        status=202)
+            return json(
+                {
+                    "task_id": task_id,
+                    "status": "submitted",
+                    "product_sku": product["sku"],
+                    "forecast_days": body.days,
+                    "message": "No model yet; training started. Poll /api/predict/task/<task_id>.",
+                },
+                status=202,
+            )
         await service.train_product(ctx.db, store_id, product["product_id"], run_id=None, redis=ctx.redis)
         latest = await registry.latest_id(ctx.db, store_id, product["product_id"])
         source = "trained"
@@ -115,8 +159,7 @@ async def predict(request: Request, body: PredictBody):
     async def load():
         nonlocal source
         source = "model" if source == "cache" else source
-        return await prediction.answer(ctx.db, store_id, product["sku"], body.days, body.history_days,
-                                       product=product)
+        return await prediction.answer(ctx.db, store_id, product["sku"], body.days, body.history_days, product=product)
 
     name = f"predict:{product['product_id']}:{latest['model_id']}:{body.days}:{body.history_days}:{product['stock']}"
     result = await cache.cached(ctx.redis, store_id, name, PREDICT_CACHE_TTL, load)
@@ -139,11 +182,22 @@ async def predict(request: Request, body: PredictBody):
 @validate(json=AsyncBody)
 async def predict_async(request: Request, body: AsyncBody):
     product = await _product(request, body.product_sku)
-    enq = await producer.enqueue(request.app.ctx.queue, "predict",
-                                 {"product_sku": product["sku"], "days": body.days},
-                                 store_id=request.ctx.store_id)
-    return json({"task_id": enq.job_id, "status": "submitted", "product_sku": product["sku"],
-                 "forecast_days": body.days, "message": "Prediction queued."}, status=202)
+    enq = await producer.enqueue(
+        request.app.ctx.queue,
+        "predict",
+        {"product_sku": product["sku"], "days": body.days},
+        store_id=request.ctx.store_id,
+    )
+    return json(
+        {
+            "task_id": enq.job_id,
+            "status": "submitted",
+            "product_sku": product["sku"],
+            "forecast_days": body.days,
+            "message": "Prediction queued.",
+        },
+        status=202,
+    )
 
 
 @bp.get("/task/<task_id:str>")
@@ -164,13 +218,23 @@ async def predict_task(request: Request, task_id: str):
 @bp.get("/restock")
 @openapi.summary("Restock advice for every product of the store, most urgent first")
 @openapi.secured("bearerAuth")
-@docs.response(200, {"type": "object", "properties": {"items": {"type": "array", "items": RECOMMENDATION},
-                                                      "horizon_days": {"type": "integer"}}})
+@docs.response(
+    200,
+    {
+        "type": "object",
+        "properties": {"items": {"type": "array", "items": RECOMMENDATION}, "horizon_days": {"type": "integer"}},
+    },
+)
 @docs.errors(400, 401)
 @authenticated
 @validate(query=RestockQuery)
 async def restock(request: Request, query: RestockQuery):
     ctx, store_id = request.app.ctx, request.ctx.store_id
-    items = await cache.cached(ctx.redis, store_id, f"restock:{query.days}", PREDICT_CACHE_TTL,
-                               lambda: prediction.restock_overview(ctx.db, store_id, query.days))
+    items = await cache.cached(
+        ctx.redis,
+        store_id,
+        f"restock:{query.days}",
+        PREDICT_CACHE_TTL,
+        lambda: prediction.restock_overview(ctx.db, store_id, query.days),
+    )
     return json({"horizon_days": query.days, "items": items})

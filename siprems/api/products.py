@@ -33,19 +33,36 @@ class DeleteParams(BaseModel):
 
 
 _MONEY = {"type": "number", "minimum": 0}
-PRODUCT = {"type": "object", "properties": {
-    "product_id": {"type": "integer"}, "sku": {"type": "string"}, "name": {"type": "string"},
-    "category": {"type": "string"}, "variation": {"type": ["string", "null"]},
-    "cost_price": {"type": ["number", "null"], "minimum": 0}, "price": _MONEY, "stock": {"type": "integer"},
-    "description": {"type": ["string", "null"]}, "created_at": {"type": "string", "format": "date-time"},
-    "updated_at": {"type": "string", "format": "date-time"}, "is_archived": {"type": "boolean"},
-    "lead_time_days": {"type": "integer"}, "service_level": {"type": "number"},
-    "id": {"type": "string", "description": "alias of sku"},
-    "sellingPrice": {"type": "number", "description": "alias of price"},
-    "costPrice": {"type": ["number", "null"], "description": "alias of cost_price"}}}
-STATS = {"type": "object", "properties": {
-    "active_products": {"type": "integer"}, "low_stock_items": {"type": "integer"},
-    "total_inventory_value": {"type": "number"}}}
+PRODUCT = {
+    "type": "object",
+    "properties": {
+        "product_id": {"type": "integer"},
+        "sku": {"type": "string"},
+        "name": {"type": "string"},
+        "category": {"type": "string"},
+        "variation": {"type": ["string", "null"]},
+        "cost_price": {"type": ["number", "null"], "minimum": 0},
+        "price": _MONEY,
+        "stock": {"type": "integer"},
+        "description": {"type": ["string", "null"]},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+        "is_archived": {"type": "boolean"},
+        "lead_time_days": {"type": "integer"},
+        "service_level": {"type": "number"},
+        "id": {"type": "string", "description": "alias of sku"},
+        "sellingPrice": {"type": "number", "description": "alias of price"},
+        "costPrice": {"type": ["number", "null"], "description": "alias of cost_price"},
+    },
+}
+STATS = {
+    "type": "object",
+    "properties": {
+        "active_products": {"type": "integer"},
+        "low_stock_items": {"type": "integer"},
+        "total_inventory_value": {"type": "number"},
+    },
+}
 
 
 def _ttl(request: Request) -> int:
@@ -71,8 +88,9 @@ async def _changed(request: Request) -> None:
 async def list_products(request: Request, query: ListParams):
     ctx, store_id = request.app.ctx, request.ctx.store_id
     q = products.ListQuery(**query.model_dump())
-    page = await cache.cached(ctx.redis, store_id, q.cache_name(), _ttl(request),
-                              lambda: products.list_products(ctx.db, store_id, q))
+    page = await cache.cached(
+        ctx.redis, store_id, q.cache_name(), _ttl(request), lambda: products.list_products(ctx.db, store_id, q)
+    )
     return json(page["items"], headers={"X-Total-Count": str(page["total"])})
 
 
@@ -98,8 +116,11 @@ async def create_product(request: Request, body: ProductCreate):
 @authenticated
 async def product_stats(request: Request):
     ctx, store_id = request.app.ctx, request.ctx.store_id
-    return json(await cache.cached(ctx.redis, store_id, "products:stats", _ttl(request),
-                                   lambda: products.stats(ctx.db, store_id)))
+    return json(
+        await cache.cached(
+            ctx.redis, store_id, "products:stats", _ttl(request), lambda: products.stats(ctx.db, store_id)
+        )
+    )
 
 
 @bp.get("/categories")
@@ -110,8 +131,9 @@ async def product_stats(request: Request):
 @authenticated
 async def product_categories(request: Request):
     ctx, store_id = request.app.ctx, request.ctx.store_id
-    names = await cache.cached(ctx.redis, store_id, "products:categories", _ttl(request),
-                               lambda: products.categories(ctx.db, store_id))
+    names = await cache.cached(
+        ctx.redis, store_id, "products:categories", _ttl(request), lambda: products.categories(ctx.db, store_id)
+    )
     return json({"categories": names})
 
 
@@ -157,8 +179,10 @@ async def patch_product(request: Request, sku: str, body: ProductPatch):
 @openapi.summary("Delete a product without sales (409 otherwise), or archive it with ?archive=true")
 @openapi.secured("bearerAuth")
 @openapi.parameter("archive", bool, "query")
-@docs.response(200, {"type": "object", "properties": {
-    "message": {"type": "string"}, "sku": {"type": "string"}, "product": PRODUCT}})
+@docs.response(
+    200,
+    {"type": "object", "properties": {"message": {"type": "string"}, "sku": {"type": "string"}, "product": PRODUCT}},
+)
 @docs.errors(400, 401, 404, 409)
 @authenticated
 @validate(query=DeleteParams)

@@ -16,28 +16,48 @@ from siprems.stores.fields import DAYS, HoursBody, SaveAll, StoreCreate, StoreFi
 
 bp = Blueprint("settings", url_prefix="/api/settings")
 
-DAY = {"type": "object", "properties": {"open": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
-                                        "close": {"type": "string"}, "closed": {"type": "boolean"}}}
+DAY = {
+    "type": "object",
+    "properties": {
+        "open": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
+        "close": {"type": "string"},
+        "closed": {"type": "boolean"},
+    },
+}
 HOURS = {"type": "object", "properties": {day: DAY for day in DAYS}}
-STORE = {"type": "object", "properties": {
-    "store_id": {"type": "integer"}, "user_id": {"type": "integer"}, "name": {"type": "string"},
-    "address": {"type": ["string", "null"]}, "country": {"type": "string"},
-    "subdivision": {"type": ["string", "null"]}, "timezone": {"type": "string"}, "currency": {"type": "string"},
-    "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"}}}
+STORE = {
+    "type": "object",
+    "properties": {
+        "store_id": {"type": "integer"},
+        "user_id": {"type": "integer"},
+        "name": {"type": "string"},
+        "address": {"type": ["string", "null"]},
+        "country": {"type": "string"},
+        "subdivision": {"type": ["string", "null"]},
+        "timezone": {"type": "string"},
+        "currency": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    },
+}
 SETTINGS = {"type": "object", "properties": {"store": STORE, "opening_hours": HOURS}}
 
 
 async def _current(request: Request) -> dict:
     ctx, store_id = request.app.ctx, request.ctx.store_id
-    loaded = await cache.cached(ctx.redis, store_id, "settings", ctx.settings.cache_ttl_seconds,
-                                lambda: settings.load(ctx.db, store_id))
+    loaded = await cache.cached(
+        ctx.redis, store_id, "settings", ctx.settings.cache_ttl_seconds, lambda: settings.load(ctx.db, store_id)
+    )
     return _with_user(request, loaded)
 
 
 def _with_user(request: Request, loaded: dict) -> dict:
     # The cache is per store; user_id belongs to the caller, so it is added after.
-    store = {"store_id": loaded["store"]["store_id"], "user_id": request.ctx.identity.user_id,
-             **{k: v for k, v in loaded["store"].items() if k != "store_id"}}
+    store = {
+        "store_id": loaded["store"]["store_id"],
+        "user_id": request.ctx.identity.user_id,
+        **{k: v for k, v in loaded["store"].items() if k != "store_id"},
+    }
     return {"store": store, "opening_hours": loaded["opening_hours"]}
 
 

@@ -32,32 +32,98 @@ bp = Blueprint("tasks", url_prefix="/api/tasks")
 _TASK_ID = re.compile(r"^[A-Za-z0-9:._-]{1,200}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
-TASK = {"type": "object", "properties": {
-    "task_id": {"type": "string"}, "task_name": {"type": "string"},
-    "status": {"type": "string", "enum": [s.value for s in JobState]},
-    "created_at": {"type": ["string", "null"]}, "started_at": {"type": ["string", "null"]},
-    "finished_at": {"type": ["string", "null"]}, "eta": {"type": ["string", "null"]},
-    "message": {"type": "string"}, "progress": {"type": "integer"}, "attempts": {"type": "integer"},
-    "args": {"type": "object"}, "result": {}, "error": {"type": "string"},
-    "children": {"type": "object", "properties": {k: {"type": "integer"} for k in
-                                                  ("total", "succeeded", "failed", "revoked")}}}}
-SUBMITTED = {"type": "object", "properties": {
-    "task_id": {"type": "string"}, "status": {"type": "string", "enum": ["submitted"]},
-    "message": {"type": "string"}, "task_name": {"type": "string"}, "product_sku": {"type": "string"}}}
-ACTIVE = {"type": "object", "properties": {"active_tasks": {"type": "array", "items": {"type": "object", "properties": {
-    "task_id": {"type": "string"}, "task_name": {"type": "string"}, "worker": {"type": ["string", "null"]},
-    "args": {"type": "object"}, "kwargs": {"type": "object"}, "status": {"type": "string"},
-    "progress": {"type": "integer"}}}}}}
-SCHEDULED = {"type": "object", "properties": {
-    "scheduled_tasks": {"type": "array", "items": {"type": "object", "properties": {
-        "task_id": {"type": "string"}, "task_name": {"type": "string"}, "worker": {"type": ["string", "null"]},
-        "eta": {"type": "string"}, "status": {"type": "string"}}}},
-    "periodic": {"type": "array", "items": {"type": "object", "properties": {
-        "name": {"type": "string"}, "task_name": {"type": "string"}, "cron": {"type": "string"},
-        "timezone": {"type": "string"}, "next_run": {"type": "string"}}}}}}
-CANCELLED = {"type": "object", "properties": {
-    "task_id": {"type": "string"}, "status": {"type": "string", "enum": ["cancelled"]},
-    "state": {"type": "string"}, "message": {"type": "string"}}}
+TASK = {
+    "type": "object",
+    "properties": {
+        "task_id": {"type": "string"},
+        "task_name": {"type": "string"},
+        "status": {"type": "string", "enum": [s.value for s in JobState]},
+        "created_at": {"type": ["string", "null"]},
+        "started_at": {"type": ["string", "null"]},
+        "finished_at": {"type": ["string", "null"]},
+        "eta": {"type": ["string", "null"]},
+        "message": {"type": "string"},
+        "progress": {"type": "integer"},
+        "attempts": {"type": "integer"},
+        "args": {"type": "object"},
+        "result": {},
+        "error": {"type": "string"},
+        "children": {
+            "type": "object",
+            "properties": {k: {"type": "integer"} for k in ("total", "succeeded", "failed", "revoked")},
+        },
+    },
+}
+SUBMITTED = {
+    "type": "object",
+    "properties": {
+        "task_id": {"type": "string"},
+        "status": {"type": "string", "enum": ["submitted"]},
+        "message": {"type": "string"},
+        "task_name": {"type": "string"},
+        "product_sku": {"type": "string"},
+    },
+}
+ACTIVE = {
+    "type": "object",
+    "properties": {
+        "active_tasks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "task_id": {"type": "string"},
+                    "task_name": {"type": "string"},
+                    "worker": {"type": ["string", "null"]},
+                    "args": {"type": "object"},
+                    "kwargs": {"type": "object"},
+                    "status": {"type": "string"},
+                    "progress": {"type": "integer"},
+                },
+            },
+        }
+    },
+}
+SCHEDULED = {
+    "type": "object",
+    "properties": {
+        "scheduled_tasks": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "task_id": {"type": "string"},
+                    "task_name": {"type": "string"},
+                    "worker": {"type": ["string", "null"]},
+                    "eta": {"type": "string"},
+                    "status": {"type": "string"},
+                },
+            },
+        },
+        "periodic": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "name": {"type": "string"},
+                    "task_name": {"type": "string"},
+                    "cron": {"type": "string"},
+                    "timezone": {"type": "string"},
+                    "next_run": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+CANCELLED = {
+    "type": "object",
+    "properties": {
+        "task_id": {"type": "string"},
+        "status": {"type": "string", "enum": ["cancelled"]},
+        "state": {"type": "string"},
+        "message": {"type": "string"},
+    },
+}
 
 
 async def _own_job(request: Request, task_id: str) -> records.Job:
@@ -78,9 +144,14 @@ def _idempotency_key(request: Request) -> str | None:
 
 async def _submit(request: Request, job_type: str, args: dict, scope: str) -> producer.Enqueued:
     key = _idempotency_key(request)
-    return await producer.enqueue(request.app.ctx.queue, job_type, args, store_id=request.ctx.store_id,
-                                  idempotency_key=f"{scope}:{key}" if key else None,
-                                  idempotency_ttl=request.app.ctx.settings.idempotency_ttl_seconds)
+    return await producer.enqueue(
+        request.app.ctx.queue,
+        job_type,
+        args,
+        store_id=request.ctx.store_id,
+        idempotency_key=f"{scope}:{key}" if key else None,
+        idempotency_ttl=request.app.ctx.settings.idempotency_ttl_seconds,
+    )
 
 
 @bp.get("/active")
@@ -92,11 +163,24 @@ async def _submit(request: Request, job_type: str, args: dict, scope: str) -> pr
 async def active(request: Request):
     now_us = time.time() * 1_000_000
     jobs = await records.store_unfinished(request.app.ctx.queue, request.ctx.store_id)
-    return json({"active_tasks": [
-        {"task_id": j.id, "task_name": j.type, "worker": j.worker or None, "args": j.args, "kwargs": {},
-         "status": j.state.value, "progress": j.progress, "created_at": records.iso(j.created_at)}
-        for j in jobs if not (j.due_at and j.due_at > now_us and j.state != JobState.STARTED)
-    ]})
+    return json(
+        {
+            "active_tasks": [
+                {
+                    "task_id": j.id,
+                    "task_name": j.type,
+                    "worker": j.worker or None,
+                    "args": j.args,
+                    "kwargs": {},
+                    "status": j.state.value,
+                    "progress": j.progress,
+                    "created_at": records.iso(j.created_at),
+                }
+                for j in jobs
+                if not (j.due_at and j.due_at > now_us and j.state != JobState.STARTED)
+            ]
+        }
+    )
 
 
 @bp.get("/scheduled")
@@ -109,8 +193,9 @@ async def scheduled(request: Request):
     now = time.time()
     jobs = await records.store_unfinished(request.app.ctx.queue, request.ctx.store_id)
     waiting = [j for j in jobs if j.state != JobState.STARTED and j.due_at and j.due_at > now * 1_000_000]
-    store = await fetch_one(request.app.ctx.db, "SELECT timezone FROM stores WHERE store_id = %s",
-                            (request.ctx.store_id,))
+    store = await fetch_one(
+        request.app.ctx.db, "SELECT timezone FROM stores WHERE store_id = %s", (request.ctx.store_id,)
+    )
     store_tz = (store or {}).get("timezone") or "UTC"
     periodic = []
     for s in SCHEDULES.values():
@@ -121,13 +206,30 @@ async def scheduled(request: Request):
             next_run = None
         if next_run is None:
             continue
-        periodic.append({"name": s.name, "task_name": s.job_type, "cron": s.cron, "timezone": tz,
-                         "next_run": next_run.astimezone(UTC).isoformat().replace("+00:00", "Z")})
-    return json({
-        "scheduled_tasks": [{"task_id": j.id, "task_name": j.type, "worker": None, "eta": records.iso(j.due_at),
-                             "status": j.state.value} for j in waiting],
-        "periodic": periodic,
-    })
+        periodic.append(
+            {
+                "name": s.name,
+                "task_name": s.job_type,
+                "cron": s.cron,
+                "timezone": tz,
+                "next_run": next_run.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            }
+        )
+    return json(
+        {
+            "scheduled_tasks": [
+                {
+                    "task_id": j.id,
+                    "task_name": j.type,
+                    "worker": None,
+                    "eta": records.iso(j.due_at),
+                    "status": j.state.value,
+                }
+                for j in waiting
+            ],
+            "periodic": periodic,
+        }
+    )
 
 
 @bp.post("/training/product/<sku:str>")
@@ -140,10 +242,22 @@ async def train_product(request: Request, sku: str):
     product = await get_product(request.app.ctx.db, request.ctx.store_id, sku)  # 404 if not ours
     if product.get("is_archived"):
         raise Conflict(f"Product with SKU {sku} is archived", code="product_archived")
-    done = await _submit(request, "train_product", {"product_id": product["product_id"], "sku": sku},
-                         scope=f"train_product:{product['product_id']}")
-    return json({"task_id": done.job_id, "status": "submitted", "task_name": "train_product",
-                 "message": f"Training started for {sku}", "product_sku": sku}, status=202)
+    done = await _submit(
+        request,
+        "train_product",
+        {"product_id": product["product_id"], "sku": sku},
+        scope=f"train_product:{product['product_id']}",
+    )
+    return json(
+        {
+            "task_id": done.job_id,
+            "status": "submitted",
+            "task_name": "train_product",
+            "message": f"Training started for {sku}",
+            "product_sku": sku,
+        },
+        status=202,
+    )
 
 
 @bp.post("/training/all")
@@ -154,8 +268,15 @@ async def train_product(request: Request, sku: str):
 @authenticated
 async def train_all(request: Request):
     done = await _submit(request, "train_all", {}, scope="train_all")
-    return json({"task_id": done.job_id, "status": "submitted", "task_name": "train_all",
-                 "message": "Training started for all products"}, status=202)
+    return json(
+        {
+            "task_id": done.job_id,
+            "status": "submitted",
+            "task_name": "train_all",
+            "message": "Training started for all products",
+        },
+        status=202,
+    )
 
 
 @bp.get("/<task_id:str>")
@@ -179,12 +300,16 @@ async def get_task(request: Request, task_id: str):
 async def cancel(request: Request, task_id: str):
     await _own_job(request, task_id)
     ctx = request.app.ctx
-    result = await producer.cancel(ctx.queue, task_id, store_id=request.ctx.store_id,
-                                   result_ttl=ctx.settings.job_result_ttl_seconds)
+    result = await producer.cancel(
+        ctx.queue, task_id, store_id=request.ctx.store_id, result_ttl=ctx.settings.job_result_ttl_seconds
+    )
     if result.outcome == "MISSING":
         raise NotFound(f"Task {task_id} not found", code="task_not_found")
     if result.outcome == "FINISHED":
         raise Conflict(f"Task {task_id} already finished ({result.state})", code="task_finished")
-    message = ("Task cancelled before it started" if result.outcome == "REVOKED"
-               else "Cancellation requested: the task stops at its next checkpoint")
+    message = (
+        "Task cancelled before it started"
+        if result.outcome == "REVOKED"
+        else "Cancellation requested: the task stops at its next checkpoint"
+    )
     return json({"task_id": task_id, "status": "cancelled", "state": result.state, "message": message})

@@ -58,11 +58,14 @@ class SaleBody(BaseModel):
     product_sku: Sku
     quantity: Quantity
     price: Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)] | None = Field(
-        None, description="Unit price; default: the product's current price")
+        None, description="Unit price; default: the product's current price"
+    )
     is_promo: Boolean = False
     transaction_date: str | None = Field(
-        None, description="When the sale happened: YYYY-MM-DD or ISO 8601 date-time (store time zone if "
-                          "no offset); default now. Not in the future.")
+        None,
+        description="When the sale happened: YYYY-MM-DD or ISO 8601 date-time (store time zone if "
+        "no offset); default now. Not in the future.",
+    )
 
     @field_validator("transaction_date")
     @classmethod
@@ -81,6 +84,7 @@ def _parse_when(value: str) -> date | datetime:
 
 class CartProduct(BaseModel):
     """The frontend's Product; only `id` (the SKU) is read, the rest is ignored."""
+
     model_config = ConfigDict(extra="ignore")
     id: Sku
 
@@ -112,26 +116,57 @@ class CheckoutBody(BaseModel):
     total: float | None = Field(None, description="Ignored")
 
 
-TX_ROW = {"type": "object", "properties": {
-    "transaction_id": {"type": "integer"}, "transaction_date": {"type": "string", "format": "date-time"},
-    "product_id": {"type": "integer"}, "product_name": {"type": "string"}, "sku": {"type": "string"},
-    "product_sku": {"type": "string"}, "quantity_sold": {"type": "integer"}, "price_per_unit": {"type": "number"},
-    "total": {"type": "number"}, "is_promo": {"type": "boolean"},
-    "checkout_id": {"type": ["string", "null"], "format": "uuid"}}}
-CHECKOUT = {"type": "object", "properties": {
-    "success": {"type": "boolean"}, "checkout_id": {"type": "string", "format": "uuid"},
-    "transactions": {"type": "array", "items": TX_ROW},
-    "summary": {"type": "object", "properties": {
-        "subtotal": {"type": "number"}, "tax": {"type": "number"}, "total": {"type": "number"},
-        "tax_rate": {"type": "number"}, "items_count": {"type": "integer"}, "units_count": {"type": "integer"}}}}}
-IDEMPOTENCY_HEADER = {"name": "Idempotency-Key", "in": "header", "required": False,
-                      "schema": {"type": "string", "maxLength": idempotency.MAX_KEY_LENGTH},
-                      "description": "Retry-safe key: the same key and body replay the first answer."}
+TX_ROW = {
+    "type": "object",
+    "properties": {
+        "transaction_id": {"type": "integer"},
+        "transaction_date": {"type": "string", "format": "date-time"},
+        "product_id": {"type": "integer"},
+        "product_name": {"type": "string"},
+        "sku": {"type": "string"},
+        "product_sku": {"type": "string"},
+        "quantity_sold": {"type": "integer"},
+        "price_per_unit": {"type": "number"},
+        "total": {"type": "number"},
+        "is_promo": {"type": "boolean"},
+        "checkout_id": {"type": ["string", "null"], "format": "uuid"},
+    },
+}
+CHECKOUT = {
+    "type": "object",
+    "properties": {
+        "success": {"type": "boolean"},
+        "checkout_id": {"type": "string", "format": "uuid"},
+        "transactions": {"type": "array", "items": TX_ROW},
+        "summary": {
+            "type": "object",
+            "properties": {
+                "subtotal": {"type": "number"},
+                "tax": {"type": "number"},
+                "total": {"type": "number"},
+                "tax_rate": {"type": "number"},
+                "items_count": {"type": "integer"},
+                "units_count": {"type": "integer"},
+            },
+        },
+    },
+}
+IDEMPOTENCY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": idempotency.MAX_KEY_LENGTH},
+    "description": "Retry-safe key: the same key and body replay the first answer.",
+}
 
 
 def _idempotency_header(handler):
-    return openapi.parameter("Idempotency-Key", docs.RawSchema(IDEMPOTENCY_HEADER["schema"]), "header",
-                             description=IDEMPOTENCY_HEADER["description"])(handler)
+    return openapi.parameter(
+        "Idempotency-Key",
+        docs.RawSchema(IDEMPOTENCY_HEADER["schema"]),
+        "header",
+        description=IDEMPOTENCY_HEADER["description"],
+    )(handler)
 
 
 @bp.get("")
@@ -145,8 +180,11 @@ def _idempotency_header(handler):
 async def list_transactions(request: Request, query: ListQuery):
     db = request.app.ctx.db
     locale = await caller_locale(request)
-    return json(await ledger.list_sales(db, locale, limit=query.limit, offset=query.offset,
-                                        start=query.start_date, end=query.end_date))
+    return json(
+        await ledger.list_sales(
+            db, locale, limit=query.limit, offset=query.offset, start=query.start_date, end=query.end_date
+        )
+    )
 
 
 @bp.get("/<transaction_id:int>")
@@ -164,9 +202,14 @@ async def get_transaction(request: Request, transaction_id: int):
 async def _run(request: Request, scope: str, effect) -> object:
     ctx = request.app.ctx
     outcome = await idempotency.run_once(
-        ctx.db, store_id=request.ctx.store_id, scope=scope, key=idempotency.key_from(request.headers),
-        request_hash=idempotency.fingerprint(request.json), ttl_seconds=ctx.settings.idempotency_ttl_seconds,
-        effect=effect)
+        ctx.db,
+        store_id=request.ctx.store_id,
+        scope=scope,
+        key=idempotency.key_from(request.headers),
+        request_hash=idempotency.fingerprint(request.json),
+        ttl_seconds=ctx.settings.idempotency_ttl_seconds,
+        effect=effect,
+    )
     if not outcome.replayed:
         await cache.invalidate(ctx.redis, request.ctx.store_id)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
@@ -175,8 +218,10 @@ async def _run(request: Request, scope: str, effect) -> object:
 
 @bp.post("")
 @openapi.summary("Sell one product line (decrements stock)")
-@openapi.description("409 when the stock is insufficient (the body names the product, `available` and "
-                     "`requested`); nothing is written then.")
+@openapi.description(
+    "409 when the stock is insufficient (the body names the product, `available` and "
+    "`requested`); nothing is written then."
+)
 @openapi.secured("bearerAuth")
 @_idempotency_header
 @docs.body(SaleBody)
@@ -218,7 +263,8 @@ def _sale_time(when: date | datetime, tz) -> datetime:
     "summary (10% tax, exact) is computed from them: client `subtotal`/`tax`/`total` and `sellingPrice` are "
     "ignored. Product rows are locked in a fixed order, stock is decremented and every line shares one "
     "`checkout_id`. Insufficient stock: 409 naming the product with `available`/`requested`, nothing written. "
-    "Unknown SKU: 404.")
+    "Unknown SKU: 404."
+)
 @openapi.secured("bearerAuth")
 @_idempotency_header
 @docs.body(CheckoutBody)

@@ -23,8 +23,7 @@ async def register(pool, email: str, password: str, full_name: str) -> dict:
     password_hash = await asyncio.to_thread(passwords.hash_password, password)
     try:
         async with transaction(pool) as cur:
-            await cur.execute("INSERT INTO stores (name) VALUES (%s) RETURNING store_id",
-                              (f"{full_name}'s store",))
+            await cur.execute("INSERT INTO stores (name) VALUES (%s) RETURNING store_id", (f"{full_name}'s store",))
             store_id = (await cur.fetchone())["store_id"]
             await cur.execute(
                 """INSERT INTO users (store_id, email, full_name, password_hash)
@@ -48,8 +47,12 @@ async def _issue_pair(cur, identity: Identity, settings, family: str | None = No
         "INSERT INTO refresh_tokens (jti, family_id, user_id, expires_at) VALUES (%s, %s, %s, to_timestamp(%s))",
         (claims.jti, claims.family, identity.user_id, claims.expires_at),
     )
-    return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
-            "expires_in": settings.jwt_access_minutes * 60}
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": settings.jwt_access_minutes * 60,
+    }
 
 
 async def login(pool, settings, email: str, password: str) -> dict:
@@ -59,8 +62,9 @@ async def login(pool, settings, email: str, password: str) -> dict:
         (email,),
     )
     # Verify against a dummy hash when the user is unknown: same cost, no oracle.
-    ok = await asyncio.to_thread(passwords.verify_password,
-                                 user["password_hash"] if user else passwords.DUMMY_HASH, password)
+    ok = await asyncio.to_thread(
+        passwords.verify_password, user["password_hash"] if user else passwords.DUMMY_HASH, password
+    )
     if not user or not ok:
         raise Unauthorized("Invalid email or password", code="invalid_credentials")
     if not user["is_active"]:
@@ -68,8 +72,13 @@ async def login(pool, settings, email: str, password: str) -> dict:
     identity = Identity(user["user_id"], user["store_id"], user["email"])
     async with transaction(pool) as cur:
         pair = await _issue_pair(cur, identity, settings)
-    return {"user_id": user["user_id"], "email": user["email"], "full_name": user["full_name"],
-            "store_id": user["store_id"], **pair}
+    return {
+        "user_id": user["user_id"],
+        "email": user["email"],
+        "full_name": user["full_name"],
+        "store_id": user["store_id"],
+        **pair,
+    }
 
 
 async def refresh(pool, settings, refresh_token: str) -> dict:
@@ -98,8 +107,9 @@ async def refresh(pool, settings, refresh_token: str) -> dict:
 
 async def revoke_family(pool, family: str) -> None:
     async with transaction(pool) as cur:
-        await cur.execute("UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = %s AND revoked_at IS NULL",
-                          (family,))
+        await cur.execute(
+            "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = %s AND revoked_at IS NULL", (family,)
+        )
 
 
 async def logout(pool, settings, identity: Identity, refresh_token: str | None) -> None:
@@ -134,9 +144,12 @@ async def change_password(pool, settings, identity: Identity, old_password: str,
         raise BadRequest(problem, code="weak_password")
     new_hash = await asyncio.to_thread(passwords.hash_password, new_password)
     async with transaction(pool) as cur:
-        await cur.execute("UPDATE users SET password_hash = %s, updated_at = now() WHERE user_id = %s",
-                          (new_hash, identity.user_id))
+        await cur.execute(
+            "UPDATE users SET password_hash = %s, updated_at = now() WHERE user_id = %s", (new_hash, identity.user_id)
+        )
         # Other sessions end: their refresh tokens stop working.
-        await cur.execute("UPDATE refresh_tokens SET revoked_at = %s WHERE user_id = %s AND revoked_at IS NULL",
-                          (datetime.now(timezone.utc), identity.user_id))
+        await cur.execute(
+            "UPDATE refresh_tokens SET revoked_at = %s WHERE user_id = %s AND revoked_at IS NULL",
+            (datetime.now(timezone.utc), identity.user_id),
+        )
         return await _issue_pair(cur, identity, settings)

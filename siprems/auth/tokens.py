@@ -35,25 +35,43 @@ class RefreshClaims:
 
 def issue_access(identity: Identity, secret: str, minutes: int) -> str:
     now = int(time.time())
-    claims = {"sub": str(identity.user_id), "user_id": identity.user_id, "store_id": identity.store_id,
-              "email": identity.email, "type": "access", "iat": now, "exp": now + minutes * 60}
+    claims = {
+        "sub": str(identity.user_id),
+        "user_id": identity.user_id,
+        "store_id": identity.store_id,
+        "email": identity.email,
+        "type": "access",
+        "iat": now,
+        "exp": now + minutes * 60,
+    }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
 def new_refresh(identity: Identity, secret: str, days: int, family: str | None = None) -> tuple[str, RefreshClaims]:
     now = int(time.time())
     claims = RefreshClaims(identity, str(uuid.uuid4()), family or str(uuid.uuid4()), now + days * 86400)
-    token = jwt.encode({"sub": str(identity.user_id), "user_id": identity.user_id, "store_id": identity.store_id,
-                        "email": identity.email, "type": "refresh", "iat": now, "exp": claims.expires_at,
-                        "jti": claims.jti, "fam": claims.family}, secret, algorithm=ALGORITHM)
+    token = jwt.encode(
+        {
+            "sub": str(identity.user_id),
+            "user_id": identity.user_id,
+            "store_id": identity.store_id,
+            "email": identity.email,
+            "type": "refresh",
+            "iat": now,
+            "exp": claims.expires_at,
+            "jti": claims.jti,
+            "fam": claims.family,
+        },
+        secret,
+        algorithm=ALGORITHM,
+    )
     return token, claims
 
 
 def _decode(token: str, secret: str, expected_type: str) -> dict:
     try:
         # algorithms pinned: 'none' and any other algorithm are rejected.
-        claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
-                            options={"require": ["exp", "iat", "sub", "type"]})
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "iat", "sub", "type"]})
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("The token has expired.", code="token_expired") from exc
     except jwt.PyJWTError as exc:

@@ -81,8 +81,14 @@ async def list_events(pool, locale: StoreLocale, start: date | None, end: date |
     items = [_event(r, locale) for r in rows]
     items += [_holiday(d, n, locale) for d, n in public_holidays(locale.country, first, last, locale.subdivision)]
     # Newest first (as the earlier backend); store events before a holiday on the same day.
-    items.sort(key=lambda e: (e["event_date"], not e["is_public_holiday"],
-                              e["event_id"] if isinstance(e["event_id"], int) else 0), reverse=True)
+    items.sort(
+        key=lambda e: (
+            e["event_date"],
+            not e["is_public_holiday"],
+            e["event_id"] if isinstance(e["event_id"], int) else 0,
+        ),
+        reverse=True,
+    )
     return items
 
 
@@ -105,7 +111,7 @@ def _public_holiday(event_id: str, locale: StoreLocale) -> dict | None:
     if not event_id.startswith(HOLIDAY_PREFIX):
         return None
     try:
-        day = date.fromisoformat(event_id[len(HOLIDAY_PREFIX):])
+        day = date.fromisoformat(event_id[len(HOLIDAY_PREFIX) :])
     except ValueError:
         return None
     for found, name in public_holidays(locale.country, day, day, locale.subdivision):
@@ -122,8 +128,13 @@ async def get_event(pool, locale: StoreLocale, event_id: str) -> dict:
     if holiday is not None:
         return holiday
     numeric = _store_event_id(event_id)
-    row = None if numeric is None else await fetch_one(
-        pool, f"SELECT {_COLUMNS} FROM events WHERE store_id = %s AND event_id = %s", (locale.store_id, numeric))
+    row = (
+        None
+        if numeric is None
+        else await fetch_one(
+            pool, f"SELECT {_COLUMNS} FROM events WHERE store_id = %s AND event_id = %s", (locale.store_id, numeric)
+        )
+    )
     if row is None:
         raise _not_found(event_id)
     return _event(row, locale)
@@ -131,8 +142,9 @@ async def get_event(pool, locale: StoreLocale, event_id: str) -> dict:
 
 def _protect_public_holiday(event_id: str, locale: StoreLocale, action: str) -> None:
     if _public_holiday(event_id, locale) is not None:
-        raise Forbidden(f"Public holidays come from the national calendar and cannot be {action}.",
-                        code="public_holiday_protected")
+        raise Forbidden(
+            f"Public holidays come from the national calendar and cannot be {action}.", code="public_holiday_protected"
+        )
 
 
 async def create_event(pool, locale: StoreLocale, data: EventInput) -> dict:
@@ -140,7 +152,8 @@ async def create_event(pool, locale: StoreLocale, data: EventInput) -> dict:
         await cur.execute(
             f"""INSERT INTO events (store_id, event_name, event_date, type, description, include_in_prediction)
                 VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}""",
-            (locale.store_id, data.name, data.date, data.type, data.description, data.include_in_prediction))
+            (locale.store_id, data.name, data.date, data.type, data.description, data.include_in_prediction),
+        )
         return _event(await cur.fetchone(), locale)
 
 
@@ -154,8 +167,16 @@ async def update_event(pool, locale: StoreLocale, event_id: str, data: EventInpu
                 f"""UPDATE events SET event_name = %s, event_date = %s, type = %s, description = %s,
                            include_in_prediction = %s
                      WHERE store_id = %s AND event_id = %s RETURNING {_COLUMNS}""",
-                (data.name, data.date, data.type, data.description, data.include_in_prediction,
-                 locale.store_id, numeric))
+                (
+                    data.name,
+                    data.date,
+                    data.type,
+                    data.description,
+                    data.include_in_prediction,
+                    locale.store_id,
+                    numeric,
+                ),
+            )
             row = await cur.fetchone()
     if row is None:
         raise _not_found(event_id)
@@ -178,9 +199,12 @@ async def prediction_events(pool, locale: StoreLocale, start: date, end: date) -
     """(date, name, type) of every event forecasting should use in [start, end]:
     the store's events marked include_in_prediction plus public holidays."""
     rows = await fetch_all(
-        pool, """SELECT event_date, event_name, type FROM events
+        pool,
+        """SELECT event_date, event_name, type FROM events
                   WHERE store_id = %s AND include_in_prediction AND event_date BETWEEN %s AND %s
-                  ORDER BY event_date""", (locale.store_id, start, end))
+                  ORDER BY event_date""",
+        (locale.store_id, start, end),
+    )
     found = [(r["event_date"], r["event_name"], r["type"]) for r in rows]
     found += [(d, n, "holiday") for d, n in public_holidays(locale.country, start, end, locale.subdivision)]
     return sorted(found)

@@ -23,8 +23,9 @@ def _year(country: str, subdivision: str | None, year: int) -> tuple[tuple[date,
     return tuple(sorted(calendar.items()))
 
 
-def public_holidays(country: str | None, start: date, end: date,
-                    subdivision: str | None = None) -> list[tuple[date, str]]:
+def public_holidays(
+    country: str | None, start: date, end: date, subdivision: str | None = None
+) -> list[tuple[date, str]]:
     """(date, name) of every public holiday in [start, end], in date order.
 
     Several holidays on one day come as one entry with the names joined by

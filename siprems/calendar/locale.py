@@ -64,15 +64,18 @@ async def store_locale(pool, store_id: int, redis=None) -> StoreLocale:
     is given (settings writes bump the store's cache generation)."""
 
     async def load() -> dict:
-        row = await fetch_one(pool, "SELECT country, subdivision, timezone FROM stores WHERE store_id = %s",
-                              (store_id,))
+        row = await fetch_one(
+            pool, "SELECT country, subdivision, timezone FROM stores WHERE store_id = %s", (store_id,)
+        )
         if row is None:
             raise NotFound("Store not found")
-        return {"country": (row["country"] or DEFAULT_COUNTRY).upper(), "subdivision": row["subdivision"] or None,
-                "timezone": zone_name(row["timezone"])}
+        return {
+            "country": (row["country"] or DEFAULT_COUNTRY).upper(),
+            "subdivision": row["subdivision"] or None,
+            "timezone": zone_name(row["timezone"]),
+        }
 
-    found = await load() if redis is None else await cache.cached(redis, store_id, "locale",
-                                                                  LOCALE_CACHE_SECONDS, load)
+    found = await load() if redis is None else await cache.cached(redis, store_id, "locale", LOCALE_CACHE_SECONDS, load)
     return StoreLocale(store_id, **found)
 
 

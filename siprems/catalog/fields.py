@@ -55,6 +55,7 @@ def exact_decimal(low: Decimal, high: Decimal, places: int) -> Any:
 
     One plain Python function instead of pydantic's Decimal constraints:
     about 2x faster, which matters for 100,000-row imports."""
+
     def check(value: Any) -> Decimal:
         if isinstance(value, bool):
             raise ValueError("must be a number, not a boolean")  # noqa: TRY004 - pydantic reports ValueError
@@ -77,7 +78,7 @@ def exact_decimal(low: Decimal, high: Decimal, places: int) -> Any:
             raise ValueError(f"must have at most {places} decimal places")
         return number
 
-    schema = {"type": "number", "minimum": float(low), "maximum": float(high), "multipleOf": 10.0 ** -places}
+    schema = {"type": "number", "minimum": float(low), "maximum": float(high), "multipleOf": 10.0**-places}
     return Annotated[Decimal, PlainValidator(check), WithJsonSchema(schema)]
 
 

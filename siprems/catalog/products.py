@@ -15,12 +15,25 @@ from siprems.errors import Conflict, NotFound
 
 LOW_STOCK_THRESHOLD = 5  # the contract's low_stock_items: stock <= 5
 
-COLUMNS = ("product_id, sku, name, category, variation, cost_price, price, stock, description, "
-           "created_at, updated_at, is_archived, lead_time_days, service_level")
+COLUMNS = (
+    "product_id, sku, name, category, variation, cost_price, price, stock, description, "
+    "created_at, updated_at, is_archived, lead_time_days, service_level"
+)
 
 # Columns a client may write, in a fixed order (never interpolate anything else).
-WRITABLE = ("sku", "name", "category", "variation", "description", "price", "cost_price", "stock",
-            "lead_time_days", "service_level", "is_archived")
+WRITABLE = (
+    "sku",
+    "name",
+    "category",
+    "variation",
+    "description",
+    "price",
+    "cost_price",
+    "stock",
+    "lead_time_days",
+    "service_level",
+    "is_archived",
+)
 
 
 def present(row: dict) -> dict:
@@ -73,7 +86,7 @@ async def list_products(pool, store_id: int, q: ListQuery) -> dict:
     rows = await fetch_all(
         pool,
         f"""SELECT {COLUMNS}, count(*) OVER () AS total_count FROM products
-            WHERE {' AND '.join(where)}
+            WHERE {" AND ".join(where)}
             ORDER BY created_at DESC, product_id DESC LIMIT %(limit)s OFFSET %(offset)s""",
         params,
     )
@@ -92,8 +105,7 @@ async def list_products(pool, store_id: int, q: ListQuery) -> dict:
 
 
 async def get_product(pool, store_id: int, sku: str) -> dict:
-    row = await fetch_one(pool, f"SELECT {COLUMNS} FROM products WHERE store_id = %s AND sku = %s",
-                          (store_id, sku))
+    row = await fetch_one(pool, f"SELECT {COLUMNS} FROM products WHERE store_id = %s AND sku = %s", (store_id, sku))
     if row is None:
         raise not_found(sku)
     return present(row)
@@ -124,7 +136,7 @@ async def _update(pool, store_id: int, sku: str, changes: dict[str, Any]) -> dic
     try:
         row = await fetch_one(
             pool,
-            f"""UPDATE products SET {', '.join(sets)}
+            f"""UPDATE products SET {", ".join(sets)}
                 WHERE store_id = %(store)s AND sku = %(current_sku)s RETURNING {COLUMNS}""",
             params,
         )
@@ -154,8 +166,9 @@ async def delete_product(pool, store_id: int, sku: str) -> None:
     """Delete a product with no sales; 409 when it has any (archive it instead)."""
     try:
         # ON DELETE RESTRICT on transactions.product_id: the check and the delete are one statement.
-        deleted = await fetch_one(pool, "DELETE FROM products WHERE store_id = %s AND sku = %s RETURNING product_id",
-                                  (store_id, sku))
+        deleted = await fetch_one(
+            pool, "DELETE FROM products WHERE store_id = %s AND sku = %s RETURNING product_id", (store_id, sku)
+        )
     except psycopg2.errors.ForeignKeyViolation as exc:
         raise Conflict(
             f"Cannot delete product {sku}: it has sales history. "

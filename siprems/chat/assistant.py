@@ -26,8 +26,7 @@ def match_products(text: str, products: list[facts.Product]) -> list[facts.Produ
     """The product(s) a question names: a SKU, else the names sharing the most
     words with the question. Several results mean the question is ambiguous."""
     words = _tokens(text)
-    by_sku = [p for p in products
-              if re.search(r"(?<![\w-])" + re.escape(p.sku) + r"(?![\w-])", text, re.IGNORECASE)]
+    by_sku = [p for p in products if re.search(r"(?<![\w-])" + re.escape(p.sku) + r"(?![\w-])", text, re.IGNORECASE)]
     if by_sku:
         return by_sku[:1]
     scored = []
@@ -60,18 +59,24 @@ class BuiltinAssistant:
 
 async def _store_answer(pool, s: facts.Store, intent: Intent) -> str:
     handler = {
-        intents.LOW_STOCK: _low_stock, intents.RESTOCK: _restock, intents.FORECAST: _forecast,
-        intents.BEST: _ranking, intents.WORST: _ranking, intents.SALES: _sales, intents.EVENTS: _events,
+        intents.LOW_STOCK: _low_stock,
+        intents.RESTOCK: _restock,
+        intents.FORECAST: _forecast,
+        intents.BEST: _ranking,
+        intents.WORST: _ranking,
+        intents.SALES: _sales,
+        intents.EVENTS: _events,
     }[intent.kind]
     return await handler(pool, s, intent)
 
 
 def _estimate_note(lang: str) -> str:
-    return w.pick(lang,
-                  "Catatan: kebutuhan harian adalah estimasi dari rata-rata penjualan 28 hari terakhir "
-                  "(belum ada model prediksi).",
-                  "Note: daily demand is an estimate from the average daily sales of the last 28 days "
-                  "(no forecast model yet).")
+    return w.pick(
+        lang,
+        "Catatan: kebutuhan harian adalah estimasi dari rata-rata penjualan 28 hari terakhir "
+        "(belum ada model prediksi).",
+        "Note: daily demand is an estimate from the average daily sales of the last 28 days (no forecast model yet).",
+    )
 
 
 def _per_day(d: facts.Demand, lang: str) -> str:
@@ -100,15 +105,27 @@ async def _low_stock(pool, s, intent) -> str:
     lang = intent.lang
     low = [r for r in await facts.stock_report(pool, s) if r.is_low]
     if not low:
-        return w.pick(lang, "Tidak ada produk yang stoknya menipis saat ini.", "No products are low on stock right now.")
-    lines = [w.pick(lang, f"{len(low)} produk stoknya menipis (tidak cukup untuk waktu tunggu pengiriman + 7 hari):",
-                    f"{len(low)} products are low on stock (not enough for the supplier lead time + 7 days):")]
+        return w.pick(
+            lang, "Tidak ada produk yang stoknya menipis saat ini.", "No products are low on stock right now."
+        )
+    lines = [
+        w.pick(
+            lang,
+            f"{len(low)} produk stoknya menipis (tidak cukup untuk waktu tunggu pengiriman + 7 hari):",
+            f"{len(low)} products are low on stock (not enough for the supplier lead time + 7 days):",
+        )
+    ]
     for r in low[:MAX_LINES]:
         p = r.product
-        lines.append(w.pick(lang, f"- {p.name} ({p.sku}): stok {w.number(p.stock, lang)}, "
-                                  f"terjual ~{_per_day(r.demand, lang)}, {_cover(r, lang)}",
-                            f"- {p.name} ({p.sku}): stock {w.number(p.stock, lang)}, "
-                            f"sells ~{_per_day(r.demand, lang)}, {_cover(r, lang)}"))
+        lines.append(
+            w.pick(
+                lang,
+                f"- {p.name} ({p.sku}): stok {w.number(p.stock, lang)}, "
+                f"terjual ~{_per_day(r.demand, lang)}, {_cover(r, lang)}",
+                f"- {p.name} ({p.sku}): stock {w.number(p.stock, lang)}, "
+                f"sells ~{_per_day(r.demand, lang)}, {_cover(r, lang)}",
+            )
+        )
     if len(low) > MAX_LINES:
         lines.append(_more(len(low) - MAX_LINES, lang))
     if any(r.demand.is_estimate for r in low):
@@ -125,35 +142,53 @@ async def _restock(pool, s, intent) -> str:
     if named:
         r = next(r for r in report if r.product.product_id == named[0].product_id)
         p = r.product
-        head = w.pick(lang, f"{p.name}: stok {w.number(p.stock, lang)}, kebutuhan ~{_per_day(r.demand, lang)}, "
-                            f"waktu tunggu {p.lead_time_days} hari.",
-                      f"{p.name}: stock {w.number(p.stock, lang)}, demand ~{_per_day(r.demand, lang)}, "
-                      f"lead time {p.lead_time_days} days.")
+        head = w.pick(
+            lang,
+            f"{p.name}: stok {w.number(p.stock, lang)}, kebutuhan ~{_per_day(r.demand, lang)}, "
+            f"waktu tunggu {p.lead_time_days} hari.",
+            f"{p.name}: stock {w.number(p.stock, lang)}, demand ~{_per_day(r.demand, lang)}, "
+            f"lead time {p.lead_time_days} days.",
+        )
         if r.is_low and r.restock_qty > 0:
-            advice = w.pick(lang, f"Saran: pesan {w.units(r.restock_qty, lang)} sekarang "
-                                  f"(cukup untuk waktu tunggu + 14 hari).",
-                            f"Advice: order {w.units(r.restock_qty, lang)} now (covers the lead time + 14 days).")
+            advice = w.pick(
+                lang,
+                f"Saran: pesan {w.units(r.restock_qty, lang)} sekarang (cukup untuk waktu tunggu + 14 hari).",
+                f"Advice: order {w.units(r.restock_qty, lang)} now (covers the lead time + 14 days).",
+            )
         elif r.is_low:
-            advice = w.pick(lang, "Stoknya habis, tetapi tidak ada penjualan 28 hari terakhir: pesan sesuai kebutuhan.",
-                            "It is out of stock but had no sales in the last 28 days: order as needed.")
+            advice = w.pick(
+                lang,
+                "Stoknya habis, tetapi tidak ada penjualan 28 hari terakhir: pesan sesuai kebutuhan.",
+                "It is out of stock but had no sales in the last 28 days: order as needed.",
+            )
         else:
-            advice = w.pick(lang, f"Belum perlu restock ({_cover(r, lang)}).",
-                            f"No need to restock yet ({_cover(r, lang)}).")
+            advice = w.pick(
+                lang, f"Belum perlu restock ({_cover(r, lang)}).", f"No need to restock yet ({_cover(r, lang)})."
+            )
         return "\n".join([head, advice] + ([_estimate_note(lang)] if r.demand.is_estimate else []))
     low = [r for r in report if r.is_low and r.restock_qty > 0]
     if not low:
         return w.pick(lang, "Saat ini tidak ada produk yang perlu di-restock.", "Nothing needs restocking right now.")
     total = sum(r.restock_qty for r in low)
-    lines = [w.pick(lang, f"{len(low)} produk perlu di-restock, total {w.units(total, lang)} "
-                          f"(cukup untuk waktu tunggu + 14 hari):",
-                    f"{len(low)} products need restocking, {w.units(total, lang)} in total "
-                    f"(enough for the lead time + 14 days):")]
+    lines = [
+        w.pick(
+            lang,
+            f"{len(low)} produk perlu di-restock, total {w.units(total, lang)} (cukup untuk waktu tunggu + 14 hari):",
+            f"{len(low)} products need restocking, {w.units(total, lang)} in total "
+            f"(enough for the lead time + 14 days):",
+        )
+    ]
     for r in low[:MAX_LINES]:
         p = r.product
-        lines.append(w.pick(lang, f"- {p.name}: pesan {w.units(r.restock_qty, lang)} (stok {w.number(p.stock, lang)}, "
-                                  f"~{_per_day(r.demand, lang)})",
-                            f"- {p.name}: order {w.units(r.restock_qty, lang)} (stock {w.number(p.stock, lang)}, "
-                            f"~{_per_day(r.demand, lang)})"))
+        lines.append(
+            w.pick(
+                lang,
+                f"- {p.name}: pesan {w.units(r.restock_qty, lang)} (stok {w.number(p.stock, lang)}, "
+                f"~{_per_day(r.demand, lang)})",
+                f"- {p.name}: order {w.units(r.restock_qty, lang)} (stock {w.number(p.stock, lang)}, "
+                f"~{_per_day(r.demand, lang)})",
+            )
+        )
     if len(low) > MAX_LINES:
         lines.append(_more(len(low) - MAX_LINES, lang))
     if any(r.demand.is_estimate for r in low):
@@ -163,8 +198,15 @@ async def _restock(pool, s, intent) -> str:
 
 async def _forecast(pool, s, intent) -> str:
     lang = intent.lang
-    days = max(1, min(intent.days or (intent.period.n if intent.period and intent.period.kind == "last_n" else 0)
-                      or DEFAULT_FORECAST_DAYS, 365))
+    days = max(
+        1,
+        min(
+            intent.days
+            or (intent.period.n if intent.period and intent.period.kind == "last_n" else 0)
+            or DEFAULT_FORECAST_DAYS,
+            365,
+        ),
+    )
     items = await facts.products(pool, s.store_id)
     named = match_products(intent.text, items)
     if (question := _ambiguous(intent, named)) is not None:
@@ -176,20 +218,31 @@ async def _forecast(pool, s, intent) -> str:
         p, d = named[0], demand[named[0].product_id]
         total = d.over(days)
         rate = w.number(total / days, lang, 1) + w.pick(lang, "/hari", "/day")
-        lines = [w.pick(lang, f"Perkiraan penjualan {p.name} untuk {days} hari ke depan: sekitar "
-                              f"{w.units(total, lang)} (~{rate}, {kind}).",
-                        f"Expected sales of {p.name} over the next {days} days: about "
-                        f"{w.units(total, lang)} (~{rate}, {kind}).")]
+        lines = [
+            w.pick(
+                lang,
+                f"Perkiraan penjualan {p.name} untuk {days} hari ke depan: sekitar "
+                f"{w.units(total, lang)} (~{rate}, {kind}).",
+                f"Expected sales of {p.name} over the next {days} days: about "
+                f"{w.units(total, lang)} (~{rate}, {kind}).",
+            )
+        ]
     else:
         total = sum(d.over(days) for d in demand.values())
-        lines = [w.pick(lang, f"Perkiraan total penjualan toko untuk {days} hari ke depan: sekitar "
-                              f"{w.units(total, lang)} ({kind}). Produk dengan permintaan tertinggi:",
-                        f"Expected total store sales over the next {days} days: about {w.units(total, lang)} "
-                        f"({kind}). Products with the highest demand:")]
+        lines = [
+            w.pick(
+                lang,
+                f"Perkiraan total penjualan toko untuk {days} hari ke depan: sekitar "
+                f"{w.units(total, lang)} ({kind}). Produk dengan permintaan tertinggi:",
+                f"Expected total store sales over the next {days} days: about {w.units(total, lang)} "
+                f"({kind}). Products with the highest demand:",
+            )
+        ]
         top = sorted(items, key=lambda p: (-demand[p.product_id].per_day, p.name))[:5]
         lines += [f"- {p.name}: {w.units(demand[p.product_id].over(days), lang)}" for p in top]
-        lines.append(w.pick(lang, "Sebutkan nama produk untuk perkiraan per produk.",
-                            "Name a product for its own forecast."))
+        lines.append(
+            w.pick(lang, "Sebutkan nama produk untuk perkiraan per produk.", "Name a product for its own forecast.")
+        )
     if estimate:
         lines.append(_estimate_note(lang))
     return "\n".join(lines)
@@ -203,8 +256,11 @@ async def _ranking(pool, s, intent) -> str:
     label = w.period(period.kind, period.n, lang)
     if best and (not rows or rows[0].units == 0):
         return w.pick(lang, f"Belum ada penjualan {label}.", f"There were no sales {label}.")
-    head = (w.pick(lang, f"Produk terlaris {label}:", f"Best sellers {label}:") if best
-            else w.pick(lang, f"Produk paling tidak laku {label}:", f"Worst sellers {label}:"))
+    head = (
+        w.pick(lang, f"Produk terlaris {label}:", f"Best sellers {label}:")
+        if best
+        else w.pick(lang, f"Produk paling tidak laku {label}:", f"Worst sellers {label}:")
+    )
     lines = [head]
     for i, r in enumerate(rows, 1):
         lines.append(f"{i}. {r.product.name}: {w.units(r.units, lang)}, {w.money(r.revenue, s.currency, lang)}")
@@ -221,21 +277,35 @@ async def _sales(pool, s, intent) -> str:
         return question
     if named:
         units, revenue = (await facts.units_by_product(pool, s, start, end)).get(named[0].product_id, (0, 0))
-        return w.pick(lang, f"Penjualan {named[0].name} {label}: {w.units(units, lang)}, "
-                            f"{w.money(revenue, s.currency, lang)}.",
-                      f"Sales of {named[0].name} {label}: {w.units(units, lang)}, "
-                      f"{w.money(revenue, s.currency, lang)}.")
+        return w.pick(
+            lang,
+            f"Penjualan {named[0].name} {label}: {w.units(units, lang)}, {w.money(revenue, s.currency, lang)}.",
+            f"Sales of {named[0].name} {label}: {w.units(units, lang)}, {w.money(revenue, s.currency, lang)}.",
+        )
     t = await facts.totals(pool, s, start, end)
-    return w.pick(lang, f"Penjualan {label}: pendapatan {w.money(t.revenue, s.currency, lang)}, "
-                        f"{w.number(t.transactions, lang)} transaksi, {w.number(t.items, lang)} barang terjual.",
-                  f"Sales {label}: revenue {w.money(t.revenue, s.currency, lang)}, "
-                  f"{w.number(t.transactions, lang)} transactions, {w.number(t.items, lang)} items sold.")
+    return w.pick(
+        lang,
+        f"Penjualan {label}: pendapatan {w.money(t.revenue, s.currency, lang)}, "
+        f"{w.number(t.transactions, lang)} transaksi, {w.number(t.items, lang)} barang terjual.",
+        f"Sales {label}: revenue {w.money(t.revenue, s.currency, lang)}, "
+        f"{w.number(t.transactions, lang)} transactions, {w.number(t.items, lang)} items sold.",
+    )
 
 
-_KINDS = {"id": {"promotion": "promosi", "holiday": "hari libur toko", "store-closed": "toko tutup",
-                 "public-holiday": "libur nasional"},
-          "en": {"promotion": "promotion", "holiday": "store holiday", "store-closed": "store closed",
-                 "public-holiday": "public holiday"}}
+_KINDS = {
+    "id": {
+        "promotion": "promosi",
+        "holiday": "hari libur toko",
+        "store-closed": "toko tutup",
+        "public-holiday": "libur nasional",
+    },
+    "en": {
+        "promotion": "promotion",
+        "holiday": "store holiday",
+        "store-closed": "store closed",
+        "public-holiday": "public holiday",
+    },
+}
 
 
 async def _events(pool, s, intent) -> str:
@@ -243,13 +313,24 @@ async def _events(pool, s, intent) -> str:
     days = max(1, min(intent.days or DEFAULT_EVENT_DAYS, 366))
     entries = await facts.calendar(pool, s, days, lang)
     if not entries:
-        return w.pick(lang, f"Tidak ada acara atau hari libur dalam {days} hari ke depan.",
-                      f"No events or holidays in the next {days} days.")
-    lines = [w.pick(lang, f"Acara dan hari libur dalam {days} hari ke depan:",
-                    f"Events and holidays in the next {days} days:")]
-    for e in entries[:2 * MAX_LINES]:
+        return w.pick(
+            lang,
+            f"Tidak ada acara atau hari libur dalam {days} hari ke depan.",
+            f"No events or holidays in the next {days} days.",
+        )
+    lines = [
+        w.pick(
+            lang, f"Acara dan hari libur dalam {days} hari ke depan:", f"Events and holidays in the next {days} days:"
+        )
+    ]
+    for e in entries[: 2 * MAX_LINES]:
         lines.append(f"- {w.day(e.day, lang)}: {e.name} ({_KINDS[lang][e.kind]})")
     if len(entries) > 2 * MAX_LINES:
-        lines.append(w.pick(lang, f"... dan {len(entries) - 2 * MAX_LINES} lainnya.",
-                            f"... and {len(entries) - 2 * MAX_LINES} more."))
+        lines.append(
+            w.pick(
+                lang,
+                f"... dan {len(entries) - 2 * MAX_LINES} lainnya.",
+                f"... and {len(entries) - 2 * MAX_LINES} more.",
+            )
+        )
     return "\n".join(lines)

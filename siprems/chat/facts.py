@@ -117,17 +117,25 @@ class CalendarEntry:
 
 
 async def store(pool, store_id: int) -> Store | None:
-    row = await fetch_one(pool, """
+    row = await fetch_one(
+        pool,
+        """
         SELECT store_id, name, country, subdivision, timezone, currency,
                (now() AT TIME ZONE timezone)::date AS today
-        FROM stores WHERE store_id = %s""", (store_id,))
+        FROM stores WHERE store_id = %s""",
+        (store_id,),
+    )
     return Store(**row) if row else None
 
 
 async def products(pool, store_id: int) -> list[Product]:
-    rows = await fetch_all(pool, """
+    rows = await fetch_all(
+        pool,
+        """
         SELECT product_id, sku, name, category, stock, price, lead_time_days
-        FROM products WHERE store_id = %s AND NOT is_archived ORDER BY name, product_id""", (store_id,))
+        FROM products WHERE store_id = %s AND NOT is_archived ORDER BY name, product_id""",
+        (store_id,),
+    )
     return [Product(**row) for row in rows]
 
 
@@ -135,26 +143,36 @@ def _bounds(s: Store, start: date, end: date) -> dict:
     return {"store_id": s.store_id, "tz": s.timezone, "start": start, "end": end}
 
 
-_RANGE = ("transaction_date >= (%(start)s::timestamp AT TIME ZONE %(tz)s) "
-          "AND transaction_date < (%(end)s::timestamp AT TIME ZONE %(tz)s)")
+_RANGE = (
+    "transaction_date >= (%(start)s::timestamp AT TIME ZONE %(tz)s) "
+    "AND transaction_date < (%(end)s::timestamp AT TIME ZONE %(tz)s)"
+)
 
 
 async def units_by_product(pool, s: Store, start: date, end: date) -> dict[int, tuple[int, object]]:
     """product_id -> (units, revenue) sold in [start, end) local dates."""
-    rows = await fetch_all(pool, f"""
+    rows = await fetch_all(
+        pool,
+        f"""
         SELECT product_id, sum(quantity_sold)::bigint AS units,
                sum(quantity_sold * price_per_unit) AS revenue
         FROM transactions WHERE store_id = %(store_id)s AND {_RANGE}
-        GROUP BY product_id""", _bounds(s, start, end))
+        GROUP BY product_id""",
+        _bounds(s, start, end),
+    )
     return {r["product_id"]: (int(r["units"]), r["revenue"]) for r in rows}
 
 
 async def totals(pool, s: Store, start: date, end: date) -> Totals:
-    row = await fetch_one(pool, f"""
+    row = await fetch_one(
+        pool,
+        f"""
         SELECT COALESCE(sum(quantity_sold * price_per_unit), 0) AS revenue,
                count(DISTINCT COALESCE(checkout_id::text, 'line-' || transaction_id)) AS transactions,
                COALESCE(sum(quantity_sold), 0)::bigint AS items
-        FROM transactions WHERE store_id = %(store_id)s AND {_RANGE}""", _bounds(s, start, end))
+        FROM transactions WHERE store_id = %(store_id)s AND {_RANGE}""",
+        _bounds(s, start, end),
+    )
     return Totals(row["revenue"], int(row["transactions"]), int(row["items"]))
 
 
@@ -174,9 +192,11 @@ async def demand_forecast(pool, s: Store, items: list[Product]) -> dict[int, Dem
     start = s.today - timedelta(days=ESTIMATE_WINDOW_DAYS)
     sold = await units_by_product(pool, s, start, s.today)
     models = await _model_paths(pool, s, items)
-    return {p.product_id: models.get(p.product_id)
-            or Demand(Fraction(sold.get(p.product_id, (0, 0))[0], ESTIMATE_WINDOW_DAYS), True)
-            for p in items}
+    return {
+        p.product_id: models.get(p.product_id)
+        or Demand(Fraction(sold.get(p.product_id, (0, 0))[0], ESTIMATE_WINDOW_DAYS), True)
+        for p in items
+    }
 
 
 async def _model_paths(pool, s: Store, items: list[Product]) -> dict[int, Demand]:
@@ -188,10 +208,14 @@ async def _model_paths(pool, s: Store, items: list[Product]) -> dict[int, Demand
     except ImportError:
         return {}
     wanted = [p.product_id for p in items]
-    rows = await fetch_all(pool, """
+    rows = await fetch_all(
+        pool,
+        """
         SELECT DISTINCT ON (product_id) product_id, model FROM forecast_models
         WHERE store_id = %s AND product_id = ANY(%s)
-        ORDER BY product_id, version DESC""", (s.store_id, wanted))
+        ORDER BY product_id, version DESC""",
+        (s.store_id, wanted),
+    )
     out = {}
     for row in rows:
         try:
@@ -223,10 +247,14 @@ async def stock_report(pool, s: Store) -> list[StockStatus]:
 async def calendar(pool, s: Store, days: int, lang: str) -> list[CalendarEntry]:
     """Store events and public holidays from today for `days` days."""
     end = s.today + timedelta(days=days)
-    rows = await fetch_all(pool, """
+    rows = await fetch_all(
+        pool,
+        """
         SELECT event_date, event_name, type, description FROM events
         WHERE store_id = %s AND event_date >= %s AND event_date < %s
-        ORDER BY event_date, event_name""", (s.store_id, s.today, end))
+        ORDER BY event_date, event_name""",
+        (s.store_id, s.today, end),
+    )
     entries = [CalendarEntry(r["event_date"], r["event_name"], r["type"], r["description"]) for r in rows]
     for day, name in public_holidays(s, s.today, end, lang):
         entries.append(CalendarEntry(day, name, "public-holiday"))
@@ -241,8 +269,9 @@ def public_holidays(s: Store, start: date, end: date, lang: str) -> list[tuple[d
         probe = holidays.country_holidays(s.country, subdiv=s.subdivision)
         wanted = {"id": "id", "en": "en_US"}.get(lang)
         language = wanted if wanted in getattr(probe, "supported_languages", ()) else None
-        table = holidays.country_holidays(s.country, subdiv=s.subdivision,
-                                          years=range(start.year, end.year + 1), language=language)
+        table = holidays.country_holidays(
+            s.country, subdiv=s.subdivision, years=range(start.year, end.year + 1), language=language
+        )
     except (NotImplementedError, KeyError, ValueError):
         return []  # a country or subdivision the package does not know
     return sorted((day, name) for day, name in table.items() if start <= day < end)

@@ -42,9 +42,19 @@ class Turn:
 
 
 class GeminiProvider:
-    def __init__(self, *, api_key: str, model: str, base_url: str, timeout: float = 20.0,
-                 max_attempts: int = 3, backoff: float = 0.5, max_retry_after: float = 5.0,
-                 temperature: float = 0.4, max_output_tokens: int = 1024):
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str,
+        base_url: str,
+        timeout: float = 20.0,
+        max_attempts: int = 3,
+        backoff: float = 0.5,
+        max_retry_after: float = 5.0,
+        temperature: float = 0.4,
+        max_output_tokens: int = 1024,
+    ):
         self.model = model
         self.timeout = timeout
         self.max_attempts = max(1, max_attempts)
@@ -84,8 +94,10 @@ class GeminiProvider:
                 log.warning("gemini unreachable on attempt %d: %r", attempt, exc)
                 delay = self._delay(attempt, None)
                 if last or loop.time() + delay > deadline:
-                    raise ProviderUnavailable("The assistant is unreachable right now; please try again shortly.",
-                                              headers={"Retry-After": "5"}) from exc
+                    raise ProviderUnavailable(
+                        "The assistant is unreachable right now; please try again shortly.",
+                        headers={"Retry-After": "5"},
+                    ) from exc
                 await asyncio.sleep(delay)
                 continue
             status = response.status_code
@@ -97,16 +109,19 @@ class GeminiProvider:
                 if last or loop.time() + delay > deadline:
                     busy = status == 429
                     raise ProviderUnavailable(
-                        "The assistant is busy right now; please try again shortly." if busy
+                        "The assistant is busy right now; please try again shortly."
+                        if busy
                         else "The assistant is unavailable right now; please try again shortly.",
                         code="assistant_busy" if busy else "assistant_unavailable",
-                        headers={"Retry-After": "5"})
+                        headers={"Retry-After": "5"},
+                    )
                 await asyncio.sleep(delay)
                 continue
             # 400/401/403/404: our key, model or request is wrong; retrying will not help.
             log.error("gemini rejected the request: %d %s", status, response.text[:300])
-            raise ProviderUnavailable("The assistant is not configured correctly on the server.",
-                                      code="assistant_misconfigured")
+            raise ProviderUnavailable(
+                "The assistant is not configured correctly on the server.", code="assistant_misconfigured"
+            )
         raise AssertionError("unreachable")
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:

@@ -32,7 +32,8 @@ def capabilities(lang: str) -> str:
         "- the sales forecast for a product over the coming days\n"
         "- best and worst sellers (today, this week, this month, or the last few days)\n"
         "- revenue, transactions and items sold today, this week or this month\n"
-        "- upcoming store events and public holidays")
+        "- upcoming store events and public holidays",
+    )
 
 
 def _how_to_use(lang: str) -> str:
@@ -43,7 +44,8 @@ def _how_to_use(lang: str) -> str:
         "saran restock; Kalender untuk promosi, hari libur dan hari tutup toko; Insights untuk bertanya kepada saya.",
         "How to use the app: the Dashboard shows a summary of sales and stock; Products manages items and stock; "
         "Transactions records sales at the till; Prediction shows expected demand and restock advice; the "
-        "Calendar holds promotions, holidays and closed days; Insights is where you ask me questions.")
+        "Calendar holds promotions, holidays and closed days; Insights is where you ask me questions.",
+    )
 
 
 def small_talk(intent: Intent) -> str | None:
@@ -51,15 +53,21 @@ def small_talk(intent: Intent) -> str | None:
     if intent.kind == intents.GREETING:
         return w.pick(lang, "Halo! ", "Hello! ") + capabilities(lang)
     if intent.kind == intents.THANKS:
-        return w.pick(lang, "Sama-sama! Ada lagi yang ingin Anda tanyakan tentang toko Anda?",
-                      "You're welcome! Anything else you'd like to know about your store?")
+        return w.pick(
+            lang,
+            "Sama-sama! Ada lagi yang ingin Anda tanyakan tentang toko Anda?",
+            "You're welcome! Anything else you'd like to know about your store?",
+        )
     if intent.kind == intents.HELP:
         return capabilities(lang) + "\n\n" + _how_to_use(lang)
     if intent.kind == intents.UNKNOWN:
-        return w.pick(lang, "Maaf, saya tidak bisa menjawab pertanyaan itu: saya hanya menjawab pertanyaan "
-                            "tentang stok, penjualan, perkiraan dan kalender toko Anda.\n\n",
-                      "Sorry, I can't answer that: I only answer questions about your store's stock, sales, "
-                      "forecasts and calendar.\n\n") + capabilities(lang)
+        return w.pick(
+            lang,
+            "Maaf, saya tidak bisa menjawab pertanyaan itu: saya hanya menjawab pertanyaan "
+            "tentang stok, penjualan, perkiraan dan kalender toko Anda.\n\n",
+            "Sorry, I can't answer that: I only answer questions about your store's stock, sales, "
+            "forecasts and calendar.\n\n",
+        ) + capabilities(lang)
     return None
 
 
@@ -68,9 +76,11 @@ def general_answer(message: str, default_lang: str = "id") -> Answer:
     intent = intents.classify(message, default_lang)
     text = small_talk(intent)
     if text is None:  # a question about store data
-        text = w.pick(intent.lang,
-                      "Untuk menjawab pertanyaan tentang data toko (stok, penjualan, perkiraan, kalender) "
-                      "saya perlu tahu toko Anda: silakan masuk (login) terlebih dahulu, lalu tanyakan lagi.\n\n",
-                      "To answer questions about store data (stock, sales, forecasts, calendar) I need to know "
-                      "your store: please sign in first, then ask again.\n\n") + capabilities(intent.lang)
+        text = w.pick(
+            intent.lang,
+            "Untuk menjawab pertanyaan tentang data toko (stok, penjualan, perkiraan, kalender) "
+            "saya perlu tahu toko Anda: silakan masuk (login) terlebih dahulu, lalu tanyakan lagi.\n\n",
+            "To answer questions about store data (stock, sales, forecasts, calendar) I need to know "
+            "your store: please sign in first, then ask again.\n\n",
+        ) + capabilities(intent.lang)
     return Answer(text, intent)

@@ -22,15 +22,22 @@ STORE DATA
 
 
 def _products_line(report: list[facts.StockStatus]) -> str:
-    return "; ".join(f"{r.product.name} [{r.product.sku}] stock {r.product.stock}, "
-                     f"~{w.number(r.demand.per_day, 'en', 1)}/day, order {r.restock_qty}" for r in report)
+    return "; ".join(
+        f"{r.product.name} [{r.product.sku}] stock {r.product.stock}, "
+        f"~{w.number(r.demand.per_day, 'en', 1)}/day, order {r.restock_qty}"
+        for r in report
+    )
 
 
 async def summary(pool, s: facts.Store, question: str) -> str:
     """Compact facts for the prompt, capped at MAX_GROUNDING_CHARS."""
     intent = intents.classify(question, "id" if s.country == "ID" else "en")
-    lines = [(f"Shop: {s.name}; country {s.country}; timezone {s.timezone}; currency {s.currency}; "
-              f"today {s.today.isoformat()} ({w.day(s.today, 'en')}).")]
+    lines = [
+        (
+            f"Shop: {s.name}; country {s.country}; timezone {s.timezone}; currency {s.currency}; "
+            f"today {s.today.isoformat()} ({w.day(s.today, 'en')})."
+        )
+    ]
     if intent.kind in intents.STORE_INTENTS:
         # First, so the size cap never cuts it.
         answer = await assistant.BuiltinAssistant().answer(pool, s.store_id, question)
@@ -38,9 +45,11 @@ async def summary(pool, s: facts.Store, question: str) -> str:
     for kind in ("today", "this_week", "this_month"):
         start, end = facts.period_range(kind, 0, s.today)
         t = await facts.totals(pool, s, start, end)
-        lines.append(f"Sales {w.period(kind, 0, 'en')} ({start.isoformat()}..{(end - timedelta(days=1)).isoformat()}): "
-                     f"revenue {w.money(t.revenue, s.currency, 'en')}, {t.transactions} transactions, "
-                     f"{t.items} items sold.")
+        lines.append(
+            f"Sales {w.period(kind, 0, 'en')} ({start.isoformat()}..{(end - timedelta(days=1)).isoformat()}): "
+            f"revenue {w.money(t.revenue, s.currency, 'en')}, {t.transactions} transactions, "
+            f"{t.items} items sold."
+        )
     report = await facts.stock_report(pool, s)
     low = [r for r in report if r.is_low]
     lines.append(f"Low on stock ({len(low)}): " + (_products_line(low[:15]) or "none") + ".")
@@ -50,12 +59,16 @@ async def summary(pool, s: facts.Store, question: str) -> str:
     best = await facts.ranking(pool, s, start, end, best=True)
     lines.append("Best sellers last 30 days: " + ", ".join(f"{r.product.name} {r.units} units" for r in best) + ".")
     entries = await facts.calendar(pool, s, 30, intent.lang)
-    lines.append("Events and holidays next 30 days: "
-                 + ("; ".join(f"{e.day.isoformat()} {e.name} ({e.kind})" for e in entries[:15]) or "none") + ".")
+    lines.append(
+        "Events and holidays next 30 days: "
+        + ("; ".join(f"{e.day.isoformat()} {e.name} ({e.kind})" for e in entries[:15]) or "none")
+        + "."
+    )
     text = "\n".join(lines)
     return text if len(text) <= MAX_GROUNDING_CHARS else text[:MAX_GROUNDING_CHARS] + "\n[truncated]"
 
 
 def system_prompt(s: facts.Store, data: str) -> str:
-    return SYSTEM_PROMPT.format(store=s.name, currency=s.currency,
-                                rupiah=" (write Rp)" if s.currency == "IDR" else "", data=data)
+    return SYSTEM_PROMPT.format(
+        store=s.name, currency=s.currency, rupiah=" (write Rp)" if s.currency == "IDR" else "", data=data
+    )

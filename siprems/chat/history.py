@@ -125,13 +125,16 @@ class ChatHistory:
                 stale.append(sid)
                 continue
             title = Message.from_json(first).text if first else ""
-            result.append({
-                "session_id": sid,
-                "last_activity": datetime.fromtimestamp(score / 1000, UTC)
-                .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                "message_count": int(count),
-                "title": title[:80],
-            })
+            result.append(
+                {
+                    "session_id": sid,
+                    "last_activity": datetime.fromtimestamp(score / 1000, UTC)
+                    .isoformat(timespec="milliseconds")
+                    .replace("+00:00", "Z"),
+                    "message_count": int(count),
+                    "title": title[:80],
+                }
+            )
         if stale:
             await self.redis.zrem(index, *stale)
         return result

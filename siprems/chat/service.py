@@ -39,15 +39,23 @@ class Reply:
     history_saved: bool
 
     def body(self) -> dict:
-        return {"role": "assistant", "content": self.content, "session_id": self.session_id,
-                "timestamp": self.timestamp}
+        return {
+            "role": "assistant",
+            "content": self.content,
+            "session_id": self.session_id,
+            "timestamp": self.timestamp,
+        }
 
 
 def provider_from_settings(settings) -> GeminiProvider | None:
     if not settings.gemini_api_key:
         return None
-    return GeminiProvider(api_key=settings.gemini_api_key, model=settings.gemini_model,
-                          base_url=settings.gemini_base_url, timeout=settings.gemini_timeout)
+    return GeminiProvider(
+        api_key=settings.gemini_api_key,
+        model=settings.gemini_model,
+        base_url=settings.gemini_base_url,
+        timeout=settings.gemini_timeout,
+    )
 
 
 def _session_not_found() -> NotFound:
@@ -58,8 +66,7 @@ class ChatService:
     def __init__(self, pool, redis, settings, provider: GeminiProvider | None):
         self.pool = pool
         self.provider = provider
-        self.history = ChatHistory(redis, max_turns=settings.chat_history_turns,
-                                   ttl_seconds=settings.chat_ttl_seconds)
+        self.history = ChatHistory(redis, max_turns=settings.chat_history_turns, ttl_seconds=settings.chat_ttl_seconds)
 
     async def ask(self, identity: Identity | None, message: str, session_id: str | None) -> Reply:
         session_id = session_id or str(uuid.uuid4())

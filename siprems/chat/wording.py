@@ -7,10 +7,14 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-_DAYS = {"id": ["Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"],
-         "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
-_MONTHS = {"id": ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"],
-           "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]}
+_DAYS = {
+    "id": ["Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min"],
+    "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+}
+_MONTHS = {
+    "id": ["Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"],
+    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+}
 
 
 def round_half_up(value: Fraction | Decimal | int, places: int = 0) -> Decimal:
@@ -59,12 +63,24 @@ def day(d: date, lang: str) -> str:
 
 def period(kind: str, n: int, lang: str) -> str:
     names = {
-        "id": {"today": "hari ini", "yesterday": "kemarin", "this_week": "minggu ini",
-               "last_week": "minggu lalu", "this_month": "bulan ini", "last_month": "bulan lalu",
-               "last_n": f"{n} hari terakhir"},
-        "en": {"today": "today", "yesterday": "yesterday", "this_week": "this week",
-               "last_week": "last week", "this_month": "this month", "last_month": "last month",
-               "last_n": f"in the last {n} days"},
+        "id": {
+            "today": "hari ini",
+            "yesterday": "kemarin",
+            "this_week": "minggu ini",
+            "last_week": "minggu lalu",
+            "this_month": "bulan ini",
+            "last_month": "bulan lalu",
+            "last_n": f"{n} hari terakhir",
+        },
+        "en": {
+            "today": "today",
+            "yesterday": "yesterday",
+            "this_week": "this week",
+            "last_week": "last week",
+            "this_month": "this month",
+            "last_month": "last month",
+            "last_n": f"in the last {n} days",
+        },
     }
     return names[lang][kind]
 

@@ -17,14 +17,12 @@ from siprems.db import fetch_all, fetch_one
 RANGES = {"today": 1, "week": 7, "month": 30, "year": 365}
 CHART_DAYS = 90
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-PALETTE = ("#3b82f6", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6",
-           "#ec4899", "#14b8a6", "#f97316", "#6366f1", "#84cc16")
+PALETTE = ("#3b82f6", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#ec4899", "#14b8a6", "#f97316", "#6366f1", "#84cc16")
 
 
 async def _daily(pool, locale: StoreLocale, first: date, last: date) -> dict[date, dict]:
     start, end = locale.days_window(first, last)
-    rows = await fetch_all(pool, q.DAILY, {"store": locale.store_id, "tz": locale.timezone,
-                                           "start": start, "end": end})
+    rows = await fetch_all(pool, q.DAILY, {"store": locale.store_id, "tz": locale.timezone, "start": start, "end": end})
     return {row["day"]: row for row in rows}
 
 
@@ -46,13 +44,26 @@ async def dashboard_stats(pool, locale: StoreLocale) -> dict:
     for offset in range(7):
         day = first + timedelta(days=offset)
         row = daily.get(day)
-        trend.append({"date": WEEKDAYS[day.weekday()], "sales": int(row["units"]) if row else 0,
-                      "revenue": row["revenue"] if row else 0, "day": day.isoformat()})
+        trend.append(
+            {
+                "date": WEEKDAYS[day.weekday()],
+                "sales": int(row["units"]) if row else 0,
+                "revenue": row["revenue"] if row else 0,
+                "day": day.isoformat(),
+            }
+        )
     since, _ = locale.days_window(today - timedelta(days=q.DEMAND_WINDOW_DAYS), today)
     low = await fetch_all(pool, q.LOWEST_STOCK, {"store": locale.store_id, "since": since, "end": start})
-    comparison = [{"product": row["name"], "sku": row["sku"], "current": row["stock"],
-                   "optimal": optimal_stock(row["sold"]),
-                   "avg_daily_demand": round(float(row["sold"]) / q.DEMAND_WINDOW_DAYS, 2)} for row in low]
+    comparison = [
+        {
+            "product": row["name"],
+            "sku": row["sku"],
+            "current": row["stock"],
+            "optimal": optimal_stock(row["sold"]),
+            "avg_daily_demand": round(float(row["sold"]) / q.DEMAND_WINDOW_DAYS, 2),
+        }
+        for row in low
+    ]
     return {
         "cards": {
             "daily_transactions": totals["transactions"],
@@ -82,8 +93,9 @@ async def metrics(pool, locale: StoreLocale, range_name: str) -> dict:
     prev_first, prev_last = first - timedelta(days=days), first - timedelta(days=1)
     prev_start, _ = locale.days_window(prev_first, prev_last)
     start, end = locale.days_window(first, today)
-    rows = await fetch_all(pool, q.PERIOD_TOTALS, {"store": locale.store_id, "prev_start": prev_start,
-                                                   "start": start, "end": end})
+    rows = await fetch_all(
+        pool, q.PERIOD_TOTALS, {"store": locale.store_id, "prev_start": prev_start, "start": start, "end": end}
+    )
     zero = {"transactions": 0, "items": 0, "revenue": Decimal(0)}
     now = next((r for r in rows if r["current"]), zero)
     before = next((r for r in rows if not r["current"]), zero)
@@ -96,9 +108,13 @@ async def metrics(pool, locale: StoreLocale, range_name: str) -> dict:
         "transactionsChange": _change(now["transactions"], before["transactions"]),
         "itemsChange": _change(now["items"], before["items"]),
         "period": {"start": first.isoformat(), "end": today.isoformat()},
-        "previous": {"start": prev_first.isoformat(), "end": prev_last.isoformat(),
-                     "totalRevenue": before["revenue"], "totalTransactions": int(before["transactions"]),
-                     "totalItemsSold": int(before["items"])},
+        "previous": {
+            "start": prev_first.isoformat(),
+            "end": prev_last.isoformat(),
+            "totalRevenue": before["revenue"],
+            "totalTransactions": int(before["transactions"]),
+            "totalItemsSold": int(before["items"]),
+        },
     }
 
 
@@ -111,9 +127,14 @@ async def sales_chart(pool, locale: StoreLocale, days: int = CHART_DAYS) -> list
     for offset in range(days):
         day = first + timedelta(days=offset)
         row = daily.get(day)
-        points.append({"date": day.isoformat(), "sales": int(row["units"]) if row else 0,
-                       "revenue": row["revenue"] if row else 0,
-                       "transactions_count": row["transactions"] if row else 0})
+        points.append(
+            {
+                "date": day.isoformat(),
+                "sales": int(row["units"]) if row else 0,
+                "revenue": row["revenue"] if row else 0,
+                "transactions_count": row["transactions"] if row else 0,
+            }
+        )
     return points
 
 
@@ -122,5 +143,12 @@ async def category_sales(pool, locale: StoreLocale, days: int = CHART_DAYS) -> l
     today = locale.today()
     start, end = locale.days_window(today - timedelta(days=days - 1), today)
     rows = await fetch_all(pool, q.CATEGORY_SALES, {"store": locale.store_id, "start": start, "end": end})
-    return [{"category": row["category"], "value": row["revenue"], "units": int(row["units"]),
-             "color": PALETTE[i % len(PALETTE)]} for i, row in enumerate(rows)]
+    return [
+        {
+            "category": row["category"],
+            "value": row["revenue"],
+            "units": int(row["units"]),
+            "color": PALETTE[i % len(PALETTE)],
+        }
+        for i, row in enumerate(rows)
+    ]

@@ -71,29 +71,39 @@ def seed(dsn: str, *, only_if_empty: bool = False, days: int = 730, anchor: date
             if old:
                 cur.execute("DELETE FROM stores WHERE store_id = %s", (old[0],))
             store_id, rows, events = _load(cur, anchor, days)
-        return (f"demo data: store {store_id}, {len(PRODUCTS)} products, {rows} sales rows over {days} days, "
-                f"{events} events; login {DEMO_EMAIL} / {DEMO_PASSWORD}")
+        return (
+            f"demo data: store {store_id}, {len(PRODUCTS)} products, {rows} sales rows over {days} days, "
+            f"{events} events; login {DEMO_EMAIL} / {DEMO_PASSWORD}"
+        )
     finally:
         conn.close()
 
 
 def _load(cur, anchor: date, days: int) -> tuple[int, int, int]:
     rng = np.random.default_rng(20240601)
-    cur.execute("INSERT INTO stores (name, address) VALUES (%s, %s) RETURNING store_id",
-                ("Toko Sejahtera", "Jl. Merdeka No. 17, Bandung"))
+    cur.execute(
+        "INSERT INTO stores (name, address) VALUES (%s, %s) RETURNING store_id",
+        ("Toko Sejahtera", "Jl. Merdeka No. 17, Bandung"),
+    )
     store_id = cur.fetchone()[0]
-    cur.execute("INSERT INTO users (store_id, email, full_name, password_hash) VALUES (%s, %s, %s, %s)",
-                (store_id, DEMO_EMAIL, DEMO_NAME, hash_password(DEMO_PASSWORD)))
+    cur.execute(
+        "INSERT INTO users (store_id, email, full_name, password_hash) VALUES (%s, %s, %s, %s)",
+        (store_id, DEMO_EMAIL, DEMO_NAME, hash_password(DEMO_PASSWORD)),
+    )
     for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"):
-        cur.execute("INSERT INTO opening_hours (store_id, day_of_week, open_time, close_time) VALUES (%s,%s,%s,%s)",
-                    (store_id, day, "07:00", "22:00"))
+        cur.execute(
+            "INSERT INTO opening_hours (store_id, day_of_week, open_time, close_time) VALUES (%s,%s,%s,%s)",
+            (store_id, day, "07:00", "22:00"),
+        )
 
     start = anchor - timedelta(days=days - 1)
     id_holidays = holidays.country_holidays("ID", years=range(start.year, anchor.year + 2))
     closed, promos, events = _calendar(rng, start, anchor, id_holidays)
     for name, day, kind, desc in events:
-        cur.execute("INSERT INTO events (store_id, event_name, event_date, type, description) VALUES (%s,%s,%s,%s,%s)",
-                    (store_id, name, day, kind, desc))
+        cur.execute(
+            "INSERT INTO events (store_id, event_name, event_date, type, description) VALUES (%s,%s,%s,%s,%s)",
+            (store_id, name, day, kind, desc),
+        )
 
     product_ids = []
     for sku, name, category, price, cost, stock, _ in PRODUCTS:
@@ -139,7 +149,9 @@ def _load(cur, anchor: date, days: int) -> tuple[int, int, int]:
     buf.seek(0)
     cur.copy_expert(
         "COPY transactions (store_id, product_id, quantity_sold, price_per_unit, is_promo, transaction_date) "
-        "FROM STDIN", buf)
+        "FROM STDIN",
+        buf,
+    )
     return store_id, rows, len(events)
 
 
@@ -160,7 +172,11 @@ def _calendar(rng, start: date, anchor: date, id_holidays):
     events: list[tuple[str, date, str, str]] = []
     # Closed on the first day of Eid al-Fitr each year, and on 1 January.
     for day, name in sorted(id_holidays.items()):
-        if start <= day <= anchor + timedelta(days=120) and "Fitri" in name and (day - timedelta(days=1)) not in id_holidays:
+        if (
+            start <= day <= anchor + timedelta(days=120)
+            and "Fitri" in name
+            and (day - timedelta(days=1)) not in id_holidays
+        ):
             closed.add(day)
             events.append(("Tutup Lebaran", day, "store-closed", "Store closed for Eid al-Fitr"))
     year = start.year

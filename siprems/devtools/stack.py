@@ -196,21 +196,50 @@ class Stack:
         _chown_service_user(self.pgdata)
         _chown_service_user(pwfile)
         subprocess.run(
-            as_service_user([pg_bin("initdb"), "-D", str(self.pgdata), "-U", "postgres", "--auth-local=trust",
-                             "--auth-host=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8", "--locale=C.UTF-8"]),
-            check=True, stdout=subprocess.DEVNULL,
+            as_service_user(
+                [
+                    pg_bin("initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    "postgres",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         pwfile.unlink()
         self.start_postgres()
         try:
-            sql = (f"CREATE ROLE {DB_USER} LOGIN PASSWORD '{self.password}';"
-                   f"CREATE DATABASE {DB_NAME} OWNER {DB_USER};")
+            sql = f"CREATE ROLE {DB_USER} LOGIN PASSWORD '{self.password}';CREATE DATABASE {DB_NAME} OWNER {DB_USER};"
             for statement in sql.split(";"):
                 if statement:
                     subprocess.run(
-                        as_service_user([pg_bin("psql"), "-h", str(self.sockdir), "-p", str(self.ports.postgres),
-                                         "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", statement]),
-                        check=True, stdout=subprocess.DEVNULL,
+                        as_service_user(
+                            [
+                                pg_bin("psql"),
+                                "-h",
+                                str(self.sockdir),
+                                "-p",
+                                str(self.ports.postgres),
+                                "-U",
+                                "postgres",
+                                "-d",
+                                "postgres",
+                                "-v",
+                                "ON_ERROR_STOP=1",
+                                "-qc",
+                                statement,
+                            ]
+                        ),
+                        check=True,
+                        stdout=subprocess.DEVNULL,
                     )
         finally:
             self.stop("postgres")
@@ -219,11 +248,19 @@ class Stack:
         # Tunables: pgbouncer/defaults.env (shared with compose's entrypoint.sh), env overrides.
         tunables = pgbouncer_defaults()
         tunables.update({k: v for k, v in os.environ.items() if k in tunables and v})
-        conf = render(REPO / "pgbouncer" / "pgbouncer.ini.template", {
-            "LISTEN_ADDR": "127.0.0.1", "LISTEN_PORT": self.ports.pgbouncer,
-            "DB_HOST": "127.0.0.1", "DB_PORT": self.ports.postgres, "DB_NAME": DB_NAME,
-            "AUTH_FILE": self.root / "userlist.txt", "ADMIN_USERS": DB_USER, **tunables,
-        })
+        conf = render(
+            REPO / "pgbouncer" / "pgbouncer.ini.template",
+            {
+                "LISTEN_ADDR": "127.0.0.1",
+                "LISTEN_PORT": self.ports.pgbouncer,
+                "DB_HOST": "127.0.0.1",
+                "DB_PORT": self.ports.postgres,
+                "DB_NAME": DB_NAME,
+                "AUTH_FILE": self.root / "userlist.txt",
+                "ADMIN_USERS": DB_USER,
+                **tunables,
+            },
+        )
         (self.root / "pgbouncer.ini").write_text(conf)
         # Plain-text password in the userlist: pgbouncer still speaks SCRAM to
         # clients and servers. Generated at start from the environment; never committed.
@@ -235,25 +272,54 @@ class Stack:
     # -- processes -------------------------------------------------------------
     def commands(self) -> dict[str, list[str]]:
         p = self.ports
-        pg_opts = ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200",
-                   "-c", "shared_buffers=128MB"]
+        pg_opts = ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "shared_buffers=128MB"]
         if self.fast_unsafe_postgres:
             pg_opts += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         return {
-            "postgres": as_service_user([pg_bin("postgres"), "-D", str(self.pgdata), "-p", str(p.postgres),
-                                         "-k", str(self.sockdir), *pg_opts]),
+            "postgres": as_service_user(
+                [pg_bin("postgres"), "-D", str(self.pgdata), "-p", str(p.postgres), "-k", str(self.sockdir), *pg_opts]
+            ),
             # max_client_conn 1000 needs more than runuser's default 1024 descriptors.
-            "pgbouncer": as_service_user(["sh", "-c", 'ulimit -n "$(ulimit -Hn)"; exec pgbouncer "$0"',
-                                          str(self.root / "pgbouncer.ini")]),
-            "redis": ["redis-server", str(REPO / "docker" / "redis-cache.conf"), "--port", str(p.redis),
-                      "--bind", "127.0.0.1", "--dir", str(self.root), "--save", ""],
-            "queue": ["redis-server", str(REPO / "docker" / "redis-queue.conf"), "--port", str(p.queue),
-                      "--bind", "127.0.0.1", "--dir", str(self.root), "--appendfilename", "queue.aof",
-                      "--dbfilename", "queue.rdb"],
+            "pgbouncer": as_service_user(
+                ["sh", "-c", 'ulimit -n "$(ulimit -Hn)"; exec pgbouncer "$0"', str(self.root / "pgbouncer.ini")]
+            ),
+            "redis": [
+                "redis-server",
+                str(REPO / "docker" / "redis-cache.conf"),
+                "--port",
+                str(p.redis),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.root),
+                "--save",
+                "",
+            ],
+            "queue": [
+                "redis-server",
+                str(REPO / "docker" / "redis-queue.conf"),
+                "--port",
+                str(p.queue),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.root),
+                "--appendfilename",
+                "queue.aof",
+                "--dbfilename",
+                "queue.rdb",
+            ],
             "api1": [sys.executable, "-m", "siprems", "serve", "--port", str(p.api[0])],
             "api2": [sys.executable, "-m", "siprems", "serve", "--port", str(p.api[1])],
-            "haproxy": ["haproxy", "-W", "-db", "-f", str(REPO / "haproxy" / "haproxy.cfg"),
-                        "-f", str(REPO / "haproxy" / "backend-local.cfg")],
+            "haproxy": [
+                "haproxy",
+                "-W",
+                "-db",
+                "-f",
+                str(REPO / "haproxy" / "haproxy.cfg"),
+                "-f",
+                str(REPO / "haproxy" / "backend-local.cfg"),
+            ],
             "worker": [sys.executable, "-m", "workers"],
             "scheduler": [sys.executable, "-m", "workers.scheduler"],
         }
@@ -263,8 +329,9 @@ class Stack:
         extra = {"SIPREMS_INSTANCE": name} if name.startswith("api") else {}
         extra.update(env)
         log = open(self.root / "log" / f"{name}.log", "ab")
-        proc = subprocess.Popen(cmd, env=self.env(**extra), stdout=log, stderr=subprocess.STDOUT,
-                                cwd=str(REPO), start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, env=self.env(**extra), stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO), start_new_session=True
+        )
         self.procs[name] = proc
         port = wait_port if wait_port is not None else self._port_of(name)
         if port:
@@ -277,8 +344,14 @@ class Stack:
         self.start("postgres")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            ok = subprocess.run(as_service_user([pg_bin("pg_isready"), "-h", str(self.sockdir),
-                                                 "-p", str(self.ports.postgres), "-q"])).returncode == 0
+            ok = (
+                subprocess.run(
+                    as_service_user(
+                        [pg_bin("pg_isready"), "-h", str(self.sockdir), "-p", str(self.ports.postgres), "-q"]
+                    )
+                ).returncode
+                == 0
+            )
             if ok:
                 return
             time.sleep(0.2)
@@ -286,8 +359,15 @@ class Stack:
 
     def _port_of(self, name: str) -> int | None:
         p = self.ports
-        return {"postgres": p.postgres, "pgbouncer": p.pgbouncer, "redis": p.redis, "queue": p.queue,
-                "api1": p.api[0], "api2": p.api[1], "haproxy": p.haproxy}.get(name)
+        return {
+            "postgres": p.postgres,
+            "pgbouncer": p.pgbouncer,
+            "redis": p.redis,
+            "queue": p.queue,
+            "api1": p.api[0],
+            "api2": p.api[1],
+            "haproxy": p.haproxy,
+        }.get(name)
 
     def stop(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20.0) -> None:
         proc = self.procs.pop(name, None)
@@ -303,16 +383,30 @@ class Stack:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
 
-    def start_extra_haproxy(self, name: str, backend: str = "backend-local.cfg",
-                            **env: object) -> tuple[subprocess.Popen, int, int]:
+    def start_extra_haproxy(
+        self, name: str, backend: str = "backend-local.cfg", **env: object
+    ) -> tuple[subprocess.Popen, int, int]:
         """Another HAProxy with the same haproxy.cfg on free ports (e.g. low rate
         limits for tests); `env` overrides the stack's. Returns (proc, port, stats port)."""
         port, stats = free_port(), free_port()
-        cmd = ["haproxy", "-W", "-db", "-f", str(REPO / "haproxy" / "haproxy.cfg"),
-               "-f", str(REPO / "haproxy" / backend)]
+        cmd = [
+            "haproxy",
+            "-W",
+            "-db",
+            "-f",
+            str(REPO / "haproxy" / "haproxy.cfg"),
+            "-f",
+            str(REPO / "haproxy" / backend),
+        ]
         log = open(self.root / "log" / f"{name}.log", "ab")  # noqa: SIM115 (the child writes to it)
-        proc = subprocess.Popen(cmd, env=self.env(HAPROXY_PORT=port, HAPROXY_STATS_PORT=stats, **env),
-                                stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO), start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            env=self.env(HAPROXY_PORT=port, HAPROXY_STATS_PORT=stats, **env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(REPO),
+            start_new_session=True,
+        )
         self.procs[name] = proc
         wait_for_port(port, timeout=30, proc=proc)
         return proc, port, stats
@@ -356,16 +450,41 @@ class Stack:
 
 def _ports_from_env() -> Ports:
     e = os.environ
-    return Ports(postgres=int(e.get("PGPORT", 5433)), pgbouncer=int(e.get("PGBOUNCER_PORT", 6433)),
-                 redis=int(e.get("REDIS_PORT", 6380)), queue=int(e.get("QUEUE_PORT", 6381)),
-                 haproxy=int(e.get("HAPROXY_PORT", 5000)), stats=int(e.get("HAPROXY_STATS_PORT", 8404)),
-                 api=[int(e.get("API1_PORT", 8001)), int(e.get("API2_PORT", 8002))])
+    return Ports(
+        postgres=int(e.get("PGPORT", 5433)),
+        pgbouncer=int(e.get("PGBOUNCER_PORT", 6433)),
+        redis=int(e.get("REDIS_PORT", 6380)),
+        queue=int(e.get("QUEUE_PORT", 6381)),
+        haproxy=int(e.get("HAPROXY_PORT", 5000)),
+        stats=int(e.get("HAPROXY_STATS_PORT", 8404)),
+        api=[int(e.get("API1_PORT", 8001)), int(e.get("API2_PORT", 8002))],
+    )
 
 
-ENV_KEYS = ["SIPREMS_ENV", "DATABASE_URL", "DATABASE_DIRECT_URL", "REDIS_URL", "QUEUE_REDIS_URL", "JWT_SECRET",
-            "PGPORT", "PGBOUNCER_PORT", "REDIS_PORT", "QUEUE_PORT", "HAPROXY_PORT", "HAPROXY_STATS_PORT",
-            "API1_PORT", "API2_PORT", "API1_ADDR", "API2_ADDR", "RUN_DIR", "HAPROXY_BIND_ADDR",
-            "RATE_GENERAL", "RATE_CHAT", "RATE_PREDICT", "HAPROXY_TRUSTED_PROXY"]
+ENV_KEYS = [
+    "SIPREMS_ENV",
+    "DATABASE_URL",
+    "DATABASE_DIRECT_URL",
+    "REDIS_URL",
+    "QUEUE_REDIS_URL",
+    "JWT_SECRET",
+    "PGPORT",
+    "PGBOUNCER_PORT",
+    "REDIS_PORT",
+    "QUEUE_PORT",
+    "HAPROXY_PORT",
+    "HAPROXY_STATS_PORT",
+    "API1_PORT",
+    "API2_PORT",
+    "API1_ADDR",
+    "API2_ADDR",
+    "RUN_DIR",
+    "HAPROXY_BIND_ADDR",
+    "RATE_GENERAL",
+    "RATE_CHAT",
+    "RATE_PREDICT",
+    "HAPROXY_TRUSTED_PROXY",
+]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ Public API::
 See ``models`` for the candidate models, ``selection`` for the per-product
 holdout choice and ``backtest`` for the rolling-origin benchmark.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,8 +25,17 @@ from .result import ForecastModel
 from .selection import fit_candidate, select_model
 from .series import daily_series, fingerprint, n_open_days, trim_closed_edges
 
-__all__ = ["train", "ForecastModel", "Event", "EventCalendar", "holiday_names",
-           "restock_advice", "RestockAdvice", "daily_series", "prepare_series"]
+__all__ = [
+    "train",
+    "ForecastModel",
+    "Event",
+    "EventCalendar",
+    "holiday_names",
+    "restock_advice",
+    "RestockAdvice",
+    "daily_series",
+    "prepare_series",
+]
 
 
 def prepare_series(sales, *, closed_days=(), events=None, today=None) -> pd.Series:
@@ -50,9 +60,19 @@ def _pairs(sales):
     return list(sales)
 
 
-def train(sales, *, closed_days=(), events=None, country: str | None = "ID",
-          subdiv: str | None = None, today=None, horizon: int = 365,
-          warm_start=None, holdout: int = 56, candidates: list[str] | None = None) -> ForecastModel:
+def train(
+    sales,
+    *,
+    closed_days=(),
+    events=None,
+    country: str | None = "ID",
+    subdiv: str | None = None,
+    today=None,
+    horizon: int = 365,
+    warm_start=None,
+    holdout: int = 56,
+    candidates: list[str] | None = None,
+) -> ForecastModel:
     """Fit, choose and store a forecast for one product.  Never raises on short data.
 
     ``sales``: ``(date, qty)`` pairs (or a date-indexed Series).
@@ -82,14 +102,24 @@ def train(sales, *, closed_days=(), events=None, country: str | None = "ID",
         path = fit_candidate(name, y, cal, horizon)
     n_obs = n_open_days(y)
     return ForecastModel(
-        method=name, start=start.isoformat(),
+        method=name,
+        start=start.isoformat(),
         train_start=y.index[0].date().isoformat() if n_obs else None,
         train_end=y.index[-1].date().isoformat() if n_obs else None,
-        fingerprint=fingerprint(y), n_obs=n_obs,
-        path={"yhat": path.yhat.tolist(), "lo80": path.lo80.tolist(), "hi80": path.hi80.tolist(),
-              "lo95": path.lo95.tolist(), "hi95": path.hi95.tolist()},
-        params=path.params, metrics=metrics,
-        country=country, subdiv=subdiv)
+        fingerprint=fingerprint(y),
+        n_obs=n_obs,
+        path={
+            "yhat": path.yhat.tolist(),
+            "lo80": path.lo80.tolist(),
+            "hi80": path.hi80.tolist(),
+            "lo95": path.lo95.tolist(),
+            "hi95": path.hi95.tolist(),
+        },
+        params=path.params,
+        metrics=metrics,
+        country=country,
+        subdiv=subdiv,
+    )
 
 
 def _warm_params(warm_start) -> dict | None:

@@ -20,6 +20,7 @@ pooled over all scored days.  ``fit_seconds_median`` is the median CPU time
 load on the machine; ``fit_wall_seconds_median`` is the wall time, which is
 not.  The weekly seasonal naive is scored alongside.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,16 +91,14 @@ def _run_window(job):
     sales = [(d.date(), v) for d, v in hist.items() if not np.isnan(v)]
     closed = [d.date() for d, v in hist.items() if np.isnan(v)]
     t0, c0 = time.perf_counter(), time.process_time()
-    model = train(sales, closed_days=closed, events=events, country="DE", subdiv="SH",
-                  today=origin, horizon=H)
+    model = train(sales, closed_days=closed, events=events, country="DE", subdiv="SH", today=origin, horizon=H)
     fit_s, cpu_s = time.perf_counter() - t0, time.process_time() - c0
     path = model.path
     first_obs = hist.index[np.flatnonzero(hist.notna().to_numpy())[0]]
     hist = hist[hist.index >= first_obs]
     naive = models.seasonal_naive(hist, None, H)
     scale = naive_scale(hist.to_numpy())
-    out = {"key": key, "origin": origin.isoformat(), "method": model.method, "fit_s": fit_s,
-           "cpu_s": cpu_s, "h": {}}
+    out = {"key": key, "origin": origin.isoformat(), "method": model.method, "fit_s": fit_s, "cpu_s": cpu_s, "h": {}}
     for h in horizons:
         a = actual[:h]
         if np.isnan(a).all():
@@ -107,11 +106,14 @@ def _run_window(job):
         m = ~np.isnan(a)
         f = np.asarray(path["yhat"][:h])
         out["h"][h] = {
-            "mase": mase(a, f, scale), "smape": smape(a, f),
-            "ae": float(np.abs(a[m] - f[m]).sum()), "act": float(np.abs(a[m]).sum()),
+            "mase": mase(a, f, scale),
+            "smape": smape(a, f),
+            "ae": float(np.abs(a[m] - f[m]).sum()),
+            "act": float(np.abs(a[m]).sum()),
             "cov_n": float(coverage(a, path["lo95"][:h], path["hi95"][:h]) * m.sum() / 100.0),
             "n": int(m.sum()),
-            "naive_mase": mase(a, naive.yhat[:h], scale), "naive_smape": smape(a, naive.yhat[:h]),
+            "naive_mase": mase(a, naive.yhat[:h], scale),
+            "naive_smape": smape(a, naive.yhat[:h]),
             "naive_ae": float(np.abs(a[m] - naive.yhat[:h][m]).sum()),
             "naive_cov_n": float(coverage(a, naive.lo95[:h], naive.hi95[:h]) * m.sum() / 100.0),
         }
@@ -158,8 +160,7 @@ def run(csv, events_path, start, end, horizons, step, groups, workers=2) -> dict
     wall_med = float(np.median([r["fit_s"] for r in rows])) if rows else None
     agg, base = {}, {}
     for h in horizons:
-        agg[str(h)] = {**_summarise(rows, h), "fit_seconds_median": fit_med,
-                       "fit_wall_seconds_median": wall_med}
+        agg[str(h)] = {**_summarise(rows, h), "fit_seconds_median": fit_med, "fit_wall_seconds_median": wall_med}
         base[str(h)] = _summarise(rows, h, "naive_")
     per = []
     for k in keys:
@@ -168,13 +169,29 @@ def run(csv, events_path, start, end, horizons, step, groups, workers=2) -> dict
         for r in rk:
             methods[r["method"]] = methods.get(r["method"], 0) + 1
         for h in horizons:
-            per.append({"series": k, "horizon": h, **_summarise(rk, h),
-                        "naive": _summarise(rk, h, "naive_"), "methods": methods})
-    return {"aggregate": agg, "series": per, "baseline_seasonal_naive": base,
-            "protocol": {"from": start.isoformat(), "to": end.isoformat(), "step": step,
-                         "horizons": horizons, "groups": keys, "windows": len(rows),
-                         "origins": sorted({r["origin"] for r in rows})[:1]
-                         + sorted({r["origin"] for r in rows})[-1:]}}
+            per.append(
+                {
+                    "series": k,
+                    "horizon": h,
+                    **_summarise(rk, h),
+                    "naive": _summarise(rk, h, "naive_"),
+                    "methods": methods,
+                }
+            )
+    return {
+        "aggregate": agg,
+        "series": per,
+        "baseline_seasonal_naive": base,
+        "protocol": {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "step": step,
+            "horizons": horizons,
+            "groups": keys,
+            "windows": len(rows),
+            "origins": sorted({r["origin"] for r in rows})[:1] + sorted({r["origin"] for r in rows})[-1:],
+        },
+    }
 
 
 def _fmt(x, nd=3):
@@ -184,22 +201,32 @@ def _fmt(x, nd=3):
 def print_table(res: dict, out=None) -> None:
     out = out or sys.stdout
     p = res["protocol"]
-    print(f"rolling origins {p['origins']} step {p['step']}d, windows {p['windows']}, "
-          f"groups {','.join(p['groups'])}", file=out)
-    print(f"{'series':>8} {'h':>3} {'MASE':>7} {'naive':>7} {'sMAPE%':>7} {'WAPE%':>7} "
-          f"{'cov95%':>7} {'win':>4}  methods", file=out)
+    print(
+        f"rolling origins {p['origins']} step {p['step']}d, windows {p['windows']}, groups {','.join(p['groups'])}",
+        file=out,
+    )
+    print(
+        f"{'series':>8} {'h':>3} {'MASE':>7} {'naive':>7} {'sMAPE%':>7} {'WAPE%':>7} {'cov95%':>7} {'win':>4}  methods",
+        file=out,
+    )
     for r in res["series"]:
-        print(f"{r['series']:>8} {r['horizon']:>3} {_fmt(r['mase']):>7} {_fmt(r['naive']['mase']):>7} "
-              f"{_fmt(r['smape'], 1):>7} {_fmt(r['wape'], 1):>7} {_fmt(r['coverage95'], 1):>7} "
-              f"{r['windows']:>4}  {r['methods']}", file=out)
+        print(
+            f"{r['series']:>8} {r['horizon']:>3} {_fmt(r['mase']):>7} {_fmt(r['naive']['mase']):>7} "
+            f"{_fmt(r['smape'], 1):>7} {_fmt(r['wape'], 1):>7} {_fmt(r['coverage95'], 1):>7} "
+            f"{r['windows']:>4}  {r['methods']}",
+            file=out,
+        )
     print("aggregate:", file=out)
     for h, a in res["aggregate"].items():
         b = res["baseline_seasonal_naive"][h]
-        print(f"  h{h:<3} MASE {_fmt(a['mase'])} (naive {_fmt(b['mase'])})  sMAPE {_fmt(a['smape'], 1)}% "
-              f"(naive {_fmt(b['smape'], 1)}%)  WAPE {_fmt(a['wape'], 1)}% (naive {_fmt(b['wape'], 1)}%)  "
-              f"cov95 {_fmt(a['coverage95'], 1)}% (naive {_fmt(b['coverage95'], 1)}%)  "
-              f"fit median {_fmt(a['fit_seconds_median'])} s cpu "
-              f"({_fmt(a['fit_wall_seconds_median'])} s wall)", file=out)
+        print(
+            f"  h{h:<3} MASE {_fmt(a['mase'])} (naive {_fmt(b['mase'])})  sMAPE {_fmt(a['smape'], 1)}% "
+            f"(naive {_fmt(b['smape'], 1)}%)  WAPE {_fmt(a['wape'], 1)}% (naive {_fmt(b['wape'], 1)}%)  "
+            f"cov95 {_fmt(a['coverage95'], 1)}% (naive {_fmt(b['coverage95'], 1)}%)  "
+            f"fit median {_fmt(a['fit_seconds_median'])} s cpu "
+            f"({_fmt(a['fit_wall_seconds_median'])} s wall)",
+            file=out,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ closures).  It produces
 * :meth:`EventCalendar.closed_days` / :meth:`EventCalendar.predict_closed` -
   the days the shop is (probably) shut.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -67,8 +68,7 @@ def coerce_events(events) -> list[Event]:
         if isinstance(ev, Event):
             out.append(ev)
         elif isinstance(ev, Mapping):
-            out.append(Event(to_date(ev["date"]), str(ev.get("name") or "event"),
-                             str(ev.get("kind") or "promotion")))
+            out.append(Event(to_date(ev["date"]), str(ev.get("name") or "event"), str(ev.get("kind") or "promotion")))
         else:
             ev = tuple(ev)
             kind = ev[2] if len(ev) > 2 else "promotion"
@@ -106,8 +106,15 @@ class EventCalendar:
     Unknown countries give no public holidays rather than an error.
     """
 
-    def __init__(self, country: str | None = "ID", subdiv: str | None = None,
-                 events=None, lead: int = 1, lag: int = 1, week_before: bool = True) -> None:
+    def __init__(
+        self,
+        country: str | None = "ID",
+        subdiv: str | None = None,
+        events=None,
+        lead: int = 1,
+        lag: int = 1,
+        week_before: bool = True,
+    ) -> None:
         self.country = country.upper() if country else None
         self.subdiv = subdiv
         self.events = coerce_events(events)
@@ -159,8 +166,7 @@ class EventCalendar:
         index = pd.DatetimeIndex(index)
         return pd.DataFrame(self.feature_arrays(index, closed), index=index)
 
-    def feature_arrays(self, index: pd.DatetimeIndex,
-                       closed: set[dt.date] | None = None) -> dict[str, np.ndarray]:
+    def feature_arrays(self, index: pd.DatetimeIndex, closed: set[dt.date] | None = None) -> dict[str, np.ndarray]:
         """0/1 feature columns for a contiguous daily ``index``.
 
         Columns: ``hol`` (any holiday), ``hol_m<k>``/``hol_p<k>`` (k days
@@ -233,16 +239,14 @@ class EventCalendar:
                 mark("closed_p1", d + one)
         return cols
 
-    def predict_closed(self, history: pd.Series, index: pd.DatetimeIndex,
-                       weeks: int = 8) -> set[dt.date]:
+    def predict_closed(self, history: pd.Series, index: pd.DatetimeIndex, weeks: int = 8) -> set[dt.date]:
         """Days in ``index`` the shop will probably be shut.
 
         Store-closed events, holidays the shop was closed on in most past
         occurrences within ``history`` (NaN = closed), and weekdays closed in
         at least 3/4 of the last ``weeks`` weeks.
         """
-        out = {d for d in self.closed_days() if index[0].date() <= d <= index[-1].date()} \
-            if len(index) else set()
+        out = {d for d in self.closed_days() if index[0].date() <= d <= index[-1].date()} if len(index) else set()
         if len(history) == 0 or len(index) == 0:
             return out
         h0, h1 = history.index[0].date(), history.index[-1].date()
@@ -255,7 +259,7 @@ class EventCalendar:
             seen = by_name.get(canonical(name))
             if seen and sum(seen) * 2 > len(seen):
                 out.add(d)
-        recent = history.iloc[-7 * weeks:]
+        recent = history.iloc[-7 * weeks :]
         rn = np.isnan(recent.to_numpy(dtype=float))
         # only when the shop is open most days (not off-season / dormant)
         if len(recent) >= 28 and rn.mean() <= 0.5:
@@ -266,12 +270,10 @@ class EventCalendar:
         return out
 
 
-def holiday_names(start, end, *, country: str | None = "ID", subdiv: str | None = None,
-                  events=None) -> list[dict]:
+def holiday_names(start, end, *, country: str | None = "ID", subdiv: str | None = None, events=None) -> list[dict]:
     """Per-day chart flags: ``[{"date": iso, "isHoliday": bool, "holidayName": str|None}]``."""
     cal = EventCalendar(country, subdiv, events)
-    return [{"date": d.isoformat(), "isHoliday": n is not None, "holidayName": n}
-            for d, n in cal.day_names(start, end)]
+    return [{"date": d.isoformat(), "isHoliday": n is not None, "holidayName": n} for d, n in cal.day_names(start, end)]
 
 
 def load_events_csv(path: str, name: str = "Kieler Woche", kind: str = "promotion") -> list[Event]:

@@ -10,6 +10,7 @@ in-sample *multi-step* mean absolute error (1..``horizon`` days ahead), not
 the one-step error: one-step fitting picks a jumpy level that hurts 28-day
 forecasts.  The same in-sample h-step errors give the forecast spread.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -30,9 +31,9 @@ class EtsFit:
     period: int = 7
     level: float = 0.0
     season: list[float] = field(default_factory=list)
-    phase: int = 0                       # season index of the first forecast day
-    rmse: list[float] = field(default_factory=list)   # h-step RMSE, h = 1..len
-    bias: list[float] = field(default_factory=list)   # h-step median error
+    phase: int = 0  # season index of the first forecast day
+    rmse: list[float] = field(default_factory=list)  # h-step RMSE, h = 1..len
+    bias: list[float] = field(default_factory=list)  # h-step median error
     q: dict = field(default_factory=dict)  # standardised error quantiles
     smear: list[float] = field(default_factory=list)  # 50 quantiles of the standardised errors
 
@@ -44,7 +45,7 @@ class EtsFit:
 
 def _initial(y: np.ndarray, period: int) -> tuple[float, list[float]]:
     """Initial level and seasonal states from the first few observed weeks."""
-    head = y[:period * 4]
+    head = y[: period * 4]
     obs = head[~np.isnan(head)]
     level = float(obs.mean()) if len(obs) else 0.0
     season = [0.0] * period
@@ -57,8 +58,9 @@ def _initial(y: np.ndarray, period: int) -> tuple[float, list[float]]:
     return level, [s - mean_s for s in season]
 
 
-def _run_grid(y: np.ndarray, alpha: np.ndarray, gamma: np.ndarray, phi: np.ndarray, period: int,
-              level: float, season: list[float]):
+def _run_grid(
+    y: np.ndarray, alpha: np.ndarray, gamma: np.ndarray, phi: np.ndarray, period: int, level: float, season: list[float]
+):
     """One pass for many parameter sets at once (vectors ``alpha``/``gamma``/``phi``).
 
     Returns ``L`` (level after each day, shape (n, k)), ``W`` (seasonal value
@@ -86,21 +88,30 @@ def _run_grid(y: np.ndarray, alpha: np.ndarray, gamma: np.ndarray, phi: np.ndarr
     return L, W, l, s
 
 
-def _hstep_errors(y: np.ndarray, L: np.ndarray, W: np.ndarray, phi: np.ndarray, period: int,
-                  horizon: int, burn: int) -> list[np.ndarray]:
+def _hstep_errors(
+    y: np.ndarray, L: np.ndarray, W: np.ndarray, phi: np.ndarray, period: int, horizon: int, burn: int
+) -> list[np.ndarray]:
     """In-sample h-step forecast errors, h = 1..horizon, each (n_h, k); NaN targets dropped."""
     out = []
     n = len(y)
     for h in range(1, horizon + 1):
-        back = (-h) % period            # season written at t - back is the one used at t + h
+        back = (-h) % period  # season written at t - back is the one used at t + h
         t = np.arange(max(burn, back), n - h)
         t = t[~np.isnan(y[t + h])]
-        out.append(y[t + h][:, None] - (phi ** h * L[t] + W[t - back]))
+        out.append(y[t + h][:, None] - (phi**h * L[t] + W[t - back]))
     return out
 
 
-def fit_ets(y: np.ndarray, period: int = 7, horizon: int = 28, warm: dict | None = None,
-            alphas=ALPHAS, gammas=GAMMAS, phis=(1.0,), burn: int = 28) -> EtsFit:
+def fit_ets(
+    y: np.ndarray,
+    period: int = 7,
+    horizon: int = 28,
+    warm: dict | None = None,
+    alphas=ALPHAS,
+    gammas=GAMMAS,
+    phis=(1.0,),
+    burn: int = 28,
+) -> EtsFit:
     """Pick alpha/gamma(/phi) on a grid by mean absolute 1..``horizon``-step error.
 
     ``warm`` (a previous :meth:`EtsFit.to_dict`) narrows the grid to the
@@ -109,8 +120,9 @@ def fit_ets(y: np.ndarray, period: int = 7, horizon: int = 28, warm: dict | None
     y = np.asarray(y, dtype=float)
     level, season = _initial(y, period)
     if warm and "alpha" in warm:
-        alphas = sorted({a for a in alphas if 0.4 * warm["alpha"] <= a <= 2.5 * warm["alpha"] + 1e-9}
-                        | {float(warm["alpha"])})
+        alphas = sorted(
+            {a for a in alphas if 0.4 * warm["alpha"] <= a <= 2.5 * warm["alpha"] + 1e-9} | {float(warm["alpha"])}
+        )
         gammas = sorted({g for g in gammas if g <= 2.5 * warm["gamma"] + 0.01} | {float(warm["gamma"])})
     grid = np.array([(a, g, p) for p in phis for a in alphas for g in gammas], dtype=float)
     burn = min(burn, max(len(y) // 3, 0))
@@ -123,7 +135,7 @@ def fit_ets(y: np.ndarray, period: int = 7, horizon: int = 28, warm: dict | None
     for e in errs:
         e = e[:, best]
         if len(e) >= 5:
-            r = float(np.sqrt(np.mean(e ** 2)))
+            r = float(np.sqrt(np.mean(e**2)))
             rmse.append(r)
             bias.append(float(np.median(e)))
             if r > 0:
@@ -139,9 +151,19 @@ def fit_ets(y: np.ndarray, period: int = 7, horizon: int = 28, warm: dict | None
     else:
         q = {"0.025": -1.96, "0.1": -1.2816, "0.9": 1.2816, "0.975": 1.96}
         smear = []
-    return EtsFit(alpha=a, gamma=g, phi=phi, period=period, level=float(l_end[best]),
-                  season=[float(v) for v in s_end[:, best]], phase=len(y) % period,
-                  rmse=rmse, bias=bias, q=q, smear=smear)
+    return EtsFit(
+        alpha=a,
+        gamma=g,
+        phi=phi,
+        period=period,
+        level=float(l_end[best]),
+        season=[float(v) for v in s_end[:, best]],
+        phase=len(y) % period,
+        rmse=rmse,
+        bias=bias,
+        q=q,
+        smear=smear,
+    )
 
 
 def ets_forecast(fit: EtsFit, h: int) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +175,7 @@ def ets_forecast(fit: EtsFit, h: int) -> tuple[np.ndarray, np.ndarray]:
     """
     steps = np.arange(1, h + 1)
     idx = (fit.phase + steps - 1) % fit.period
-    mean = fit.phi ** steps * fit.level + np.asarray(fit.season)[idx]
+    mean = fit.phi**steps * fit.level + np.asarray(fit.season)[idx]
     r = np.asarray(fit.rmse, dtype=float)
     if len(r) == 0:
         r = np.array([0.5])
@@ -162,5 +184,5 @@ def ets_forecast(fit: EtsFit, h: int) -> tuple[np.ndarray, np.ndarray]:
     sd[:m] = np.maximum.accumulate(r[:m])
     if h > len(r):
         extra = np.arange(1, h - len(r) + 1)
-        sd[len(r):] = np.sqrt(sd[len(r) - 1] ** 2 + extra * (fit.alpha * r[0]) ** 2)
+        sd[len(r) :] = np.sqrt(sd[len(r) - 1] ** 2 + extra * (fit.alpha * r[0]) ** 2)
     return mean, sd

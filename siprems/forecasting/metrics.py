@@ -1,4 +1,5 @@
 """Forecast accuracy metrics.  NaN actuals (closed days) are never scored."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -13,6 +13,7 @@
 Every model works on the log1p scale where it matters, clips forecasts at 0,
 and reads NaN as a closed day (missing), never as zero sales.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -43,20 +44,31 @@ class Path:
     params: dict = field(default_factory=dict)
 
     def head(self, n: int) -> "Path":
-        return Path(self.index[:n], self.yhat[:n], self.lo80[:n], self.hi80[:n],
-                    self.lo95[:n], self.hi95[:n], self.params)
+        return Path(
+            self.index[:n], self.yhat[:n], self.lo80[:n], self.hi80[:n], self.lo95[:n], self.hi95[:n], self.params
+        )
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"yhat": self.yhat, "lo80": self.lo80, "hi80": self.hi80,
-                             "lo95": self.lo95, "hi95": self.hi95}, index=self.index)
+        return pd.DataFrame(
+            {"yhat": self.yhat, "lo80": self.lo80, "hi80": self.hi80, "lo95": self.lo95, "hi95": self.hi95},
+            index=self.index,
+        )
 
 
 def future_index(y: pd.Series, horizon: int) -> pd.DatetimeIndex:
     return pd.date_range(y.index[-1] + pd.Timedelta(days=1), periods=horizon, freq="D")
 
 
-def _log_path(index, mean_log, sd_log, params, closed=None, z: dict | None = None,
-              smear: np.ndarray | None = None, smear_sd: np.ndarray | None = None) -> Path:
+def _log_path(
+    index,
+    mean_log,
+    sd_log,
+    params,
+    closed=None,
+    z: dict | None = None,
+    smear: np.ndarray | None = None,
+    smear_sd: np.ndarray | None = None,
+) -> Path:
     """Back-transform a log1p location/sd to quantiles, clip at 0.
 
     ``yhat`` is the median (best for absolute-error metrics) unless ``smear``
@@ -94,20 +106,21 @@ def _closed_mask(index: pd.DatetimeIndex, cal: EventCalendar | None) -> np.ndarr
 @dataclass
 class RidgeEtsConfig:
     ridge: RidgeConfig = field(default_factory=RidgeConfig)
-    ets_window: int = 730       # days of residuals the ETS sees
-    horizon_fit: int = 28       # ETS parameters chosen by 1..28-step error
+    ets_window: int = 730  # days of residuals the ETS sees
+    horizon_fit: int = 28  # ETS parameters chosen by 1..28-step error
     interval_scale: float = 1.15  # in-sample h-step errors understate out-of-sample ones
     sd_floor: float = 0.02
-    empirical_q: bool = True    # interval quantiles from in-sample h-step errors
+    empirical_q: bool = True  # interval quantiles from in-sample h-step errors
     alphas: tuple = ALPHAS
     gammas: tuple = GAMMAS
     phis: tuple = (1.0,)
-    bias_correct: bool = True   # add the in-sample median h-step error (log scale)
+    bias_correct: bool = True  # add the in-sample median h-step error (log scale)
     intermittent_zero_share: float = 0.3  # above: mean (smeared) forecast, not median
 
 
-def ridge_ets(y: pd.Series, cal: EventCalendar, horizon: int,
-              cfg: RidgeEtsConfig | None = None, warm: dict | None = None) -> Path:
+def ridge_ets(
+    y: pd.Series, cal: EventCalendar, horizon: int, cfg: RidgeEtsConfig | None = None, warm: dict | None = None
+) -> Path:
     """Ridge (yearly shape + events) on log1p, ETS on the residual.
 
     Future closures (store-closed events, habitually closed holidays and
@@ -118,17 +131,24 @@ def ridge_ets(y: pd.Series, cal: EventCalendar, horizon: int,
     cfg = cfg or RidgeEtsConfig()
     span = (y.index[-1] - y.index[0]).days
     if span < 365:  # yearly terms need most of a year to be identified
-        cfg = replace(cfg, ridge=replace(cfg.ridge, fourier=min(cfg.ridge.fourier, span // 90),
-                                         weekend_fourier=min(cfg.ridge.weekend_fourier, span // 180)))
+        cfg = replace(
+            cfg,
+            ridge=replace(
+                cfg.ridge,
+                fourier=min(cfg.ridge.fourier, span // 90),
+                weekend_fourier=min(cfg.ridge.weekend_fourier, span // 180),
+            ),
+        )
     ylog = np.log1p(y)
     idx = future_index(y, horizon)
     future_closed = cal.predict_closed(y, idx)
     closed = {d.date() for d in y.index[np.isnan(y.to_numpy())]} | future_closed
     rfit, fitted = fit_ridge(ylog, cal, cfg.ridge, closed)
     resid = ylog.to_numpy() - fitted
-    tail = resid[-cfg.ets_window:] if cfg.ets_window else resid
-    efit = fit_ets(tail, 7, cfg.horizon_fit, warm=(warm or {}).get("ets"),
-                   alphas=cfg.alphas, gammas=cfg.gammas, phis=cfg.phis)
+    tail = resid[-cfg.ets_window :] if cfg.ets_window else resid
+    efit = fit_ets(
+        tail, 7, cfg.horizon_fit, warm=(warm or {}).get("ets"), alphas=cfg.alphas, gammas=cfg.gammas, phis=cfg.phis
+    )
     reg = predict_ridge(rfit, idx, cal, cfg.ridge, closed=closed)
     emean, esd = ets_forecast(efit, horizon)
     recent = y.to_numpy(dtype=float)[-365:]
@@ -138,17 +158,17 @@ def ridge_ets(y: pd.Series, cal: EventCalendar, horizon: int,
         b = np.asarray(efit.bias)
         emean = emean + np.concatenate([b, np.full(max(horizon - len(b), 0), b[-1])])[:horizon]
     sd = np.maximum(esd * cfg.interval_scale, cfg.sd_floor)
-    params = {"ets": efit.to_dict(), "ridge": {"columns": rfit.columns,
-              "coef": rfit.coef, "fourier_range": list(rfit.fourier_range)}}
+    params = {
+        "ets": efit.to_dict(),
+        "ridge": {"columns": rfit.columns, "coef": rfit.coef, "fourier_range": list(rfit.fourier_range)},
+    }
     params["intermittent"] = intermittent
     mask = np.array([d.date() in future_closed for d in idx], dtype=bool)
     smear = np.asarray(efit.smear) if intermittent else None
-    return _log_path(idx, reg + emean, sd, params, mask, efit.q if cfg.empirical_q else None,
-                     smear, esd)
+    return _log_path(idx, reg + emean, sd, params, mask, efit.q if cfg.empirical_q else None, smear, esd)
 
 
-def seasonal_naive(y: pd.Series, cal: EventCalendar | None, horizon: int,
-                   warm: dict | None = None) -> Path:
+def seasonal_naive(y: pd.Series, cal: EventCalendar | None, horizon: int, warm: dict | None = None) -> Path:
     """Same weekday of the last week with an observation; intervals from lag-7 errors."""
     v = y.to_numpy(dtype=float)
     last = np.full(7, np.nan)
@@ -168,19 +188,20 @@ def seasonal_naive(y: pd.Series, cal: EventCalendar | None, horizon: int,
     lv = np.log1p(np.maximum(v, 0.0))
     d = lv[7:] - lv[:-7]
     d = d[~np.isnan(d)]
-    sd1 = max(float(np.sqrt(np.mean(d ** 2))), 0.02) if len(d) > 5 else 0.5
+    sd1 = max(float(np.sqrt(np.mean(d**2))), 0.02) if len(d) > 5 else 0.5
     sd = sd1 * np.sqrt(1 + steps // 7)
     return _log_path(idx, np.log1p(mean), sd, {"sd1": sd1}, _closed_mask(idx, cal))
 
 
-def weekday_mean(y: pd.Series, cal: EventCalendar | None, horizon: int,
-                 warm: dict | None = None, window: int = 56) -> Path:
+def weekday_mean(
+    y: pd.Series, cal: EventCalendar | None, horizon: int, warm: dict | None = None, window: int = 56
+) -> Path:
     """Mean of the last ``window`` days x weekday factors; intervals from observed ratios."""
     recent = y.iloc[-window:]
     v = recent.to_numpy(dtype=float)
     obs = ~np.isnan(v)
     level = float(v[obs].mean()) if obs.any() else 0.0
-    pos = (np.arange(len(v)) - len(v)) % 7       # weekday slot relative to the forecast start
+    pos = (np.arange(len(v)) - len(v)) % 7  # weekday slot relative to the forecast start
     factor = np.ones(7)
     if level > 0:
         for k in range(7):
@@ -206,8 +227,7 @@ def weekday_mean(y: pd.Series, cal: EventCalendar | None, horizon: int,
     return path
 
 
-def short_history(y: pd.Series, cal: EventCalendar | None, horizon: int,
-                  warm: dict | None = None) -> Path:
+def short_history(y: pd.Series, cal: EventCalendar | None, horizon: int, warm: dict | None = None) -> Path:
     """Few observed days: the median level, intervals wide enough to be honest.
 
     The log-scale spread is the observed one floored at 0.4 (about +-50%)
@@ -217,8 +237,9 @@ def short_history(y: pd.Series, cal: EventCalendar | None, horizon: int,
     interval spans roughly 0.3x..3.5x the level.  With no observed day the
     path is all zeros (nothing is known).
     """
-    idx = pd.date_range(y.index[-1] + pd.Timedelta(days=1), periods=horizon, freq="D") \
-        if len(y) else pd.DatetimeIndex([])
+    idx = (
+        pd.date_range(y.index[-1] + pd.Timedelta(days=1), periods=horizon, freq="D") if len(y) else pd.DatetimeIndex([])
+    )
     obs = y.to_numpy(dtype=float)
     obs = obs[~np.isnan(obs)] if len(obs) else obs
     if len(obs) == 0:

@@ -43,8 +43,16 @@ def _round(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-async def answer(pool, store_id: int, sku: str, days: int, history_days: int = 90, *,
-                 product: dict | None = None, model_row: dict | None = None) -> dict:
+async def answer(
+    pool,
+    store_id: int,
+    sku: str,
+    days: int,
+    history_days: int = 90,
+    *,
+    product: dict | None = None,
+    model_row: dict | None = None,
+) -> dict:
     """Compose the contract's `/api/predict` body from the stored model."""
     store = await store_context(pool, store_id)
     product = product or await product_by_sku(pool, store_id, sku)
@@ -55,8 +63,9 @@ async def answer(pool, store_id: int, sku: str, days: int, history_days: int = 9
     last = today + timedelta(days=days - 1)
     history = await _history(pool, store, product["product_id"], first, today - timedelta(days=1))
     events = await store_events(pool, store_id)
-    flags = {f["date"]: f for f in holiday_names(first, last, country=store.country, subdiv=store.subdivision,
-                                                  events=events)}
+    flags = {
+        f["date"]: f for f in holiday_names(first, last, country=store.country, subdiv=store.subdivision, events=events)
+    }
     rows = {r["date"]: r for r in model.forecast(today, days)}
     chart = []
     day = first
@@ -64,20 +73,27 @@ async def answer(pool, store_id: int, sku: str, days: int, history_days: int = 9
         iso = day.isoformat()
         row = rows.get(iso)
         flag = flags.get(iso, {})
-        chart.append({
-            "date": iso,
-            "historical": history.get(day, 0.0) if day < today else None,
-            "predicted": _round(row["yhat"]) if row else None,
-            "lower": _round(row["lo95"]) if row else None,
-            "upper": _round(row["hi95"]) if row else None,
-            "lower80": _round(row["lo80"]) if row else None,
-            "upper80": _round(row["hi80"]) if row else None,
-            "isHoliday": bool(flag.get("isHoliday")),
-            "holidayName": flag.get("holidayName"),
-        })
+        chart.append(
+            {
+                "date": iso,
+                "historical": history.get(day, 0.0) if day < today else None,
+                "predicted": _round(row["yhat"]) if row else None,
+                "lower": _round(row["lo95"]) if row else None,
+                "upper": _round(row["hi95"]) if row else None,
+                "lower80": _round(row["lo80"]) if row else None,
+                "upper80": _round(row["hi80"]) if row else None,
+                "isHoliday": bool(flag.get("isHoliday")),
+                "holidayName": flag.get("holidayName"),
+            }
+        )
         day += timedelta(days=1)
-    advice = restock_advice(product["stock"], list(rows.values()), horizon_days=days,
-                            lead_time_days=product["lead_time_days"], service_level=float(product["service_level"]))
+    advice = restock_advice(
+        product["stock"],
+        list(rows.values()),
+        horizon_days=days,
+        lead_time_days=product["lead_time_days"],
+        service_level=float(product["service_level"]),
+    )
     # Days of stock over the whole stored year, not just the requested horizon.
     from siprems.forecasting.restock import days_of_stock
 
@@ -107,8 +123,9 @@ async def answer(pool, store_id: int, sku: str, days: int, history_days: int = 9
         "today": today.isoformat(),
         "chartData": chart,
         "recommendations": [recommendation],
-        **{k: recommendation[k] for k in ("safetyStock", "reorderPoint", "daysOfStock", "leadTimeDays",
-                                          "serviceLevel")},
+        **{
+            k: recommendation[k] for k in ("safetyStock", "reorderPoint", "daysOfStock", "leadTimeDays", "serviceLevel")
+        },
         "accuracy": None if wape is None else round(max(0.0, min(100.0, 100.0 - float(wape))), 1),
         "model": {
             "model_id": model_row["model_id"],
@@ -140,25 +157,53 @@ async def restock_overview(pool, store_id: int, horizon_days: int = 14) -> list[
     out = []
     for p in products:
         if p["model"] is None:
-            out.append({"productId": p["product_id"], "sku": p["sku"], "productName": p["name"],
-                        "category": p["category"], "currentStock": p["stock"], "predictedDemand": None,
-                        "recommendedRestock": None, "urgency": "unknown", "safetyStock": None,
-                        "reorderPoint": None, "daysOfStock": None, "leadTimeDays": p["lead_time_days"],
-                        "serviceLevel": float(p["service_level"]), "modelVersion": None,
-                        "message": "No forecast yet: train this product (POST /api/tasks/training/product/<sku>)."})
+            out.append(
+                {
+                    "productId": p["product_id"],
+                    "sku": p["sku"],
+                    "productName": p["name"],
+                    "category": p["category"],
+                    "currentStock": p["stock"],
+                    "predictedDemand": None,
+                    "recommendedRestock": None,
+                    "urgency": "unknown",
+                    "safetyStock": None,
+                    "reorderPoint": None,
+                    "daysOfStock": None,
+                    "leadTimeDays": p["lead_time_days"],
+                    "serviceLevel": float(p["service_level"]),
+                    "modelVersion": None,
+                    "message": "No forecast yet: train this product (POST /api/tasks/training/product/<sku>).",
+                }
+            )
             continue
         model = ForecastModel.from_dict(p["model"])
         rows = model.forecast(today, horizon_days)
-        advice = restock_advice(p["stock"], rows, horizon_days=horizon_days, lead_time_days=p["lead_time_days"],
-                                service_level=float(p["service_level"]))
-        out.append({"productId": p["product_id"], "sku": p["sku"], "productName": p["name"],
-                    "category": p["category"], "currentStock": p["stock"],
-                    "predictedDemand": round(advice.predicted_demand), "recommendedRestock": advice.recommended_restock,
-                    "urgency": advice.urgency, "safetyStock": round(advice.safety_stock, 1),
-                    "reorderPoint": round(advice.reorder_point, 1), "daysOfStock": advice.days_of_stock_left,
-                    "leadTimeDays": advice.lead_time_days, "serviceLevel": advice.service_level,
-                    "modelVersion": p["version"]})
+        advice = restock_advice(
+            p["stock"],
+            rows,
+            horizon_days=horizon_days,
+            lead_time_days=p["lead_time_days"],
+            service_level=float(p["service_level"]),
+        )
+        out.append(
+            {
+                "productId": p["product_id"],
+                "sku": p["sku"],
+                "productName": p["name"],
+                "category": p["category"],
+                "currentStock": p["stock"],
+                "predictedDemand": round(advice.predicted_demand),
+                "recommendedRestock": advice.recommended_restock,
+                "urgency": advice.urgency,
+                "safetyStock": round(advice.safety_stock, 1),
+                "reorderPoint": round(advice.reorder_point, 1),
+                "daysOfStock": advice.days_of_stock_left,
+                "leadTimeDays": advice.lead_time_days,
+                "serviceLevel": advice.service_level,
+                "modelVersion": p["version"],
+            }
+        )
     rank = {"high": 0, "medium": 1, "low": 2, "unknown": 3}
-    out.sort(key=lambda r: (rank[r["urgency"]], r["daysOfStock"] if r["daysOfStock"] is not None else 10**6,
-                            r["sku"]))
+    out.sort(key=lambda r: (rank[r["urgency"]], r["daysOfStock"] if r["daysOfStock"] is not None else 10**6, r["sku"]))
     return out

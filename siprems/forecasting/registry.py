@@ -73,8 +73,10 @@ async def save(pool, *, store_id: int, product_id: int, model: dict, run_id: str
     async with transaction(pool) as cur:
         await cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_NAMESPACE, product_id))
         if run_id:
-            await cur.execute("SELECT model_id, version FROM forecast_models WHERE product_id = %s "
-                              "AND training_run_id = %s", (product_id, run_id))
+            await cur.execute(
+                "SELECT model_id, version FROM forecast_models WHERE product_id = %s AND training_run_id = %s",
+                (product_id, run_id),
+            )
             existing = await cur.fetchone()
             if existing:
                 return {**dict(existing), "created": False}
@@ -84,8 +86,18 @@ async def save(pool, *, store_id: int, product_id: int, model: dict, run_id: str
                SELECT %s, %s, coalesce(max(version), 0) + 1, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s
                FROM forecast_models WHERE product_id = %s
                RETURNING model_id, version""",
-            (store_id, product_id, model["method"], jsonutil.dumps_str(model), jsonutil.dumps_str(holdout),
-             model.get("train_start"), model.get("train_end"), model.get("fingerprint", ""), run_id, product_id),
+            (
+                store_id,
+                product_id,
+                model["method"],
+                jsonutil.dumps_str(model),
+                jsonutil.dumps_str(holdout),
+                model.get("train_start"),
+                model.get("train_end"),
+                model.get("fingerprint", ""),
+                run_id,
+                product_id,
+            ),
         )
         row = dict(await cur.fetchone())
         await cur.execute(

@@ -4,6 +4,7 @@ Works on the log1p scale.  The yearly Fourier part is clipped at prediction
 time to the range it took on the training days (Fourier terms observed over
 only part of a year extrapolate wildly otherwise).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,18 +21,18 @@ EPOCH = pd.Timestamp("1970-01-01")
 class RidgeConfig:
     """Design choices (all tunable from the backtest)."""
 
-    fourier: int = 8            # yearly Fourier pairs
-    weekday: bool = True        # weekday dummies in the regression
+    fourier: int = 8  # yearly Fourier pairs
+    weekday: bool = True  # weekday dummies in the regression
     holiday_as_sunday: bool = True  # a holiday uses Sunday's weekday effect
     halflife_days: float | None = None  # recency weighting (None = equal weights)
-    lam_fourier: float = 10.0   # ridge penalty (in effective observations)
-    lam_named: float = 0.1      # penalty on named holiday/event columns
-    lam_generic: float = 0.5    # penalty on generic hol/lead/lag/promo columns
+    lam_fourier: float = 10.0  # ridge penalty (in effective observations)
+    lam_named: float = 0.1  # penalty on named holiday/event columns
+    lam_generic: float = 0.5  # penalty on generic hol/lead/lag/promo columns
     lam_weekday: float = 0.1
-    weekend_fourier: int = 3    # Fourier pairs interacted with a weekend flag
+    weekend_fourier: int = 3  # Fourier pairs interacted with a weekend flag
     lam_interact: float = 20.0
-    noise_ref: float = 0.25     # penalties grow by (sigma/noise_ref)^2 for noisier series
-    min_named_days: int = 2     # a named holiday/event column needs this many observed days
+    noise_ref: float = 0.25  # penalties grow by (sigma/noise_ref)^2 for noisier series
+    min_named_days: int = 2  # a named holiday/event column needs this many observed days
 
 
 @dataclass
@@ -51,13 +52,14 @@ def _fourier(days: np.ndarray, k: int, prefix: str = "f_") -> dict[str, np.ndarr
     return cols
 
 
-def design(index: pd.DatetimeIndex, cal: EventCalendar, cfg: RidgeConfig,
-           closed: set | None = None) -> tuple[list[str], np.ndarray]:
+def design(
+    index: pd.DatetimeIndex, cal: EventCalendar, cfg: RidgeConfig, closed: set | None = None
+) -> tuple[list[str], np.ndarray]:
     """Column names and design matrix (n x p, no intercept) for a daily ``index``."""
     index = pd.DatetimeIndex(index)
     cal_cols = cal.feature_arrays(index, closed)
     days = (index - EPOCH).days.to_numpy(dtype=float)
-    weekday = ((days.astype(np.int64) + 3) % 7)  # 1970-01-01 was a Thursday (3)
+    weekday = (days.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (3)
     cols: dict[str, np.ndarray] = {}
     if cfg.weekday:
         dow = weekday.copy()
@@ -90,8 +92,9 @@ def _penalty(col: str, cfg: RidgeConfig) -> float:
     return cfg.lam_generic
 
 
-def fit_ridge(y: pd.Series, cal: EventCalendar, cfg: RidgeConfig,
-              closed: set | None = None) -> tuple[RidgeFit, np.ndarray]:
+def fit_ridge(
+    y: pd.Series, cal: EventCalendar, cfg: RidgeConfig, closed: set | None = None
+) -> tuple[RidgeFit, np.ndarray]:
     """Fit on the non-NaN days of ``y`` (log scale).  Returns the fit and in-sample fitted values.
 
     ``closed`` are the days the shop is shut (history NaN days plus predicted
@@ -103,9 +106,13 @@ def fit_ridge(y: pd.Series, cal: EventCalendar, cfg: RidgeConfig,
     # drop calendar columns never active on an observed day (cannot be estimated);
     # a named day seen once is indistinguishable from noise: leave it to the generic columns
     active = A[obs].sum(axis=0)
-    keep = [j for j, c in enumerate(names)
-            if c.startswith(("f_", "wx_", "dow")) or active[j] >= cfg.min_named_days
-            or (active[j] > 0 and not c.startswith(("h:", "ev:")))]
+    keep = [
+        j
+        for j, c in enumerate(names)
+        if c.startswith(("f_", "wx_", "dow"))
+        or active[j] >= cfg.min_named_days
+        or (active[j] > 0 and not c.startswith(("h:", "ev:")))
+    ]
     names = [names[j] for j in keep]
     A = A[:, keep]
     n = len(y)
@@ -139,8 +146,12 @@ def fit_ridge(y: pd.Series, cal: EventCalendar, cfg: RidgeConfig,
     fcols = [j for j, c in enumerate(names) if c.startswith("f_")]
     fpart = np.einsum("ij,j->i", A[:, fcols], beta[fcols]) if fcols else np.zeros(n)
     frange = (float(fpart[obs].min()), float(fpart[obs].max())) if obs.any() else (0.0, 0.0)
-    fit = RidgeFit(columns=["_intercept", *names], coef=[intercept, *map(float, beta)],
-                   fourier_range=frange, config={**cfg.__dict__, "penalty_scale": scale})
+    fit = RidgeFit(
+        columns=["_intercept", *names],
+        coef=[intercept, *map(float, beta)],
+        fourier_range=frange,
+        config={**cfg.__dict__, "penalty_scale": scale},
+    )
     return fit, _apply(fit, names, A)
 
 
@@ -154,8 +165,9 @@ def _apply(fit: RidgeFit, names: list[str], X: np.ndarray) -> np.ndarray:
     return out + np.clip(fpart, lo, hi)
 
 
-def predict_ridge(fit: RidgeFit, index: pd.DatetimeIndex, cal: EventCalendar, cfg: RidgeConfig,
-                  closed: set | None = None) -> np.ndarray:
+def predict_ridge(
+    fit: RidgeFit, index: pd.DatetimeIndex, cal: EventCalendar, cfg: RidgeConfig, closed: set | None = None
+) -> np.ndarray:
     """Regression part for ``index`` with the Fourier part clipped to its training range.
 
     Calendar columns unseen in training (e.g. a holiday that never occurred

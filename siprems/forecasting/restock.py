@@ -19,6 +19,7 @@ forecast row):
   (days_of_stock_left < lead_time_days), ``medium`` if within the horizon,
   else ``low``.
 """
+
 from __future__ import annotations
 
 import math
@@ -83,8 +84,9 @@ def days_of_stock(stock: float, demand: Sequence[float]) -> int | None:
     return None
 
 
-def restock_advice(stock: float, forecast, *, horizon_days: int = 7, lead_time_days: int = 2,
-                   service_level: float = 0.95) -> RestockAdvice:
+def restock_advice(
+    stock: float, forecast, *, horizon_days: int = 7, lead_time_days: int = 2, service_level: float = 0.95
+) -> RestockAdvice:
     """Restock numbers for one product (see module docstring for the formulas).
 
     ``forecast`` rows start at the day the advice is for (e.g.
@@ -112,9 +114,17 @@ def restock_advice(stock: float, forecast, *, horizon_days: int = 7, lead_time_d
     else:
         urgency = "low"
     return RestockAdvice(
-        stock=stock, horizon_days=horizon, lead_time_days=int(lead_time_days),
-        service_level=float(service_level), z=z, predicted_demand=demand,
-        lead_time_demand=lt_demand, sigma_lead_time=sigma_lt, safety_stock=safety,
+        stock=stock,
+        horizon_days=horizon,
+        lead_time_days=int(lead_time_days),
+        service_level=float(service_level),
+        z=z,
+        predicted_demand=demand,
+        lead_time_demand=lt_demand,
+        sigma_lead_time=sigma_lt,
+        safety_stock=safety,
         reorder_point=lt_demand + safety,
         recommended_restock=max(0, math.ceil(demand + safety - stock - 1e-9)),
-        days_of_stock_left=left, urgency=urgency)
+        days_of_stock_left=left,
+        urgency=urgency,
+    )

@@ -5,6 +5,7 @@ window, a fingerprint of the training series and the forecast path (one row
 per day from the training end), so an API can answer without refitting.
 ``to_dict()`` gives plain JSON types only (str, float, int, list, dict).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,12 +42,12 @@ class ForecastModel:
     """A trained forecast for one product (see module docstring)."""
 
     method: str
-    start: str                      # first forecast day (ISO); the path starts here
+    start: str  # first forecast day (ISO); the path starts here
     train_start: str | None
-    train_end: str | None           # last history day (ISO)
+    train_end: str | None  # last history day (ISO)
     fingerprint: str
     n_obs: int
-    path: dict[str, list[float]]    # PATH_KEYS -> one value per day from ``start``
+    path: dict[str, list[float]]  # PATH_KEYS -> one value per day from ``start``
     params: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     country: str | None = None
@@ -55,24 +56,39 @@ class ForecastModel:
 
     # -- serialisation -----------------------------------------------------
     def to_dict(self) -> dict:
-        return _clean({
-            "version": self.version, "method": self.method, "start": self.start,
-            "train_start": self.train_start, "train_end": self.train_end,
-            "fingerprint": self.fingerprint, "n_obs": self.n_obs,
-            "country": self.country, "subdiv": self.subdiv,
-            "params": self.params, "metrics": self.metrics,
-            "path": {k: [float(v) for v in self.path[k]] for k in PATH_KEYS},
-        })
+        return _clean(
+            {
+                "version": self.version,
+                "method": self.method,
+                "start": self.start,
+                "train_start": self.train_start,
+                "train_end": self.train_end,
+                "fingerprint": self.fingerprint,
+                "n_obs": self.n_obs,
+                "country": self.country,
+                "subdiv": self.subdiv,
+                "params": self.params,
+                "metrics": self.metrics,
+                "path": {k: [float(v) for v in self.path[k]] for k in PATH_KEYS},
+            }
+        )
 
     @classmethod
     def from_dict(cls, d: dict) -> "ForecastModel":
-        return cls(method=d["method"], start=d["start"], train_start=d.get("train_start"),
-                   train_end=d.get("train_end"), fingerprint=d.get("fingerprint", ""),
-                   n_obs=int(d.get("n_obs", 0)),
-                   path={k: [float(v) for v in d["path"][k]] for k in PATH_KEYS},
-                   params=d.get("params") or {}, metrics=d.get("metrics") or {},
-                   country=d.get("country"), subdiv=d.get("subdiv"),
-                   version=int(d.get("version", SCHEMA_VERSION)))
+        return cls(
+            method=d["method"],
+            start=d["start"],
+            train_start=d.get("train_start"),
+            train_end=d.get("train_end"),
+            fingerprint=d.get("fingerprint", ""),
+            n_obs=int(d.get("n_obs", 0)),
+            path={k: [float(v) for v in d["path"][k]] for k in PATH_KEYS},
+            params=d.get("params") or {},
+            metrics=d.get("metrics") or {},
+            country=d.get("country"),
+            subdiv=d.get("subdiv"),
+            version=int(d.get("version", SCHEMA_VERSION)),
+        )
 
     # -- reading the stored path -------------------------------------------
     @property

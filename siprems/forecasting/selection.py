@@ -7,6 +7,7 @@ candidate beats it by more than ``margin`` (relative MASE): a single holdout
 is a noisy judge, and on the bakery backtest the primary model wins on
 average (picking the holdout winner outright cost ~0.01 MASE).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -38,17 +39,22 @@ def eligible(y: pd.Series) -> list[str]:
     return list(CANDIDATES)
 
 
-def fit_candidate(name: str, y: pd.Series, cal: EventCalendar, horizon: int,
-                  warm: dict | None = None) -> "models.Path":
+def fit_candidate(name: str, y: pd.Series, cal: EventCalendar, horizon: int, warm: dict | None = None) -> "models.Path":
     """Run one candidate by name."""
     if name == "short_history":
         return models.short_history(y, cal, horizon)
     return CANDIDATES[name](y, cal, horizon, warm=warm)
 
 
-def select_model(y: pd.Series, cal: EventCalendar, *, holdout: int = 56,
-                 candidates: list[str] | None = None, margin: float = 0.25,
-                 warm: dict | None = None) -> tuple[str, dict]:
+def select_model(
+    y: pd.Series,
+    cal: EventCalendar,
+    *,
+    holdout: int = 56,
+    candidates: list[str] | None = None,
+    margin: float = 0.25,
+    warm: dict | None = None,
+) -> tuple[str, dict]:
     """Return ``(chosen name, report)``.
 
     ``report`` is ``{"selected": name, "holdout_days": n, "holdout": {name: metrics}}``

@@ -2,6 +2,7 @@
 
 The models read NaN as *missing* (the shop was shut), never as zero demand.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,8 +15,7 @@ import pandas as pd
 from .calendar import to_date
 
 
-def daily_series(sales: Iterable, closed_days: Iterable = (), *, start=None,
-                 end=None) -> pd.Series:
+def daily_series(sales: Iterable, closed_days: Iterable = (), *, start=None, end=None) -> pd.Series:
     """Build a daily float Series from ``sales``.
 
     ``sales`` is an iterable of ``(date, qty)`` pairs (several rows per day are
@@ -63,7 +63,7 @@ def trim_closed_edges(y: pd.Series) -> pd.Series:
     valid = np.flatnonzero(~np.isnan(y.to_numpy()))
     if len(valid) == 0:
         return y.iloc[:0]
-    return y.iloc[valid[0]:]
+    return y.iloc[valid[0] :]
 
 
 def fingerprint(y: pd.Series) -> str:

@@ -69,8 +69,7 @@ async def store_events(pool, store_id: int) -> list[dict]:
 
 
 async def closed_weekdays(pool, store_id: int) -> set[int]:
-    rows = await fetch_all(pool, "SELECT day_of_week FROM opening_hours WHERE store_id = %s AND is_closed",
-                           (store_id,))
+    rows = await fetch_all(pool, "SELECT day_of_week FROM opening_hours WHERE store_id = %s AND is_closed", (store_id,))
     return {DAY_NAMES.index(r["day_of_week"]) for r in rows}
 
 
@@ -78,7 +77,8 @@ async def training_inputs(pool, store: StoreContext, product_id: int) -> dict:
     today = store.today
     since = today - timedelta(days=HISTORY_WINDOW_DAYS)
     sales, events, shut = await asyncio.gather(
-        daily_sales(pool, store, product_id, since), store_events(pool, store.store_id),
+        daily_sales(pool, store, product_id, since),
+        store_events(pool, store.store_id),
         closed_weekdays(pool, store.store_id),
     )
     closed: set[date] = set()
@@ -90,14 +90,27 @@ async def training_inputs(pool, store: StoreContext, product_id: int) -> dict:
             day += timedelta(days=1)
     # Days this product sold on promotion are promotion events for the model.
     events = events + [{"date": d, "name": "promo", "kind": "promotion"} for d, _, promo in sales if promo]
-    return {"sales": [(d, q) for d, q, _ in sales], "closed_days": closed, "events": events,
-            "country": store.country, "subdiv": store.subdivision, "today": today}
+    return {
+        "sales": [(d, q) for d, q, _ in sales],
+        "closed_days": closed,
+        "events": events,
+        "country": store.country,
+        "subdiv": store.subdivision,
+        "today": today,
+    }
 
 
 def _fit(inputs: dict, warm: dict | None) -> tuple[ForecastModel, float]:
     started = time.perf_counter()
-    model = train(inputs["sales"], closed_days=inputs["closed_days"], events=inputs["events"],
-                  country=inputs["country"], subdiv=inputs["subdiv"], today=inputs["today"], warm_start=warm)
+    model = train(
+        inputs["sales"],
+        closed_days=inputs["closed_days"],
+        events=inputs["events"],
+        country=inputs["country"],
+        subdiv=inputs["subdiv"],
+        today=inputs["today"],
+        warm_start=warm,
+    )
     return model, time.perf_counter() - started
 
 
@@ -124,8 +137,7 @@ async def _invalidate_reads(store_id: int, redis=None) -> None:
         await client.aclose()
 
 
-async def train_product(pool, store_id: int, product_id: int, run_id: str | None = None, ctx=None,
-                        redis=None) -> dict:
+async def train_product(pool, store_id: int, product_id: int, run_id: str | None = None, ctx=None, redis=None) -> dict:
     """Train one product and store the model as a new version (idempotent per run id)."""
     store = await store_context(pool, store_id)
     inputs = await training_inputs(pool, store, product_id)
@@ -142,17 +154,36 @@ async def train_product(pool, store_id: int, product_id: int, run_id: str | None
     metrics.FORECAST_FIT.labels(model.method).observe(seconds)
     if holdout.get("wape") is not None:
         metrics.FORECAST_ERROR.labels(model.method).observe(float(holdout["wape"]) / 100.0)
-    log.info("trained product", extra={"store_id": store_id, "product_id": product_id, "method": model.method,
-                                       "fit_seconds": round(seconds, 3), "holdout": holdout,
-                                       "version": saved["version"], "run_id": run_id})
-    return {"product_id": product_id, "model_id": saved["model_id"], "version": saved["version"],
-            "created": saved["created"], "method": model.method, "fit_seconds": round(seconds, 3),
-            "n_obs": model.n_obs, "holdout": holdout}
+    log.info(
+        "trained product",
+        extra={
+            "store_id": store_id,
+            "product_id": product_id,
+            "method": model.method,
+            "fit_seconds": round(seconds, 3),
+            "holdout": holdout,
+            "version": saved["version"],
+            "run_id": run_id,
+        },
+    )
+    return {
+        "product_id": product_id,
+        "model_id": saved["model_id"],
+        "version": saved["version"],
+        "created": saved["created"],
+        "method": model.method,
+        "fit_seconds": round(seconds, 3),
+        "n_obs": model.n_obs,
+        "holdout": holdout,
+    }
 
 
 async def history_length(pool, store_id: int, product_id: int) -> int:
-    row = await fetch_one(pool, "SELECT min(transaction_date) AS first FROM transactions "
-                                "WHERE store_id = %s AND product_id = %s", (store_id, product_id))
+    row = await fetch_one(
+        pool,
+        "SELECT min(transaction_date) AS first FROM transactions WHERE store_id = %s AND product_id = %s",
+        (store_id, product_id),
+    )
     if not row or row["first"] is None:
         return 0
     return (datetime.now(row["first"].tzinfo) - row["first"]).days + 1
@@ -162,8 +193,9 @@ async def predict(pool, store_id: int, product_sku: str, days: int, ctx=None, hi
     """Job handler form of a prediction (`/api/predict/async`): trains if needed."""
     from siprems.forecasting import prediction
 
-    product = await fetch_one(pool, "SELECT product_id FROM products WHERE store_id = %s AND sku = %s",
-                              (store_id, product_sku))
+    product = await fetch_one(
+        pool, "SELECT product_id FROM products WHERE store_id = %s AND sku = %s", (store_id, product_sku)
+    )
     if product is None:
         from siprems.jobs.context import PermanentError
 

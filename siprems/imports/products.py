@@ -69,8 +69,9 @@ def check(rows: Rows) -> list[ProductCreate]:
         seen = first_row.setdefault(product.sku, index)
         if seen != index:
             place = rows.where(index)
-            problems.append(Problem(place["row"], "sku", f"repeats SKU {product.sku} of row {seen + 1}",
-                                    place.get("line")))
+            problems.append(
+                Problem(place["row"], "sku", f"repeats SKU {product.sku} of row {seen + 1}", place.get("line"))
+            )
     if problems:
         raise reject(problems)
     return products
@@ -93,11 +94,15 @@ async def write(pool, store_id: int, rows: Rows, products: list[ProductCreate], 
         return await _write(pool, store_id, rows, products, mode)
     except psycopg2.errors.UniqueViolation as exc:
         # Another request created one of these SKUs after our snapshot.
-        raise Conflict("A product with one of these SKUs was created meanwhile; nothing was imported. "
-                       "Retry the import.", code="sku_taken") from exc
+        raise Conflict(
+            "A product with one of these SKUs was created meanwhile; nothing was imported. Retry the import.",
+            code="sku_taken",
+        ) from exc
     except psycopg2.errors.DeadlockDetected as exc:
-        raise Conflict("A concurrent change to these products interrupted the import; nothing was imported. "
-                       "Retry the import.", code="import_conflict") from exc
+        raise Conflict(
+            "A concurrent change to these products interrupted the import; nothing was imported. Retry the import.",
+            code="import_conflict",
+        ) from exc
 
 
 async def _write(pool, store_id: int, rows: Rows, products: list[ProductCreate], mode: str) -> dict:
@@ -105,19 +110,24 @@ async def _write(pool, store_id: int, rows: Rows, products: list[ProductCreate],
     batches = await asyncio.to_thread(lambda: [_params(store_id, b) for b in chunks(products, CHUNK)])
     async with transaction(pool) as cur:
         if mode == "create":
-            await cur.execute("SELECT sku FROM products WHERE store_id = %s AND sku = ANY(%s::text[])",
-                              (store_id, text_array([p.sku for p in products])))
+            await cur.execute(
+                "SELECT sku FROM products WHERE store_id = %s AND sku = ANY(%s::text[])",
+                (store_id, text_array([p.sku for p in products])),
+            )
             taken = {row["sku"] for row in await cur.fetchall()}
             if taken:
                 index = {p.sku: i for i, p in enumerate(products)}
                 clashes = sorted(taken, key=index.__getitem__)
-                problems = [Problem(**rows.where(index[sku]), field="sku",
-                                    message=f"Product with SKU {sku} already exists") for sku in clashes]
+                problems = [
+                    Problem(**rows.where(index[sku]), field="sku", message=f"Product with SKU {sku} already exists")
+                    for sku in clashes
+                ]
                 raise Conflict(
                     f"{len(clashes)} SKU(s) already exist (first: {clashes[0]} in row {index[clashes[0]] + 1}); "
                     f"nothing was imported. Use mode=upsert to update existing products.",
                     code="sku_taken",
-                    extra={"details": [p.as_dict() for p in problems[:MAX_ERRORS]], "error_count": len(clashes)})
+                    extra={"details": [p.as_dict() for p in problems[:MAX_ERRORS]], "error_count": len(clashes)},
+                )
         for params in batches:
             await cur.execute(UPSERT, params)
             counts = await cur.fetchone()

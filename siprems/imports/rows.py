@@ -75,14 +75,16 @@ def parse(body: bytes, content_type: str, key: str, columns: dict[str, str]) -> 
     """JSON `{key: [...]}` (or a bare array), or CSV whose header names
     `columns` (lower-cased accepted name -> row key)."""
     if not body.strip():
-        raise BadRequest(f"The request body is empty; send JSON {{\"{key}\": [...]}} or CSV with a header row.",
-                         code="empty_body")
+        raise BadRequest(
+            f'The request body is empty; send JSON {{"{key}": [...]}} or CSV with a header row.', code="empty_body"
+        )
     rows = _parse_csv(body, columns) if _is_csv(body, content_type) else _parse_json(body, key)
     if not rows.items:
         raise BadRequest(f"No rows to import: '{key}' is empty.", code="no_rows")
     if len(rows.items) > MAX_ROWS:
-        raise TooManyRows(f"{len(rows.items)} rows sent; at most {MAX_ROWS} rows per request. "
-                          f"Split the file and send it in parts.")
+        raise TooManyRows(
+            f"{len(rows.items)} rows sent; at most {MAX_ROWS} rows per request. Split the file and send it in parts."
+        )
     return rows
 
 
@@ -98,19 +100,29 @@ def _parse_json(body: bytes, key: str) -> Rows:
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise BadRequest("The request body is not valid JSON (for CSV send Content-Type: text/csv).",
-                         code="invalid_json") from exc
+        raise BadRequest(
+            "The request body is not valid JSON (for CSV send Content-Type: text/csv).", code="invalid_json"
+        ) from exc
     if isinstance(data, dict) and set(data) == {key}:
         data = data[key]
     elif isinstance(data, dict):
         other = sorted(set(data) - {key})
         raise ValidationFailed(
             f"Field '{key}' is required." if key not in data else f"Field '{other[0]}' is not a recognised field.",
-            extra={"details": [{"field": key if key not in data else other[0],
-                                "message": "is required" if key not in data else "is not a recognised field"}]})
+            extra={
+                "details": [
+                    {
+                        "field": key if key not in data else other[0],
+                        "message": "is required" if key not in data else "is not a recognised field",
+                    }
+                ]
+            },
+        )
     if not isinstance(data, list):
-        raise ValidationFailed(f"Field '{key}' must be an array of objects.",
-                               extra={"details": [{"field": key, "message": "must be an array of objects"}]})
+        raise ValidationFailed(
+            f"Field '{key}' must be an array of objects.",
+            extra={"details": [{"field": key, "message": "must be an array of objects"}]},
+        )
     return Rows(data)
 
 
@@ -130,13 +142,17 @@ def _parse_csv(body: bytes, columns: dict[str, str]) -> Rows:
             if not record or (len(record) == 1 and not record[0].strip()):
                 continue  # blank line
             if len(record) != len(names):
-                raise BadRequest(f"CSV line {reader.line_num} has {len(record)} fields; the header has "
-                                 f"{len(names)}.", code="invalid_csv")
+                raise BadRequest(
+                    f"CSV line {reader.line_num} has {len(record)} fields; the header has {len(names)}.",
+                    code="invalid_csv",
+                )
             items.append({n: v for n, v in zip(names, record) if v.strip() != ""})
             lines.append(reader.line_num)
             if len(items) > MAX_ROWS:
-                raise TooManyRows(f"More than {MAX_ROWS} rows sent; at most {MAX_ROWS} rows per request. "
-                                  f"Split the file and send it in parts.")
+                raise TooManyRows(
+                    f"More than {MAX_ROWS} rows sent; at most {MAX_ROWS} rows per request. "
+                    f"Split the file and send it in parts."
+                )
     except csv.Error as exc:
         raise BadRequest(f"Malformed CSV at line {reader.line_num}: {exc}.", code="invalid_csv") from exc
     return Rows(items, lines)
@@ -201,12 +217,13 @@ def _problem(err: dict, rows: Rows) -> Problem:
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 # Array literals: one text parameter per column (`%s::type[]`) is far cheaper
 # for the server to parse than psycopg2's `ARRAY[...]` of one literal per
 # element, and cheap to build here.
+
 
 def _plain(value: Any) -> str:
     if value is None:

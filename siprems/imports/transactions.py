@@ -68,9 +68,11 @@ class TransactionRow(BaseModel):
 
     product_sku: str = Field(min_length=1, max_length=50)
     quantity: Annotated[int, Field(ge=1, le=1_000_000), BeforeValidator(_no_bool)]
-    transaction_date: Annotated[datetime, BeforeValidator(_no_number),
-                                WithJsonSchema({"type": "string", "format": "date-time",
-                                                "description": "ISO 8601 date or date-time"})]
+    transaction_date: Annotated[
+        datetime,
+        BeforeValidator(_no_number),
+        WithJsonSchema({"type": "string", "format": "date-time", "description": "ISO 8601 date or date-time"}),
+    ]
     price: Money | None = None
     is_promo: bool = False
 
@@ -102,8 +104,10 @@ async def write(pool, store_id: int, rows: Rows, sales: list[TransactionRow]) ->
     try:
         return await _write(pool, store_id, rows, sales)
     except (psycopg2.errors.DeadlockDetected, psycopg2.errors.ForeignKeyViolation) as exc:
-        raise Conflict("A concurrent change to these products interrupted the import; nothing was imported. "
-                       "Retry the import.", code="import_conflict") from exc
+        raise Conflict(
+            "A concurrent change to these products interrupted the import; nothing was imported. Retry the import.",
+            code="import_conflict",
+        ) from exc
 
 
 async def _write(pool, store_id: int, rows: Rows, sales: list[TransactionRow]) -> dict:
@@ -116,26 +120,37 @@ async def _write(pool, store_id: int, rows: Rows, sales: list[TransactionRow]) -
         await cur.execute(
             """SELECT sku, product_id, price FROM products
                WHERE store_id = %s AND sku = ANY(%s::text[]) ORDER BY product_id FOR KEY SHARE""",
-            (store_id, text_array(skus)))
+            (store_id, text_array(skus)),
+        )
         products = {row["sku"]: (row["product_id"], row["price"]) for row in await cur.fetchall()}
         # CPU work off the event loop: other requests on this worker keep flowing.
         batches, span = await asyncio.to_thread(_batches, rows, sales, products, zone)
         for params in batches:
             await cur.execute(INSERT, {**params, "store": store_id})
-    return {"received": len(sales), "imported": len(sales), "products": len(skus),
-            "first_date": span[0], "last_date": span[1], "stock_changed": False}
+    return {
+        "received": len(sales),
+        "imported": len(sales),
+        "products": len(skus),
+        "first_date": span[0],
+        "last_date": span[1],
+        "stock_changed": False,
+    }
 
 
-def _batches(rows: Rows, sales: list[TransactionRow], products: dict[str, tuple[int, Decimal]],
-             zone: tzinfo) -> tuple[list[dict], tuple[datetime, datetime]]:
+def _batches(
+    rows: Rows, sales: list[TransactionRow], products: dict[str, tuple[int, Decimal]], zone: tzinfo
+) -> tuple[list[dict], tuple[datetime, datetime]]:
     columns, span = _columns(rows, sales, products, zone)
-    batches = [{name: plain_array(values[start:start + CHUNK]) for name, values in columns.items()}
-               for start in range(0, len(sales), CHUNK)]
+    batches = [
+        {name: plain_array(values[start : start + CHUNK]) for name, values in columns.items()}
+        for start in range(0, len(sales), CHUNK)
+    ]
     return batches, span
 
 
-def _columns(rows: Rows, sales: list[TransactionRow], products: dict[str, tuple[int, Decimal]],
-             zone: tzinfo) -> tuple[dict[str, list], tuple[datetime, datetime]]:
+def _columns(
+    rows: Rows, sales: list[TransactionRow], products: dict[str, tuple[int, Decimal]], zone: tzinfo
+) -> tuple[dict[str, list], tuple[datetime, datetime]]:
     """Resolve every row to insertable values, or raise naming each problem."""
     latest = datetime.now(UTC) + FUTURE_SLACK
     ids, quantities, prices, promos, dates = [], [], [], [], []

@@ -1,12 +1,12 @@
 """`siprems jobs ...`: look at the queues and repair them.
 
-    siprems jobs status              workers alive, per-queue lag/pending/dead letters
-    siprems jobs pending [-q QUEUE]  delivered, unacknowledged entries (idle time, deliveries, owner)
-    siprems jobs dead [-q QUEUE]     dead letters, newest first
-    siprems jobs redrive ID          put a dead job back in its queue (dead-letter entry id or job id)
-    siprems jobs show JOB_ID         one job record
-    siprems jobs cancel JOB_ID       revoke (not started) or stop at the next checkpoint (running)
-    siprems jobs enqueue TYPE [JSON] enqueue a job (e.g. `noop`, `cleanup_job_records`)
+siprems jobs status              workers alive, per-queue lag/pending/dead letters
+siprems jobs pending [-q QUEUE]  delivered, unacknowledged entries (idle time, deliveries, owner)
+siprems jobs dead [-q QUEUE]     dead letters, newest first
+siprems jobs redrive ID          put a dead job back in its queue (dead-letter entry id or job id)
+siprems jobs show JOB_ID         one job record
+siprems jobs cancel JOB_ID       revoke (not started) or stop at the next checkpoint (running)
+siprems jobs enqueue TYPE [JSON] enqueue a job (e.g. `noop`, `cleanup_job_records`)
 """
 
 from __future__ import annotations
@@ -43,9 +43,17 @@ async def _pending(redis, queues, limit: int) -> list[dict]:
             entry_id = text(row["message_id"])
             entry = await redis.xrange(keys.job_stream(queue), entry_id, entry_id)
             fields = _fields(entry[0][1]) if entry else {}
-            out.append({"queue": queue, "entry_id": entry_id, "job_id": fields.get("id"), "type": fields.get("type"),
-                        "consumer": text(row["consumer"]), "idle_ms": row["time_since_delivered"],
-                        "deliveries": row["times_delivered"]})
+            out.append(
+                {
+                    "queue": queue,
+                    "entry_id": entry_id,
+                    "job_id": fields.get("id"),
+                    "type": fields.get("type"),
+                    "consumer": text(row["consumer"]),
+                    "idle_ms": row["time_since_delivered"],
+                    "deliveries": row["times_delivered"],
+                }
+            )
     return out
 
 
@@ -65,8 +73,9 @@ async def redrive(redis, ident: str, queues=QUEUES) -> dict:
             if ident in (text(entry_id), f.get("job_id")):
                 job_type = REGISTRY.get(f.get("type", ""))
                 script = redis.register_script(scripts.REDRIVE)
-                outcome, job_id = await script(args=[*scripts.PREFIX_ARGS, queue, text(entry_id),
-                                                     job_type.max_retries if job_type else ""])
+                outcome, job_id = await script(
+                    args=[*scripts.PREFIX_ARGS, queue, text(entry_id), job_type.max_retries if job_type else ""]
+                )
                 return {"outcome": text(outcome), "job_id": text(job_id), "queue": queue}
     return {"outcome": "MISSING", "job_id": None}
 
@@ -95,8 +104,15 @@ async def _run(args: argparse.Namespace) -> int:
             if job is None:
                 _print({"error": "not_found", "job_id": args.job_id})
                 return 1
-            _print({**job.to_api(), "queue": job.queue, "store_id": job.store_id, "worker": job.worker,
-                    "traceback": job.traceback or None})
+            _print(
+                {
+                    **job.to_api(),
+                    "queue": job.queue,
+                    "store_id": job.store_id,
+                    "worker": job.worker,
+                    "traceback": job.traceback or None,
+                }
+            )
         elif args.command == "cancel":
             result = await producer.cancel(redis, args.job_id, result_ttl=settings.job_result_ttl_seconds)
             _print({"job_id": args.job_id, "outcome": result.outcome, "state": result.state})
@@ -110,8 +126,9 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="siprems jobs", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="siprems jobs", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("status", help="workers, queues, pending entries, dead letters")
     for name in ("pending", "dead"):

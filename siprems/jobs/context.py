@@ -45,8 +45,20 @@ class WaitForChildren:
 
 
 class JobContext:
-    def __init__(self, *, job_id: str, job_type: str, store_id: int, args: dict, attempt: int,
-                 redis, pool, settings, worker: str, lease_lost: Callable[[], bool] = lambda: False):
+    def __init__(
+        self,
+        *,
+        job_id: str,
+        job_type: str,
+        store_id: int,
+        args: dict,
+        attempt: int,
+        redis,
+        pool,
+        settings,
+        worker: str,
+        lease_lost: Callable[[], bool] = lambda: False,
+    ):
         self.job_id = job_id
         self.type = job_type
         self.store_id = store_id
@@ -80,11 +92,15 @@ class JobContext:
         and seal the parent; return the value the handler should return."""
         for start in range(0, len(children), 200):
             await self.check_cancelled()
-            await producer.enqueue_many(self.redis, [
-                producer.JobSpec(c.type, c.args, store_id=self.store_id, job_id=f"{self.job_id}.{c.key}",
-                                 parent_id=self.job_id)
-                for c in children[start:start + 200]
-            ])
+            await producer.enqueue_many(
+                self.redis,
+                [
+                    producer.JobSpec(
+                        c.type, c.args, store_id=self.store_id, job_id=f"{self.job_id}.{c.key}", parent_id=self.job_id
+                    )
+                    for c in children[start : start + 200]
+                ],
+            )
         if message:
             await self.redis.hset(keys.job_record(self.job_id), "message", message)
         seal = self.redis.register_script(scripts.SEAL_PARENT)

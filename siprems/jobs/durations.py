@@ -75,23 +75,29 @@ async def render(redis) -> list[str]:
         for job_type in job_types:
             pipe.hgetall(keys.job_durations(job_type))
         replies = await pipe.execute()
-    lines = ["# HELP siprems_job_duration_seconds Job run time by type (all workers)",
-             "# TYPE siprems_job_duration_seconds histogram"]
-    outcomes = ["# HELP siprems_jobs_finished_total Jobs finished by type and outcome (all workers)",
-                "# TYPE siprems_jobs_finished_total counter"]
+    lines = [
+        "# HELP siprems_job_duration_seconds Job run time by type (all workers)",
+        "# TYPE siprems_job_duration_seconds histogram",
+    ]
+    outcomes = [
+        "# HELP siprems_jobs_finished_total Jobs finished by type and outcome (all workers)",
+        "# TYPE siprems_jobs_finished_total counter",
+    ]
     for job_type, raw in zip(job_types, replies):
         if not raw:
             continue
         fields = {text(k): float(text(v)) for k, v in raw.items()}
         name = _label(job_type)
         for bound in BUCKETS:
-            lines.append(f'siprems_job_duration_seconds_bucket{{type="{name}",le="{bound}"}} '
-                         f'{fields.get(f"le:{bound}", 0):.0f}')
+            lines.append(
+                f'siprems_job_duration_seconds_bucket{{type="{name}",le="{bound}"}} {fields.get(f"le:{bound}", 0):.0f}'
+            )
         lines.append(f'siprems_job_duration_seconds_bucket{{type="{name}",le="+Inf"}} {fields.get("count", 0):.0f}')
         lines.append(f'siprems_job_duration_seconds_count{{type="{name}"}} {fields.get("count", 0):.0f}')
         lines.append(f'siprems_job_duration_seconds_sum{{type="{name}"}} {fields.get("sum", 0.0)}')
         for field, value in sorted(fields.items()):
             if field.startswith("outcome:"):
-                outcomes.append(f'siprems_jobs_finished_total{{type="{name}",outcome="{_label(field[8:])}"}} '
-                                f'{value:.0f}')
+                outcomes.append(
+                    f'siprems_jobs_finished_total{{type="{name}",outcome="{_label(field[8:])}"}} {value:.0f}'
+                )
     return lines + outcomes

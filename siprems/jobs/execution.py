@@ -30,8 +30,9 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
-async def run_handler(jt: JobType, ctx: JobContext, *, failures: int, max_retries: int,
-                      handing_back: Callable[[], bool]) -> Outcome | None:
+async def run_handler(
+    jt: JobType, ctx: JobContext, *, failures: int, max_retries: int, handing_back: Callable[[], bool]
+) -> Outcome | None:
     try:
         async with asyncio.timeout(jt.timeout):
             result = await jt.handler(ctx, **ctx.args)

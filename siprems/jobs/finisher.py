@@ -22,8 +22,7 @@ TRANSIENT = (redis_errors.ConnectionError, redis_errors.TimeoutError)
 
 
 class Finisher:
-    def __init__(self, redis, result_ttl: int, *, recorded: Callable[[str, str], None],
-                 retried: Callable[[], None]):
+    def __init__(self, redis, result_ttl: int, *, recorded: Callable[[str, str], None], retried: Callable[[], None]):
         self._redis = redis
         self._finish = redis.register_script(scripts.FINISH_BATCH)
         self._ttl = result_ttl
@@ -62,9 +61,10 @@ class Finisher:
         async with self._redis.pipeline(transaction=False) as pipe:
             for queue, items in batch.items():
                 for start in range(0, len(items), CHUNK):
-                    flat = [v for item in items[start:start + CHUNK] for v in item]
-                    await self._finish(args=[*scripts.PREFIX_ARGS, queue, keys.JOBS_GROUP, self._ttl, *flat],
-                                       client=pipe)
+                    flat = [v for item in items[start : start + CHUNK] for v in item]
+                    await self._finish(
+                        args=[*scripts.PREFIX_ARGS, queue, keys.JOBS_GROUP, self._ttl, *flat], client=pipe
+                    )
             await pipe.execute()
         for queue, items in batch.items():
             for entry_id, *_ in items:

@@ -51,9 +51,11 @@ REGISTRY: dict[str, JobType] = {}
 
 def job_type(name: str, **options: Any) -> Callable[[Handler], Handler]:
     """Decorator: register `handler` as job type `name` (options: JobType fields)."""
+
     def register(handler: Handler) -> Handler:
         REGISTRY[name] = JobType(name=name, handler=handler, **options)
         return handler
+
     return register
 
 

@@ -38,12 +38,20 @@ class Janitor:
         for queue in w.queues:
             cursor = "0-0"
             while free > 0:
-                reply = await w.redis.xautoclaim(keys.job_stream(queue), keys.JOBS_GROUP, w.name,
-                                                 min_idle_time=self.min_idle_ms, start_id=cursor, count=free)
+                reply = await w.redis.xautoclaim(
+                    keys.job_stream(queue),
+                    keys.JOBS_GROUP,
+                    w.name,
+                    min_idle_time=self.min_idle_ms,
+                    start_id=cursor,
+                    count=free,
+                )
                 cursor, entries = text(reply[0]), reply[1]
                 deleted = reply[2] if len(reply) > 2 else []
                 if deleted:  # cannot happen with our trimming (XDEL after XACK); say so if it does
-                    log.warning("entries deleted while pending", extra={"queue": queue, "ids": [text(d) for d in deleted]})
+                    log.warning(
+                        "entries deleted while pending", extra={"queue": queue, "ids": [text(d) for d in deleted]}
+                    )
                 entries = [(e, f) for e, f in entries if (queue, text(e)) not in w.inflight]
                 if entries:
                     log.info("reclaimed %d abandoned entries", len(entries), extra={"queue": queue})

@@ -85,7 +85,7 @@ class LeaseKeeper(threading.Thread):
             held = {q: [e for e, deadline in entries.items() if deadline > now] for q, entries in self._held.items()}
         for queue, entry_ids in held.items():
             for start in range(0, len(entry_ids), RENEW_CHUNK):
-                chunk = entry_ids[start:start + RENEW_CHUNK]
+                chunk = entry_ids[start : start + RENEW_CHUNK]
                 lost = self._renew(args=[keys.job_stream(queue), keys.JOBS_GROUP, self.consumer, *chunk])
                 if lost:
                     with self._lock:

@@ -46,5 +46,9 @@ async def cleanup(redis, settings) -> dict:
     for queue in QUEUES:
         trimmed += await redis.xtrim(keys.job_dead_letters(queue), minid=min_id, approximate=False)
     forgotten = await redis.zremrangebyscore(keys.JOBS_WORKERS, 0, int((now - FORGET_WORKERS_AFTER_SECONDS) * 1000))
-    return {"index_entries_dropped": dropped, "jobs_repaired": repaired, "dead_letters_trimmed": trimmed,
-            "workers_forgotten": forgotten}
+    return {
+        "index_entries_dropped": dropped,
+        "jobs_repaired": repaired,
+        "dead_letters_trimmed": trimmed,
+        "workers_forgotten": forgotten,
+    }

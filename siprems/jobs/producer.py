@@ -66,9 +66,18 @@ def _args(spec: JobSpec) -> list:
     idem = keys.job_idempotency(spec.store_id, spec.idempotency_key) if spec.idempotency_key else ""
     return [
         *scripts.PREFIX_ARGS,
-        spec.job_id or new_job_id(), spec.type, job_type.queue, str(spec.store_id),
-        jsonutil.dumps_str(spec.args or {}), job_type.max_retries, _due_ms(spec.due_at),
-        idem, spec.idempotency_ttl, spec.parent_id, spec.fire_key, spec.fire_ttl,
+        spec.job_id or new_job_id(),
+        spec.type,
+        job_type.queue,
+        str(spec.store_id),
+        jsonutil.dumps_str(spec.args or {}),
+        job_type.max_retries,
+        _due_ms(spec.due_at),
+        idem,
+        spec.idempotency_ttl,
+        spec.parent_id,
+        spec.fire_key,
+        spec.fire_ttl,
     ]
 
 
@@ -88,8 +97,9 @@ async def enqueue_many(redis, specs: list[JobSpec]) -> list[Enqueued]:
                 await script(args=_args(spec), client=pipe)
             replies = await pipe.execute()
     except redis_errors.OutOfMemoryError as exc:  # maxmemory reached (noeviction): refuse new work
-        raise ServiceUnavailable("The job queue is full; please retry later.", code="queue_full",
-                                 headers={"Retry-After": "30"}) from exc
+        raise ServiceUnavailable(
+            "The job queue is full; please retry later.", code="queue_full", headers={"Retry-After": "30"}
+        ) from exc
     return [Enqueued(text(r[0]), int(r[1]) == 1) for r in replies]
 
 

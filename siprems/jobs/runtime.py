@@ -45,8 +45,13 @@ BATCH_WAIT_SECONDS = 0.002
 
 def queue_client(url: str, block_ms: int) -> aioredis.Redis:
     # The socket timeout must exceed the XREADGROUP block time.
-    return aioredis.Redis.from_url(url, decode_responses=True, socket_timeout=block_ms / 1000 + 10,
-                                   socket_connect_timeout=5, health_check_interval=30)
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=block_ms / 1000 + 10,
+        socket_connect_timeout=5,
+        health_check_interval=30,
+    )
 
 
 async def ensure_groups(redis, queues) -> None:
@@ -61,8 +66,7 @@ async def ensure_groups(redis, queues) -> None:
 
 
 class Worker:
-    def __init__(self, settings, *, queues=QUEUES, concurrency: int | None = None, name: str | None = None,
-                 pool=None):
+    def __init__(self, settings, *, queues=QUEUES, concurrency: int | None = None, name: str | None = None, pool=None):
         self.settings = settings
         self.queues = list(queues)
         self.concurrency = max(1, concurrency or settings.job_concurrency)
@@ -83,29 +87,35 @@ class Worker:
         self._start = self.redis.register_script(scripts.START_BATCH)
         self.mover = DelayedMover(self.redis)
         self.durations = DurationStats()
-        self.finisher = Finisher(self.redis, settings.job_result_ttl_seconds, recorded=self._recorded,
-                                 retried=self.mover.notify)
+        self.finisher = Finisher(
+            self.redis, settings.job_result_ttl_seconds, recorded=self._recorded, retried=self.mover.notify
+        )
         self.janitor = Janitor(self)
         self.lease = LeaseKeeper(settings.queue_redis_url, self.name, self.visibility_ms, self._info)
 
     def _info(self) -> dict:
-        return {"queues": self.queues, "concurrency": self.concurrency, "running": len(self.inflight),
-                "processed": self.processed, "started_at": int(self.started_at)}
+        return {
+            "queues": self.queues,
+            "concurrency": self.concurrency,
+            "running": len(self.inflight),
+            "processed": self.processed,
+            "started_at": int(self.started_at),
+        }
 
     # -- lifecycle -------------------------------------------------------------
     async def run(self) -> None:
         if self.pool is None:
             from siprems.db import create_pool
 
-            self.pool = await create_pool(self.settings.database_url, maxsize=self.settings.db_pool_max,
-                                          timeout=self.settings.db_timeout)
+            self.pool = await create_pool(
+                self.settings.database_url, maxsize=self.settings.db_pool_max, timeout=self.settings.db_timeout
+            )
         await ensure_groups(self.redis, self.queues)
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.request_stop)
         self.lease.start()
-        log.info("worker started", extra={"worker": self.name, "queues": self.queues,
-                                          "concurrency": self.concurrency})
+        log.info("worker started", extra={"worker": self.name, "queues": self.queues, "concurrency": self.concurrency})
         finisher = asyncio.create_task(self.finisher.run(lambda: self.stopping.is_set() and not self._running()))
         mover = asyncio.create_task(self.mover.run(self.stopping))
         durations = asyncio.create_task(self.durations.run(self.redis, self.stopping))
@@ -217,8 +227,9 @@ class Worker:
         else:  # fewer slots than queues: read `free` queues, one entry each (rotating)
             self._rr += 1
             queues, count = [self.queues[(self._rr + i) % n] for i in range(free)], 1
-        reply = await self.redis.xreadgroup(keys.JOBS_GROUP, self.name, {keys.job_stream(q): ">" for q in queues},
-                                            count=count, block=block_ms)
+        reply = await self.redis.xreadgroup(
+            keys.JOBS_GROUP, self.name, {keys.job_stream(q): ">" for q in queues}, count=count, block=block_ms
+        )
         for stream, entries in _stream_items(reply):
             await self.dispatch(_queue_of(stream), entries)
 
@@ -228,8 +239,9 @@ class Worker:
         for queue in self.queues:
             last = "0"
             while self.free_slots() > 0:
-                reply = await self.redis.xreadgroup(keys.JOBS_GROUP, self.name, {keys.job_stream(queue): last},
-                                                    count=self.free_slots())
+                reply = await self.redis.xreadgroup(
+                    keys.JOBS_GROUP, self.name, {keys.job_stream(queue): last}, count=self.free_slots()
+                )
                 entries = [e for _, es in _stream_items(reply) for e in es]
                 if not entries:
                     break
@@ -260,8 +272,17 @@ class Worker:
             return
         max_deliveries = self.settings.job_max_deliveries if check_deliveries else 0
         try:
-            rows = await self._start(args=[*scripts.PREFIX_ARGS, queue, keys.JOBS_GROUP, self.name, max_deliveries,
-                                           self.settings.job_result_ttl_seconds, *pairs])
+            rows = await self._start(
+                args=[
+                    *scripts.PREFIX_ARGS,
+                    queue,
+                    keys.JOBS_GROUP,
+                    self.name,
+                    max_deliveries,
+                    self.settings.job_result_ttl_seconds,
+                    *pairs,
+                ]
+            )
         except Exception:
             for entry_id in pairs[0::2]:
                 self._release(queue, entry_id)
@@ -285,12 +306,22 @@ class Worker:
             self.finisher.add(queue, entry_id, job_id, "FAILURE", str(exc), "")
             return
         self.lease.hold(queue, entry_id, time.monotonic() + jt.timeout + self.visibility_ms / 1000)
-        ctx = JobContext(job_id=job_id, job_type=job_type, store_id=int(store_id or 0), args=orjson.loads(args_json),
-                         attempt=int(attempts), redis=self.redis, pool=self.pool, settings=self.settings,
-                         worker=self.name, lease_lost=lambda: self.lease.is_lost(queue, entry_id))
+        ctx = JobContext(
+            job_id=job_id,
+            job_type=job_type,
+            store_id=int(store_id or 0),
+            args=orjson.loads(args_json),
+            attempt=int(attempts),
+            redis=self.redis,
+            pool=self.pool,
+            settings=self.settings,
+            worker=self.name,
+            lease_lost=lambda: self.lease.is_lost(queue, entry_id),
+        )
         started = time.perf_counter()
-        outcome = await run_handler(jt, ctx, failures=int(failures), max_retries=int(max_retries),
-                                    handing_back=lambda: self._handing_back)
+        outcome = await run_handler(
+            jt, ctx, failures=int(failures), max_retries=int(max_retries), handing_back=lambda: self._handing_back
+        )
         self.durations.observe(job_type, outcome[0] if outcome else "LEASE_LOST", time.perf_counter() - started)
         if outcome is None:  # lease lost: the new owner finishes it
             self._release(queue, entry_id)
@@ -316,7 +347,7 @@ def _stream_items(reply):
 
 
 def _queue_of(stream) -> str:
-    return text(stream)[len(keys.job_stream("")):]
+    return text(stream)[len(keys.job_stream("")) :]
 
 
 async def run_worker(settings, **options) -> None:

@@ -65,10 +65,27 @@ def register_schedule(schedule: Schedule) -> None:
     SCHEDULES[schedule.name] = schedule
 
 
-register_schedule(Schedule("nightly-retrain", "0 2 * * *", "train_all", {"trigger": "nightly"},
-                           per_store=True, catchup_seconds=6 * 3600, requires=FORECASTING))
-register_schedule(Schedule("hourly-stale-retrain", "20 * * * *", "train_all",
-                           {"only_stale": True, "trigger": "hourly"}, per_store=True, requires=FORECASTING))
+register_schedule(
+    Schedule(
+        "nightly-retrain",
+        "0 2 * * *",
+        "train_all",
+        {"trigger": "nightly"},
+        per_store=True,
+        catchup_seconds=6 * 3600,
+        requires=FORECASTING,
+    )
+)
+register_schedule(
+    Schedule(
+        "hourly-stale-retrain",
+        "20 * * * *",
+        "train_all",
+        {"only_stale": True, "trigger": "hourly"},
+        per_store=True,
+        requires=FORECASTING,
+    )
+)
 register_schedule(Schedule("cleanup-job-records", "*/15 * * * *", "cleanup_job_records", catchup_seconds=3600))
 
 
@@ -143,8 +160,9 @@ class Scheduler:
         if self.pool is None:
             return []
         if time.monotonic() - self._stores_at > STORE_CACHE_SECONDS:
-            rows = await fetch_all(self.pool, "SELECT timezone, array_agg(store_id ORDER BY store_id) AS ids "
-                                              "FROM stores GROUP BY timezone")
+            rows = await fetch_all(
+                self.pool, "SELECT timezone, array_agg(store_id ORDER BY store_id) AS ids FROM stores GROUP BY timezone"
+            )
             self._stores = [(r["timezone"], list(r["ids"])) for r in rows]
             self._stores_at = time.monotonic()
         return [(f"tz:{tz}", tz, ids) for tz, ids in self._stores]
@@ -165,14 +183,20 @@ class Scheduler:
             return 0
         fire_ttl = max(schedule.catchup_seconds, MISFIRE_GRACE_SECONDS) + 3600
         specs = [
-            producer.JobSpec(schedule.job_type, dict(schedule.args), store_id=store_id,
-                             job_id=f"cron:{schedule.name}:{store_id}:{t}",
-                             fire_key=keys.cron_fire(schedule.name, str(store_id), t), fire_ttl=fire_ttl)
-            for t in to_fire(missed, now, schedule.catchup_seconds) for store_id in store_ids
+            producer.JobSpec(
+                schedule.job_type,
+                dict(schedule.args),
+                store_id=store_id,
+                job_id=f"cron:{schedule.name}:{store_id}:{t}",
+                fire_key=keys.cron_fire(schedule.name, str(store_id), t),
+                fire_ttl=fire_ttl,
+            )
+            for t in to_fire(missed, now, schedule.catchup_seconds)
+            for store_id in store_ids
         ]
         created = 0
         for start in range(0, len(specs), 200):
-            created += sum(r.created for r in await producer.enqueue_many(self.redis, specs[start:start + 200]))
+            created += sum(r.created for r in await producer.enqueue_many(self.redis, specs[start : start + 200]))
         # Only after every job of these occurrences is in: a crash before this
         # line makes the next tick (of any scheduler) redo them, idempotently.
         await self._raise_to(keys=[last_key], args=[missed[-1]])

@@ -27,7 +27,8 @@ DEAD_LETTER_MAXLEN = 10_000
 # Enqueue, move-due and redrive keep the default, so a full queue refuses new work.
 ALLOW_OOM = "#!lua flags=allow-oom\n"
 
-_PREAMBLE = """
+_PREAMBLE = (
+    """
 local P_REC, P_STREAM, P_DEAD, P_ACTIVE, P_CHILD, DELAYED = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 
 local function now_us()
@@ -98,16 +99,21 @@ end
 
 local function dead_letter(queue, key, eid, reason, err, deliveries, now)
   local f = redis.call('HMGET', key, 'id', 'type', 'store_id', 'args')
-  redis.call('XADD', P_DEAD .. queue, 'MAXLEN', '~', '""" + str(DEAD_LETTER_MAXLEN) + """', '*',
+  redis.call('XADD', P_DEAD .. queue, 'MAXLEN', '~', '"""
+    + str(DEAD_LETTER_MAXLEN)
+    + """', '*',
     'job_id', f[1] or '', 'type', f[2] or '', 'store_id', f[3] or '', 'args', f[4] or '{}',
     'reason', reason, 'error', err, 'deliveries', deliveries, 'entry', eid, 'failed_at', now)
 end
 """
+)
 
 # ARGV[7..]: job id, type, queue, store id, args JSON, max retries, due (ms, 0 = now),
 # idempotency key ('' = none), idempotency TTL, parent id, cron fire key ('' = none), fire TTL.
 # Returns {job id, 1 if created else 0}.
-ENQUEUE = _PREAMBLE + """
+ENQUEUE = (
+    _PREAMBLE
+    + """
 local id, jtype, queue, store, args = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local max_retries, due, idem, idem_ttl = ARGV[12], tonumber(ARGV[13]), ARGV[14], ARGV[15]
 local parent, fire, fire_ttl = ARGV[16], ARGV[17], ARGV[18]
@@ -137,12 +143,16 @@ else
 end
 return {id, 1}
 """
+)
 
 # ARGV[7..]: queue, group, consumer, max deliveries (0: fresh entries, skip the
 # check), result TTL, then (entry id, job id) pairs. Returns one row per entry:
 # {entry, 'RUN', job id, type, args, store, attempts, failures, max retries, parent}
 # or {entry, verdict, job id} for entries acknowledged without running.
-START_BATCH = ALLOW_OOM + _PREAMBLE + """
+START_BATCH = (
+    ALLOW_OOM
+    + _PREAMBLE
+    + """
 local queue, group, consumer, maxd, ttl = ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10]), ARGV[11]
 local stream = P_STREAM .. queue
 local now = now_us()
@@ -181,6 +191,7 @@ for i = 12, #ARGV, 2 do
 end
 return out
 """
+)
 
 # ARGV[7..]: queue, group, result TTL, then groups of five: entry id, job id,
 # outcome, a, b. Outcomes: SUCCESS (a = result JSON), FAILURE (a = error,
@@ -188,7 +199,10 @@ return out
 # WAIT (fan-out parent waits for its children; a = message), RELEASE (hand
 # back to the queue; a = message). Only the current entry of a STARTED job
 # changes state; every entry is acknowledged and deleted.
-FINISH_BATCH = ALLOW_OOM + _PREAMBLE + """
+FINISH_BATCH = (
+    ALLOW_OOM
+    + _PREAMBLE
+    + """
 local queue, group, ttl = ARGV[7], ARGV[8], ARGV[9]
 local stream = P_STREAM .. queue
 local now = now_us()
@@ -224,10 +238,13 @@ for i = 10, #ARGV, 5 do
 end
 return changed
 """
+)
 
 # ARGV[7..]: limit. Moves due jobs from the delayed set into their streams.
 # Returns {moved, next due time in ms or ''}.
-MOVE_DUE = _PREAMBLE + """
+MOVE_DUE = (
+    _PREAMBLE
+    + """
 local now = now_us()
 local ids = redis.call('ZRANGEBYSCORE', DELAYED, '-inf', int(ms_of(now)), 'LIMIT', 0, tonumber(ARGV[7]))
 for _, jid in ipairs(ids) do
@@ -242,10 +259,14 @@ end
 local nxt = redis.call('ZRANGE', DELAYED, 0, 0, 'WITHSCORES')
 return {#ids, nxt[2] or ''}
 """
+)
 
 # ARGV[7..]: job id, store id ('' = any store), result TTL.
 # Returns {outcome, state}: MISSING, FINISHED, REVOKED or CANCELLING.
-CANCEL = ALLOW_OOM + _PREAMBLE + """
+CANCEL = (
+    ALLOW_OOM
+    + _PREAMBLE
+    + """
 local key = P_REC .. ARGV[7]
 local f = redis.call('HMGET', key, 'state', 'store_id', 'sealed')
 if not f[1] or (ARGV[8] ~= '' and f[2] ~= ARGV[8]) then return {'MISSING', ''} end
@@ -261,10 +282,14 @@ end
 redis.call('HSET', key, 'cancel', '1')
 return {'CANCELLING', f[1]}
 """
+)
 
 # ARGV[7..]: parent job id, result TTL. The parent has enqueued all its
 # children; it completes when they have all finished (maybe right now).
-SEAL_PARENT = ALLOW_OOM + _PREAMBLE + """
+SEAL_PARENT = (
+    ALLOW_OOM
+    + _PREAMBLE
+    + """
 local key = P_REC .. ARGV[7]
 local state = redis.call('HGET', key, 'state')
 if state ~= 'STARTED' then return state or 'MISSING' end
@@ -272,10 +297,13 @@ redis.call('HSET', key, 'sealed', '1', 'children_total', redis.call('SCARD', P_C
 maybe_complete_parent(ARGV[7], now_us(), ARGV[8])
 return redis.call('HGET', key, 'state')
 """
+)
 
 # ARGV[7..]: queue, dead-letter entry id, max retries for the job type ('' = keep).
 # Puts a dead job back into its stream as PENDING. Returns {outcome, job id}.
-REDRIVE = _PREAMBLE + """
+REDRIVE = (
+    _PREAMBLE
+    + """
 local queue, eid = ARGV[7], ARGV[8]
 local r = redis.call('XRANGE', P_DEAD .. queue, eid, eid)
 if #r == 0 then return {'MISSING', ''} end
@@ -302,11 +330,14 @@ redis.call('HSET', key, 'entry', neid, 'enqueued_at', now)
 redis.call('XDEL', P_DEAD .. queue, eid)
 return {'REDRIVEN', jid}
 """
+)
 
 # Not a job script (no prefixes). ARGV: stream, group, consumer, entry ids.
 # Renews the lease (idle time) of the entries this consumer still owns, with
 # XCLAIM JUSTID (no delivery-count bump); returns the ids it no longer owns.
-RENEW = ALLOW_OOM + """
+RENEW = (
+    ALLOW_OOM
+    + """
 local owned, lost = {}, {}
 for i = 4, #ARGV do
   local p = redis.call('XPENDING', ARGV[1], ARGV[2], ARGV[i], ARGV[i], 1)
@@ -318,10 +349,13 @@ if #owned > 0 then
 end
 return lost
 """
+)
 
 # ARGV: stream, group, min idle ms. Removes consumers (dead workers) that own
 # no pending entry and have been silent longer than min idle; returns names.
-PRUNE_CONSUMERS = ALLOW_OOM + """
+PRUNE_CONSUMERS = (
+    ALLOW_OOM
+    + """
 local removed = {}
 for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', ARGV[1], ARGV[2])) do
   local m = {}
@@ -333,6 +367,7 @@ for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', ARGV[1], ARGV[2])) do
 end
 return removed
 """
+)
 
 # KEYS[1]: a cron "last handled occurrence" key; ARGV[1]: unix seconds. Only raises it.
 RAISE_TO = """

@@ -21,8 +21,11 @@ def _group_info(groups) -> dict | None:
         g = {text(k): v for k, v in group.items()}
         if text(g.get("name")) == keys.JOBS_GROUP:
             lag = g.get("lag")
-            return {"pending": int(g.get("pending") or 0), "lag": int(lag) if lag is not None else None,
-                    "consumers": int(g.get("consumers") or 0)}
+            return {
+                "pending": int(g.get("pending") or 0),
+                "lag": int(lag) if lag is not None else None,
+                "consumers": int(g.get("consumers") or 0),
+            }
     return None  # no group yet: no worker has ever started
 
 
@@ -39,7 +42,7 @@ async def queue_status(redis, queues=QUEUES, *, details: bool = False) -> dict:
     workers = sorted(text(w) for w in replies[0])
     status: dict = {"workers_alive": len(workers), "delayed": int(replies[1]), "queues": {}}
     for i, queue in enumerate(queues):
-        groups, length, dead = replies[2 + 3 * i: 5 + 3 * i]
+        groups, length, dead = replies[2 + 3 * i : 5 + 3 * i]
         length = length if isinstance(length, int) else 0
         info = _group_info(groups) or {"pending": 0, "lag": length, "consumers": 0}
         info["length"] = length

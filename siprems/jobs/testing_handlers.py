@@ -34,8 +34,11 @@ CREATE TABLE IF NOT EXISTS job_test_effects (
 
 
 async def _log_run(ctx) -> None:
-    await execute(ctx.pool, "INSERT INTO job_test_runs (job_id, worker, attempt) VALUES (%s, %s, %s)",
-                  (ctx.job_id, ctx.worker, ctx.attempt))
+    await execute(
+        ctx.pool,
+        "INSERT INTO job_test_runs (job_id, worker, attempt) VALUES (%s, %s, %s)",
+        (ctx.job_id, ctx.worker, ctx.attempt),
+    )
 
 
 @job_type("record_effect", max_retries=3, timeout=120, backoff_base=0.2, backoff_max=2)
@@ -47,8 +50,11 @@ async def record_effect(ctx, sleep_ms: int = 0, **_):
         await asyncio.sleep(min(0.05, remaining))
         remaining -= 0.05
         await ctx.check_cancelled()
-    await execute(ctx.pool, "INSERT INTO job_test_effects (job_id, worker) VALUES (%s, %s) "
-                            "ON CONFLICT (job_id) DO NOTHING", (ctx.job_id, ctx.worker))
+    await execute(
+        ctx.pool,
+        "INSERT INTO job_test_effects (job_id, worker) VALUES (%s, %s) ON CONFLICT (job_id) DO NOTHING",
+        (ctx.job_id, ctx.worker),
+    )
     return {"job_id": ctx.job_id, "worker": ctx.worker}
 
 

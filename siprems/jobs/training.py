@@ -64,8 +64,11 @@ async def _call(fn, *args):
 
 
 async def train_product(ctx: JobContext, product_id: int):
-    product = await fetch_one(ctx.pool, "SELECT product_id FROM products WHERE store_id = %s AND product_id = %s "
-                                        "AND NOT is_archived", (ctx.store_id, product_id))
+    product = await fetch_one(
+        ctx.pool,
+        "SELECT product_id FROM products WHERE store_id = %s AND product_id = %s AND NOT is_archived",
+        (ctx.store_id, product_id),
+    )
     if product is None:
         raise PermanentError(f"Product {product_id} does not exist in this store (deleted or archived)")
     fn = service_function("train_product")
@@ -76,8 +79,9 @@ async def train_product(ctx: JobContext, product_id: int):
 async def train_all(ctx: JobContext, only_stale: bool = False) -> WaitForChildren:
     service_function("train_product")  # fail fast, not once per product
     rows = await fetch_all(ctx.pool, STALE_PRODUCTS if only_stale else ACTIVE_PRODUCTS, (ctx.store_id,))
-    children = [ChildJob("train_product", {"product_id": r["product_id"], "sku": r["sku"]}, f"p{r['product_id']}")
-                for r in rows]
+    children = [
+        ChildJob("train_product", {"product_id": r["product_id"], "sku": r["sku"]}, f"p{r['product_id']}") for r in rows
+    ]
     return await ctx.fan_out(children, message=f"Training {len(children)} products")
 
 

@@ -32,8 +32,9 @@ def tx_row(row: dict, tz: tzinfo) -> dict:
     }
 
 
-async def list_sales(pool, locale: StoreLocale, *, limit: int, offset: int,
-                     start: date | None = None, end: date | None = None) -> list[dict]:
+async def list_sales(
+    pool, locale: StoreLocale, *, limit: int, offset: int, start: date | None = None, end: date | None = None
+) -> list[dict]:
     """Newest first; `start`/`end` are local calendar days, both inclusive."""
     sql = f"""SELECT {ROW_COLUMNS} FROM transactions t JOIN products p ON p.product_id = t.product_id
                WHERE t.store_id = %(store)s"""
@@ -52,8 +53,11 @@ async def get_sale(pool, locale: StoreLocale, transaction_id: int) -> dict:
     row = None
     if 0 < transaction_id <= MAX_ID:
         row = await fetch_one(
-            pool, f"""SELECT {ROW_COLUMNS} FROM transactions t JOIN products p ON p.product_id = t.product_id
-                       WHERE t.store_id = %s AND t.transaction_id = %s""", (locale.store_id, transaction_id))
+            pool,
+            f"""SELECT {ROW_COLUMNS} FROM transactions t JOIN products p ON p.product_id = t.product_id
+                       WHERE t.store_id = %s AND t.transaction_id = %s""",
+            (locale.store_id, transaction_id),
+        )
     if row is None:
         raise NotFound(f"Transaction {transaction_id} not found", code="transaction_not_found")
     return tx_row(row, locale.tz)

@@ -37,8 +37,9 @@ def merge_lines(lines: list[SaleLine]) -> list[SaleLine]:
     merged: dict[str, SaleLine] = {}
     for line in lines:
         seen = merged.get(line.sku)
-        merged[line.sku] = line if seen is None else SaleLine(line.sku, seen.quantity + line.quantity,
-                                                              seen.price, seen.is_promo)
+        merged[line.sku] = (
+            line if seen is None else SaleLine(line.sku, seen.quantity + line.quantity, seen.price, seen.is_promo)
+        )
     return list(merged.values())
 
 
@@ -68,8 +69,9 @@ RETURNING transaction_id, transaction_date, product_id, quantity_sold, price_per
 """
 
 
-async def sell(cur, store_id: int, lines: list[SaleLine], *, checkout_id: str | None = None,
-               sold_at: datetime | None = None) -> list[dict]:
+async def sell(
+    cur, store_id: int, lines: list[SaleLine], *, checkout_id: str | None = None, sold_at: datetime | None = None
+) -> list[dict]:
     """Sell `lines` (distinct SKUs) for the store; returns TxRows in line order.
 
     Raises NotFound for an unknown (or other store's) SKU, Conflict for an
@@ -80,40 +82,61 @@ async def sell(cur, store_id: int, lines: list[SaleLine], *, checkout_id: str | 
     products = {row["sku"]: row for row in await cur.fetchall()}
     for line in lines:
         if line.sku not in products:
-            raise NotFound(f"Product with SKU {line.sku} not found", code="product_not_found",
-                           extra={"product_sku": line.sku})
+            raise NotFound(
+                f"Product with SKU {line.sku} not found", code="product_not_found", extra={"product_sku": line.sku}
+            )
     for line in lines:
         product = products[line.sku]
         if product["is_archived"]:
-            raise Conflict(f"Product {product['name']} ({line.sku}) is archived and cannot be sold.",
-                           code="product_archived", extra={"product_sku": line.sku})
+            raise Conflict(
+                f"Product {product['name']} ({line.sku}) is archived and cannot be sold.",
+                code="product_archived",
+                extra={"product_sku": line.sku},
+            )
         if product["stock"] < line.quantity:
             raise Conflict(
                 f"Insufficient stock for {product['name']} ({line.sku}): "
                 f"available {product['stock']}, requested {line.quantity}.",
                 code="insufficient_stock",
-                extra={"product_sku": line.sku, "product_name": product["name"],
-                       "available": product["stock"], "requested": line.quantity})
+                extra={
+                    "product_sku": line.sku,
+                    "product_name": product["name"],
+                    "available": product["stock"],
+                    "requested": line.quantity,
+                },
+            )
 
     ids = [products[line.sku]["product_id"] for line in lines]
     params = {
-        "store": store_id, "ids": ids, "qtys": [line.quantity for line in lines],
+        "store": store_id,
+        "ids": ids,
+        "qtys": [line.quantity for line in lines],
         "prices": [line.price if line.price is not None else products[line.sku]["price"] for line in lines],
-        "promos": [line.is_promo for line in lines], "sold_at": sold_at, "checkout": checkout_id,
+        "promos": [line.is_promo for line in lines],
+        "sold_at": sold_at,
+        "checkout": checkout_id,
     }
     await cur.execute(_SELL, params)
     inserted = {row["product_id"]: row for row in await cur.fetchall()}
     tz = zone(products[lines[0].sku]["store_timezone"])
-    return [tx_row({**inserted[pid], "product_name": products[line.sku]["name"], "sku": line.sku}, tz)
-            for pid, line in zip(ids, lines)]
+    return [
+        tx_row({**inserted[pid], "product_name": products[line.sku]["name"], "sku": line.sku}, tz)
+        for pid, line in zip(ids, lines)
+    ]
 
 
 def summary(rows: list[dict]) -> dict:
     """Totals from the recorded lines (database prices), exact to the cent."""
     subtotal = sum((row["total"] for row in rows), Decimal(0))
     tax = (subtotal * TAX_RATE).quantize(CENT, rounding=ROUND_HALF_UP)
-    return {"subtotal": subtotal, "tax": tax, "total": subtotal + tax, "tax_rate": TAX_RATE,
-            "items_count": len(rows), "units_count": sum(row["quantity_sold"] for row in rows)}
+    return {
+        "subtotal": subtotal,
+        "tax": tax,
+        "total": subtotal + tax,
+        "tax_rate": TAX_RATE,
+        "items_count": len(rows),
+        "units_count": sum(row["quantity_sold"] for row in rows),
+    }
 
 
 async def checkout(cur, store_id: int, lines: list[SaleLine]) -> dict:

@@ -30,8 +30,7 @@ _TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 @functools.cache
 def supported_countries() -> dict[str, list[str]]:
     """ISO 3166-1 alpha-2 codes the `holidays` package knows, with their subdivisions."""
-    return {code: list(subdivs) for code, subdivs in holidays.list_supported_countries().items()
-            if len(code) == 2}
+    return {code: list(subdivs) for code, subdivs in holidays.list_supported_countries().items() if len(code) == 2}
 
 
 @functools.cache

@@ -19,15 +19,16 @@ _STORE_COLUMNS = "store_id, name, address, country, subdivision, timezone, curre
 
 def _hours_map(rows: list[dict]) -> dict[str, dict]:
     """Monday..Sunday in order; a missing row reads as the default hours."""
-    by_day = {r["day_of_week"]: {"open": r["open_time"], "close": r["close_time"], "closed": r["is_closed"]}
-              for r in rows}
+    by_day = {
+        r["day_of_week"]: {"open": r["open_time"], "close": r["close_time"], "closed": r["is_closed"]} for r in rows
+    }
     return {day: by_day.get(day, dict(DEFAULT_HOURS)) for day in DAYS}
 
 
 async def opening_hours(pool, store_id: int) -> dict[str, dict]:
     rows = await fetch_all(
-        pool, "SELECT day_of_week, open_time, close_time, is_closed FROM opening_hours WHERE store_id = %s",
-        (store_id,))
+        pool, "SELECT day_of_week, open_time, close_time, is_closed FROM opening_hours WHERE store_id = %s", (store_id,)
+    )
     return _hours_map(rows)
 
 
@@ -45,8 +46,10 @@ def _check_subdivision(country: str, subdivision: str | None) -> None:
     known = supported_countries().get(country, [])
     if subdivision not in known:
         hint = f" (one of {', '.join(known[:12])}{', ...' if len(known) > 12 else ''})" if known else ""
-        raise ValidationFailed(f"Field 'subdivision' is not a subdivision of {country}{hint}.",
-                               extra={"details": [{"field": "subdivision", "message": "is not valid for the country"}]})
+        raise ValidationFailed(
+            f"Field 'subdivision' is not a subdivision of {country}{hint}.",
+            extra={"details": [{"field": "subdivision", "message": "is not valid for the country"}]},
+        )
 
 
 def merge_hours(current: dict[str, dict], changes: dict[str, DayHours]) -> dict[str, dict]:
@@ -63,35 +66,34 @@ def merge_hours(current: dict[str, dict], changes: dict[str, DayHours]) -> dict[
             raise ValidationFailed(
                 f"Field '{field}': open ({hours['open']}) must be before close ({hours['close']}) "
                 f"unless the day is closed.",
-                extra={"details": [{"field": field, "message": "open must be before close"}]})
+                extra={"details": [{"field": field, "message": "open must be before close"}]},
+            )
     return merged
 
 
-async def update(pool, store_id: int, store_changes: dict[str, Any],
-                 hours_changes: dict[str, DayHours] | None) -> dict:
+async def update(pool, store_id: int, store_changes: dict[str, Any], hours_changes: dict[str, DayHours] | None) -> dict:
     """Apply store fields and/or opening hours in one transaction; returns `load()`'s shape."""
     async with transaction(pool) as cur:
         # NO KEY UPDATE: serialises settings saves without blocking inserts
         # elsewhere that take KEY SHARE on the store row for their foreign key.
-        await cur.execute(f"SELECT {_STORE_COLUMNS} FROM stores WHERE store_id = %s FOR NO KEY UPDATE",
-                          (store_id,))
+        await cur.execute(f"SELECT {_STORE_COLUMNS} FROM stores WHERE store_id = %s FOR NO KEY UPDATE", (store_id,))
         store = await cur.fetchone()
         if store is None:
             raise NotFound("Store not found", code="store_not_found")
         changes = dict(store_changes)
         if "country" in changes and changes["country"] != store["country"] and "subdivision" not in changes:
             changes["subdivision"] = None  # the old region belongs to the old country
-        _check_subdivision(changes.get("country", store["country"]),
-                           changes.get("subdivision", store["subdivision"]))
+        _check_subdivision(changes.get("country", store["country"]), changes.get("subdivision", store["subdivision"]))
         if changes:
             sets = ", ".join(f"{name} = %({name})s" for name in changes)  # names come from the model, not input
             await cur.execute(
                 f"UPDATE stores SET {sets}, updated_at = now() WHERE store_id = %(store)s RETURNING {_STORE_COLUMNS}",
-                {**changes, "store": store_id})
+                {**changes, "store": store_id},
+            )
             store = await cur.fetchone()
         await cur.execute(
-            "SELECT day_of_week, open_time, close_time, is_closed FROM opening_hours WHERE store_id = %s",
-            (store_id,))
+            "SELECT day_of_week, open_time, close_time, is_closed FROM opening_hours WHERE store_id = %s", (store_id,)
+        )
         hours = _hours_map(list(await cur.fetchall()))
         if hours_changes:
             hours = merge_hours(hours, hours_changes)
@@ -102,6 +104,12 @@ async def update(pool, store_id: int, store_changes: dict[str, Any],
                    FROM unnest(%s::text[], %s::text[], %s::text[], %s::bool[]) AS h(day, open, close, closed)
                    ON CONFLICT (store_id, day_of_week) DO UPDATE SET open_time = EXCLUDED.open_time,
                        close_time = EXCLUDED.close_time, is_closed = EXCLUDED.is_closed, updated_at = now()""",
-                (store_id, days, [hours[d]["open"] for d in days], [hours[d]["close"] for d in days],
-                 [hours[d]["closed"] for d in days]))
+                (
+                    store_id,
+                    days,
+                    [hours[d]["open"] for d in days],
+                    [hours[d]["close"] for d in days],
+                    [hours[d]["closed"] for d in days],
+                ),
+            )
     return {"store": dict(store), "opening_hours": hours}
