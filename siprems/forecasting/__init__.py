@@ -60,6 +60,20 @@ def _pairs(sales):
     return list(sales)
 
 
+_BLAS_LIMITED = False
+
+
+def _single_threaded_blas() -> None:
+    """Training processes run one fit per core: a multi-threaded BLAS call on these small
+    matrices only spins threads (CPU time doubles, wall time does not drop)."""
+    global _BLAS_LIMITED
+    if not _BLAS_LIMITED:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
+        _BLAS_LIMITED = True
+
+
 def train(
     sales,
     *,
@@ -82,6 +96,7 @@ def train(
     the day after the last sale).  ``warm_start``: a previous
     :class:`ForecastModel` or its dict, reused to narrow the parameter search.
     """
+    _single_threaded_blas()
     y = prepare_series(sales, closed_days=closed_days, events=events, today=today)
     cal = EventCalendar(country, subdiv, events)
     if today is not None:
@@ -93,9 +108,11 @@ def train(
     if len(y) == 0:  # no history at all: an empty series ending the day before start
         y = pd.Series([np.nan], index=pd.DatetimeIndex([start - dt.timedelta(days=1)]))
     warm = _warm_params(warm_start)
-    name, metrics = select_model(y, cal, holdout=holdout, candidates=candidates, warm=warm)
+    fitted: dict[str, dict] = {}
+    name, metrics = select_model(y, cal, holdout=holdout, candidates=candidates, warm=warm, fitted=fitted)
     try:
-        path = fit_candidate(name, y, cal, horizon, warm=warm)
+        # the holdout fit of the chosen candidate is the best start for the final fit
+        path = fit_candidate(name, y, cal, horizon, warm=fitted.get(name) or warm)
     except Exception as exc:  # last resort: never fail a product
         metrics["fallback_reason"] = f"{name}: {type(exc).__name__}"
         name = "short_history" if name != "short_history" else "seasonal_naive"

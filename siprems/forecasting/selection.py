@@ -54,8 +54,12 @@ def select_model(
     candidates: list[str] | None = None,
     margin: float = 0.25,
     warm: dict | None = None,
+    fitted: dict[str, dict] | None = None,
 ) -> tuple[str, dict]:
     """Return ``(chosen name, report)``.
+
+    ``fitted`` (if given) receives each candidate's holdout-fit parameters: the
+    final fit on the whole history starts from them (a warm start).
 
     ``report`` is ``{"selected": name, "holdout_days": n, "holdout": {name: metrics}}``
     (``holdout_days`` 0 and an empty ``holdout`` when no holdout was run).
@@ -86,6 +90,8 @@ def select_model(
             results[name] = {"error": type(exc).__name__}
             continue
         results[name] = score(test.to_numpy(), path, scale)
+        if fitted is not None:
+            fitted[name] = path.params
     ok = {n: r for n, r in results.items() if "mase" in r and np.isfinite(r["mase"])}
     if not ok:
         best = PRIMARY if PRIMARY in names else names[0]
