@@ -45,6 +45,19 @@ def chat_session_owner(session_id: str) -> str:
     return f"{PREFIX}:chat:owner:{session_id}"
 
 
+# --- auth revocation (QUEUE server: never evicted) -------------------------------
+
+
+def auth_user_version(user_id: int) -> str:
+    """The user's token version: access tokens with a lower `ver` are revoked."""
+    return f"{PREFIX}:auth:ver:{user_id}"
+
+
+def auth_revoked_session(session: str) -> str:
+    """Set (with a TTL) when a session's access tokens are revoked (logout)."""
+    return f"{PREFIX}:auth:revoked:{session}"
+
+
 # --- jobs (QUEUE server) --------------------------------------------------------
 # Lua scripts build per-id keys as prefix .. id, so every per-id key here is
 # "<prefix><id>" and `name("")` is the prefix handed to the scripts.

@@ -211,7 +211,7 @@ async def legacy_chat(request: Request):
         raise NotFound("The requested URL was not found on this server.")
     body = LegacyChatBody.model_validate(request.json)
     try:
-        identity = identify(request)
+        identity = await identify(request)
     except Unauthorized:
         identity = None  # an invalid or expired token is treated as no token
     reply = await _service(request).ask(identity, body.message, body.session_id)
