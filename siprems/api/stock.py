@@ -95,7 +95,7 @@ async def create_adjustment(request: Request, body: AdjustmentBody):
     ctx = request.app.ctx
     change = ledger.Adjustment(body.product_sku, body.delta, body.counted, body.reason)
     moved = await ledger.adjust(ctx.db, request.ctx.store_id, request.ctx.identity.user_id, change)
-    await cache.invalidate(ctx.redis, request.ctx.store_id)
+    await cache.invalidate(ctx.redis, request.ctx.store_id, cache.CATALOG)
     return json(moved, status=201)
 
 

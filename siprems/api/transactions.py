@@ -21,12 +21,13 @@ from pydantic import (
 )
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems import cache, idempotency
 from siprems.api import docs
 from siprems.api.fieldtypes import Boolean, IsoDate, text, whole_number
 from siprems.api.guard import authenticated, caller_locale
+from siprems.api.validation import validate
 from siprems.errors import ValidationFailed
 from siprems.sales import ledger, selling
 
@@ -210,8 +211,8 @@ async def _run(request: Request, scope: str, effect) -> object:
         ttl_seconds=ctx.settings.idempotency_ttl_seconds,
         effect=effect,
     )
-    if not outcome.replayed:
-        await cache.invalidate(ctx.redis, request.ctx.store_id)
+    if not outcome.replayed:  # stock and sales changed; events, settings and forecasts did not
+        await cache.invalidate(ctx.redis, request.ctx.store_id, cache.CATALOG, cache.SALES)
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return json(outcome.body, status=outcome.status, headers=headers)
 

@@ -1,8 +1,10 @@
 """JWT access and refresh tokens (PyJWT, HS256).
 
 Claims: `sub` (user id as a string, what HAProxy keys rate limits on),
-`user_id`, `store_id`, `type` (`access` | `refresh`), `iat`, `exp`, and for
-refresh tokens `jti` and `fam` (the rotation family).
+`user_id`, `store_id`, `type` (`access` | `refresh`), `iat`, `exp`, for
+access tokens `sid` (the session: its refresh family) and `ver` (the user's
+token version, see `siprems.auth.revocation`), and for refresh tokens `jti`
+and `fam` (the rotation family).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ class Identity:
     user_id: int
     store_id: int
     email: str
+    session: str = ""  # the refresh family the access token belongs to
+    version: int = 0  # the user's token version when the token was issued
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ def issue_access(identity: Identity, secret: str, minutes: int) -> str:
         "store_id": identity.store_id,
         "email": identity.email,
         "type": "access",
+        "sid": identity.session,
+        "ver": identity.version,
         "iat": now,
         "exp": now + minutes * 60,
     }
@@ -85,7 +91,14 @@ def _decode(token: str, secret: str, expected_type: str) -> dict:
 
 def decode_access(token: str, secret: str) -> Identity:
     claims = _decode(token, secret, "access")
-    return Identity(claims["user_id"], claims["store_id"], str(claims.get("email", "")))
+    version = claims.get("ver", 0)
+    return Identity(
+        claims["user_id"],
+        claims["store_id"],
+        str(claims.get("email", "")),
+        str(claims.get("sid", "")),
+        version if isinstance(version, int) else 0,
+    )
 
 
 def decode_refresh(token: str, secret: str) -> RefreshClaims:
