@@ -23,7 +23,8 @@ from .calendar import Event, EventCalendar, holiday_names, to_date
 from .restock import RestockAdvice, restock_advice
 from .result import ForecastModel
 from .selection import fit_candidate, select_model
-from .series import daily_series, fingerprint, n_open_days, trim_closed_edges
+from .series import censor, daily_series, fingerprint, n_open_days, trim_closed_edges
+from .stockouts import stockout_days
 
 __all__ = [
     "Event",
@@ -34,14 +35,17 @@ __all__ = [
     "holiday_names",
     "prepare_series",
     "restock_advice",
+    "stockout_days",
     "train",
 ]
 
 
-def prepare_series(sales, *, closed_days=(), events=None, today=None) -> pd.Series:
+def prepare_series(sales, *, closed_days=(), events=None, today=None, stockout_days=()) -> pd.Series:
     """Daily history strictly before ``today`` (see :func:`series.daily_series`).
 
-    Store-closed events count as closed days.  Leading closed days are dropped.
+    Store-closed events count as closed days.  ``stockout_days`` (see
+    :mod:`.stockouts`) are missing too: censored demand, not zero demand.
+    Leading missing days are dropped.
     """
     cal = EventCalendar(None, None, events)
     closed = {to_date(d) for d in closed_days} | cal.closed_days()
@@ -49,7 +53,7 @@ def prepare_series(sales, *, closed_days=(), events=None, today=None) -> pd.Seri
     if end is not None:
         sales = [(d, q) for d, q in _pairs(sales) if to_date(d) <= end]
     y = daily_series(sales, closed, end=end if sales else None)
-    return trim_closed_edges(y)
+    return trim_closed_edges(censor(y, stockout_days))
 
 
 def _pairs(sales):
@@ -86,6 +90,7 @@ def train(
     warm_start=None,
     holdout: int = 56,
     candidates: list[str] | None = None,
+    stockout_days=(),
 ) -> ForecastModel:
     """Fit, choose and store a forecast for one product.  Never raises on short data.
 
@@ -95,10 +100,13 @@ def train(
     ``today``: first forecast day; history is everything before it (default:
     the day after the last sale).  ``warm_start``: a previous
     :class:`ForecastModel` or its dict, reused to narrow the parameter search.
+    ``stockout_days``: days the product was out of stock (:func:`stockouts.stockout_days`):
+    missing, not zero, and not closures either.
     """
     _single_threaded_blas()
-    y = prepare_series(sales, closed_days=closed_days, events=events, today=today)
-    cal = EventCalendar(country, subdiv, events)
+    stockouts = {to_date(d) for d in stockout_days}
+    y = prepare_series(sales, closed_days=closed_days, events=events, today=today, stockout_days=stockouts)
+    cal = EventCalendar(country, subdiv, events, censored=stockouts)
     if today is not None:
         start = to_date(today)
     elif len(y):
@@ -118,6 +126,8 @@ def train(
         name = "short_history" if name != "short_history" else "seasonal_naive"
         path = fit_candidate(name, y, cal, horizon)
     n_obs = n_open_days(y)
+    if stockouts:
+        metrics["stockout_days"] = sum(1 for d in y.index if d.date() in stockouts)
     return ForecastModel(
         method=name,
         start=start.isoformat(),

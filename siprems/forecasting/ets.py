@@ -23,12 +23,13 @@ PARAM_NAMES = ("smoothing_level", "smoothing_seasonal")
 COLD_MAXITER = 2  # L-BFGS iterations after the grid
 WARM_MAXITER = 1  # ... after a warm start
 # (smoothing_level, smoothing_seasonal) start points of a cold fit
-GRID = [(a, g) for a in (0.005, 0.02, 0.06) for g in (0.001, 0.01, 0.04)]
+GRID = [(a, g) for a in (0.005, 0.02) for g in (0.005, 0.02)]
 # Smoothing bounds: the likelihood scores one-step errors and happily lets the
-# weekly states chase the last few weeks (Christmas, a promotion); capped, as
-# the old multi-step-tuned grid was, so 28-day forecasts stay stable.
+# level (up to 0.3) and the weekly states chase the last few weeks (Christmas, a
+# promotion); capped so 7- and 28-day forecasts stay stable (bakery backtest:
+# MASE 0.684/0.703 uncapped, about 0.66/0.67 capped).
 # statsmodels wants all four (level, trend, seasonal, damping) even when unused.
-BOUNDS = [(1e-4, 0.3), (1e-4, 0.9999), (1e-4, 0.05), (0.8, 0.98)]
+BOUNDS = [(1e-4, 0.04), (1e-4, 0.9999), (1e-4, 0.03), (0.8, 0.98)]
 _FIT_BOUNDS = (BOUNDS[0], BOUNDS[2])
 
 
@@ -103,6 +104,12 @@ def fit_ets(y: np.ndarray, horizon: int, warm: dict[str, Any] | None = None) -> 
         res = model.filter(params)
         fc = res.get_forecast(horizon)
     mean = np.asarray(fc.predicted_mean, dtype=float)
+    # log errors are skewed: shift the mean to the median of the in-sample one-step
+    # errors (what absolute-error metrics and a "typical day" want)
+    err = np.asarray(res.forecasts_error, dtype=float).reshape(-1)[-365:]
+    err = err[np.isfinite(err)]
+    if len(err) >= 28:
+        mean = mean + float(np.median(err) - np.mean(err))
     sd = np.sqrt(np.maximum(np.nan_to_num(np.asarray(fc.var_pred_mean, dtype=float).reshape(-1)), 0.0))
     return EtsFit(
         params={k: float(p) for k, p in zip(PARAM_NAMES, np.asarray(params, dtype=float))},

@@ -144,7 +144,7 @@ def ridge_ets(
     ylog = np.log1p(y)
     idx = future_index(y, horizon)
     future_closed = cal.predict_closed(y, idx)
-    closed = {d.date() for d in y.index[np.isnan(y.to_numpy())]} | future_closed
+    closed = {d.date() for d in y.index[np.isnan(y.to_numpy())]} - cal.censored | future_closed
     rfit, fitted = fit_ridge(ylog, cal, cfg.ridge, closed)
     resid = ylog.to_numpy() - fitted
     tail = resid[-cfg.ets_window :] if cfg.ets_window else resid
