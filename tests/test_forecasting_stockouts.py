@@ -101,9 +101,10 @@ async def test_training_reads_stockouts_from_the_stock_ledger(stack, user, db):
     pid = product["product_id"]
     zone = ZoneInfo("Asia/Jakarta")
     today = datetime.now(zone).date()
-    noon = lambda days_ago: (
-        datetime.combine(today - timedelta(days=days_ago), datetime.min.time(), zone) + timedelta(hours=12)
-    )  # noqa: E731
+
+    def noon(days_ago: int) -> datetime:
+        return datetime.combine(today - timedelta(days=days_ago), datetime.min.time(), zone) + timedelta(hours=12)
+
     for k in range(30, 0, -1):
         if not 11 <= k <= 13:  # nothing sold while out of stock
             add_sale(db, store_id, pid, 3, 10000, noon(k))

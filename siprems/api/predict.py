@@ -73,6 +73,39 @@ RECOMMENDATION = {
         "daysOfStock": {"type": ["integer", "null"]},
         "leadTimeDays": {"type": "integer"},
         "serviceLevel": {"type": "number"},
+        "drivers": {
+            "type": ["array", "null"],
+            "items": {"type": "string"},
+            "description": "Restock list: the biggest drivers over the horizon, e.g. 'Idul Fitri +35% on 2027-03-20'",
+        },
+    },
+}
+DATED_EFFECT = {
+    "type": "object",
+    "properties": {
+        "date": {"type": "string"},
+        "name": {"type": "string"},
+        "kind": {"type": "string"},
+        "effect_pct": {"type": "number"},
+    },
+}
+DRIVERS = {
+    "type": ["object", "null"],
+    "description": "Why the forecast says so, from the fitted model's terms (percent change of a day's forecast); "
+    "null for methods without a decomposition (baselines, short histories).",
+    "properties": {
+        "method": {"type": "string"},
+        "scale": {"type": "string"},
+        "weekday": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"day": {"type": "string"}, "effect_pct": {"type": "number"}}},
+        },
+        "season": {"type": "object", "properties": {"effect_pct": {"type": "number"}}},
+        "trend": {"type": "object", "properties": {"effect_pct": {"type": "number"}}},
+        "holidays": {"type": "array", "items": DATED_EFFECT},
+        "events": {"type": "array", "items": DATED_EFFECT},
+        "promotions": {"type": "array", "items": DATED_EFFECT},
+        "summary": {"type": "array", "items": {"type": "string"}},
     },
 }
 PREDICTION = {
@@ -87,6 +120,7 @@ PREDICTION = {
         "leadTimeDays": {"type": "integer"},
         "serviceLevel": {"type": "number"},
         "model": {"type": "object"},
+        "drivers": DRIVERS,
     },
 }
 SUBMITTED = {

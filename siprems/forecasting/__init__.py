@@ -120,7 +120,7 @@ def train(
     name, metrics = select_model(y, cal, holdout=holdout, candidates=candidates, warm=warm, fitted=fitted)
     try:
         # the holdout fit of the chosen candidate is the best start for the final fit
-        path = fit_candidate(name, y, cal, horizon, warm=fitted.get(name) or warm)
+        path = fit_candidate(name, y, cal, horizon, warm=fitted.get(name) or warm, explain=True)
     except Exception as exc:  # last resort: never fail a product
         metrics["fallback_reason"] = f"{name}: {type(exc).__name__}"
         name = "short_history" if name != "short_history" else "seasonal_naive"

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .calendar import EventCalendar
+from .drivers import fitted_drivers
 from .ets import fit_ets
 from .regression import RidgeConfig, fit_ridge, predict_ridge
 
@@ -120,7 +121,12 @@ _NORMAL_GRID = np.array([NormalDist().inv_cdf((k + 0.5) / 50) for k in range(50)
 
 
 def ridge_ets(
-    y: pd.Series, cal: EventCalendar, horizon: int, cfg: RidgeEtsConfig | None = None, warm: dict | None = None
+    y: pd.Series,
+    cal: EventCalendar,
+    horizon: int,
+    cfg: RidgeEtsConfig | None = None,
+    warm: dict | None = None,
+    explain: bool = False,
 ) -> Path:
     """Ridge (yearly shape + events; statsmodels OLS) on log1p, state-space ETS on the residual.
 
@@ -128,7 +134,8 @@ def ridge_ets(
     weekdays) get 0 and drive the day-before/after-closure columns.  Series
     with >= 30% zero days get the mean of the predictive distribution instead
     of the median.  ``warm`` (previous params) starts the ETS likelihood search
-    from the previous smoothing parameters.
+    from the previous smoothing parameters.  ``explain`` stores the path's
+    decomposition into drivers (:mod:`.drivers`) with the parameters.
     """
     cfg = cfg or RidgeEtsConfig()
     span = (y.index[-1] - y.index[0]).days
@@ -160,6 +167,8 @@ def ridge_ets(
         "ridge": {"columns": rfit.columns, "coef": rfit.coef, "fourier_range": list(rfit.fourier_range)},
         "intermittent": intermittent,
     }
+    if explain:
+        params["drivers"] = fitted_drivers(rfit, cfg.ridge, idx, cal, closed, efit.mean)
     mask = np.array([d.date() in future_closed for d in idx], dtype=bool)
     smear = _NORMAL_GRID if intermittent else None
     return _log_path(idx, reg + efit.mean, sd, params, mask, None, smear, sd)

@@ -10,6 +10,7 @@ from siprems.db import fetch_all, fetch_one
 from siprems.errors import NotFound
 from siprems.forecasting import ForecastModel, baseline, holiday_names, registry, restock_advice
 from siprems.forecasting.calendar import to_date
+from siprems.forecasting.drivers import explain
 from siprems.forecasting.restock import days_of_stock
 from siprems.forecasting.service import StoreContext, chosen_holdout, closed_weekdays, store_context, store_events
 
@@ -146,6 +147,7 @@ async def _view(
         "chartData": chart,
         "accuracy": accuracy,
         "model": facts,
+        "drivers": explain(model, today, days),
         # For `compose` (not sent): the unrounded horizon rows and a year of daily demand.
         "_horizon": horizon,
         "_year": [r["yhat"] for r in model.forecast(today, 365)],
@@ -192,6 +194,12 @@ async def answer(pool, store_id: int, sku: str, days: int, history_days: int = 9
     if product is None:
         raise NotFound(f"Product with SKU {sku} not found", code="product_not_found")
     return compose(product, await model_view(pool, store_id, product, days, history_days))
+
+
+def _driver_lines(model: ForecastModel, today: date, days: int, limit: int = 5) -> list[str] | None:
+    """The biggest named drivers over the horizon, as short sentences (restock list)."""
+    drivers = explain(model, today, days)
+    return None if drivers is None else drivers["summary"][:limit]
 
 
 async def restock_overview(pool, store_id: int, horizon_days: int = 14) -> list[dict]:
@@ -256,6 +264,7 @@ async def restock_overview(pool, store_id: int, horizon_days: int = 14) -> list[
                 "leadTimeDays": advice.lead_time_days,
                 "serviceLevel": advice.service_level,
                 "modelVersion": p["version"],
+                "drivers": _driver_lines(model, today, horizon_days),
             }
         )
     rank = {"high": 0, "medium": 1, "low": 2, "unknown": 3}

@@ -39,10 +39,14 @@ def eligible(y: pd.Series) -> list[str]:
     return list(CANDIDATES)
 
 
-def fit_candidate(name: str, y: pd.Series, cal: EventCalendar, horizon: int, warm: dict | None = None) -> models.Path:
-    """Run one candidate by name."""
+def fit_candidate(
+    name: str, y: pd.Series, cal: EventCalendar, horizon: int, warm: dict | None = None, explain: bool = False
+) -> models.Path:
+    """Run one candidate by name (``explain``: keep the drivers of a model that has them)."""
     if name == "short_history":
         return models.short_history(y, cal, horizon)
+    if name == "ridge_ets":
+        return models.ridge_ets(y, cal, horizon, warm=warm, explain=explain)
     return CANDIDATES[name](y, cal, horizon, warm=warm)
 
 
