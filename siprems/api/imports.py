@@ -156,6 +156,7 @@ def _log_timing(kind: str, store_id: int, count: int, started: float, read: floa
             "created": {"type": "integer"},
             "updated": {"type": "integer"},
             "mode": {"type": "string"},
+            "import_id": {"type": "string", "description": "reference of its stock movements (import:<id>)"},
         },
     },
 )
@@ -170,7 +171,7 @@ async def import_products(request: Request, query: ProductImportParams):
     rows, items = await asyncio.to_thread(_parse_products, body, request.headers.get("content-type", ""))
     checked = time.perf_counter()
     ctx, store_id = request.app.ctx, request.ctx.store_id
-    result = await product_import.write(ctx.db, store_id, rows, items, query.mode)
+    result = await product_import.write(ctx.db, store_id, rows, items, query.mode, request.ctx.identity.user_id)
     await cache.invalidate(ctx.redis, store_id, cache.CATALOG)
     _log_timing("products", store_id, len(items), started, read, checked)
     return json(result)

@@ -71,6 +71,10 @@ def _ttl(request: Request) -> int:
     return request.app.ctx.settings.cache_ttl_seconds
 
 
+def _user(request: Request) -> int:
+    return request.ctx.identity.user_id
+
+
 async def _changed(request: Request) -> None:
     await cache.invalidate(request.app.ctx.redis, request.ctx.store_id, cache.CATALOG)
 
@@ -110,7 +114,7 @@ async def list_products(request: Request, query: ListParams):
 @authenticated
 @validate(json=ProductCreate)
 async def create_product(request: Request, body: ProductCreate):
-    product = await products.create_product(request.app.ctx.db, request.ctx.store_id, body)
+    product = await products.create_product(request.app.ctx.db, request.ctx.store_id, body, _user(request))
     await _changed(request)
     return json(product, status=201)
 
@@ -183,7 +187,7 @@ async def get_product(request: Request, sku: str):
 @authenticated
 @validate(json=ProductReplace)
 async def replace_product(request: Request, sku: str, body: ProductReplace):
-    product = await products.replace_product(request.app.ctx.db, request.ctx.store_id, sku, body)
+    product = await products.replace_product(request.app.ctx.db, request.ctx.store_id, sku, body, _user(request))
     await _changed(request)
     return json(product)
 
@@ -197,7 +201,7 @@ async def replace_product(request: Request, sku: str, body: ProductReplace):
 @authenticated
 @validate(json=ProductPatch)
 async def patch_product(request: Request, sku: str, body: ProductPatch):
-    product = await products.patch_product(request.app.ctx.db, request.ctx.store_id, sku, body)
+    product = await products.patch_product(request.app.ctx.db, request.ctx.store_id, sku, body, _user(request))
     await _changed(request)
     return json(product)
 
@@ -216,7 +220,7 @@ async def patch_product(request: Request, sku: str, body: ProductPatch):
 async def delete_product(request: Request, sku: str, query: DeleteParams):
     ctx, store_id = request.app.ctx, request.ctx.store_id
     if query.archive:
-        product = await products.archive_product(ctx.db, store_id, sku)
+        product = await products.archive_product(ctx.db, store_id, sku, _user(request))
         await _changed(request)
         return json({"message": "Product archived successfully", "sku": sku, "product": product})
     await products.delete_product(ctx.db, store_id, sku)

@@ -238,7 +238,9 @@ async def create_transaction(request: Request, body: SaleBody):
     line = selling.SaleLine(body.product_sku, body.quantity, body.price, body.is_promo)
 
     async def effect(cur):
-        rows = await selling.sell(cur, request.ctx.store_id, [line], sold_at=sold_at)
+        rows = await selling.sell(
+            cur, request.ctx.store_id, [line], user_id=request.ctx.identity.user_id, sold_at=sold_at
+        )
         return 201, rows[0]
 
     return await _run(request, "transactions.create", effect)
@@ -277,6 +279,6 @@ async def checkout(request: Request, body: CheckoutBody):
     lines = [selling.SaleLine(item.sku, item.quantity) for item in body.items]
 
     async def effect(cur):
-        return 201, await selling.checkout(cur, request.ctx.store_id, lines)
+        return 201, await selling.checkout(cur, request.ctx.store_id, lines, user_id=request.ctx.identity.user_id)
 
     return await _run(request, "transactions.checkout", effect)
