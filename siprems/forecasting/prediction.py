@@ -7,13 +7,15 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from siprems.db import fetch_all, fetch_one
-from siprems.forecasting import ForecastModel, holiday_names, restock_advice
-from siprems.forecasting import registry
+from siprems.forecasting import ForecastModel, holiday_names, registry
 from siprems.forecasting.service import StoreContext, chosen_holdout, store_context, store_events
+from siprems.inventory.policy import COVER_HORIZON_DAYS, assess
+from siprems.inventory.restock import recommendation
+from siprems.inventory.stock import ProductStock, incoming_stock, item_of
 
 STALE_AFTER_DAYS = 7  # a model that has not seen the last week is refreshed in the background
 
-PRODUCT = """SELECT product_id, sku, name, stock, lead_time_days, service_level
+PRODUCT = """SELECT product_id, sku, name, category, stock, lead_time_days, service_level, reorder_level
              FROM products WHERE store_id = %s AND sku = %s"""
 
 
@@ -87,44 +89,23 @@ async def answer(
             }
         )
         day += timedelta(days=1)
-    advice = restock_advice(
-        product["stock"],
-        list(rows.values()),
-        horizon_days=days,
-        lead_time_days=product["lead_time_days"],
-        service_level=float(product["service_level"]),
-    )
-    # Days of stock over the whole stored year, not just the requested horizon.
-    from siprems.forecasting.restock import days_of_stock
-
-    year = model.forecast(today, 365)
-    days_left = days_of_stock(product["stock"], [r["yhat"] for r in year])
+    # The stock policy decides (siprems.inventory); this forecast is its demand input.
+    year = model.forecast(today, COVER_HORIZON_DAYS)
+    incoming = await incoming_stock(pool, store_id, [product["product_id"]])
+    position = assess(item_of(product), year, today=today, incoming=incoming.get(product["product_id"], ()))
+    recommendation_row = recommendation(ProductStock(product, position, year, model_row["version"]), days)
     holdout = chosen_holdout(model_row["model"])
     wape = holdout.get("wape")  # percent
-    recommendation = {
-        "productId": product["product_id"],
-        "sku": product["sku"],
-        "productName": product["name"],
-        "currentStock": product["stock"],
-        "predictedDemand": round(advice.predicted_demand),
-        "recommendedRestock": advice.recommended_restock,
-        "urgency": advice.urgency,
-        "safetyStock": round(advice.safety_stock, 1),
-        "reorderPoint": round(advice.reorder_point, 1),
-        "leadTimeDemand": round(advice.lead_time_demand, 1),
-        "daysOfStock": days_left,
-        "leadTimeDays": advice.lead_time_days,
-        "serviceLevel": advice.service_level,
-    }
     return {
         "product_sku": product["sku"],
         "forecast_days": days,
         "history_days": history_days,
         "today": today.isoformat(),
         "chartData": chart,
-        "recommendations": [recommendation],
+        "recommendations": [recommendation_row],
         **{
-            k: recommendation[k] for k in ("safetyStock", "reorderPoint", "daysOfStock", "leadTimeDays", "serviceLevel")
+            k: recommendation_row[k]
+            for k in ("safetyStock", "reorderPoint", "daysOfStock", "leadTimeDays", "serviceLevel")
         },
         "accuracy": None if wape is None else round(max(0.0, min(100.0, 100.0 - float(wape))), 1),
         "model": {
@@ -138,72 +119,3 @@ async def answer(
             "stale": is_stale(model_row, today),
         },
     }
-
-
-async def restock_overview(pool, store_id: int, horizon_days: int = 14) -> list[dict]:
-    """Every product of the store with restock advice, most urgent first."""
-    store = await store_context(pool, store_id)
-    today = store.today
-    products = await fetch_all(
-        pool,
-        """SELECT p.product_id, p.sku, p.name, p.category, p.stock, p.lead_time_days, p.service_level,
-                  m.model, m.version
-           FROM products p
-           LEFT JOIN LATERAL (SELECT model, version FROM forecast_models f
-                              WHERE f.product_id = p.product_id ORDER BY version DESC LIMIT 1) m ON TRUE
-           WHERE p.store_id = %s AND NOT p.is_archived""",
-        (store_id,),
-    )
-    out = []
-    for p in products:
-        if p["model"] is None:
-            out.append(
-                {
-                    "productId": p["product_id"],
-                    "sku": p["sku"],
-                    "productName": p["name"],
-                    "category": p["category"],
-                    "currentStock": p["stock"],
-                    "predictedDemand": None,
-                    "recommendedRestock": None,
-                    "urgency": "unknown",
-                    "safetyStock": None,
-                    "reorderPoint": None,
-                    "daysOfStock": None,
-                    "leadTimeDays": p["lead_time_days"],
-                    "serviceLevel": float(p["service_level"]),
-                    "modelVersion": None,
-                    "message": "No forecast yet: train this product (POST /api/tasks/training/product/<sku>).",
-                }
-            )
-            continue
-        model = ForecastModel.from_dict(p["model"])
-        rows = model.forecast(today, horizon_days)
-        advice = restock_advice(
-            p["stock"],
-            rows,
-            horizon_days=horizon_days,
-            lead_time_days=p["lead_time_days"],
-            service_level=float(p["service_level"]),
-        )
-        out.append(
-            {
-                "productId": p["product_id"],
-                "sku": p["sku"],
-                "productName": p["name"],
-                "category": p["category"],
-                "currentStock": p["stock"],
-                "predictedDemand": round(advice.predicted_demand),
-                "recommendedRestock": advice.recommended_restock,
-                "urgency": advice.urgency,
-                "safetyStock": round(advice.safety_stock, 1),
-                "reorderPoint": round(advice.reorder_point, 1),
-                "daysOfStock": advice.days_of_stock_left,
-                "leadTimeDays": advice.lead_time_days,
-                "serviceLevel": advice.service_level,
-                "modelVersion": p["version"],
-            }
-        )
-    rank = {"high": 0, "medium": 1, "low": 2, "unknown": 3}
-    out.sort(key=lambda r: (rank[r["urgency"]], r["daysOfStock"] if r["daysOfStock"] is not None else 10**6, r["sku"]))
-    return out
