@@ -6,6 +6,7 @@ grounding all come from siprems.inventory.policy."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from support_sales import add_product, add_sale, local_noon, store_of
@@ -14,8 +15,28 @@ from siprems.chat import facts, grounding
 from siprems.db import create_pool
 
 
+@pytest.fixture(scope="module")
+def worker(stack):
+    """A job worker: models are trained there, never in the API."""
+    stack.start("worker", wait_port=0)
+    yield
+    stack.stop("worker")
+
+
+def with_model(user, sku: str, timeout: float = 120.0) -> dict:
+    """POST /api/predict until the answer comes from a trained model (bounded wait)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = user.post("/api/predict", json={"product_sku": sku, "days": 7})
+        assert r.status_code == 200, r.text
+        if not r.json()["model"]["provisional"]:
+            return r.json()
+        assert time.monotonic() < deadline, f"no model for {sku} after {timeout} s"
+        time.sleep(0.3)
+
+
 @pytest.fixture()
-def store(user, db):
+def store(user, db, worker):
     store_id = store_of(db, user)
     add_product(db, store_id, "ONE-1", stock=1, name="Lonely Widget")  # stock 1, never sold: low
     add_product(db, store_id, "NONE-1", stock=0, name="Empty Shelf")  # out
@@ -23,9 +44,7 @@ def store(user, db):
     sold = add_product(db, store_id, "SOLD-1", stock=12, name="Daily Bread")  # trained below: forecast-based
     for days_ago in range(1, 60):
         add_sale(db, store_id, sold["product_id"], 6, "1000", local_noon(days_ago))
-    r = user.post("/api/predict", json={"product_sku": "SOLD-1", "days": 7})
-    assert r.status_code == 200, r.text
-    return user, store_id, r.json()
+    return user, store_id, with_model(user, "SOLD-1")
 
 
 def _low_names(answer: str) -> set[str]:

@@ -7,10 +7,11 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems.api import docs
 from siprems.api.guard import authenticated
+from siprems.api.validation import validate
 from siprems.auth import accounts
 from siprems.errors import NotFound
 
@@ -20,10 +21,13 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # No str_strip_whitespace: a password is kept exactly as typed. Names and
+    # e-mail addresses are trimmed by their own validators.
+    model_config = ConfigDict(extra="forbid")
 
 
 def _email(value: str) -> str:
+    value = value.strip()
     if len(value) > 254 or not _EMAIL.match(value):
         raise ValueError("must be a valid email address")
     return value.lower()
@@ -34,6 +38,7 @@ class RegisterBody(_Strict):
     password: str = Field(min_length=8, max_length=255)
     full_name: str = Field(min_length=2, max_length=100)
     _check_email = field_validator("email")(_email)
+    _trim_name = field_validator("full_name", mode="before")(lambda v: v.strip() if isinstance(v, str) else v)
 
 
 class LoginBody(_Strict):
@@ -110,11 +115,11 @@ async def register(request: Request, body: RegisterBody):
 @openapi.summary("Log in: access and refresh tokens at the top level")
 @docs.body(LoginBody)
 @docs.response(200, LOGIN)
-@docs.errors(400, 401)
+@docs.errors(400, 401, 429)
 @validate(json=LoginBody)
 async def login(request: Request, body: LoginBody):
     ctx = request.app.ctx
-    return json(await accounts.login(ctx.db, ctx.settings, body.email, body.password))
+    return json(await accounts.login(ctx.db, ctx.redis, ctx.queue, ctx.settings, body.email, body.password))
 
 
 @bp.post("/refresh")
@@ -125,7 +130,7 @@ async def login(request: Request, body: LoginBody):
 @validate(json=RefreshBody)
 async def refresh(request: Request, body: RefreshBody):
     ctx = request.app.ctx
-    return json(await accounts.refresh(ctx.db, ctx.settings, body.refresh_token))
+    return json(await accounts.refresh(ctx.db, ctx.queue, ctx.settings, body.refresh_token))
 
 
 @bp.get("/profile")
@@ -152,13 +157,13 @@ async def profile(request: Request):
 async def change_password(request: Request, body: ChangePasswordBody):
     ctx = request.app.ctx
     pair = await accounts.change_password(
-        ctx.db, ctx.settings, request.ctx.identity, body.old_password, body.new_password
+        ctx.db, ctx.queue, ctx.settings, request.ctx.identity, body.old_password, body.new_password
     )
     return json({"message": "Password changed successfully", **pair})
 
 
 @bp.post("/logout")
-@openapi.summary("Log out: revokes the given refresh token's family")
+@openapi.summary("Log out: revokes this session's tokens (and the given refresh token's session)")
 @openapi.secured("bearerAuth")
 @docs.response(200, MESSAGE)
 @docs.errors(401)
@@ -169,5 +174,5 @@ async def logout(request: Request):
     if isinstance(body, dict) and isinstance(body.get("refresh_token"), str):
         token = body["refresh_token"]
     ctx = request.app.ctx
-    await accounts.logout(ctx.db, ctx.settings, request.ctx.identity, token)
+    await accounts.logout(ctx.db, ctx.queue, ctx.settings, request.ctx.identity, token)
     return json({"message": "Logout successful"})

@@ -12,7 +12,7 @@ API::
 
 * ``item``: the product's stock settings (:class:`StockItem`).
 * ``forecast``: the demand forecast from ``today``, one row per day with
-  ``yhat`` and optionally ``lo95``/``hi95`` (or ``lo80``/``hi80``), i.e.
+  ``yhat`` and optionally ``sigma`` or ``lo95``/``hi95`` (or ``lo80``/``hi80``), i.e.
   ``ForecastModel.forecast(today, COVER_HORIZON_DAYS)``; ``None`` when the
   product has no model. At least ``lead_time_days + REVIEW_DAYS`` rows are
   needed for the order quantity, ``COVER_HORIZON_DAYS`` for days of cover.
@@ -105,7 +105,10 @@ class StockPosition:
 
 
 def daily_sigma(row: Mapping[str, float | None]) -> float:
-    """Spread of one day's demand read from its forecast interval (0 without one)."""
+    """Spread of one day's demand: ``sigma`` when given, else read from its forecast interval (0 without one)."""
+    sigma = row.get("sigma")
+    if sigma is not None:
+        return max(float(sigma), 0.0)
     hi95, lo95 = row.get("hi95"), row.get("lo95")
     if hi95 is not None and lo95 is not None:
         return max(float(hi95) - float(lo95), 0.0) / (2 * Z95)
