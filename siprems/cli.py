@@ -37,6 +37,14 @@ def _serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
+    # Sanic kills an instance whose workers have not acknowledged start-up within
+    # 30 s (a class constant, in tenths of a second). On a CPU-starved host (seen at
+    # load 14 on 2 cores) the imports alone take longer, and the instance never comes
+    # up: allow 120 s. A worker that crashes still ends the wait at once.
+    from sanic.worker.manager import WorkerManager
+    from sanic.worker.process import WorkerProcess
+
+    WorkerManager.THRESHOLD = WorkerProcess.THRESHOLD = 1200
     loader = AppLoader(factory=partial(create_app))
     app = loader.load()
     app.prepare(host=host, port=port, workers=workers, single_process=workers == 1 and args.single)
