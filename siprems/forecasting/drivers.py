@@ -176,5 +176,17 @@ def explain(model: Any, start: Any, days: int) -> dict[str, Any] | None:
     }
 
 
+def driver_lines(model: dict[str, Any], start: Any, days: int, limit: int = 5) -> list[str] | None:
+    """The biggest named drivers of a stored model (its dict) over a horizon, as short
+    sentences (the restock list); None without a decomposition or for an unreadable model."""
+    from .result import ForecastModel
+
+    try:
+        drivers = explain(ForecastModel.from_dict(model), start, days)
+    except (KeyError, TypeError, ValueError):
+        return None
+    return None if drivers is None else drivers["summary"][:limit]
+
+
 def _signed(value: float) -> str:
     return f"{value:+.0f}%"
