@@ -21,7 +21,6 @@ import pandas as pd
 
 from .calendar import Event, EventCalendar, holiday_names, to_date
 from .result import ForecastModel
-from .selection import fit_candidate, select_model
 from .series import censor, daily_series, fingerprint, n_open_days, trim_closed_edges
 from .stockouts import stockout_days
 
@@ -100,6 +99,8 @@ def train(
     ``stockout_days``: days the product was out of stock (:func:`stockouts.stockout_days`):
     missing, not zero, and not closures either.
     """
+    from .selection import fit_candidate, select_model  # statsmodels: kept out of API start-up
+
     _single_threaded_blas()
     stockouts = {to_date(d) for d in stockout_days}
     y = prepare_series(sales, closed_days=closed_days, events=events, today=today, stockout_days=stockouts)

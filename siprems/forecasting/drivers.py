@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .calendar import EventCalendar, canonical, to_date
-from .regression import RidgeConfig, RidgeFit, predict_ridge
+
+if TYPE_CHECKING:  # the regression (statsmodels) is only needed at training time
+    from .regression import RidgeConfig, RidgeFit
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MIN_EFFECT = 0.02  # log scale: ~2%; smaller day effects are noise, not drivers
@@ -41,6 +43,8 @@ def fitted_drivers(
     level: np.ndarray,
 ) -> dict[str, Any]:
     """The decomposition of a ``ridge_ets`` path over ``index`` (stored with the model)."""
+    from .regression import predict_ridge
+
     coef = dict(zip(rfit.columns, rfit.coef))
     # dow0..dow5 are Monday..Saturday against Sunday (0)
     dow = np.array([coef.get(f"dow{d}", 0.0) for d in range(6)] + [0.0])

@@ -96,6 +96,14 @@ async def train_all(ctx, only_stale: bool = False, **_):
     return await training.train_all(ctx, only_stale=bool(only_stale))
 
 
+@job_type("track_accuracy", max_retries=2, timeout=900)
+async def track_accuracy(ctx, **_):
+    """Forecasts against what sold: the store's live accuracy; drifting products are retrained."""
+    from siprems.forecasting import accuracy
+
+    return await accuracy.track_store(ctx.pool, ctx.store_id, queue=ctx.redis)
+
+
 @job_type("predict", max_retries=2, timeout=300)
 async def predict(ctx, product_sku: str, days: int = 30, **_):
     from siprems.jobs import training

@@ -86,6 +86,17 @@ register_schedule(
         requires=FORECASTING,
     )
 )
+register_schedule(
+    Schedule(
+        "daily-forecast-accuracy",  # before the nightly retrain: yesterday is scored against the model it had
+        "30 1 * * *",
+        "track_accuracy",
+        {"trigger": "daily"},
+        per_store=True,
+        catchup_seconds=12 * 3600,
+        requires=FORECASTING,
+    )
+)
 register_schedule(Schedule("cleanup-job-records", "*/15 * * * *", "cleanup_job_records", catchup_seconds=3600))
 
 
