@@ -74,6 +74,9 @@ class Settings:
     job_shutdown_grace_seconds: float = 60.0  # SIGTERM: wait this long, then hand jobs back
     job_plugins: list[str] = field(default_factory=list)  # extra handler modules (tests)
 
+    # Webhooks: the n-th failed delivery is retried after about base * 2**(n-1) s (capped at 1 h)
+    webhook_retry_base_seconds: float = 10.0
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"

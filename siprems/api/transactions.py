@@ -29,6 +29,7 @@ from siprems.api.fieldtypes import Boolean, IsoDate, text, whole_number
 from siprems.api.guard import authenticated, caller_locale
 from siprems.errors import ValidationFailed
 from siprems.sales import ledger, selling
+from siprems.webhooks import sale_events
 
 bp = Blueprint("transactions", url_prefix="/api/transactions")
 
@@ -212,6 +213,8 @@ async def _run(request: Request, scope: str, effect) -> object:
     )
     if not outcome.replayed:
         await cache.invalidate(ctx.redis, request.ctx.store_id)
+        # Webhook events after the response: they never slow down or fail a sale.
+        request.app.add_task(sale_events.after_sale(ctx.db, ctx.queue, request.ctx.store_id, outcome.body))
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return json(outcome.body, status=outcome.status, headers=headers)
 
