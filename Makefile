@@ -1,5 +1,5 @@
 # SIPREMS: the two commands that matter are `make run` and `make test`.
-.PHONY: run test deps stack-prepare clean-run lint loadtest bench chaos
+.PHONY: run test deps stack-prepare clean-run lint loadtest bench chaos soak
 
 deps:
 	@scripts/install-deps.sh
@@ -42,3 +42,12 @@ bench: deps
 # Reliability table. CHAOS_ARGS e.g. "--faults api,postgres --keep".
 chaos: deps
 	@.venv/bin/python loadtests/chaos.py $(CHAOS_ARGS)
+
+# An hour under the capacity workload (starts its own stack): samples every
+# resource every 10 s and fails when one keeps growing after warm-up or on any
+# 5xx; CSV, PNG chart and summary in loadtests/results/soak-*/. Not in `make test`;
+# CI: `make soak SOAK_MINUTES=2 SOAK_USERS=30`.
+SOAK_MINUTES ?= 60
+SOAK_USERS ?= 120
+soak: deps
+	@SOAK_MINUTES=$(SOAK_MINUTES) SOAK_USERS=$(SOAK_USERS) .venv/bin/python loadtests/soak.py $(SOAK_ARGS)

@@ -108,7 +108,7 @@ def measure(base_url: str, redis_url: str, store_id: int, token: str, n: int) ->
             c.get(path).raise_for_status()  # warm connections and process-level caches
             cold, warm = [], []
             for _ in range(n):
-                cache.incr(keys.cache_generation(store_id))
+                cache.incr(keys.cache_generation(store_id, "sales"))
                 t = time.perf_counter()
                 c.get(path).raise_for_status()
                 cold.append((time.perf_counter() - t) * 1000)

@@ -12,13 +12,15 @@ PREFIX = "siprems"
 # --- cache (CACHE server) -----------------------------------------------------
 
 
-def cache_generation(store_id: int) -> str:
-    """Counter bumped after every write that changes a store's cached reads."""
-    return f"{PREFIX}:cache:gen:{store_id}"
+def cache_generation(store_id: int, family: str) -> str:
+    """Counter of one cache family of a store (see `siprems.cache.FAMILIES`),
+    bumped after every write that changes what that family's reads return."""
+    return f"{PREFIX}:cache:gen:{store_id}:{family}"
 
 
-def cache_entry(store_id: int, generation: int, name: str) -> str:
-    return f"{cache_entry_prefix(store_id)}{generation}:{name}"
+def cache_entry(store_id: int, generations: str, name: str) -> str:
+    """`generations`: the read's family generations joined by '.', in order."""
+    return f"{cache_entry_prefix(store_id)}{generations}:{name}"
 
 
 def cache_entry_prefix(store_id: int) -> str:
@@ -41,6 +43,19 @@ def chat_sessions(user_id: int) -> str:
 def chat_session_owner(session_id: str) -> str:
     """The user id that owns a session id (so no one else can reuse it)."""
     return f"{PREFIX}:chat:owner:{session_id}"
+
+
+# --- auth revocation (QUEUE server: never evicted) -------------------------------
+
+
+def auth_user_version(user_id: int) -> str:
+    """The user's token version: access tokens with a lower `ver` are revoked."""
+    return f"{PREFIX}:auth:ver:{user_id}"
+
+
+def auth_revoked_session(session: str) -> str:
+    """Set (with a TTL) when a session's access tokens are revoked (logout)."""
+    return f"{PREFIX}:auth:revoked:{session}"
 
 
 # --- jobs (QUEUE server) --------------------------------------------------------

@@ -173,7 +173,7 @@ def test_holidays_follow_the_stores_country(user, db, stack):
         # bump the store's cache generation as the settings write does.
         with db.cursor() as cur:
             cur.execute("UPDATE stores SET country = %s WHERE store_id = %s", (code, store))
-        cache.incr(keys.cache_generation(store))
+        cache.incr(keys.cache_generation(store, "settings"))
 
     set_country("DE")
     ids = [e["event_id"] for e in user.get("/api/events").json()]

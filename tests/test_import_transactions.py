@@ -201,7 +201,7 @@ def test_oversized_body_is_413(shop, stack):
 
 def test_import_bumps_the_cache_generation(shop, db, stack):
     cache = redis.Redis(port=stack.ports.redis)
-    key = keys.cache_generation(store_of(db, shop))
+    key = keys.cache_generation(store_of(db, shop), "sales")
     before = int(cache.get(key) or 0)
     shop.post(
         "/api/transactions/import",

@@ -1,5 +1,6 @@
 """/api/predict: the contract's shape, models from the registry shared by
-every instance and worker, short histories, restock list, bad input."""
+every instance and worker, the provisional baseline before a model exists
+(no fitting in the API), short histories, restock list, bad input."""
 
 from __future__ import annotations
 
@@ -50,6 +51,27 @@ def _product_with_history(db, store_id: int, sku: str, days: int, stock: int = 4
     return pid
 
 
+@pytest.fixture(scope="module")
+def worker(stack):
+    """A job worker for this module: models are trained there, never in the API."""
+    stack.start("worker", wait_port=0)
+    yield
+    stack.stop("worker")
+
+
+def with_model(user, sku: str, days: int = 7, timeout: float = 90.0) -> dict:
+    """POST /api/predict until the answer comes from a trained model (bounded wait)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = user.post("/api/predict", json={"product_sku": sku, "days": days})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        if not body["model"]["provisional"]:
+            return body
+        assert time.monotonic() < deadline, f"no model for {sku} after {timeout} s"
+        time.sleep(0.3)
+
+
 @pytest.fixture()
 def shop(user, db):
     store_id = _store_id(db, user)
@@ -57,11 +79,44 @@ def shop(user, db):
     return user, store_id
 
 
-def test_predict_matches_the_contract(shop):
-    user, _ = shop
+def test_without_a_model_the_api_answers_a_provisional_baseline_and_queues_training(shop, db):
+    user, store_id = shop
     r = user.post("/api/predict", json={"product_sku": "HIST-1", "days": 14})
     assert r.status_code == 200, r.text
     body = r.json()
+    assert body["model"]["provisional"] is True and body["model"]["method"] == "baseline_weekday_mean"
+    assert body["model"]["model_id"] is None and body["accuracy"] is None
+    future = [p for p in body["chartData"] if p["historical"] is None]
+    assert len(future) == 14 and all(p["lower"] <= p["predicted"] <= p["upper"] for p in future)
+    weekend = [p["predicted"] for p in future if _weekday(p["date"]) >= 5]
+    weekday = [p["predicted"] for p in future if _weekday(p["date"]) < 5]
+    # ~16 on weekends, ~10 on weekdays (+ 0..3): weekday means of recent weeks.
+    assert 15 <= sum(weekend) / len(weekend) <= 20 and 9 <= sum(weekday) / len(weekday) <= 14
+    (rec,) = body["recommendations"]
+    assert RECOMMENDATION_FIELDS <= set(rec) and rec["predictedDemand"] > 0
+    # Nothing was fitted in the API; one training job is queued, however often it is asked.
+    user.post("/api/predict", json={"product_sku": "HIST-1", "days": 7})
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*) AS n FROM forecast_models WHERE store_id = %s", (store_id,))
+        assert cur.fetchone()["n"] == 0
+    active = user.get("/api/tasks/active").json()["active_tasks"]
+    assert [t["task_name"] for t in active] == ["train_product"], active
+
+
+def test_wait_for_model_answers_202_with_the_training_task(shop):
+    user, _ = shop
+    r = user.post("/api/predict", json={"product_sku": "HIST-1", "wait_for_model": True})
+    assert r.status_code == 202, r.text
+    task_id = r.json()["task_id"]
+    again = user.post("/api/predict", json={"product_sku": "HIST-1"})
+    assert again.json()["model"]["provisional"] is True
+    status = user.get(f"/api/predict/task/{task_id}")
+    assert status.status_code == 202 and status.json()["task_name"] == "train_product", status.text
+
+
+def test_predict_matches_the_contract(shop, worker):
+    user, _ = shop
+    body = with_model(user, "HIST-1", days=14)
     chart = body["chartData"]
     assert len(chart) == 90 + 14  # history window then the horizon, from today
     for point in chart:
@@ -87,8 +142,9 @@ def _weekday(iso: str) -> int:
     return datetime.date.fromisoformat(iso).weekday()
 
 
-def test_second_answer_comes_from_cache_and_is_identical(shop):
+def test_second_answer_comes_from_cache_and_is_identical(shop, worker):
     user, _ = shop
+    with_model(user, "HIST-1")
     first = user.post("/api/predict", json={"product_sku": "HIST-1", "days": 7}).json()
     second = user.post("/api/predict", json={"product_sku": "HIST-1", "days": 7}).json()
     assert first == second
@@ -134,34 +190,30 @@ def test_another_stores_product_is_404(shop, make_user):
     assert other.get("/api/predict/restock").json()["items"] == []
 
 
-def test_restock_lists_every_product_most_urgent_first(user, db):
+def test_restock_lists_every_product_most_urgent_first(user, db, worker):
     store_id = _store_id(db, user)
     _product_with_history(db, store_id, "LOW-1", 120, stock=5)
     _product_with_history(db, store_id, "HIGH-1", 120, stock=100000)
     for sku in ("LOW-1", "HIGH-1"):
-        assert user.post("/api/predict", json={"product_sku": sku, "days": 7}).status_code == 200
+        with_model(user, sku)
     items = user.get("/api/predict/restock", params={"days": 14}).json()["items"]
     assert [i["sku"] for i in items] == ["LOW-1", "HIGH-1"]
     assert items[0]["urgency"] == "high" and items[1]["urgency"] == "low"
 
 
-def test_model_trained_by_a_worker_is_used_by_both_instances(stack, user, db):
+def test_model_trained_by_a_worker_is_used_by_both_instances(stack, user, db, worker):
     store_id = _store_id(db, user)
     pid = _product_with_history(db, store_id, "WRK-1", 150)
-    worker = stack.start("worker", wait_port=0)
-    try:
-        r = user.post("/api/tasks/training/product/WRK-1")
-        assert r.status_code == 202, r.text
-        task_id = r.json()["task_id"]
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            status = user.get(f"/api/tasks/{task_id}")
-            if status.status_code == 200:
-                break
-            time.sleep(0.3)
-        assert status.status_code == 200 and status.json()["status"] == "SUCCESS", status.text
-    finally:
-        stack.stop("worker")
+    r = user.post("/api/tasks/training/product/WRK-1")
+    assert r.status_code == 202, r.text
+    task_id = r.json()["task_id"]
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        status = user.get(f"/api/tasks/{task_id}")
+        if status.status_code == 200:
+            break
+        time.sleep(0.3)
+    assert status.status_code == 200 and status.json()["status"] == "SUCCESS", status.text
     with db.cursor() as cur:
         cur.execute("SELECT model_id, version FROM forecast_models WHERE product_id = %s", (pid,))
         (row,) = cur.fetchall()

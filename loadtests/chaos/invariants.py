@@ -4,7 +4,8 @@ the API after each fault (with the traffic paused):
 * every acknowledged checkout is in PostgreSQL exactly once (by its
   Idempotency-Key and checkout_id, line for line), no checkout exists that no
   client caused, and stock = initial stock - sales (never negative);
-* every accepted job finished (SUCCESS, one model per training run) or was
+* every accepted job finished (SUCCESS, one model per training run, unless
+  KEEP_VERSIONS newer versions of its product have since pruned it) or was
   dead-lettered with a reason; none is missing or stuck;
 * every acknowledged chat turn is in the session's history, once, with its answer;
 * every scheduled occurrence (one a second) was enqueued and ran once;
@@ -17,6 +18,7 @@ count it as known (a lost chat turn stays lost) and fail only on new ones.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ import httpx
 
 from chaos import plugin
 from siprems import keys
+from siprems.forecasting import registry
 from siprems.jobs.handlers import QUEUES
 
 JOB_WAIT = 90.0  # s the check waits for accepted jobs to finish
@@ -121,6 +124,17 @@ def _dead_lettered(q) -> dict[str, str]:
     return found
 
 
+def _pruned(record: dict, newest: dict[int, int]) -> bool:
+    """A training run's model left the registry by design: the job's result names its version, and
+    the product has since stored KEEP_VERSIONS newer ones (registry.save keeps only the last ones)."""
+    try:
+        result = json.loads(record.get("result") or "null") or {}
+        product_id, version = int(result["product_id"]), int(result["version"])
+    except (ValueError, KeyError, TypeError):
+        return False
+    return newest.get(product_id, 0) - version >= registry.KEEP_VERSIONS
+
+
 async def jobs(stack, ledger) -> Result:
     q = stack.queue_client()
     try:
@@ -146,7 +160,10 @@ async def jobs(stack, ledger) -> Result:
             (succeeded,),
         )
         models = {r["training_run_id"]: r["n"] for r in cur.fetchall()}
-    no_model = [i for i in succeeded if models.get(i) != 1]
+        cur.execute("SELECT product_id, max(version) AS v FROM forecast_models GROUP BY 1")
+        newest = {r["product_id"]: r["v"] for r in cur.fetchall()}
+    pruned = [i for i in succeeded if models.get(i) is None and _pruned(states[i], newest)]
+    no_model = [i for i in succeeded if models.get(i) != 1 and i not in pruned]
     problems = []
     if lost:
         problems.append(f"{len(lost)} accepted jobs have no record: {_short(lost)}")
@@ -159,7 +176,10 @@ async def jobs(stack, ledger) -> Result:
     for i, h in states.items():
         ledger.jobs[i].state = h.get("state", "MISSING")
     retried = sum(1 for h in states.values() if int(h.get("attempts") or 0) > 1)
-    detail = f"{len(ids)} accepted: {len(succeeded)} SUCCESS, {len(failed)} dead-lettered, {retried} ran more than once"
+    detail = (
+        f"{len(ids)} accepted: {len(succeeded)} SUCCESS, {len(failed)} dead-lettered, {retried} ran more than once, "
+        f"{len(pruned)} models since pruned (over {registry.KEEP_VERSIONS} newer versions)"
+    )
     keys_ = (
         [f"lost {i}" for i in lost]
         + [f"stuck {i}" for i in stuck]

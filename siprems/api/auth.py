@@ -7,10 +7,11 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems.api import docs
 from siprems.api.guard import authenticated
+from siprems.api.validation import validate
 from siprems.auth import accounts
 from siprems.errors import NotFound
 
@@ -114,7 +115,7 @@ async def register(request: Request, body: RegisterBody):
 @validate(json=LoginBody)
 async def login(request: Request, body: LoginBody):
     ctx = request.app.ctx
-    return json(await accounts.login(ctx.db, ctx.settings, body.email, body.password))
+    return json(await accounts.login(ctx.db, ctx.queue, ctx.settings, body.email, body.password))
 
 
 @bp.post("/refresh")
@@ -125,7 +126,7 @@ async def login(request: Request, body: LoginBody):
 @validate(json=RefreshBody)
 async def refresh(request: Request, body: RefreshBody):
     ctx = request.app.ctx
-    return json(await accounts.refresh(ctx.db, ctx.settings, body.refresh_token))
+    return json(await accounts.refresh(ctx.db, ctx.queue, ctx.settings, body.refresh_token))
 
 
 @bp.get("/profile")
@@ -152,13 +153,13 @@ async def profile(request: Request):
 async def change_password(request: Request, body: ChangePasswordBody):
     ctx = request.app.ctx
     pair = await accounts.change_password(
-        ctx.db, ctx.settings, request.ctx.identity, body.old_password, body.new_password
+        ctx.db, ctx.queue, ctx.settings, request.ctx.identity, body.old_password, body.new_password
     )
     return json({"message": "Password changed successfully", **pair})
 
 
 @bp.post("/logout")
-@openapi.summary("Log out: revokes the given refresh token's family")
+@openapi.summary("Log out: revokes this session's tokens (and the given refresh token's session)")
 @openapi.secured("bearerAuth")
 @docs.response(200, MESSAGE)
 @docs.errors(401)
@@ -169,5 +170,5 @@ async def logout(request: Request):
     if isinstance(body, dict) and isinstance(body.get("refresh_token"), str):
         token = body["refresh_token"]
     ctx = request.app.ctx
-    await accounts.logout(ctx.db, ctx.settings, request.ctx.identity, token)
+    await accounts.logout(ctx.db, ctx.queue, ctx.settings, request.ctx.identity, token)
     return json({"message": "Logout successful"})

@@ -14,11 +14,12 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems import jsonutil
 from siprems.api import docs
 from siprems.api.guard import authenticated, identify
+from siprems.api.validation import validate
 from siprems.chat.service import ChatService, Reply, provider_from_settings
 from siprems.errors import NotFound, Unauthorized, ValidationFailed
 
@@ -210,7 +211,7 @@ async def legacy_chat(request: Request):
         raise NotFound("The requested URL was not found on this server.")
     body = LegacyChatBody.model_validate(request.json)
     try:
-        identity = identify(request)
+        identity = await identify(request)
     except Unauthorized:
         identity = None  # an invalid or expired token is treated as no token
     reply = await _service(request).ask(identity, body.message, body.session_id)

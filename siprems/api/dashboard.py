@@ -17,11 +17,13 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems import cache
 from siprems.api import docs
 from siprems.api.guard import authenticated, caller_locale
+from siprems.api.responses import raw_json
+from siprems.api.validation import validate
 from siprems.calendar.locale import StoreLocale
 from siprems.dashboard import figures
 from siprems.dashboard import queries as q
@@ -115,13 +117,18 @@ async def _cached(request: Request, name: str, load: Callable[[object, StoreLoca
     ctx = request.app.ctx
     locale = await caller_locale(request)
     key = f"dash:{name}:{locale.today().isoformat()}"
-    return await cache.cached(
-        ctx.redis, locale.store_id, key, ctx.settings.cache_ttl_seconds, lambda: load(ctx.db, locale)
+    return await cache.cached_bytes(
+        ctx.redis,
+        locale.store_id,
+        (cache.SALES, cache.CATALOG),
+        key,
+        ctx.settings.cache_ttl_seconds,
+        lambda: load(ctx.db, locale),
     )
 
 
 async def _stats(request: Request):
-    return json(await _cached(request, "stats", figures.dashboard_stats))
+    return raw_json(await _cached(request, "stats", figures.dashboard_stats))
 
 
 @bp.get("/api/dashboard-stats")
@@ -156,7 +163,7 @@ async def system_dashboard_stats(request: Request):
 @authenticated
 @validate(query=MetricsQuery)
 async def dashboard_metrics(request: Request, query: MetricsQuery):
-    return json(
+    return raw_json(
         await _cached(request, f"metrics:{query.range}", lambda db, locale: figures.metrics(db, locale, query.range))
     )
 
@@ -182,7 +189,7 @@ async def dashboard_metrics(request: Request, query: MetricsQuery):
 @docs.errors(401)
 @authenticated
 async def sales_chart(request: Request):
-    return json(await _cached(request, "sales-chart", figures.sales_chart))
+    return raw_json(await _cached(request, "sales-chart", figures.sales_chart))
 
 
 @bp.get("/api/dashboard/category-sales")
@@ -206,7 +213,7 @@ async def sales_chart(request: Request):
 @docs.errors(401)
 @authenticated
 async def category_sales(request: Request):
-    return json(await _cached(request, "category-sales", figures.category_sales))
+    return raw_json(await _cached(request, "category-sales", figures.category_sales))
 
 
 def _version() -> str:

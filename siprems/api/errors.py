@@ -14,7 +14,6 @@ from sanic import Request
 from sanic.exceptions import SanicException
 from sanic.handlers import ErrorHandler
 from sanic.response import JSONResponse, json
-
 from sanic_ext.exceptions import ValidationError as SanicExtValidationError
 
 from siprems.errors import ApiError

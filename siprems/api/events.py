@@ -20,12 +20,13 @@ from pydantic import (
 )
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems import cache
 from siprems.api import docs
 from siprems.api.fieldtypes import Boolean, IsoDate, text
 from siprems.api.guard import authenticated, caller_locale
+from siprems.api.validation import validate
 from siprems.calendar import events
 
 bp = Blueprint("events", url_prefix="/api/events")
@@ -131,7 +132,7 @@ async def create_event(request: Request, body: EventBody):
     ctx = request.app.ctx
     locale = await caller_locale(request)
     created = await events.create_event(ctx.db, locale, body.data())
-    await cache.invalidate(ctx.redis, request.ctx.store_id)  # forecasts and other event-dependent reads
+    await cache.invalidate(ctx.redis, request.ctx.store_id, cache.EVENTS)  # forecasts and other event-dependent reads
     return json(created, status=201)
 
 
@@ -159,7 +160,7 @@ async def update_event(request: Request, event_id: str, body: EventBody):
     ctx = request.app.ctx
     locale = await caller_locale(request)
     updated = await events.update_event(ctx.db, locale, event_id, body.data())
-    await cache.invalidate(ctx.redis, request.ctx.store_id)
+    await cache.invalidate(ctx.redis, request.ctx.store_id, cache.EVENTS)
     return json(updated)
 
 
@@ -172,5 +173,5 @@ async def update_event(request: Request, event_id: str, body: EventBody):
 async def delete_event(request: Request, event_id: str):
     ctx = request.app.ctx
     await events.delete_event(ctx.db, await caller_locale(request), event_id)
-    await cache.invalidate(ctx.redis, request.ctx.store_id)
+    await cache.invalidate(ctx.redis, request.ctx.store_id, cache.EVENTS)
     return json({"message": "Event deleted successfully"})

@@ -9,11 +9,12 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sanic import Blueprint, Request
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems.api import docs
 from siprems.api.fieldtypes import IsoDate
 from siprems.api.guard import authenticated, caller_locale
+from siprems.api.validation import validate
 from siprems.exports import store_data
 
 bp = Blueprint("exports", url_prefix="/api/export")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from sanic import Blueprint, Request
 from sanic.response import json
 from sanic_ext import openapi

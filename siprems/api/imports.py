@@ -14,15 +14,19 @@ import logging
 import time
 from typing import Literal
 
+import redis.exceptions
 from pydantic import BaseModel
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems import cache
 from siprems.api import docs
 from siprems.api.guard import authenticated
+from siprems.api.validation import validate
 from siprems.catalog.fields import ProductCreate
+from siprems.errors import ApiError
+from siprems.forecasting import training_requests
 from siprems.imports import products as product_import
 from siprems.imports import rows as import_rows
 from siprems.imports import transactions as sales_import
@@ -152,6 +156,7 @@ def _log_timing(kind: str, store_id: int, count: int, started: float, read: floa
             "created": {"type": "integer"},
             "updated": {"type": "integer"},
             "mode": {"type": "string"},
+            "import_id": {"type": "string", "description": "reference of its stock movements (import:<id>)"},
         },
     },
 )
@@ -166,10 +171,22 @@ async def import_products(request: Request, query: ProductImportParams):
     rows, items = await asyncio.to_thread(_parse_products, body, request.headers.get("content-type", ""))
     checked = time.perf_counter()
     ctx, store_id = request.app.ctx, request.ctx.store_id
-    result = await product_import.write(ctx.db, store_id, rows, items, query.mode)
-    await cache.invalidate(ctx.redis, store_id)
+    result = await product_import.write(ctx.db, store_id, rows, items, query.mode, request.ctx.identity.user_id)
+    await cache.invalidate(ctx.redis, store_id, cache.CATALOG)
     _log_timing("products", store_id, len(items), started, read, checked)
     return json(result)
+
+
+async def _train_affected(ctx, store_id: int, products: list[tuple[int, str]]) -> None:
+    """Their history changed: queue (debounced) training so models exist before anyone asks."""
+    try:
+        await training_requests.request_training(ctx.queue, store_id, products)
+    except (
+        ApiError,
+        redis.exceptions.RedisError,
+        OSError,
+    ) as exc:  # the import is committed; the nightly refresh catches up
+        log.warning("could not queue training after an import: %r", exc)
 
 
 @bp.post("/api/transactions/import", stream=True)
@@ -206,6 +223,7 @@ async def import_transactions(request: Request):
     checked = time.perf_counter()
     ctx, store_id = request.app.ctx, request.ctx.store_id
     result = await sales_import.write(ctx.db, store_id, rows, items)
-    await cache.invalidate(ctx.redis, store_id)
+    await cache.invalidate(ctx.redis, store_id, cache.SALES, cache.HISTORY)
+    await _train_affected(ctx, store_id, result.pop("changed_products"))
     _log_timing("transactions", store_id, len(items), started, read, checked)
     return json(result)

@@ -3,23 +3,27 @@ as a job, and the store-wide restock list."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems import cache, metrics
 from siprems.api import docs
 from siprems.api.guard import authenticated
+from siprems.api.validation import validate
 from siprems.errors import NotFound
-from siprems.forecasting import prediction, registry, service
+from siprems.forecasting import prediction, registry, training_requests
 from siprems.jobs import producer, records
 
 bp = Blueprint("predict", url_prefix="/api/predict")
+log = logging.getLogger("siprems.api.predict")
 
 PREDICT_CACHE_TTL = 600
+BASELINE_CACHE_TTL = 60  # provisional: until the product's first model is stored
 
 
 class PredictBody(BaseModel):
@@ -27,6 +31,9 @@ class PredictBody(BaseModel):
     product_sku: str = Field(min_length=1, max_length=50)
     days: int = Field(default=7, ge=1, le=365)
     history_days: int = Field(default=90, ge=0, le=730)
+    wait_for_model: bool = Field(
+        default=False, description="Without a model: 202 with a task id instead of the provisional baseline."
+    )
 
 
 class AsyncBody(BaseModel):
@@ -120,9 +127,10 @@ async def _enqueue_training(request: Request, product: dict, reason: str) -> str
 @bp.post("/")
 @openapi.summary("Forecast one product's demand with restock advice")
 @openapi.description(
-    "Answers from the stored model (no refit). Without a model, trains synchronously "
-    "when the history is short enough to fit in about a second, otherwise answers 202 "
-    "with a task id to poll at /api/predict/task/<id>."
+    "Answers from the stored model (no refit, ever, in the API). A product without a model "
+    "answers at once from a provisional weekday-mean baseline (`model.provisional: true`, "
+    "`model.method: baseline_weekday_mean`) and one training job is queued for it; with "
+    "`wait_for_model: true` it answers 202 with a task id to poll at /api/predict/task/<id> instead."
 )
 @openapi.secured("bearerAuth")
 @docs.body(PredictBody)
@@ -138,10 +146,12 @@ async def predict(request: Request, body: PredictBody):
     if found is None:
         raise _no_product(body.product_sku)
     product, latest = found
-    source = "cache"
+    shape = f"{product['product_id']}:{body.days}:{body.history_days}"
     if latest is None:
-        if await service.history_length(ctx.db, store_id, product["product_id"]) > service.SYNC_TRAIN_MAX_DAYS:
-            task_id = await _enqueue_training(request, product, "first-model")
+        (task_id,) = await training_requests.request_training(
+            ctx.queue, store_id, [(product["product_id"], product["sku"])], debounce=False
+        )
+        if body.wait_for_model:
             return json(
                 {
                     "task_id": task_id,
@@ -152,22 +162,22 @@ async def predict(request: Request, body: PredictBody):
                 },
                 status=202,
             )
-        await service.train_product(ctx.db, store_id, product["product_id"], run_id=None, redis=ctx.redis)
-        latest = await registry.latest_id(ctx.db, store_id, product["product_id"])
-        source = "trained"
-
-    async def load():
-        nonlocal source
-        source = "model" if source == "cache" else source
-        return await prediction.answer(ctx.db, store_id, product["sku"], body.days, body.history_days, product=product)
-
-    name = f"predict:{product['product_id']}:{latest['model_id']}:{body.days}:{body.history_days}:{product['stock']}"
-    result = await cache.cached(ctx.redis, store_id, name, PREDICT_CACHE_TTL, load)
+        source, ttl = "baseline", BASELINE_CACHE_TTL
+        name, families = f"predict-baseline:{shape}", (cache.HISTORY, cache.EVENTS, cache.SETTINGS)
+        load = lambda: prediction.baseline_view(ctx.db, store_id, product, body.days, body.history_days)
+    else:
+        # The model id is in the name: a new model is a new entry. A sale changes the
+        # stock, which only `compose` reads, so the view survives it.
+        source, ttl = "model", PREDICT_CACHE_TTL
+        name, families = f"predict:{shape}:{latest['model_id']}", (cache.HISTORY, cache.EVENTS, cache.SETTINGS)
+        load = lambda: prediction.model_view(ctx.db, store_id, product, body.days, body.history_days)
+    view = await cache.cached(ctx.redis, store_id, families, name, ttl, load)
+    result = prediction.compose(product, view)
     if result["model"]["stale"]:
         try:  # refresh in the background, at most once a day per product
             await _enqueue_training(request, product, "refresh")
-        except Exception:  # the queue being down must not fail a prediction
-            pass
+        except Exception as exc:  # noqa: BLE001 - the queue being down must not fail a prediction
+            log.warning("could not queue a model refresh: %r", exc)
     metrics.PREDICT_LATENCY.labels(source).observe(time.perf_counter() - started)
     return json(result)
 
@@ -233,6 +243,7 @@ async def restock(request: Request, query: RestockQuery):
     items = await cache.cached(
         ctx.redis,
         store_id,
+        (cache.CATALOG, cache.HISTORY, cache.MODELS, cache.EVENTS, cache.SETTINGS),
         f"restock:{query.days}",
         PREDICT_CACHE_TTL,
         lambda: prediction.restock_overview(ctx.db, store_id, query.days),

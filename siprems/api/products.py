@@ -7,11 +7,13 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
-from siprems import cache
+from siprems import cache, jsonutil
 from siprems.api import docs
 from siprems.api.guard import authenticated
+from siprems.api.responses import raw_json
+from siprems.api.validation import validate
 from siprems.catalog import products
 from siprems.catalog.fields import ProductCreate, ProductPatch, ProductReplace
 
@@ -69,8 +71,12 @@ def _ttl(request: Request) -> int:
     return request.app.ctx.settings.cache_ttl_seconds
 
 
+def _user(request: Request) -> int:
+    return request.ctx.identity.user_id
+
+
 async def _changed(request: Request) -> None:
-    await cache.invalidate(request.app.ctx.redis, request.ctx.store_id)
+    await cache.invalidate(request.app.ctx.redis, request.ctx.store_id, cache.CATALOG)
 
 
 @bp.get("/")
@@ -88,10 +94,15 @@ async def _changed(request: Request) -> None:
 async def list_products(request: Request, query: ListParams):
     ctx, store_id = request.app.ctx, request.ctx.store_id
     q = products.ListQuery(**query.model_dump())
-    page = await cache.cached(
-        ctx.redis, store_id, q.cache_name(), _ttl(request), lambda: products.list_products(ctx.db, store_id, q)
-    )
-    return json(page["items"], headers={"X-Total-Count": str(page["total"])})
+
+    async def load() -> bytes:
+        page = await products.list_products(ctx.db, store_id, q)
+        # Stored as "<total>\n<items JSON>": served as the stored bytes, no re-encoding.
+        return str(page["total"]).encode() + b"\n" + jsonutil.dumps(page["items"])
+
+    raw = await cache.cached_bytes(ctx.redis, store_id, (cache.CATALOG,), q.cache_name(), _ttl(request), load)
+    total, _, items = raw.partition(b"\n")
+    return raw_json(items, headers={"X-Total-Count": total.decode()})
 
 
 @bp.post("/")
@@ -103,7 +114,7 @@ async def list_products(request: Request, query: ListParams):
 @authenticated
 @validate(json=ProductCreate)
 async def create_product(request: Request, body: ProductCreate):
-    product = await products.create_product(request.app.ctx.db, request.ctx.store_id, body)
+    product = await products.create_product(request.app.ctx.db, request.ctx.store_id, body, _user(request))
     await _changed(request)
     return json(product, status=201)
 
@@ -116,9 +127,14 @@ async def create_product(request: Request, body: ProductCreate):
 @authenticated
 async def product_stats(request: Request):
     ctx, store_id = request.app.ctx, request.ctx.store_id
-    return json(
-        await cache.cached(
-            ctx.redis, store_id, "products:stats", _ttl(request), lambda: products.stats(ctx.db, store_id)
+    return raw_json(
+        await cache.cached_bytes(
+            ctx.redis,
+            store_id,
+            (cache.CATALOG,),
+            "products:stats",
+            _ttl(request),
+            lambda: products.stats(ctx.db, store_id),
         )
     )
 
@@ -132,7 +148,12 @@ async def product_stats(request: Request):
 async def product_categories(request: Request):
     ctx, store_id = request.app.ctx, request.ctx.store_id
     names = await cache.cached(
-        ctx.redis, store_id, "products:categories", _ttl(request), lambda: products.categories(ctx.db, store_id)
+        ctx.redis,
+        store_id,
+        (cache.CATALOG,),
+        "products:categories",
+        _ttl(request),
+        lambda: products.categories(ctx.db, store_id),
     )
     return json({"categories": names})
 
@@ -144,7 +165,17 @@ async def product_categories(request: Request):
 @docs.errors(401, 404)
 @authenticated
 async def get_product(request: Request, sku: str):
-    return json(await products.get_product(request.app.ctx.db, request.ctx.store_id, sku))
+    ctx, store_id = request.app.ctx, request.ctx.store_id
+    return raw_json(
+        await cache.cached_bytes(
+            ctx.redis,
+            store_id,
+            (cache.CATALOG,),
+            f"product:{sku}",
+            _ttl(request),
+            lambda: products.get_product(ctx.db, store_id, sku),
+        )
+    )
 
 
 @bp.put("/<sku:str>")
@@ -156,7 +187,7 @@ async def get_product(request: Request, sku: str):
 @authenticated
 @validate(json=ProductReplace)
 async def replace_product(request: Request, sku: str, body: ProductReplace):
-    product = await products.replace_product(request.app.ctx.db, request.ctx.store_id, sku, body)
+    product = await products.replace_product(request.app.ctx.db, request.ctx.store_id, sku, body, _user(request))
     await _changed(request)
     return json(product)
 
@@ -170,7 +201,7 @@ async def replace_product(request: Request, sku: str, body: ProductReplace):
 @authenticated
 @validate(json=ProductPatch)
 async def patch_product(request: Request, sku: str, body: ProductPatch):
-    product = await products.patch_product(request.app.ctx.db, request.ctx.store_id, sku, body)
+    product = await products.patch_product(request.app.ctx.db, request.ctx.store_id, sku, body, _user(request))
     await _changed(request)
     return json(product)
 
@@ -189,7 +220,7 @@ async def patch_product(request: Request, sku: str, body: ProductPatch):
 async def delete_product(request: Request, sku: str, query: DeleteParams):
     ctx, store_id = request.app.ctx, request.ctx.store_id
     if query.archive:
-        product = await products.archive_product(ctx.db, store_id, sku)
+        product = await products.archive_product(ctx.db, store_id, sku, _user(request))
         await _changed(request)
         return json({"message": "Product archived successfully", "sku": sku, "product": product})
     await products.delete_product(ctx.db, store_id, sku)

@@ -10,12 +10,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems import cache
 from siprems.api import docs
 from siprems.api.fieldtypes import text, whole_number
 from siprems.api.guard import authenticated, caller_locale
+from siprems.api.validation import validate
 from siprems.purchasing import advice, orders
 from siprems.webhooks import events
 
@@ -110,7 +111,7 @@ ORDER = {
 
 async def _changed(request: Request) -> None:
     # Stock and on-order quantities feed cached products, stats and restock advice.
-    await cache.invalidate(request.app.ctx.redis, request.ctx.store_id)
+    await cache.invalidate(request.app.ctx.redis, request.ctx.store_id, cache.CATALOG)
 
 
 @bp.post("/draft")

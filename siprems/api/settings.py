@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems import cache
 from siprems.api import docs
 from siprems.api.guard import authenticated
+from siprems.api.validation import validate
 from siprems.stores import settings
 from siprems.stores.fields import DAYS, HoursBody, SaveAll, StoreCreate, StoreFields
 
@@ -46,7 +47,12 @@ SETTINGS = {"type": "object", "properties": {"store": STORE, "opening_hours": HO
 async def _current(request: Request) -> dict:
     ctx, store_id = request.app.ctx, request.ctx.store_id
     loaded = await cache.cached(
-        ctx.redis, store_id, "settings", ctx.settings.cache_ttl_seconds, lambda: settings.load(ctx.db, store_id)
+        ctx.redis,
+        store_id,
+        (cache.SETTINGS,),
+        "settings",
+        ctx.settings.cache_ttl_seconds,
+        lambda: settings.load(ctx.db, store_id),
     )
     return _with_user(request, loaded)
 
@@ -64,7 +70,7 @@ def _with_user(request: Request, loaded: dict) -> dict:
 async def _save(request: Request, body: StoreFields, hours=None) -> dict:
     ctx, store_id = request.app.ctx, request.ctx.store_id
     saved = await settings.update(ctx.db, store_id, body.store_changes(), hours)
-    await cache.invalidate(ctx.redis, store_id)
+    await cache.invalidate(ctx.redis, store_id, cache.SETTINGS)
     return _with_user(request, saved)
 
 

@@ -8,12 +8,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems import cache
 from siprems.api import docs
 from siprems.api.fieldtypes import text, whole_number
 from siprems.api.guard import authenticated
+from siprems.api.validation import validate
 from siprems.purchasing import suppliers
 
 bp = Blueprint("suppliers")
@@ -144,7 +145,7 @@ async def get_supplier(request: Request, supplier_id: int):
 async def patch_supplier(request: Request, supplier_id: int, body: SupplierPatch):
     ctx, store_id = request.app.ctx, request.ctx.store_id
     row = await suppliers.update_supplier(ctx.db, store_id, supplier_id, body.changes())
-    await cache.invalidate(ctx.redis, store_id)  # lead times feed the cached restock advice
+    await cache.invalidate(ctx.redis, store_id, cache.CATALOG)  # lead times feed the cached restock advice
     return json(row)
 
 
@@ -180,5 +181,5 @@ async def get_purchasing(request: Request, sku: str):
 async def patch_purchasing(request: Request, sku: str, body: PurchasingPatch):
     ctx, store_id = request.app.ctx, request.ctx.store_id
     row = await suppliers.set_product_purchasing(ctx.db, store_id, sku, body.changes())
-    await cache.invalidate(ctx.redis, store_id)
+    await cache.invalidate(ctx.redis, store_id, cache.CATALOG)
     return json(row)

@@ -21,12 +21,13 @@ from pydantic import (
 )
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems import cache, idempotency
 from siprems.api import docs
 from siprems.api.fieldtypes import Boolean, IsoDate, text, whole_number
 from siprems.api.guard import authenticated, caller_locale
+from siprems.api.validation import validate
 from siprems.errors import ValidationFailed
 from siprems.sales import ledger, selling
 from siprems.webhooks import sale_events
@@ -211,8 +212,8 @@ async def _run(request: Request, scope: str, effect) -> object:
         ttl_seconds=ctx.settings.idempotency_ttl_seconds,
         effect=effect,
     )
-    if not outcome.replayed:
-        await cache.invalidate(ctx.redis, request.ctx.store_id)
+    if not outcome.replayed:  # stock and sales changed; events, settings and forecasts did not
+        await cache.invalidate(ctx.redis, request.ctx.store_id, cache.CATALOG, cache.SALES)
         # Webhook events after the response: they never slow down or fail a sale.
         request.app.add_task(sale_events.after_sale(ctx.db, ctx.queue, request.ctx.store_id, outcome.body))
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
@@ -240,7 +241,9 @@ async def create_transaction(request: Request, body: SaleBody):
     line = selling.SaleLine(body.product_sku, body.quantity, body.price, body.is_promo)
 
     async def effect(cur):
-        rows = await selling.sell(cur, request.ctx.store_id, [line], sold_at=sold_at)
+        rows = await selling.sell(
+            cur, request.ctx.store_id, [line], user_id=request.ctx.identity.user_id, sold_at=sold_at
+        )
         return 201, rows[0]
 
     return await _run(request, "transactions.create", effect)
@@ -279,6 +282,6 @@ async def checkout(request: Request, body: CheckoutBody):
     lines = [selling.SaleLine(item.sku, item.quantity) for item in body.items]
 
     async def effect(cur):
-        return 201, await selling.checkout(cur, request.ctx.store_id, lines)
+        return 201, await selling.checkout(cur, request.ctx.store_id, lines, user_id=request.ctx.identity.user_id)
 
     return await _run(request, "transactions.checkout", effect)

@@ -8,11 +8,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems.api import docs
 from siprems.api.fieldtypes import Boolean, text
 from siprems.api.guard import authenticated
+from siprems.api.validation import validate
 from siprems.webhooks import events, registry, signing
 
 bp = Blueprint("webhooks", url_prefix="/api/webhooks")

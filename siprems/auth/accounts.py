@@ -1,14 +1,18 @@
 """Accounts: registration (a user and their store), login, refresh-token
-rotation with reuse detection, logout and password change."""
+rotation with reuse detection, logout and password change.
+
+`queue` is the queue Redis, where access-token revocations live
+(`siprems.auth.revocation`)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timezone
 
 import psycopg2.errors
 
-from siprems.auth import passwords, tokens
+from siprems.auth import passwords, revocation, tokens
 from siprems.auth.tokens import Identity
 from siprems.db import fetch_one, transaction
 from siprems.errors import ApiError, BadRequest, Unauthorized
@@ -40,9 +44,12 @@ async def register(pool, email: str, password: str, full_name: str) -> dict:
     return user
 
 
-async def _issue_pair(cur, identity: Identity, settings, family: str | None = None) -> dict:
-    access = tokens.issue_access(identity, settings.jwt_secret, settings.jwt_access_minutes)
+async def _issue_pair(cur, identity: Identity, settings, version: int, family: str | None = None) -> dict:
+    """A refresh token (new family unless given) and an access token of that session
+    carrying the user's current token `version`."""
     refresh, claims = tokens.new_refresh(identity, settings.jwt_secret, settings.jwt_refresh_days, family)
+    session = dataclasses.replace(identity, session=claims.family, version=version)
+    access = tokens.issue_access(session, settings.jwt_secret, settings.jwt_access_minutes)
     await cur.execute(
         "INSERT INTO refresh_tokens (jti, family_id, user_id, expires_at) VALUES (%s, %s, %s, to_timestamp(%s))",
         (claims.jti, claims.family, identity.user_id, claims.expires_at),
@@ -55,7 +62,7 @@ async def _issue_pair(cur, identity: Identity, settings, family: str | None = No
     }
 
 
-async def login(pool, settings, email: str, password: str) -> dict:
+async def login(pool, queue, settings, email: str, password: str) -> dict:
     user = await fetch_one(
         pool,
         "SELECT user_id, store_id, email, full_name, password_hash, is_active FROM users WHERE lower(email) = lower(%s)",
@@ -70,8 +77,9 @@ async def login(pool, settings, email: str, password: str) -> dict:
     if not user["is_active"]:
         raise Unauthorized("Account is deactivated", code="account_deactivated")
     identity = Identity(user["user_id"], user["store_id"], user["email"])
+    version = await revocation.current_version(queue, identity.user_id)
     async with transaction(pool) as cur:
-        pair = await _issue_pair(cur, identity, settings)
+        pair = await _issue_pair(cur, identity, settings, version)
     return {
         "user_id": user["user_id"],
         "email": user["email"],
@@ -81,8 +89,9 @@ async def login(pool, settings, email: str, password: str) -> dict:
     }
 
 
-async def refresh(pool, settings, refresh_token: str) -> dict:
+async def refresh(pool, queue, settings, refresh_token: str) -> dict:
     claims = tokens.decode_refresh(refresh_token, settings.jwt_secret)
+    version = await revocation.current_version(queue, claims.identity.user_id)
     reused = False
     async with transaction(pool) as cur:
         await cur.execute(
@@ -97,7 +106,7 @@ async def refresh(pool, settings, refresh_token: str) -> dict:
             reused = True
         else:
             await cur.execute("UPDATE refresh_tokens SET used_at = now() WHERE jti = %s", (claims.jti,))
-            pair = await _issue_pair(cur, claims.identity, settings, claims.family)
+            pair = await _issue_pair(cur, claims.identity, settings, version, claims.family)
     if reused:
         # A rotated token came back: someone holds a copy. Revoke the family.
         await revoke_family(pool, claims.family)
@@ -112,15 +121,20 @@ async def revoke_family(pool, family: str) -> None:
         )
 
 
-async def logout(pool, settings, identity: Identity, refresh_token: str | None) -> None:
-    if not refresh_token:
-        return
-    try:
-        claims = tokens.decode_refresh(refresh_token, settings.jwt_secret)
-    except ApiError:
-        return  # logging out with a bad token still logs out
-    if claims.identity.user_id == identity.user_id:
-        await revoke_family(pool, claims.family)
+async def logout(pool, queue, settings, identity: Identity, refresh_token: str | None) -> None:
+    """Ends the caller's session (the access token's own, with or without a refresh
+    token in the body) and the session of the given refresh token if it is theirs."""
+    families = {identity.session} if identity.session else set()
+    if refresh_token:
+        try:
+            claims = tokens.decode_refresh(refresh_token, settings.jwt_secret)
+        except ApiError:
+            claims = None  # logging out with a bad token still logs out
+        if claims is not None and claims.identity.user_id == identity.user_id:
+            families.add(claims.family)
+    for family in families:
+        await revocation.revoke_session(queue, family, settings.jwt_access_minutes * 60)
+        await revoke_family(pool, family)
 
 
 async def profile(pool, identity: Identity) -> dict | None:
@@ -132,8 +146,9 @@ async def profile(pool, identity: Identity) -> dict | None:
     )
 
 
-async def change_password(pool, settings, identity: Identity, old_password: str, new_password: str) -> dict:
-    """Returns a fresh token pair for the caller; every other session is revoked."""
+async def change_password(pool, queue, settings, identity: Identity, old_password: str, new_password: str) -> dict:
+    """Returns a fresh token pair for the caller; every earlier token (the caller's
+    included) is revoked."""
     user = await fetch_one(pool, "SELECT password_hash FROM users WHERE user_id = %s", (identity.user_id,))
     if not user:
         raise Unauthorized("Unknown user", code="invalid_token")
@@ -143,6 +158,8 @@ async def change_password(pool, settings, identity: Identity, old_password: str,
     if problem:
         raise BadRequest(problem, code="weak_password")
     new_hash = await asyncio.to_thread(passwords.hash_password, new_password)
+    # Revoke the access tokens first: if Redis fails, the password stays as it was.
+    version = await revocation.bump_user_version(queue, identity.user_id)
     async with transaction(pool) as cur:
         await cur.execute(
             "UPDATE users SET password_hash = %s, updated_at = now() WHERE user_id = %s", (new_hash, identity.user_id)
@@ -152,4 +169,4 @@ async def change_password(pool, settings, identity: Identity, old_password: str,
             "UPDATE refresh_tokens SET revoked_at = %s WHERE user_id = %s AND revoked_at IS NULL",
             (datetime.now(timezone.utc), identity.user_id),
         )
-        return await _issue_pair(cur, identity, settings)
+        return await _issue_pair(cur, identity, settings, version)

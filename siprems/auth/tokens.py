@@ -1,8 +1,10 @@
 """JWT access and refresh tokens (PyJWT, HS256).
 
 Claims: `sub` (user id as a string, what HAProxy keys rate limits on),
-`user_id`, `store_id`, `type` (`access` | `refresh`), `iat`, `exp`, and for
-refresh tokens `jti` and `fam` (the rotation family).
+`user_id`, `store_id`, `type` (`access` | `refresh`), `iat`, `exp`, for
+access tokens `sid` (the session: its refresh family) and `ver` (the user's
+token version, see `siprems.auth.revocation`), and for refresh tokens `jti`
+and `fam` (the rotation family).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ class Identity:
     user_id: int
     store_id: int
     email: str
+    session: str = ""  # the refresh family the access token belongs to
+    version: int = 0  # the user's token version when the token was issued
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ def issue_access(identity: Identity, secret: str, minutes: int) -> str:
         "store_id": identity.store_id,
         "email": identity.email,
         "type": "access",
+        "sid": identity.session,
+        "ver": identity.version,
         "iat": now,
         "exp": now + minutes * 60,
     }
@@ -83,9 +89,34 @@ def _decode(token: str, secret: str, expected_type: str) -> dict:
     return claims
 
 
+# Verified access tokens of this process: (secret, token) -> (identity, exp).
+# A token's claims never change, so a repeat request skips the HMAC and the
+# claim checks (a tenth of a cached read's CPU); expiry is still checked on
+# every use, and revocation is a separate step (`siprems.auth.revocation`).
+_verified: dict[tuple[str, str], tuple[Identity, int]] = {}
+_VERIFIED_MAX = 20_000
+
+
 def decode_access(token: str, secret: str) -> Identity:
+    hit = _verified.get((secret, token))
+    if hit is not None:
+        if hit[1] > time.time():
+            return hit[0]
+        del _verified[(secret, token)]
+        raise Unauthorized("The token has expired.", code="token_expired")
     claims = _decode(token, secret, "access")
-    return Identity(claims["user_id"], claims["store_id"], str(claims.get("email", "")))
+    version = claims.get("ver", 0)
+    identity = Identity(
+        claims["user_id"],
+        claims["store_id"],
+        str(claims.get("email", "")),
+        str(claims.get("sid", "")),
+        version if isinstance(version, int) else 0,
+    )
+    if len(_verified) >= _VERIFIED_MAX:
+        _verified.clear()  # crude but bounded; a miss only costs one verification
+    _verified[(secret, token)] = (identity, int(claims["exp"]))
+    return identity
 
 
 def decode_refresh(token: str, secret: str) -> RefreshClaims:

@@ -75,7 +75,11 @@ async def store_locale(pool, store_id: int, redis=None) -> StoreLocale:
             "timezone": zone_name(row["timezone"]),
         }
 
-    found = await load() if redis is None else await cache.cached(redis, store_id, "locale", LOCALE_CACHE_SECONDS, load)
+    found = (
+        await load()
+        if redis is None
+        else await cache.cached(redis, store_id, (cache.SETTINGS,), "locale", LOCALE_CACHE_SECONDS, load)
+    )
     return StoreLocale(store_id, **found)
 
 

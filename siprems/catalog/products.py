@@ -10,8 +10,9 @@ from typing import Any
 import psycopg2.errors
 
 from siprems.catalog.fields import ProductCreate, ProductPatch, ProductReplace
-from siprems.db import fetch_all, fetch_one
+from siprems.db import fetch_all, fetch_one, transaction
 from siprems.errors import Conflict, NotFound
+from siprems.inventory import ledger as stock_ledger
 
 LOW_STOCK_THRESHOLD = 5  # the contract's low_stock_items: stock <= 5
 
@@ -111,43 +112,68 @@ async def get_product(pool, store_id: int, sku: str) -> dict:
     return present(row)
 
 
-async def create_product(pool, store_id: int, body: ProductCreate) -> dict:
+# The product and its opening stock movement in one statement.
+_CREATE = f"""
+WITH created AS (
+    INSERT INTO products (store_id, sku, name, category, variation, description, price, cost_price,
+                          stock, lead_time_days, service_level, is_archived)
+    VALUES (%(store)s, %(sku)s, %(name)s, %(category)s, %(variation)s, %(description)s, %(price)s,
+            %(cost_price)s, %(stock)s, COALESCE(%(lead_time_days)s, 2),
+            COALESCE(%(service_level)s, 0.95), COALESCE(%(is_archived)s, FALSE))
+    RETURNING {COLUMNS}
+),
+opening AS ({stock_ledger.insert_sql("SELECT product_id, stock, stock, 'product created' FROM created")})
+SELECT * FROM created"""
+
+
+async def create_product(pool, store_id: int, body: ProductCreate, user_id: int | None = None) -> dict:
     try:
-        row = await fetch_one(
-            pool,
-            f"""INSERT INTO products (store_id, sku, name, category, variation, description, price, cost_price,
-                                      stock, lead_time_days, service_level, is_archived)
-                VALUES (%(store)s, %(sku)s, %(name)s, %(category)s, %(variation)s, %(description)s, %(price)s,
-                        %(cost_price)s, %(stock)s, COALESCE(%(lead_time_days)s, 2),
-                        COALESCE(%(service_level)s, 0.95), COALESCE(%(is_archived)s, FALSE))
-                RETURNING {COLUMNS}""",
-            {"store": store_id, **body.model_dump()},
-        )
+        row = await fetch_one(pool, _CREATE, {**stock_ledger.params(store_id, user_id, "opening"), **body.model_dump()})
     except psycopg2.errors.UniqueViolation as exc:
         raise sku_taken(body.sku) from exc
     assert row is not None
     return present(row)
 
 
-async def _update(pool, store_id: int, sku: str, changes: dict[str, Any]) -> dict:
+# The edit and, when it changes stock, its `adjustment` movement in one statement.
+_UPDATE = """
+WITH updated AS (
+    UPDATE products SET {sets} WHERE store_id = %(store)s AND product_id = %(product_id)s RETURNING {columns}
+),
+moved AS ({movement})
+SELECT * FROM updated"""
+_EDIT_MOVEMENT = stock_ledger.insert_sql(
+    "SELECT product_id, stock - %(old_stock)s, stock, 'product:' || sku FROM updated WHERE stock <> %(old_stock)s"
+)
+
+
+async def _update(pool, store_id: int, sku: str, changes: dict[str, Any], user_id: int | None = None) -> dict:
     sets = [f"{name} = %({name})s" for name in WRITABLE if name in changes]
     sets.append("updated_at = now()")
-    params = {**changes, "store": store_id, "current_sku": sku}
     try:
-        row = await fetch_one(
-            pool,
-            f"""UPDATE products SET {", ".join(sets)}
-                WHERE store_id = %(store)s AND sku = %(current_sku)s RETURNING {COLUMNS}""",
-            params,
-        )
+        async with transaction(pool) as cur:
+            # The row as it was, locked: the stock delta is exact even with concurrent sales.
+            await cur.execute(
+                f"SELECT {COLUMNS} FROM products WHERE store_id = %s AND sku = %s FOR NO KEY UPDATE", (store_id, sku)
+            )
+            before = await cur.fetchone()
+            if before is None:
+                raise not_found(sku)
+            params = {
+                **changes,
+                **stock_ledger.params(store_id, user_id, "adjustment", "product edit"),
+                "product_id": before["product_id"],
+                "old_stock": before["stock"],
+            }
+            sql = _UPDATE.format(sets=", ".join(sets), columns=COLUMNS, movement=_EDIT_MOVEMENT)
+            await cur.execute(sql, params)
+            row = dict(await cur.fetchone())
     except psycopg2.errors.UniqueViolation as exc:
         raise sku_taken(changes["sku"]) from exc
-    if row is None:
-        raise not_found(sku)
     return present(row)
 
 
-async def replace_product(pool, store_id: int, sku: str, body: ProductReplace) -> dict:
+async def replace_product(pool, store_id: int, sku: str, body: ProductReplace, user_id: int | None = None) -> dict:
     changes = body.model_dump()
     # Fields outside the product form keep their values unless sent.
     for name in ("lead_time_days", "service_level", "is_archived"):
@@ -155,11 +181,11 @@ async def replace_product(pool, store_id: int, sku: str, body: ProductReplace) -
             del changes[name]
     if changes["sku"] is None:
         del changes["sku"]
-    return await _update(pool, store_id, sku, changes)
+    return await _update(pool, store_id, sku, changes, user_id)
 
 
-async def patch_product(pool, store_id: int, sku: str, body: ProductPatch) -> dict:
-    return await _update(pool, store_id, sku, body.changes())
+async def patch_product(pool, store_id: int, sku: str, body: ProductPatch, user_id: int | None = None) -> dict:
+    return await _update(pool, store_id, sku, body.changes(), user_id)
 
 
 async def delete_product(pool, store_id: int, sku: str) -> None:
@@ -179,8 +205,8 @@ async def delete_product(pool, store_id: int, sku: str) -> None:
         raise not_found(sku)
 
 
-async def archive_product(pool, store_id: int, sku: str) -> dict:
-    return await _update(pool, store_id, sku, {"is_archived": True})
+async def archive_product(pool, store_id: int, sku: str, user_id: int | None = None) -> dict:
+    return await _update(pool, store_id, sku, {"is_archived": True}, user_id)
 
 
 async def stats(pool, store_id: int) -> dict:

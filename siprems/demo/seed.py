@@ -16,6 +16,7 @@ import numpy as np
 import psycopg2
 
 from siprems.auth.passwords import hash_password
+from siprems.inventory import ledger as stock_ledger
 
 DEMO_EMAIL = "demo@siprems.local"
 DEMO_PASSWORD = "Demo12345"
@@ -113,6 +114,7 @@ def _load(cur, anchor: date, days: int) -> tuple[int, int, int]:
             (store_id, sku, name, category, price, cost, stock, datetime.combine(start, time(6), STORE_TZ)),
         )
         product_ids.append(cur.fetchone()[0])
+    cur.execute(stock_ledger.OPENING_FOR_STORE, ("demo data", store_id))
 
     buf = io.StringIO()
     rows = 0

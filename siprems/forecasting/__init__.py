@@ -26,15 +26,15 @@ from .selection import fit_candidate, select_model
 from .series import daily_series, fingerprint, n_open_days, trim_closed_edges
 
 __all__ = [
-    "train",
-    "ForecastModel",
     "Event",
     "EventCalendar",
-    "holiday_names",
-    "restock_advice",
+    "ForecastModel",
     "RestockAdvice",
     "daily_series",
+    "holiday_names",
     "prepare_series",
+    "restock_advice",
+    "train",
 ]
 
 

@@ -17,10 +17,10 @@ and reads NaN as a closed day (missing), never as zero sales.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from statistics import NormalDist
 
 from .calendar import EventCalendar
 from .ets import ALPHAS, GAMMAS, ets_forecast, fit_ets
@@ -43,7 +43,7 @@ class Path:
     hi95: np.ndarray
     params: dict = field(default_factory=dict)
 
-    def head(self, n: int) -> "Path":
+    def head(self, n: int) -> Path:
         return Path(
             self.index[:n], self.yhat[:n], self.lo80[:n], self.hi80[:n], self.lo95[:n], self.hi95[:n], self.params
         )

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from siprems.db import fetch_all, fetch_one
-from siprems.forecasting import ForecastModel, holiday_names, restock_advice
-from siprems.forecasting import registry
-from siprems.forecasting.service import StoreContext, chosen_holdout, store_context, store_events
+from siprems.errors import NotFound
+from siprems.forecasting import ForecastModel, baseline, holiday_names, registry, restock_advice
+from siprems.forecasting.calendar import to_date
+from siprems.forecasting.restock import days_of_stock
+from siprems.forecasting.service import StoreContext, chosen_holdout, closed_weekdays, store_context, store_events
 
 STALE_AFTER_DAYS = 7  # a model that has not seen the last week is refreshed in the background
 
@@ -43,30 +45,79 @@ def _round(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-async def answer(
-    pool,
-    store_id: int,
-    sku: str,
-    days: int,
-    history_days: int = 90,
-    *,
-    product: dict | None = None,
-    model_row: dict | None = None,
-) -> dict:
-    """Compose the contract's `/api/predict` body from the stored model."""
-    store = await store_context(pool, store_id)
-    product = product or await product_by_sku(pool, store_id, sku)
-    model_row = model_row or await registry.latest(pool, store_id, product["product_id"])
+async def model_view(pool, store_id: int, product: dict, days: int, history_days: int = 90) -> dict:
+    """The stock-independent part of a `/api/predict` body from the newest stored
+    model: chart, model facts, accuracy, and the forecast rows the advice needs.
+    Cached by model id; `compose` adds the stock-dependent advice per request."""
+    model_row = await registry.latest(pool, store_id, product["product_id"])
+    if model_row is None:
+        return await baseline_view(pool, store_id, product, days, history_days)
     model = ForecastModel.from_dict(model_row["model"])
+    store = await store_context(pool, store_id)
+    holdout = chosen_holdout(model_row["model"])
+    wape = holdout.get("wape")  # percent
+    facts = {
+        "model_id": model_row["model_id"],
+        "version": model_row["version"],
+        "method": model.method,
+        "provisional": False,
+        "trained_at": model_row["trained_at"],
+        "train_start": model.train_start,
+        "train_end": model.train_end,
+        "holdout": holdout,
+        "stale": is_stale(model_row, store.today),
+    }
+    accuracy = None if wape is None else round(max(0.0, min(100.0, 100.0 - float(wape))), 1)
+    return await _view(pool, store, product, model, days, history_days, facts, accuracy)
+
+
+async def baseline_view(pool, store_id: int, product: dict, days: int, history_days: int = 90) -> dict:
+    """Like `model_view`, from the provisional weekday-mean baseline (no model yet)."""
+    store = await store_context(pool, store_id)
+    today = store.today
+    since = today - timedelta(days=7 * baseline.WEEKS)
+    shut = await closed_weekdays(pool, store_id)
+    sales = await _history(pool, store, product["product_id"], since, today - timedelta(days=1))
+    events = await store_events(pool, store_id)
+    closed = {to_date(e["date"]) for e in events if e.get("kind") == "store-closed"}
+    model = baseline.baseline_model(sales, closed, shut, today)
+    facts = {
+        "model_id": None,
+        "version": None,
+        "method": model.method,
+        "provisional": True,
+        "trained_at": None,
+        "train_start": model.train_start,
+        "train_end": model.train_end,
+        "holdout": {},
+        "stale": False,
+        "message": "Provisional forecast (weekday means of recent weeks); the product's model is being trained.",
+    }
+    return await _view(pool, store, product, model, days, history_days, facts, None, events=events)
+
+
+async def _view(
+    pool,
+    store: StoreContext,
+    product: dict,
+    model: ForecastModel,
+    days: int,
+    history_days: int,
+    facts: dict,
+    accuracy: float | None,
+    events: list[dict] | None = None,
+) -> dict:
     today = store.today
     first = today - timedelta(days=history_days)
     last = today + timedelta(days=days - 1)
     history = await _history(pool, store, product["product_id"], first, today - timedelta(days=1))
-    events = await store_events(pool, store_id)
+    if events is None:
+        events = await store_events(pool, store.store_id)
     flags = {
         f["date"]: f for f in holiday_names(first, last, country=store.country, subdiv=store.subdivision, events=events)
     }
-    rows = {r["date"]: r for r in model.forecast(today, days)}
+    horizon = model.forecast(today, days)
+    rows = {r["date"]: r for r in horizon}
     chart = []
     day = first
     while day <= last:
@@ -87,20 +138,32 @@ async def answer(
             }
         )
         day += timedelta(days=1)
+    return {
+        "product_sku": product["sku"],
+        "forecast_days": days,
+        "history_days": history_days,
+        "today": today.isoformat(),
+        "chartData": chart,
+        "accuracy": accuracy,
+        "model": facts,
+        # For `compose` (not sent): the unrounded horizon rows and a year of daily demand.
+        "_horizon": horizon,
+        "_year": [r["yhat"] for r in model.forecast(today, 365)],
+    }
+
+
+def compose(product: dict, view: dict) -> dict:
+    """The contract's `/api/predict` body: a view plus the advice for the product's current stock."""
+    days = view["forecast_days"]
     advice = restock_advice(
         product["stock"],
-        list(rows.values()),
+        view["_horizon"],
         horizon_days=days,
         lead_time_days=product["lead_time_days"],
         service_level=float(product["service_level"]),
     )
     # Days of stock over the whole stored year, not just the requested horizon.
-    from siprems.forecasting.restock import days_of_stock
-
-    year = model.forecast(today, 365)
-    days_left = days_of_stock(product["stock"], [r["yhat"] for r in year])
-    holdout = chosen_holdout(model_row["model"])
-    wape = holdout.get("wape")  # percent
+    days_left = days_of_stock(product["stock"], view["_year"])
     recommendation = {
         "productId": product["product_id"],
         "sku": product["sku"],
@@ -116,28 +179,19 @@ async def answer(
         "leadTimeDays": advice.lead_time_days,
         "serviceLevel": advice.service_level,
     }
-    return {
-        "product_sku": product["sku"],
-        "forecast_days": days,
-        "history_days": history_days,
-        "today": today.isoformat(),
-        "chartData": chart,
-        "recommendations": [recommendation],
-        **{
-            k: recommendation[k] for k in ("safetyStock", "reorderPoint", "daysOfStock", "leadTimeDays", "serviceLevel")
-        },
-        "accuracy": None if wape is None else round(max(0.0, min(100.0, 100.0 - float(wape))), 1),
-        "model": {
-            "model_id": model_row["model_id"],
-            "version": model_row["version"],
-            "method": model.method,
-            "trained_at": model_row["trained_at"],
-            "train_start": model.train_start,
-            "train_end": model.train_end,
-            "holdout": holdout,
-            "stale": is_stale(model_row, today),
-        },
-    }
+    body = {k: v for k, v in view.items() if not k.startswith("_")}
+    body["recommendations"] = [recommendation]
+    for k in ("safetyStock", "reorderPoint", "daysOfStock", "leadTimeDays", "serviceLevel"):
+        body[k] = recommendation[k]
+    return body
+
+
+async def answer(pool, store_id: int, sku: str, days: int, history_days: int = 90) -> dict:
+    """The whole `/api/predict` body, uncached (the async job's result)."""
+    product = await product_by_sku(pool, store_id, sku)
+    if product is None:
+        raise NotFound(f"Product with SKU {sku} not found", code="product_not_found")
+    return compose(product, await model_view(pool, store_id, product, days, history_days))
 
 
 async def restock_overview(pool, store_id: int, horizon_days: int = 14) -> list[dict]:

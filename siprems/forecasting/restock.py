@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-
 from statistics import NormalDist
 
 Z95 = 1.959963984540054

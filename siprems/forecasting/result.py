@@ -74,7 +74,7 @@ class ForecastModel:
         )
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ForecastModel":
+    def from_dict(cls, d: dict) -> ForecastModel:
         return cls(
             method=d["method"],
             start=d["start"],

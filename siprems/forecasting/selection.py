@@ -39,7 +39,7 @@ def eligible(y: pd.Series) -> list[str]:
     return list(CANDIDATES)
 
 
-def fit_candidate(name: str, y: pd.Series, cal: EventCalendar, horizon: int, warm: dict | None = None) -> "models.Path":
+def fit_candidate(name: str, y: pd.Series, cal: EventCalendar, horizon: int, warm: dict | None = None) -> models.Path:
     """Run one candidate by name."""
     if name == "short_history":
         return models.short_history(y, cal, horizon)

@@ -18,8 +18,7 @@ from zoneinfo import ZoneInfo
 
 from siprems import metrics
 from siprems.db import fetch_all, fetch_one
-from siprems.forecasting import ForecastModel, train
-from siprems.forecasting import registry
+from siprems.forecasting import ForecastModel, registry, train
 
 log = logging.getLogger("siprems.forecasting")
 
@@ -128,11 +127,11 @@ async def _invalidate_reads(store_id: int, redis=None) -> None:
     from siprems.redis_client import create_redis
 
     if redis is not None:
-        await cache.invalidate(redis, store_id)
+        await cache.invalidate(redis, store_id, cache.MODELS)
         return
     client = create_redis(load_settings().redis_url)
     try:
-        await cache.invalidate(client, store_id)
+        await cache.invalidate(client, store_id, cache.MODELS)
     finally:
         await client.aclose()
 

@@ -11,6 +11,7 @@ validation error either way. All rows are written in one transaction.
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import psycopg2.errors
 
@@ -28,6 +29,7 @@ from siprems.imports.rows import (
     text_array,
     validate,
 )
+from siprems.inventory import ledger as stock_ledger
 
 CHUNK = 20_000
 COLUMNS = column_names(ProductCreate, [*ALIASES, *READ_ONLY])
@@ -38,10 +40,12 @@ _ROWS = """unnest(%(sku)s::text[], %(name)s::text[], %(category)s::text[], %(var
            AS r(sku, name, category, variation, description, price, cost_price, stock,
                 lead_time_days, service_level, is_archived)"""
 
-# One statement per chunk. Both CTEs see the same snapshot: `upd` changes the
-# SKUs that exist, `ins` adds the others.
+# One statement per chunk. All CTEs see the same snapshot: `upd` changes the
+# SKUs that exist, `ins` adds the others, `moved` records every stock change in
+# the ledger (`old` is exact: `_write` locked the existing rows first).
 UPSERT = f"""
 WITH r AS (SELECT * FROM {_ROWS}),
+old AS (SELECT p.product_id, p.stock FROM products p JOIN r ON p.store_id = %(store)s AND p.sku = r.sku),
 upd AS (
     UPDATE products p SET name = r.name, category = r.category, variation = r.variation,
            description = r.description, price = r.price, cost_price = r.cost_price, stock = r.stock,
@@ -49,15 +53,26 @@ upd AS (
            service_level = COALESCE(r.service_level, p.service_level),
            is_archived = COALESCE(r.is_archived, p.is_archived), updated_at = now()
     FROM r WHERE p.store_id = %(store)s AND p.sku = r.sku
-    RETURNING 1),
+    RETURNING p.product_id, p.stock),
 ins AS (
     INSERT INTO products (store_id, sku, name, category, variation, description, price, cost_price, stock,
                           lead_time_days, service_level, is_archived)
     SELECT %(store)s, r.sku, r.name, r.category, r.variation, r.description, r.price, r.cost_price, r.stock,
            COALESCE(r.lead_time_days, 2), COALESCE(r.service_level, 0.95), COALESCE(r.is_archived, FALSE)
     FROM r WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.store_id = %(store)s AND p.sku = r.sku)
-    RETURNING 1)
+    RETURNING product_id, stock),
+moved AS ({
+    stock_ledger.insert_sql(
+        "SELECT u.product_id, u.stock - o.stock, u.stock, %(mv_ref)s::text FROM upd u JOIN old o USING (product_id) "
+        "WHERE u.stock <> o.stock "
+        "UNION ALL SELECT product_id, stock, stock, %(mv_ref)s::text FROM ins"
+    )
+})
 SELECT (SELECT count(*) FROM upd) AS updated, (SELECT count(*) FROM ins) AS created"""
+
+# Existing products of the import, locked in product_id order (the order checkouts lock in).
+_LOCK_EXISTING = """SELECT product_id FROM products WHERE store_id = %s AND sku = ANY(%s::text[])
+                    ORDER BY product_id FOR NO KEY UPDATE"""
 
 
 def check(rows: Rows) -> list[ProductCreate]:
@@ -81,17 +96,22 @@ _TEXT = ("sku", "name", "category", "variation", "description")
 _PLAIN = ("price", "cost_price", "stock", "lead_time_days", "service_level", "is_archived")
 
 
-def _params(store_id: int, batch) -> dict:
+def _params(store_id: int, batch, movement: dict) -> dict:
     params: dict = {name: text_array([getattr(p, name) for p in batch]) for name in _TEXT}
     params.update({name: plain_array([getattr(p, name) for p in batch]) for name in _PLAIN})
-    params["store"] = store_id
+    params.update(movement)
     return params
 
 
-async def write(pool, store_id: int, rows: Rows, products: list[ProductCreate], mode: str) -> dict:
-    """Write all products in one transaction; returns counts."""
+async def write(
+    pool, store_id: int, rows: Rows, products: list[ProductCreate], mode: str, user_id: int | None = None
+) -> dict:
+    """Write all products in one transaction; returns counts and the
+    `import_id` that the ledger's `import` movements name as reference."""
+    import_id = str(uuid.uuid4())
+    movement = {**stock_ledger.params(store_id, user_id, "import"), "mv_ref": f"import:{import_id}"}
     try:
-        return await _write(pool, store_id, rows, products, mode)
+        result = await _write(pool, store_id, rows, products, mode, movement)
     except psycopg2.errors.UniqueViolation as exc:
         # Another request created one of these SKUs after our snapshot.
         raise Conflict(
@@ -103,11 +123,12 @@ async def write(pool, store_id: int, rows: Rows, products: list[ProductCreate], 
             "A concurrent change to these products interrupted the import; nothing was imported. Retry the import.",
             code="import_conflict",
         ) from exc
+    return {**result, "import_id": import_id}
 
 
-async def _write(pool, store_id: int, rows: Rows, products: list[ProductCreate], mode: str) -> dict:
+async def _write(pool, store_id: int, rows: Rows, products: list[ProductCreate], mode: str, movement: dict) -> dict:
     created = updated = 0
-    batches = await asyncio.to_thread(lambda: [_params(store_id, b) for b in chunks(products, CHUNK)])
+    batches = await asyncio.to_thread(lambda: [_params(store_id, b, movement) for b in chunks(products, CHUNK)])
     async with transaction(pool) as cur:
         if mode == "create":
             await cur.execute(
@@ -128,6 +149,8 @@ async def _write(pool, store_id: int, rows: Rows, products: list[ProductCreate],
                     code="sku_taken",
                     extra={"details": [p.as_dict() for p in problems[:MAX_ERRORS]], "error_count": len(clashes)},
                 )
+        else:
+            await cur.execute(_LOCK_EXISTING, (store_id, text_array([p.sku for p in products])))
         for params in batches:
             await cur.execute(UPSERT, params)
             counts = await cur.fetchone()

@@ -134,6 +134,8 @@ async def _write(pool, store_id: int, rows: Rows, sales: list[TransactionRow]) -
         "first_date": span[0],
         "last_date": span[1],
         "stock_changed": False,
+        # (product_id, sku) of the products whose history changed (not part of the response).
+        "changed_products": sorted((pid, sku) for sku, (pid, _) in products.items()),
     }
 
 

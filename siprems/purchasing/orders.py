@@ -224,15 +224,18 @@ async def receive(pool, store_id: int, po_id: int, lines: list[dict], user_id: i
                     f"Receiving {qty} of {sku} exceeds the {open_qty} still open on purchase order {po_id}.",
                     code="over_receipt",
                 )
-        for sku in sorted(totals, key=lambda s: on_order[s]["product_id"]):  # lock order = checkout's
-            line = on_order[sku]
-            await receive_into_stock(
-                cur, store_id, line["product_id"], totals[sku], reference=f"po:{po_id}", user_id=user_id
-            )
-            await cur.execute(
-                "UPDATE purchase_order_lines SET quantity_received = quantity_received + %s WHERE line_id = %s",
-                (totals[sku], line["line_id"]),
-            )
+        await receive_into_stock(
+            cur,
+            store_id,
+            user_id,
+            {on_order[sku]["product_id"]: qty for sku, qty in totals.items()},
+            reference=f"po:{po_id}",
+        )
+        await cur.execute(
+            """UPDATE purchase_order_lines l SET quantity_received = l.quantity_received + r.qty
+               FROM unnest(%s::bigint[], %s::int[]) AS r(line_id, qty) WHERE l.line_id = r.line_id""",
+            ([on_order[sku]["line_id"] for sku in totals], list(totals.values())),
+        )
         await cur.execute(
             """UPDATE purchase_orders o SET updated_at = now(),
                       status = CASE WHEN x.open = 0 THEN 'received' ELSE 'partially_received' END,

@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from siprems.calendar.locale import zone
 from siprems.errors import Conflict, NotFound
+from siprems.inventory import ledger as stock_ledger
 from siprems.sales.ledger import tx_row
 
 TAX_RATE = Decimal("0.10")  # the POS adds 10% tax
@@ -52,27 +53,49 @@ SELECT product_id, sku, name, price, stock, is_archived,
    FOR NO KEY UPDATE OF products
 """
 
-# Stock decrement and sale lines in one statement (one round trip).
-_SELL = """
-WITH decrement AS (
-    UPDATE products p SET stock = p.stock - u.qty, updated_at = now()
-      FROM unnest(%(ids)s::bigint[], %(qtys)s::int[]) AS u(pid, qty)
-     WHERE p.product_id = u.pid
+_SALE_MOVEMENTS = stock_ledger.insert_sql(
+    "SELECT d.product_id, d.delta, d.balance_after, "
+    "COALESCE('checkout:' || %(checkout)s::text, 'transaction:' || s.transaction_id) "
+    "FROM decrement d JOIN sold s ON s.product_id = d.product_id"
 )
-INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit, is_promo, transaction_date,
-                          checkout_id)
-SELECT %(store)s, u.pid, u.qty, u.price, u.promo, COALESCE(%(sold_at)s, now()), %(checkout)s::uuid
-  FROM unnest(%(ids)s::bigint[], %(qtys)s::int[], %(prices)s::numeric[], %(promos)s::bool[])
-       WITH ORDINALITY AS u(pid, qty, price, promo, ord)
- ORDER BY u.ord
-RETURNING transaction_id, transaction_date, product_id, quantity_sold, price_per_unit, is_promo, checkout_id
+
+# Stock decrement, sale lines and their stock movements in one statement (one round trip).
+_SELL = f"""
+WITH u AS (
+    SELECT * FROM unnest(%(ids)s::bigint[], %(qtys)s::int[], %(prices)s::numeric[], %(promos)s::bool[])
+           WITH ORDINALITY AS u(pid, qty, price, promo, ord)
+),
+decrement AS (
+    UPDATE products p SET stock = p.stock - u.qty, updated_at = now()
+      FROM u
+     WHERE p.product_id = u.pid
+    RETURNING p.product_id, -u.qty AS delta, p.stock AS balance_after
+),
+sold AS (
+    INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit, is_promo, transaction_date,
+                              checkout_id, user_id)
+    SELECT %(store)s, u.pid, u.qty, u.price, u.promo, COALESCE(%(sold_at)s, now()), %(checkout)s::uuid,
+           %(mv_user)s
+      FROM u
+     ORDER BY u.ord
+    RETURNING transaction_id, transaction_date, product_id, quantity_sold, price_per_unit, is_promo, checkout_id
+),
+moved AS ({_SALE_MOVEMENTS})
+SELECT * FROM sold
 """
 
 
 async def sell(
-    cur, store_id: int, lines: list[SaleLine], *, checkout_id: str | None = None, sold_at: datetime | None = None
+    cur,
+    store_id: int,
+    lines: list[SaleLine],
+    *,
+    user_id: int | None = None,
+    checkout_id: str | None = None,
+    sold_at: datetime | None = None,
 ) -> list[dict]:
-    """Sell `lines` (distinct SKUs) for the store; returns TxRows in line order.
+    """Sell `lines` (distinct SKUs) for the store as `user_id`; returns TxRows
+    in line order. Each line's stock change is a `sale` movement in the ledger.
 
     Raises NotFound for an unknown (or other store's) SKU, Conflict for an
     archived product or insufficient stock; nothing is written then (the
@@ -108,7 +131,7 @@ async def sell(
 
     ids = [products[line.sku]["product_id"] for line in lines]
     params = {
-        "store": store_id,
+        **stock_ledger.params(store_id, user_id, "sale"),
         "ids": ids,
         "qtys": [line.quantity for line in lines],
         "prices": [line.price if line.price is not None else products[line.sku]["price"] for line in lines],
@@ -139,8 +162,8 @@ def summary(rows: list[dict]) -> dict:
     }
 
 
-async def checkout(cur, store_id: int, lines: list[SaleLine]) -> dict:
+async def checkout(cur, store_id: int, lines: list[SaleLine], *, user_id: int | None = None) -> dict:
     """Sell a cart (duplicate SKUs merged) as one checkout."""
     checkout_id = str(uuid.uuid4())
-    rows = await sell(cur, store_id, merge_lines(lines), checkout_id=checkout_id)
+    rows = await sell(cur, store_id, merge_lines(lines), user_id=user_id, checkout_id=checkout_id)
     return {"success": True, "checkout_id": checkout_id, "transactions": rows, "summary": summary(rows)}

@@ -1,0 +1,153 @@
+"""One sample of every resource the soak watches, read from /proc, PostgreSQL,
+pgbouncer's admin console, both Redis servers and HAProxy's stats CSV.
+
+A sample is a flat dict `{column: number}`; the columns of one run are fixed
+by the services it started, so every sample fits one CSV row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import time
+import urllib.request
+from pathlib import Path
+
+import psycopg2
+import psycopg2.extras
+import redis
+
+from siprems import keys
+from siprems.devtools.stack import DB_NAME, DB_USER, Stack
+from siprems.jobs.handlers import QUEUES
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def _process_groups() -> dict[int, list[int]]:
+    """Process group id -> pids of live processes (each service runs in its own session)."""
+    groups: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        groups.setdefault(int(fields[2]), []).append(int(entry.name))
+    return groups
+
+
+def _rss_and_fds(pid: int) -> tuple[int, int]:
+    try:
+        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return 0, 0
+    return int(fields[21]) * PAGE, fds
+
+
+class Sampler:
+    def __init__(self, stack: Stack, services: list[str]):
+        self.stack = stack
+        self.services = services
+        self.pg = psycopg2.connect(stack.direct_url, cursor_factory=psycopg2.extras.RealDictCursor)
+        self.pg.autocommit = True
+        self.bouncer = psycopg2.connect(
+            host="127.0.0.1",
+            port=stack.ports.pgbouncer,
+            dbname="pgbouncer",
+            user=DB_USER,
+            password=stack.password,
+            cursor_factory=psycopg2.extras.RealDictCursor,
+        )
+        self.bouncer.autocommit = True
+        self.cache = redis.Redis(port=stack.ports.redis, decode_responses=True, socket_timeout=5)
+        self.queue = redis.Redis(port=stack.ports.queue, decode_responses=True, socket_timeout=5)
+
+    def close(self) -> None:
+        for conn in (self.pg, self.bouncer):
+            conn.close()
+        self.cache.close()
+        self.queue.close()
+
+    def sample(self) -> dict[str, float]:
+        row: dict[str, float] = {"t": round(time.time(), 1)}
+        row.update(self._processes())
+        row.update(self._postgres())
+        row.update(self._pgbouncer())
+        for name, client in (("cache", self.cache), ("queue", self.queue)):
+            info = client.info("memory")
+            row[f"redis_{name}_used_mb"] = round(info["used_memory"] / 2**20, 2)
+            row[f"redis_{name}_keys"] = client.dbsize()
+        row.update(self._queues())
+        row.update(self._haproxy())
+        return row
+
+    def _processes(self) -> dict[str, float]:
+        groups = _process_groups()
+        row: dict[str, float] = {}
+        for name in self.services:
+            proc = self.stack.procs.get(name)
+            pids = groups.get(proc.pid, []) if proc is not None else []
+            rss = fds = 0
+            biggest = 0
+            for pid in pids:
+                r, f = _rss_and_fds(pid)
+                rss, fds, biggest = rss + r, fds + f, max(biggest, r)
+            row[f"{name}_rss_mb"] = round(rss / 2**20, 1)
+            row[f"{name}_max_proc_rss_mb"] = round(biggest / 2**20, 1)  # a leak in one worker, not diluted
+            row[f"{name}_fds"] = fds
+            row[f"{name}_procs"] = len(pids)
+        return row
+
+    def _postgres(self) -> dict[str, float]:
+        with self.pg.cursor() as cur:
+            cur.execute(
+                """SELECT count(*) FILTER (WHERE backend_type = 'client backend') AS clients,
+                          count(*) FILTER (WHERE state = 'active' AND backend_type = 'client backend') AS active
+                     FROM pg_stat_activity WHERE datname = %s OR datname IS NULL""",
+                (DB_NAME,),
+            )
+            r = cur.fetchone()
+        return {"pg_connections": r["clients"] - 1, "pg_active": r["active"] - 1}  # minus this sampler
+
+    def _pgbouncer(self) -> dict[str, float]:
+        with self.bouncer.cursor() as cur:
+            cur.execute("SHOW POOLS")
+            pools = [p for p in cur.fetchall() if p["database"] == DB_NAME]
+        total = {k: sum(int(p.get(k) or 0) for p in pools) for k in ("cl_active", "cl_waiting", "sv_active", "sv_idle")}
+        return {
+            "pgbouncer_clients": total["cl_active"] + total["cl_waiting"],
+            "pgbouncer_waiting": total["cl_waiting"],
+            "pgbouncer_servers": total["sv_active"] + total["sv_idle"],
+        }
+
+    def _queues(self) -> dict[str, float]:
+        row: dict[str, float] = {"jobs_delayed": self.queue.zcard(keys.JOBS_DELAYED)}
+        waiting = pending = dead = 0
+        for queue in QUEUES:
+            waiting += self.queue.xlen(keys.job_stream(queue))
+            dead += self.queue.xlen(keys.job_dead_letters(queue))
+            try:
+                pending += self.queue.xpending(keys.job_stream(queue), keys.JOBS_GROUP)["pending"]
+            except redis.ResponseError:  # no group yet
+                pass
+        row.update(jobs_in_streams=waiting, jobs_pending=pending, jobs_dead_letters=dead)
+        return row
+
+    def _haproxy(self) -> dict[str, float]:
+        """The public frontend's cumulative counters (requests, 5xx)."""
+        url = f"http://127.0.0.1:{self.stack.ports.stats}/stats;csv"
+        with urllib.request.urlopen(url, timeout=5) as r:
+            text = r.read().decode().lstrip("# ")
+        for rec in csv.DictReader(io.StringIO(text)):
+            if rec["svname"] == "FRONTEND" and rec["pxname"] not in ("fe_stats", "stats"):
+                return {
+                    "haproxy_requests_total": int(rec["req_tot"] or 0),
+                    "haproxy_5xx_total": int(rec["hrsp_5xx"] or 0),
+                    "haproxy_4xx_total": int(rec["hrsp_4xx"] or 0),
+                    "haproxy_sessions": int(rec["scur"] or 0),
+                }
+        return {}
