@@ -3,6 +3,8 @@ through /api/predict, so the restock advice has a model), and suppliers."""
 
 from __future__ import annotations
 
+import time
+
 from support_sales import store_of
 
 
@@ -24,9 +26,16 @@ def product_with_history(db, store_id: int, sku: str, *, days: int = 60, stock: 
     return pid
 
 
-def train(user, sku: str) -> None:
-    r = user.post("/api/predict", json={"product_sku": sku, "days": 7})
-    assert r.status_code == 200, r.text
+def train(user, sku: str, timeout: float = 90.0) -> None:
+    """Until /api/predict answers from a trained model (a worker trains it; needs the `worker` fixture)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = user.post("/api/predict", json={"product_sku": sku, "days": 7})
+        assert r.status_code == 200, r.text
+        if not r.json()["model"].get("provisional"):
+            return
+        assert time.monotonic() < deadline, f"no model for {sku} after {timeout} s"
+        time.sleep(0.3)
 
 
 def supplier(user, name: str, lead_time_days: int = 3, **fields) -> dict:

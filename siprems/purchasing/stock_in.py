@@ -10,4 +10,5 @@ async def receive_into_stock(
     cur, store_id: int, user_id: int | None, quantities: dict[int, int], *, reference: str
 ) -> list[dict]:
     """Add `quantities` (product id -> units) to stock; returns the movements."""
-    return await ledger.record_movements(cur, store_id, user_id, "receipt", quantities.items(), reference=reference)
+    changes = sorted(quantities.items())  # product id order: the order checkout locks rows in
+    return await ledger.record_movements(cur, store_id, user_id, "receipt", changes, reference=reference)
