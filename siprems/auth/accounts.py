@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import psycopg2.errors
 
-from siprems.auth import passwords, revocation, tokens
+from siprems.auth import passwords, revocation, throttle, tokens
 from siprems.auth.tokens import Identity
 from siprems.db import fetch_one, transaction
 from siprems.errors import ApiError, BadRequest, Unauthorized
@@ -21,7 +21,7 @@ DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sun
 
 
 async def register(pool, email: str, password: str, full_name: str) -> dict:
-    problem = passwords.password_problem(password)
+    problem = await asyncio.to_thread(passwords.password_problem, password)
     if problem:
         raise BadRequest(problem, code="weak_password")
     password_hash = await asyncio.to_thread(passwords.hash_password, password)
@@ -62,7 +62,9 @@ async def _issue_pair(cur, identity: Identity, settings, version: int, family: s
     }
 
 
-async def login(pool, queue, settings, email: str, password: str) -> dict:
+async def login(pool, redis, queue, settings, email: str, password: str) -> dict:
+    """`redis`: the cache Redis, where failed logins per account are counted."""
+    await throttle.check(redis, email)
     user = await fetch_one(
         pool,
         "SELECT user_id, store_id, email, full_name, password_hash, is_active FROM users WHERE lower(email) = lower(%s)",
@@ -73,7 +75,9 @@ async def login(pool, queue, settings, email: str, password: str) -> dict:
         passwords.verify_password, user["password_hash"] if user else passwords.DUMMY_HASH, password
     )
     if not user or not ok:
+        await throttle.failed(redis, email)
         raise Unauthorized("Invalid email or password", code="invalid_credentials")
+    await throttle.succeeded(redis, email)
     if not user["is_active"]:
         raise Unauthorized("Account is deactivated", code="account_deactivated")
     identity = Identity(user["user_id"], user["store_id"], user["email"])
@@ -154,7 +158,7 @@ async def change_password(pool, queue, settings, identity: Identity, old_passwor
         raise Unauthorized("Unknown user", code="invalid_token")
     if not await asyncio.to_thread(passwords.verify_password, user["password_hash"], old_password):
         raise BadRequest("Current password is incorrect", code="wrong_password")
-    problem = passwords.password_problem(new_password)
+    problem = await asyncio.to_thread(passwords.password_problem, new_password)
     if problem:
         raise BadRequest(problem, code="weak_password")
     new_hash = await asyncio.to_thread(passwords.hash_password, new_password)
