@@ -144,6 +144,8 @@ async def test_production_refuses_loopback_and_private_urls_development_allows_t
         assert (await urls.resolve(url, production=False)).host
     target = await urls.resolve("http://localhost:8080/a?b=1", production=False)
     assert target.host == "localhost" and target.url.endswith(":8080/a?b=1") and "localhost" not in target.url
+    assert target.host_header == "localhost:8080"
+    assert (await urls.resolve("https://localhost/", production=False)).host_header == "localhost"
 
 
 def test_another_stores_webhook_is_404(user, make_user):

@@ -12,12 +12,13 @@ import math
 from datetime import date, timedelta
 from typing import Any
 
-from siprems.db import fetch_all, transaction
+from siprems.db import is_id, transaction
 from siprems.errors import Conflict, NotFound, ValidationFailed
+from siprems.purchasing import on_order
 from siprems.purchasing.stock_in import receive_into_stock
 
 STATUSES = ("draft", "ordered", "partially_received", "received", "cancelled")
-OPEN = ("ordered", "partially_received")  # on order: counted as incoming stock
+OPEN = on_order.OPEN_STATUSES  # on order: counted as incoming stock
 
 ORDER = """o.po_id, o.supplier_id, s.name AS supplier_name, o.status, o.notes, o.expected_date,
            o.ordered_at, o.received_at, o.cancelled_at, o.created_at, o.updated_at"""
@@ -64,6 +65,8 @@ def _present(order: dict, lines: list[dict]) -> dict:
 
 
 async def _load(cur, store_id: int, po_id: int, *, lock: bool = False) -> dict:
+    if not is_id(po_id):
+        raise not_found(po_id)
     await cur.execute(
         f"""SELECT {ORDER} FROM purchase_orders o JOIN suppliers s USING (supplier_id)
             WHERE o.store_id = %s AND o.po_id = %s {"FOR UPDATE OF o" if lock else ""}""",
@@ -207,12 +210,12 @@ async def receive(pool, store_id: int, po_id: int, lines: list[dict], user_id: i
                FROM purchase_order_lines l JOIN products p USING (product_id) WHERE l.po_id = %s""",
             (po_id,),
         )
-        on_order = {r["sku"]: dict(r) for r in await cur.fetchall()}
+        ordered = {r["sku"]: dict(r) for r in await cur.fetchall()}
         totals: dict[str, int] = {}
         for line in lines:
             totals[line["product_sku"]] = totals.get(line["product_sku"], 0) + line["quantity"]
         for sku, qty in totals.items():
-            line = on_order.get(sku)
+            line = ordered.get(sku)
             if line is None:
                 raise ValidationFailed(
                     f"Field 'lines': product {sku} is not on purchase order {po_id}.",
@@ -228,13 +231,13 @@ async def receive(pool, store_id: int, po_id: int, lines: list[dict], user_id: i
             cur,
             store_id,
             user_id,
-            {on_order[sku]["product_id"]: qty for sku, qty in totals.items()},
+            {ordered[sku]["product_id"]: qty for sku, qty in totals.items()},
             reference=f"po:{po_id}",
         )
         await cur.execute(
             """UPDATE purchase_order_lines l SET quantity_received = l.quantity_received + r.qty
                FROM unnest(%s::bigint[], %s::int[]) AS r(line_id, qty) WHERE l.line_id = r.line_id""",
-            ([on_order[sku]["line_id"] for sku in totals], list(totals.values())),
+            ([ordered[sku]["line_id"] for sku in totals], list(totals.values())),
         )
         await cur.execute(
             """UPDATE purchase_orders o SET updated_at = now(),
@@ -257,20 +260,3 @@ async def cancel(pool, store_id: int, po_id: int) -> dict:
             (po_id,),
         )
         return await _answer(cur, store_id, po_id)
-
-
-async def incoming(pool, store_id: int) -> dict[int, list[tuple[date | None, int]]]:
-    """Ordered-not-received quantities per product id, with their expected dates."""
-    rows = await fetch_all(
-        pool,
-        """SELECT l.product_id, o.expected_date, sum(l.quantity - l.quantity_received) AS qty
-           FROM purchase_order_lines l JOIN purchase_orders o USING (po_id)
-           WHERE o.store_id = %s AND o.status IN ('ordered', 'partially_received')
-             AND l.quantity > l.quantity_received
-           GROUP BY 1, 2 ORDER BY 1, 2""",
-        (store_id,),
-    )
-    out: dict[int, list[tuple[date | None, int]]] = {}
-    for r in rows:
-        out.setdefault(r["product_id"], []).append((r["expected_date"], int(r["qty"])))
-    return out

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg2.errors
 
-from siprems.db import fetch_all, fetch_one, transaction
+from siprems.db import fetch_all, fetch_one, is_id, transaction
 from siprems.errors import Conflict, NotFound
 
 COLUMNS = "supplier_id, name, contact, email, phone, lead_time_days, notes, created_at, updated_at"
@@ -39,6 +39,8 @@ async def list_suppliers(pool, store_id: int) -> list[dict]:
 
 
 async def get_supplier(pool, store_id: int, supplier_id: int) -> dict:
+    if not is_id(supplier_id):
+        raise not_found(supplier_id)
     row = await fetch_one(
         pool, f"SELECT {COLUMNS} FROM suppliers WHERE store_id = %s AND supplier_id = %s", (store_id, supplier_id)
     )
@@ -79,6 +81,8 @@ async def _sync_lead_times(cur, store_id: int, supplier_id: int) -> None:
 
 
 async def update_supplier(pool, store_id: int, supplier_id: int, changes: dict[str, Any]) -> dict:
+    if not is_id(supplier_id):
+        raise not_found(supplier_id)
     sets = [f"{name} = %({name})s" for name in WRITABLE if name in changes]
     sets.append("updated_at = now()")
     try:
@@ -100,6 +104,8 @@ async def update_supplier(pool, store_id: int, supplier_id: int, changes: dict[s
 
 
 async def delete_supplier(pool, store_id: int, supplier_id: int) -> None:
+    if not is_id(supplier_id):
+        raise not_found(supplier_id)
     try:
         row = await fetch_one(
             pool,
@@ -140,6 +146,8 @@ async def set_product_purchasing(pool, store_id: int, sku: str, changes: dict[st
             raise _product_not_found(sku)
         supplier_id = changes.get("supplier_id", product["preferred_supplier_id"])
         if "supplier_id" in changes and supplier_id is not None:
+            if not is_id(supplier_id):
+                raise not_found(supplier_id)
             await cur.execute(
                 "SELECT 1 FROM suppliers WHERE store_id = %s AND supplier_id = %s", (store_id, supplier_id)
             )

@@ -58,7 +58,7 @@ async def deliver(ctx, delivery_id: str, *, final_attempt: bool) -> dict:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "siprems-webhooks/1",
-        "Host": target.host,
+        "Host": target.host_header,
         signing.HEADER: signing.header_value(row["secret"], body),
         signing.EVENT_HEADER: row["event"],
         signing.DELIVERY_HEADER: delivery_id,

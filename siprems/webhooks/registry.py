@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from siprems.db import fetch_all, fetch_one
+from siprems.db import fetch_all, fetch_one, is_id
 from siprems.errors import NotFound
 from siprems.webhooks import signing, urls
 
@@ -34,6 +34,8 @@ async def list_hooks(pool, store_id: int) -> list[dict]:
 
 
 async def get(pool, store_id: int, webhook_id: int) -> dict:
+    if not is_id(webhook_id):
+        raise not_found(webhook_id)
     row = await fetch_one(
         pool, f"SELECT {COLUMNS} FROM webhooks WHERE store_id = %s AND webhook_id = %s", (store_id, webhook_id)
     )
@@ -43,6 +45,8 @@ async def get(pool, store_id: int, webhook_id: int) -> dict:
 
 
 async def update(pool, store_id: int, webhook_id: int, changes: dict[str, Any], *, production: bool) -> dict:
+    if not is_id(webhook_id):
+        raise not_found(webhook_id)
     if "url" in changes:
         await urls.resolve(changes["url"], production=production)
     if "events" in changes:
@@ -60,6 +64,8 @@ async def update(pool, store_id: int, webhook_id: int, changes: dict[str, Any], 
 
 
 async def delete(pool, store_id: int, webhook_id: int) -> None:
+    if not is_id(webhook_id):
+        raise not_found(webhook_id)
     row = await fetch_one(
         pool,
         "DELETE FROM webhooks WHERE store_id = %s AND webhook_id = %s RETURNING webhook_id",

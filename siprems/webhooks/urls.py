@@ -22,7 +22,8 @@ class UnsafeUrl(ValidationFailed):
 @dataclass(frozen=True)
 class Target:
     url: str  # with the checked IP address as host
-    host: str  # the original host name (Host header, TLS SNI)
+    host: str  # the original host name (TLS SNI)
+    host_header: str  # the original host[:port]
 
 
 def check_syntax(url: str) -> tuple[str, str, int]:
@@ -65,4 +66,6 @@ async def resolve(url: str, *, production: bool) -> Target:
     address = addresses[0]
     netloc = f"[{address}]" if ":" in address else address
     parts = urlsplit(url)
-    return Target(urlunsplit((scheme, f"{netloc}:{port}", parts.path or "/", parts.query, "")), host)
+    default_port = port == (443 if scheme == "https" else 80)
+    host_header = (f"[{host}]" if ":" in host else host) + ("" if default_port else f":{port}")
+    return Target(urlunsplit((scheme, f"{netloc}:{port}", parts.path or "/", parts.query, "")), host, host_header)
