@@ -27,7 +27,13 @@ class Target:
 
 
 def check_syntax(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.hostname, parts.port  # noqa: B018 - both parse lazily and may raise
+    except ValueError as exc:
+        raise UnsafeUrl("Field 'url' is not a valid URL.", code="invalid_url") from exc
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        raise UnsafeUrl("Field 'url' must not contain spaces or control characters.", code="invalid_url")
     if parts.scheme not in ("http", "https"):
         raise UnsafeUrl("Field 'url' must be an http:// or https:// URL.", code="invalid_url")
     if not parts.hostname:
@@ -53,7 +59,7 @@ async def resolve(url: str, *, production: bool) -> Target:
     scheme, host, port = check_syntax(url)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:
         raise UnsafeUrl(f"Field 'url': the host {host} does not resolve.", code="unresolvable_url") from exc
     addresses = [info[4][0] for info in infos]
     if production:
