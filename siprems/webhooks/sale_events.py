@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 
-from siprems.db import fetch_all, fetch_one
+from siprems.catalog.read import stock_rows
+from siprems.db import fetch_one
+from siprems.inventory import stock
 from siprems.webhooks import events
 
 log = logging.getLogger("siprems.webhooks")
@@ -22,16 +24,20 @@ async def subscribed(pool, store_id: int) -> set[str]:
 
 
 async def stock_transitions(pool, store_id: int, sold: dict[int, int]) -> dict[int, str]:
-    """Product id -> the status ('out' | 'low') the sale of `sold[id]` units moved it into.
-
-    The status comes from the stock policy (siprems.inventory). Until the policy
-    is on this branch only `out` (stock 0, which no rule disputes) is reported."""
-    rows = await fetch_all(
-        pool,
-        "SELECT product_id, stock FROM products WHERE store_id = %s AND product_id = ANY(%s)",
-        (store_id, list(sold)),
-    )
-    return {r["product_id"]: "out" for r in rows if r["stock"] == 0}
+    """Product id -> the status ('out' | 'low') selling `sold[id]` units moved it
+    into, as the stock policy judges it (before: the same product with those
+    units still on the shelf)."""
+    rows = await stock_rows(pool, store_id, product_ids=list(sold))
+    now = await stock.assess_rows(pool, store_id, rows, cover=False)
+    before_rows = [{**r, "stock": r["stock"] + sold.get(r["product_id"], 0)} for r in rows]
+    before = {
+        s.product_id: s.position.status for s in await stock.assess_rows(pool, store_id, before_rows, cover=False)
+    }
+    return {
+        s.product_id: s.position.status
+        for s in now
+        if s.position.status in ("out", "low") and before.get(s.product_id) != s.position.status
+    }
 
 
 async def after_sale(pool, queue, store_id: int, body: dict) -> None:
