@@ -80,6 +80,9 @@ class Settings:
     # Workers run below the API's CPU priority: model fits must never starve requests.
     worker_nice: int = 10
 
+    # Webhooks: the n-th failed delivery is retried after about base * 2**(n-1) s (capped at 1 h)
+    webhook_retry_base_seconds: float = 10.0
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
