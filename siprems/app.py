@@ -15,7 +15,7 @@ import uuid
 
 from sanic import Request, Sanic
 
-from siprems import api, jsonutil, metrics
+from siprems import api, jobtypes, jsonutil, metrics
 from siprems.api.errors import JsonErrorHandler
 from siprems.config import Settings, load_settings
 from siprems.db import create_pool
@@ -29,6 +29,7 @@ access_log = logging.getLogger("siprems.access")
 
 def create_app(settings: Settings | None = None) -> Sanic:
     settings = settings or load_settings()
+    jobtypes.install()  # the API enqueues jobs: it needs each type's queue and retry policy
     app = Sanic(
         "siprems",
         dumps=jsonutil.dumps,
