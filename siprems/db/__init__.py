@@ -33,6 +33,14 @@ async def create_pool(dsn: str, *, minsize: int = 0, maxsize: int = 10, timeout:
     )
 
 
+MAX_ID = 2**63 - 1  # BIGSERIAL
+
+
+def is_id(value: int) -> bool:
+    """Whether `value` can be a BIGSERIAL id (a larger number would be a SQL error, not a 404)."""
+    return 0 < value <= MAX_ID
+
+
 def _acquire(pool: aiopg.Pool):
     """`pool.acquire()`, counting the acquisitions that will have to wait."""
     if pool.freesize == 0 and pool.size >= pool.maxsize:

@@ -15,6 +15,7 @@ from siprems.forecasting import prediction, registry, service
 from siprems.jobs.context import ChildJob, JobContext, WaitForChildren
 from siprems.jobs.errors import PermanentError
 from siprems.jobs.registry import TRAINING_QUEUE, JobType, Schedule
+from siprems.webhooks import events as webhook_events
 
 ACTIVE_PRODUCTS = """
 SELECT product_id, sku FROM products
@@ -49,9 +50,15 @@ async def train_product(ctx: JobContext, product_id: int, sku: str | None = None
     if product is None:
         raise PermanentError(f"Product {product_id} does not exist in this store (deleted or archived)")
     await ctx.check_cancelled()
-    return await service.train_product(
+    result = await service.train_product(
         ctx.pool, ctx.store_id, int(product_id), run_id=ctx.job_id, ctx=ctx, redis=ctx.cache_redis
     )
+    data = {"product_id": int(product_id), "sku": sku, "job_id": ctx.job_id}
+    data.update({k: result[k] for k in ("version", "method", "model_id") if k in result})
+    await webhook_events.emit_quietly(
+        ctx.pool, ctx.redis, ctx.store_id, "forecast.ready", data, key=f"forecast:{ctx.job_id}"
+    )
+    return result
 
 
 async def train_all(ctx: JobContext, only_stale: bool = False, **_: Any) -> WaitForChildren:
