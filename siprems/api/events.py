@@ -28,10 +28,10 @@ from siprems.api.fieldtypes import Boolean, IsoDate, text
 from siprems.api.guard import authenticated, caller_locale
 from siprems.api.validation import validate
 from siprems.calendar import events
+from siprems.calendar.locale import check_year
 
 bp = Blueprint("events", url_prefix="/api/events")
 
-MIN_YEAR, MAX_YEAR = 1900, 2200
 MAX_SPAN = timedelta(days=366 * 10)
 
 
@@ -80,9 +80,7 @@ class RangeQuery(BaseModel):
 
 
 def _in_years(value: date) -> date:
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"must be between {MIN_YEAR}-01-01 and {MAX_YEAR}-12-31")
-    return value
+    return check_year(value)
 
 
 EVENT = {
