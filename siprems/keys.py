@@ -56,6 +56,11 @@ def chat_session_owner(session_id: str) -> str:
 # --- auth revocation (QUEUE server: never evicted) -------------------------------
 
 
+def auth_revocation_epoch() -> str:
+    """Counter bumped by every revocation: workers re-check cached answers when it moves."""
+    return f"{PREFIX}:auth:revocations"
+
+
 def auth_user_version(user_id: int) -> str:
     """The user's token version: access tokens with a lower `ver` are revoked."""
     return f"{PREFIX}:auth:ver:{user_id}"
