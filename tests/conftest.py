@@ -15,7 +15,10 @@ import psycopg2.extras
 import pytest
 from support_users import User, register
 
+from siprems import jobtypes
 from siprems.devtools.stack import Stack
+
+jobtypes.install()  # tests enqueue jobs in-process, as the API does
 
 
 @pytest.fixture(scope="session")
