@@ -30,10 +30,10 @@ from siprems.api.guard import authenticated, caller_locale
 from siprems.api.responses import raw_json
 from siprems.api.validation import validate
 from siprems.calendar import events
+from siprems.calendar.locale import check_year
 
 bp = Blueprint("events", url_prefix="/api/events")
 
-MIN_YEAR, MAX_YEAR = 1900, 2200
 MAX_SPAN = timedelta(days=366 * 10)
 
 
@@ -82,9 +82,7 @@ class RangeQuery(BaseModel):
 
 
 def _in_years(value: date) -> date:
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"must be between {MIN_YEAR}-01-01 and {MAX_YEAR}-12-31")
-    return value
+    return check_year(value)
 
 
 EVENT = {
