@@ -309,7 +309,7 @@ async def model_status(pool: Any, store_id: int, sku: str) -> dict[str, Any] | N
     """`GET /api/predict/model/<sku>/status`: the product's newest model and its live accuracy;
     None when the store has no such product."""
     from . import registry
-    from .service import chosen_holdout
+    from .registry import chosen_holdout
 
     found = await registry.product_with_latest_id(pool, store_id, sku)
     if found is None:
