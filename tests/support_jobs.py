@@ -36,6 +36,8 @@ class Procs:
         self.sync = redis.Redis.from_url(stack.env()["QUEUE_REDIS_URL"], decode_responses=True)
 
     def start(self, name: str, kind: str = "worker", wait: bool = True, args: tuple = (), **env) -> subprocess.Popen:
+        path = self.stack.root / "log" / f"{name}.log"
+        logged = path.stat().st_size if path.exists() else 0  # a restart appends to the same log
         with open(self.stack.root / "log" / f"{name}.log", "ab") as log:
             proc = subprocess.Popen(
                 [*self.stack.commands()[kind], *args],
@@ -48,7 +50,24 @@ class Procs:
         self.procs[name] = proc
         if wait and kind == "worker":
             self.wait_ready(proc)
+        elif wait and kind == "scheduler":
+            self.wait_logged(name, proc, "scheduler started", logged)
         return proc
+
+    def wait_logged(self, name: str, proc: subprocess.Popen, text: str, offset: int, timeout: float = 30) -> None:
+        """Until the process's log past `offset` contains `text`: start-up imports the
+        job catalogue (numpy/pandas with forecasting), seconds on a loaded host."""
+        path = self.stack.root / "log" / f"{name}.log"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}")
+            with open(path, "rb") as log:
+                log.seek(offset)
+                if text.encode() in log.read():
+                    return
+            time.sleep(0.05)
+        raise TimeoutError(f"{name} did not log {text!r}")
 
     def consumer(self, name: str) -> str:
         """The worker's consumer name (host:pid), from its heartbeat."""

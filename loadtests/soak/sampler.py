@@ -20,7 +20,7 @@ import redis
 
 from siprems import keys
 from siprems.devtools.stack import DB_NAME, DB_USER, Stack
-from siprems.jobs.handlers import QUEUES
+from siprems.jobs.registry import QUEUES
 
 
 def _children() -> dict[int, list[int]]:

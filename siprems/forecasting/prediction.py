@@ -11,7 +11,8 @@ from siprems.db import fetch_all, fetch_one
 from siprems.errors import NotFound
 from siprems.forecasting import ForecastModel, baseline, holiday_names, registry
 from siprems.forecasting.calendar import to_date
-from siprems.forecasting.service import StoreContext, chosen_holdout, closed_weekdays, store_context, store_events
+from siprems.forecasting.registry import chosen_holdout
+from siprems.forecasting.service import StoreContext, closed_weekdays, store_context, store_events
 from siprems.inventory.policy import COVER_HORIZON_DAYS, Incoming, assess, daily_sigma
 from siprems.inventory.restock import recommendation
 from siprems.inventory.stock import ProductStock, item_of

@@ -13,7 +13,7 @@ import signal
 
 from siprems.db import execute
 from siprems.jobs.context import ChildJob
-from siprems.jobs.handlers import job_type
+from siprems.jobs.registry import job_type
 from siprems.jobs.schedule import Schedule, register_schedule
 
 TEST_TABLES_SQL = """
