@@ -195,9 +195,10 @@ def test_forecast_ready_and_purchase_order_received_events(user, db, procs, rece
 
 async def test_the_morning_digest_lists_products_to_reorder_and_orders_due(user, db, procs, receiver, queue):
     from siprems.jobs import producer
-    from siprems.jobs.schedule import SCHEDULES, occurrences
+    from siprems.jobs.schedule import occurrences
+    from siprems.webhooks.jobs import SCHEDULES
 
-    digest = SCHEDULES["stock-digest"]
+    (digest,) = SCHEDULES
     assert digest.per_store and digest.job_type == "stock_digest"
     # 07:00 in the store's time zone: 00:00 UTC for Jakarta.
     fired = occurrences(digest.cron, "Asia/Jakarta", 1767225600 - 1, 1767225600 + 86400)  # from 2026-01-01 UTC
