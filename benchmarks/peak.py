@@ -108,7 +108,7 @@ def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
-    os.environ.update(RATE_GENERAL="100000000", RATE_CHAT="100000000", RATE_PREDICT="100000000")
+    os.environ.update(RATE_GENERAL="100000000", RATE_CHAT="100000000", RATE_PREDICT="100000000", RATE_AUTH="100000000")
     root = Path(tempfile.mkdtemp(prefix="siprems-bench-"))
     stack = Stack(root=root)
     bare = None

@@ -171,6 +171,7 @@ class Stack:
             RATE_GENERAL=os.environ.get("RATE_GENERAL", "100"),
             RATE_CHAT=os.environ.get("RATE_CHAT", "50"),
             RATE_PREDICT=os.environ.get("RATE_PREDICT", "30"),
+            RATE_AUTH=os.environ.get("RATE_AUTH", "20"),
             HAPROXY_TRUSTED_PROXY=os.environ.get("HAPROXY_TRUSTED_PROXY", ""),
         )
         env.update({k: str(v) for k, v in extra.items()})
