@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import redis.asyncio as aioredis
 
 from siprems import jobtypes, keys
-from siprems.devtools.stack import REPO, Stack
+from devtools.stack import REPO, Stack
 from siprems.jobs import producer
 from siprems.jobs.producer import JobSpec
 

@@ -16,7 +16,7 @@ import pytest
 from support_users import User, register
 
 from siprems import jobtypes
-from siprems.devtools.stack import Stack
+from devtools.stack import Stack
 
 jobtypes.install()  # tests enqueue jobs in-process, as the API does
 

@@ -1,6 +1,6 @@
 """Helpers for the job tests: real worker and scheduler PROCESSES started from
 the stack's commands (`Procs`), SQL look-ups of the test tables of
-`siprems.jobs.testing_handlers`, and polling helpers (fixtures: support_jobs_fixtures)."""
+`devtools.testing_handlers`, and polling helpers (fixtures: support_jobs_fixtures)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from collections.abc import Callable
 import redis
 
 from siprems import keys
-from siprems.devtools.stack import REPO
+from devtools.stack import REPO
 from siprems.jobs import records
 
 VISIBILITY_MS = 1500
 WORKER_ENV = {
-    "JOB_PLUGINS": "siprems.jobs.testing_handlers",
+    "JOB_PLUGINS": "devtools.testing_handlers",
     "JOB_VISIBILITY_TIMEOUT_MS": VISIBILITY_MS,
     "JOB_CONCURRENCY": 8,
     "JOB_SHUTDOWN_GRACE_SECONDS": 20,

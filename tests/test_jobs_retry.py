@@ -13,7 +13,7 @@ import sys
 from support_jobs import runs_of, state_is, wait_job
 
 from siprems import keys
-from siprems.devtools.stack import REPO
+from devtools.stack import REPO
 from siprems.jobs import producer
 from siprems.jobs.registry import get_type
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from topology_support import REPO
 
-from siprems.devtools.stack import ENV_KEYS, free_port
+from devtools.stack import ENV_KEYS, free_port
 
 SCRIPT = REPO / "scripts" / "health_check.sh"
 

@@ -19,7 +19,7 @@ import psycopg2.extras
 import redis
 
 from siprems import keys
-from siprems.devtools.stack import DB_NAME, DB_USER, Stack
+from devtools.stack import DB_NAME, DB_USER, Stack
 from siprems.jobs.registry import QUEUES
 
 

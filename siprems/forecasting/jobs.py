@@ -96,10 +96,18 @@ async def _train(ctx: JobContext, product_id: int) -> dict[str, Any]:
         raise PermanentError("The product was deleted while it was being trained.") from exc
 
 
+async def track_accuracy(ctx: JobContext, **_: Any) -> dict[str, Any]:
+    """Forecasts against what sold: the store's live accuracy; drifting products are retrained."""
+    from siprems.forecasting import accuracy
+
+    return await accuracy.track_store(ctx.pool, ctx.store_id, queue=ctx.redis)
+
+
 JOB_TYPES = (
     JobType("train_product", train_product, queue=TRAINING_QUEUE, max_retries=3, timeout=1800, backoff_base=10),
     JobType("train_all", train_all, max_retries=3, timeout=300),
     JobType("predict", predict, max_retries=2, timeout=300),
+    JobType("track_accuracy", track_accuracy, max_retries=2, timeout=900),
 )
 SCHEDULES = (
     Schedule(
@@ -116,5 +124,13 @@ SCHEDULES = (
         "train_all",
         {"only_stale": True, "trigger": "hourly"},
         per_store=True,
+    ),
+    Schedule(
+        "daily-forecast-accuracy",  # before the nightly retrain: yesterday is scored against the model it had
+        "30 1 * * *",
+        "track_accuracy",
+        {"trigger": "daily"},
+        per_store=True,
+        catchup_seconds=12 * 3600,
     ),
 )

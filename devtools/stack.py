@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 DB_NAME = "siprems"
 DB_USER = "siprems"
@@ -493,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     data) for `make run`; `exec DIR NAME`: become service NAME (Procfile)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m siprems.devtools.stack")
+    parser = argparse.ArgumentParser(prog="python -m devtools.stack")
     parser.add_argument("action", choices=["prepare", "exec"])
     parser.add_argument("dir", type=Path)
     parser.add_argument("name", nargs="?")
