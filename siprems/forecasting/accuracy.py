@@ -78,7 +78,7 @@ def is_drift(live: dict[str, Any], holdout_mase: float | None) -> bool:
     mase = live.get("mase")
     if mase is None or holdout_mase is None or live.get("days_scored", 0) < MIN_DRIFT_DAYS:
         return False
-    return mase > DRIFT_RATIO * holdout_mase and mase > holdout_mase + DRIFT_MARGIN
+    return bool(mase > DRIFT_RATIO * holdout_mase and mase > holdout_mase + DRIFT_MARGIN)
 
 
 def forecast_for(versions: Sequence[tuple[int, ForecastModel]], day: dt.date) -> tuple[int, dict[str, float]] | None:
@@ -140,7 +140,14 @@ async def track_store(pool: Any, store_id: int, *, today: dt.date | None = None,
             version, row = found
             new.append(
                 Outcome(
-                    day, version, *(float(row[c]) for c in ("yhat", "lo80", "hi80", "lo95", "hi95")), sold.get(day, 0.0)
+                    day=day,
+                    model_version=version,
+                    yhat=float(row["yhat"]),
+                    lo80=float(row["lo80"]),
+                    hi80=float(row["hi80"]),
+                    lo95=float(row["lo95"]),
+                    hi95=float(row["hi95"]),
+                    actual=sold.get(day, 0.0),
                 )
             )
         history = _history_array(sold, first - dt.timedelta(days=SCALE_DAYS), first, shut, closed_events)

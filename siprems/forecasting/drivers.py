@@ -145,7 +145,7 @@ def explain(model: Any, start: Any, days: int) -> dict[str, Any] | None:
     level = float(np.mean([d["level"][i] for i in window]))
     weekday = [{"day": WEEKDAYS[k], "effect_pct": pct(v)} for k, v in enumerate(d["weekday"])]
 
-    def dated(rows: list, kind_at: int | None) -> list[dict[str, Any]]:
+    def dated(rows: list[Any], kind_at: int | None) -> list[dict[str, Any]]:
         out = []
         for row in rows:
             i = int(row[0])

@@ -23,7 +23,7 @@ PARAM_NAMES = ("smoothing_level", "smoothing_seasonal")
 COLD_MAXITER = 2  # L-BFGS iterations after the grid
 WARM_MAXITER = 1  # ... after a warm start
 # (smoothing_level, smoothing_seasonal) start points of a cold fit
-GRID = [(a, g) for a in (0.005, 0.02) for g in (0.005, 0.02)]
+GRID: list[tuple[float, float]] = [(a, g) for a in (0.005, 0.02) for g in (0.005, 0.02)]
 # Smoothing bounds: the likelihood scores one-step errors and happily lets the
 # level (up to 0.3) and the weekly states chase the last few weeks (Christmas, a
 # promotion); capped so 7- and 28-day forecasts stay stable (bakery backtest:
@@ -99,7 +99,8 @@ def fit_ets(y: np.ndarray, horizon: int, warm: dict[str, Any] | None = None) -> 
         start = warm_params(warm)
         maxiter = WARM_MAXITER
         if start is None:
-            start, maxiter = list(max(GRID, key=lambda p: _loglike(model, p))), COLD_MAXITER
+            best = max(GRID, key=lambda p: _loglike(model, p))
+            start, maxiter = [best[0], best[1]], COLD_MAXITER
         params = model.fit(start_params=start, disp=False, maxiter=maxiter, return_params=True)
         res = model.filter(params)
         fc = res.get_forecast(horizon)
