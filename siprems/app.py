@@ -16,6 +16,9 @@ import time
 import uuid
 
 from sanic import Request, Sanic
+from sanic_ext import Extend
+from sanic_ext.extensions.http.extension import HTTPExtension
+from sanic_ext.extensions.openapi.extension import OpenAPIExtension
 
 from siprems import api, jobtypes, jsonutil, logs, metrics
 from siprems.api.errors import JsonErrorHandler
@@ -68,6 +71,10 @@ def _configure(app: Sanic, settings: Settings) -> None:
     app.config.OAS_UI_REDOC = True
     app.config.OAS_UI_SWAGGER = True
     app.config.OAS_URL_PREFIX = "/docs"
+    # Only the sanic-ext extensions we use (OpenAPI; HTTP: CORS, auto OPTIONS/HEAD).
+    # The default set adds dependency injection, which runs a signal handler on
+    # every request for a feature no route uses.
+    Extend(app, built_in_extensions=False, extensions=[OpenAPIExtension, HTTPExtension])
     app.ext.openapi.describe(
         "SIPREMS API",
         version="1.0.0",
