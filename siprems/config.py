@@ -61,6 +61,10 @@ class Settings:
     cache_ttl_seconds: int = 300
     idempotency_ttl_seconds: int = 86400
     legacy_chat_enabled: bool = True
+    # Bearer token for /metrics, /cache-stats and the detailed /ready. Empty: only
+    # requests that did not pass a proxy (no X-Forwarded-For: the instance's own,
+    # internal port) may read them.
+    metrics_token: str = ""
 
     # Assistant
     gemini_api_key: str = ""
@@ -79,6 +83,9 @@ class Settings:
     job_plugins: list[str] = field(default_factory=list)  # extra handler modules (tests)
     # Workers run below the API's CPU priority: model fits must never starve requests.
     worker_nice: int = 10
+
+    # Webhooks: the n-th failed delivery is retried after about base * 2**(n-1) s (capped at 1 h)
+    webhook_retry_base_seconds: float = 10.0
 
     @property
     def is_production(self) -> bool:
