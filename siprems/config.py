@@ -61,6 +61,10 @@ class Settings:
     cache_ttl_seconds: int = 300
     idempotency_ttl_seconds: int = 86400
     legacy_chat_enabled: bool = True
+    # Bearer token for /metrics, /cache-stats and the detailed /ready. Empty: only
+    # requests that did not pass a proxy (no X-Forwarded-For: the instance's own,
+    # internal port) may read them.
+    metrics_token: str = ""
 
     # Assistant
     gemini_api_key: str = ""
@@ -77,6 +81,11 @@ class Settings:
     job_concurrency: int = 32  # jobs one worker process runs at once (CPU-bound fits share a thread pool)
     job_shutdown_grace_seconds: float = 60.0  # SIGTERM: wait this long, then hand jobs back
     job_plugins: list[str] = field(default_factory=list)  # extra handler modules (tests)
+    # Workers run below the API's CPU priority: model fits must never starve requests.
+    worker_nice: int = 10
+
+    # Webhooks: the n-th failed delivery is retried after about base * 2**(n-1) s (capped at 1 h)
+    webhook_retry_base_seconds: float = 10.0
 
     @property
     def is_production(self) -> bool:
@@ -95,6 +104,8 @@ class Settings:
             raise ConfigError("JWT_SECRET must be at least 32 characters in production")
         if self.db_pool_max < 1:
             raise ConfigError("DB_POOL_MAX must be at least 1")
+        if not 0 <= self.worker_nice <= 19:
+            raise ConfigError("WORKER_NICE must be between 0 and 19")
         return self
 
 

@@ -16,7 +16,7 @@ import pytest
 from k8s_support import OVERLAYS, REPO, container, env_of, one, render
 from topology_support import Backend, client_from, fresh_source_address
 
-from siprems.devtools.stack import free_port, wait_for_port
+from devtools.stack import free_port, wait_for_port
 
 HAPROXY_DIR = REPO / "haproxy"
 SCRIPT = HAPROXY_DIR / "k8s-peers.sh"

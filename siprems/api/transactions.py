@@ -28,8 +28,10 @@ from siprems.api import docs
 from siprems.api.fieldtypes import Boolean, IsoDate, text, whole_number
 from siprems.api.guard import authenticated, caller_locale
 from siprems.api.validation import validate
+from siprems.calendar.locale import check_year
 from siprems.errors import ValidationFailed
 from siprems.sales import ledger, selling
+from siprems.webhooks import sale_events
 
 bp = Blueprint("transactions", url_prefix="/api/transactions")
 
@@ -78,9 +80,11 @@ class SaleBody(BaseModel):
 
 def _parse_when(value: str) -> date | datetime:
     try:
-        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        when = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     except ValueError:
         raise ValueError("must be YYYY-MM-DD or an ISO 8601 date-time") from None
+    check_year(when if not isinstance(when, datetime) else when.date())
+    return when
 
 
 class CartProduct(BaseModel):
@@ -213,6 +217,8 @@ async def _run(request: Request, scope: str, effect) -> object:
     )
     if not outcome.replayed:  # stock and sales changed; events, settings and forecasts did not
         await cache.invalidate(ctx.redis, request.ctx.store_id, cache.CATALOG, cache.SALES)
+        # Webhook events after the response: they never slow down or fail a sale.
+        request.app.add_task(sale_events.after_sale(ctx.db, ctx.queue, request.ctx.store_id, outcome.body))
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return json(outcome.body, status=outcome.status, headers=headers)
 

@@ -2,8 +2,9 @@
 (through the catalogue), their newest forecast models (forecasting's
 registry) and stock on order, and asks `policy.assess` for each one.
 
-Stock on order: :func:`incoming_stock` is the one place that reads it (empty
-until purchase orders exist); its result is passed to the policy per product.
+Stock on order: :func:`incoming_stock` is the one place that reads it (open
+purchase orders, `siprems.purchasing.on_order`); its result is passed to the
+policy per product.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from siprems.inventory.policy import (
     StockPosition,
     assess,
 )
+from siprems.purchasing import on_order
 
 log = logging.getLogger("siprems.inventory")
 
@@ -39,6 +41,7 @@ class ProductStock:
     position: StockPosition
     forecast: list[dict[str, Any]] | None  # rows from today; None without a model
     model_version: int | None
+    model: dict[str, Any] | None = None  # the stored model the forecast came from (for its drivers)
 
     @property
     def product_id(self) -> int:
@@ -55,8 +58,9 @@ def item_of(row: Mapping[str, Any]) -> StockItem:
 
 
 async def incoming_stock(pool: Any, store_id: int, product_ids: Sequence[int]) -> dict[int, list[Incoming]]:
-    """Stock on order per product, by expected date (none yet: no purchase orders)."""
-    return {}
+    """Stock on order per product, by expected date: what submitted purchase orders still have to deliver."""
+    found = await on_order.open_quantities(pool, store_id, product_ids)
+    return {pid: [Incoming(quantity=qty, expected=day) for day, qty in rows] for pid, rows in found.items()}
 
 
 def _forecast(model: dict[str, Any] | None, today: date, days: int, product_id: int) -> list[dict[str, Any]] | None:
@@ -100,7 +104,8 @@ async def assess_rows(
         days = COVER_HORIZON_DAYS if cover else item.lead_time_days + REVIEW_DAYS
         forecast = _forecast(found["model"] if found else None, today, days, pid)
         position = assess(item, forecast, today=today, incoming=incoming.get(pid, ()))
-        out.append(ProductStock(dict(row), position, forecast, found["version"] if found and forecast else None))
+        model = found["model"] if found and forecast else None
+        out.append(ProductStock(dict(row), position, forecast, found["version"] if model else None, model))
     return out
 
 

@@ -1,4 +1,8 @@
-"""The registry of job types: name -> async handler, queue, retries, timeout.
+"""The registry of job types and schedules. The runtime (worker, producer,
+scheduler, admin) reads it and imports no domain package; each domain
+declares its types and schedules beside its code (e.g.
+`siprems.forecasting.jobs`) and `siprems.jobtypes.install()` registers them
+all, statically, at start-up.
 
 A handler is `async def handler(ctx: JobContext, **args) -> JSON-able result`.
 Handlers must be idempotent: delivery is at least once (a worker may die
@@ -6,17 +10,19 @@ after the effect committed but before the acknowledgement), so running one
 twice must leave the same result, e.g. one model version per training run id
 (the job id).
 
-Extra modules named in JOB_PLUGINS are imported by workers and schedulers to
-register more types (tests use `siprems.jobs.testing_handlers`).
+Test and chaos runs add types with `@job_type` in modules named by JOB_PLUGINS
+(`load_plugins`); the application's own types never go through that path.
 """
 
 from __future__ import annotations
 
 import importlib
 import random
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
+
+from croniter import croniter
 
 DEFAULT_QUEUE = "default"
 TRAINING_QUEUE = "training"
@@ -42,21 +48,46 @@ class JobType:
         return ceiling * random.uniform(0.5, 1.0)
 
 
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    cron: str
+    job_type: str
+    args: dict[str, Any] = field(default_factory=dict)
+    per_store: bool = False  # one job per store, the expression read in the store's time zone
+    timezone: str = "UTC"  # for schedules that are not per store
+    catchup_seconds: int = 0  # a missed occurrence this recent still fires (once) after downtime
+
+
 class UnknownJobType(LookupError):
     pass
 
 
 REGISTRY: dict[str, JobType] = {}
+SCHEDULES: dict[str, Schedule] = {}
+
+
+def register(types: Iterable[JobType] = (), schedules: Iterable[Schedule] = ()) -> None:
+    """Add job types and schedules (registering the same again is harmless)."""
+    for t in types:
+        REGISTRY[t.name] = t
+    for s in schedules:
+        register_schedule(s)
+
+
+def register_schedule(schedule: Schedule) -> None:
+    croniter(schedule.cron)  # reject a bad expression at registration
+    SCHEDULES[schedule.name] = schedule
 
 
 def job_type(name: str, **options: Any) -> Callable[[Handler], Handler]:
-    """Decorator: register `handler` as job type `name` (options: JobType fields)."""
+    """Decorator for test and chaos plugins: register `handler` as job type `name`."""
 
-    def register(handler: Handler) -> Handler:
+    def add(handler: Handler) -> Handler:
         REGISTRY[name] = JobType(name=name, handler=handler, **options)
         return handler
 
-    return register
+    return add
 
 
 def get_type(name: str) -> JobType:
@@ -67,44 +98,6 @@ def get_type(name: str) -> JobType:
 
 
 def load_plugins(modules: list[str]) -> None:
+    """Import the JOB_PLUGINS modules (tests, chaos); they register with `job_type`."""
     for module in modules:
         importlib.import_module(module)
-
-
-# --- built-in job types ------------------------------------------------------
-
-
-@job_type("noop", max_retries=0, timeout=10)
-async def noop(ctx, **args):
-    """Does nothing: for benchmarks and health probes."""
-    return {"ok": True}
-
-
-@job_type("train_product", queue=TRAINING_QUEUE, max_retries=3, timeout=1800, backoff_base=10)
-async def train_product(ctx, product_id: int, sku: str | None = None, **_):
-    from siprems.jobs import training
-
-    return await training.train_product(ctx, int(product_id))
-
-
-@job_type("train_all", max_retries=3, timeout=300)
-async def train_all(ctx, only_stale: bool = False, **_):
-    """Fan-out parent: one train_product child per (stale) product of the store;
-    it finishes when all children have finished."""
-    from siprems.jobs import training
-
-    return await training.train_all(ctx, only_stale=bool(only_stale))
-
-
-@job_type("predict", max_retries=2, timeout=300)
-async def predict(ctx, product_sku: str, days: int = 30, **_):
-    from siprems.jobs import training
-
-    return await training.predict(ctx, product_sku, int(days))
-
-
-@job_type("cleanup_job_records", max_retries=2, timeout=300)
-async def cleanup_job_records(ctx, **_):
-    from siprems.jobs import maintenance
-
-    return await maintenance.cleanup(ctx.redis, ctx.settings)
