@@ -262,3 +262,18 @@ def test_a_cashier_sees_only_their_own_sales_of_today(team):
     assert (
         cashier.post("/api/stock/adjustments", json={"product_sku": sku, "delta": 5, "reason": "x"}).status_code == 403
     )
+
+
+def test_the_assistant_answers_a_cashier_only_what_a_cashier_may_see(team):
+    owner, cashier = team["owner"], team["cashier"]
+    for question in ("What is today's revenue?", "Best sellers this week?", "Produk terlaris bulan ini apa?"):
+        denied = cashier.post("/api/chat", json={"message": question})
+        assert denied.status_code == 200, denied.text
+        text = denied.json()["content"]
+        assert "manager" in text.lower() or "manajer" in text.lower(), (question, text)
+        answered = owner.post("/api/chat", json={"message": question}).json()["content"]
+        assert "manager" not in answered.lower() and "manajer" not in answered.lower(), (question, answered)
+    stock = cashier.post("/api/chat", json={"message": "Which products are low on stock?"}).json()["content"]
+    assert "manager" not in stock.lower()
+    legacy = cashier.post("/chat", json={"message": "What is today's revenue?"})
+    assert legacy.status_code == 200 and "manager" in legacy.json()["content"].lower()

@@ -72,6 +72,8 @@ async def list_invitations(pool, store_id: int, include_closed: bool = False) ->
 
 
 async def revoke(pool, store_id: int, invitation_id: int, actor: int) -> dict:
+    if not 0 < invitation_id <= members.MAX_ID:
+        raise NotFound(f"Invitation {invitation_id} not found", code="invitation_not_found")
     async with transaction(pool) as cur:
         await cur.execute(
             f"""UPDATE invitations SET revoked_at = now()

@@ -17,6 +17,9 @@ from siprems.team.roles import Role
 COLUMNS = "m.user_id, u.email, u.full_name, m.role, m.joined_at, m.invited_by"
 
 
+MAX_ID = 2**63 - 1  # BIGINT: a larger id from the URL is simply not found
+
+
 def not_a_member(user_id: int) -> NotFound:
     return NotFound(f"Member {user_id} not found", code="member_not_found")
 
@@ -62,6 +65,8 @@ def _audited(member: dict) -> dict:
 
 async def change_role(pool, store_id: int, user_id: int, role: Role, actor: int) -> tuple[dict, dict]:
     """Returns (before, after); the change is in the audit trail."""
+    if not 0 < user_id <= MAX_ID:
+        raise not_a_member(user_id)
     async with transaction(pool) as cur:
         team = await _lock_team(cur, store_id)
         before = team.get(user_id)
@@ -83,6 +88,8 @@ async def change_role(pool, store_id: int, user_id: int, role: Role, actor: int)
 async def remove(pool, store_id: int, user_id: int, actor: int) -> dict:
     """Remove a member; returns the member as they were. Their refresh tokens
     are revoked (they must log in again, to another store if they have one)."""
+    if not 0 < user_id <= MAX_ID:
+        raise not_a_member(user_id)
     async with transaction(pool) as cur:
         team = await _lock_team(cur, store_id)
         before = team.get(user_id)
