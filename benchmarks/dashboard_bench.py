@@ -60,9 +60,8 @@ def explain_all(dsn: str, store_id: int) -> None:
     base = {"store": store_id, "tz": locale.timezone}
     plans = [
         ("cards: today's totals", q.TOTALS, {**base, "start": day_start, "end": day_end}),
-        ("cards: product counts", q.PRODUCT_COUNTS, base),
         ("salesTrend: 7 days", q.DAILY, {**base, "start": week_start, "end": day_end}),
-        ("stockComparison", q.LOWEST_STOCK, {**base, "since": since, "end": day_start}),
+        ("stockComparison: units sold", q.SOLD_BY_PRODUCT, {**base, "ids": [], "since": since, "end": day_start}),
         (
             "metrics: year vs previous",
             q.PERIOD_TOTALS,

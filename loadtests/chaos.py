@@ -5,10 +5,13 @@ AOF, two API instances, HAProxy, two workers, two schedulers) in a temp
 folder, seeds shops through the API, drives steady mixed traffic through
 HAProxy and injects, in turn: SIGKILL of an API instance; pgbouncer and
 PostgreSQL restarts; cache and queue Redis restarts (and a SIGKILL of the
-queue Redis); SIGKILL and SIGTERM of a worker mid-training; SIGKILL of one of two schedulers; one client flooding
-past its rate limit. Prints a table (fault, requests, client errors, outage,
-recovery, invariants) and exits 1 if an invariant fails, a recovery takes
-more than 15 s, or the API-instance kill costs 0.1% of requests or more.
+queue Redis); SIGKILL and SIGTERM of a worker mid-training; SIGKILL of one of
+two schedulers; one client flooding past its rate limit; a slow PostgreSQL
+(the products table locked for 10 s) and a slow cache Redis (DEBUG SLEEP 10),
+where every request must still be answered in time. Prints a table (fault,
+requests, client errors, outage, recovery, invariants) and exits 1 if an
+invariant fails, a recovery takes more than 15 s, or the API-instance kill
+costs 0.1% of requests or more.
 
     .venv/bin/python loadtests/chaos.py [--faults api,postgres,...] [--users N] [--keep]
 """

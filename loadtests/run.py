@@ -21,42 +21,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-# Sanic's workers are spawned (`python -c "from multiprocessing.spawn ..."`).
-STACK_MARKERS = (
-    "postgres",
-    "pgbouncer",
-    "redis-server",
-    "haproxy",
-    "siprems",
-    "workers",
-    "sanic",
-    "multiprocessing.spawn",
-)
-CLK_TCK = os.sysconf("SC_CLK_TCK")
+sys.path.insert(0, str(HERE.parent))
 
+from loadtests.proc_cpu import cpu_by_component, delta
 
-def _cpu_seconds(match) -> float:
-    """CPU seconds (user+system) of live processes whose command line matches."""
-    total = 0.0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if match(cmdline):
-            total += (int(fields[11]) + int(fields[12])) / CLK_TCK
-    return total
-
-
-def _is_locust(cmd: str) -> bool:
-    return "locust" in cmd
-
-
-def _is_stack(cmd: str) -> bool:
-    return not _is_locust(cmd) and any(m in cmd for m in STACK_MARKERS)
+COMPONENTS = ("api", "postgresql", "pgbouncer", "redis", "haproxy", "workers", "load generator")
+STACK = COMPONENTS[:-1]
 
 
 def main() -> int:
@@ -101,46 +71,63 @@ def main() -> int:
         cmd += ["--processes", processes]
     mark = RESULTS / "steady.mark"
     mark.unlink(missing_ok=True)
-    stack_before, started = _cpu_seconds(_is_stack), time.monotonic()
+    started, first = time.monotonic(), cpu_by_component()
     proc = subprocess.Popen(cmd, env={**os.environ, "STEADY_MARK": str(mark)})
-    locust_cpu = 0.0
-    steady = None  # (time, stack CPU, locust CPU) when the steady state began
-    while proc.poll() is None:  # sample locust's CPU while it lives
-        locust_cpu = max(locust_cpu, _cpu_seconds(_is_locust))
+    last = first
+    steady = None  # (time, CPU reading) when the steady state began
+    while proc.poll() is None:  # sample while locust lives (its CPU is lost once it exits)
+        last = cpu_by_component()
         if steady is None and mark.exists():
-            steady = (time.monotonic(), _cpu_seconds(_is_stack), locust_cpu)
+            steady = (time.monotonic(), last)
         time.sleep(1)
     wall = time.monotonic() - started
-    stack_now = _cpu_seconds(_is_stack)
-    print_summary(prefix, users, wall, locust_cpu, stack_now - stack_before)
+    print_summary(prefix, users, wall)
+    cpu_table("CPU over the whole run", wall, delta(first, last), None)
     if steady is not None:
-        seconds = time.monotonic() - steady[0]
-        cpu_line("Steady state only", seconds, locust_cpu - steady[2], stack_now - steady[1])
+        served = _served_requests(prefix)
+        cpu_table("Steady state only", time.monotonic() - steady[0], delta(steady[1], last), served)
     return proc.returncode
 
 
-def cpu_line(label: str, wall: float, locust_cpu: float, stack_cpu: float) -> None:
+def _stats_rows(prefix: Path) -> list[dict]:
+    with open(f"{prefix}_stats.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def _served_requests(prefix: Path) -> int:
+    return sum(int(r["Request Count"]) for r in _stats_rows(prefix) if r["Name"] == "Aggregated")
+
+
+def cpu_table(label: str, wall: float, used: dict[str, float], requests: int | None) -> None:
+    """CPU per component: seconds, share of the machine, and ms per request served."""
     cores = os.cpu_count() or 1
-    print(
-        f"{label} ({wall:.0f} s): stack {stack_cpu:.0f} s CPU ({stack_cpu / wall / cores:.0%} of {cores} cores), "
-        f"locust {locust_cpu:.0f} s ({locust_cpu / wall / cores:.0%})"
-    )
+    print(f"\n{label} ({wall:.0f} s, {cores} cores):\n")
+    print("| component | CPU s | share of machine | CPU ms / request |")
+    print("|---|---:|---:|---:|")
+    for name in (*COMPONENTS, "stack (all but the load generator)"):
+        seconds = sum(used.get(c, 0.0) for c in STACK) if name.startswith("stack") else used.get(name, 0.0)
+        per = f"{seconds * 1000 / requests:.2f}" if requests else "-"
+        print(f"| {name} | {seconds:.0f} | {seconds / wall / cores:.0%} | {per} |")
 
 
-def print_summary(prefix: Path, users: str, wall: float, locust_cpu: float, stack_cpu: float) -> None:
-    rows = list(csv.DictReader(open(f"{prefix}_stats.csv")))
+def print_summary(prefix: Path, users: str, wall: float) -> None:
+    rows = _stats_rows(prefix)
     print(f"\n### {users} users, {wall:.0f} s wall\n")
     print("| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | failures |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in rows:
-        name = r["Name"] if r["Type"] != "" else r["Name"]
-        label = f"{r['Type']} {name}".strip() if name != "Aggregated" else "**all**"
+        label = f"{r['Type']} {r['Name']}".strip() if r["Name"] != "Aggregated" else "**all**"
         print(
             f"| {label} | {r['Request Count']} | {float(r['Requests/s']):.1f} | {r['50%']} | {r['95%']} | "
             f"{r['99%']} | {r['Failure Count']} |"
         )
+        if r["Name"] == "Aggregated":
+            think = (float(os.environ.get("THINK_MIN", "0.5")) + float(os.environ.get("THINK_MAX", "2"))) / 2
+            offered = int(users) / think  # what the users would send if every answer were instant
+            print(
+                f"\n(offered ≈ {offered:.0f} req/s at {think:.2f} s mean think time: served {float(r['Requests/s']) / offered:.0%})"
+            )
     print()
-    cpu_line("CPU over the whole run", wall, locust_cpu, stack_cpu)
 
 
 if __name__ == "__main__":

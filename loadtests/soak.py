@@ -159,7 +159,11 @@ def report(args, out: Path, rows: list[dict[str, float]], steady_at: float | Non
         steady_at = args.users / args.spawn_rate + 30
     warmup = args.warmup_minutes * 60 if args.warmup_minutes is not None else min(600.0, 0.25 * duration)
     warmup_until = steady_at + warmup
-    trends = slopes.judge(rows, warmup_until)
+    try:
+        trends = slopes.judge(rows, warmup_until)
+    except ValueError as exc:
+        print(f"soak: cannot judge: {exc}")
+        return 2
     growing = [t.column for t in trends if t.growing]
     five_xx = int(rows[-1]["haproxy_5xx_total"] - rows[0]["haproxy_5xx_total"])
     failures = _locust_failures(out)

@@ -40,11 +40,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_TIMESTAMPS = ("created_at", "updated_at")  # the entry has its own time
+
+
 def changed(before: dict | None, after: dict | None) -> tuple[dict | None, dict | None]:
     """Only the fields that differ (both sides), for an update's entry."""
     if before is None or after is None:
         return before, after
-    keys = [k for k in after if k in before and _plain(before[k]) != _plain(after[k])]
+    keys = [k for k in after if k in before and k not in _TIMESTAMPS and _plain(before[k]) != _plain(after[k])]
     return {k: before[k] for k in keys}, {k: after[k] for k in keys}
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
+from urllib.parse import quote, urlsplit, urlunsplit
 
 DEFAULT_JWT_SECRET = "dev-insecure-secret-change-me"
 
@@ -35,6 +36,9 @@ class Settings:
     # DATABASE_DIRECT_URL reaches PostgreSQL itself and is used for migrations only.
     database_url: str = "postgresql://siprems:siprems@127.0.0.1:6433/siprems"
     database_direct_url: str = ""
+    # A secret kept apart from the URLs (e.g. a Kubernetes secret key): when set it
+    # replaces the password in both URLs above, percent-encoded.
+    database_password: str = ""
     db_pool_min: int = 0
     db_pool_max: int = 10
     db_timeout: float = 10.0
@@ -73,6 +77,11 @@ class Settings:
     job_concurrency: int = 32  # jobs one worker process runs at once (CPU-bound fits share a thread pool)
     job_shutdown_grace_seconds: float = 60.0  # SIGTERM: wait this long, then hand jobs back
     job_plugins: list[str] = field(default_factory=list)  # extra handler modules (tests)
+    # Workers run below the API's CPU priority: model fits must never starve requests.
+    worker_nice: int = 10
+
+    # Webhooks: the n-th failed delivery is retried after about base * 2**(n-1) s (capped at 1 h)
+    webhook_retry_base_seconds: float = 10.0
 
     @property
     def is_production(self) -> bool:
@@ -91,6 +100,8 @@ class Settings:
             raise ConfigError("JWT_SECRET must be at least 32 characters in production")
         if self.db_pool_max < 1:
             raise ConfigError("DB_POOL_MAX must be at least 1")
+        if not 0 <= self.worker_nice <= 19:
+            raise ConfigError("WORKER_NICE must be between 0 and 19")
         return self
 
 
@@ -121,4 +132,22 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
                 values[f.name] = raw
         except ValueError as exc:
             raise ConfigError(f"{name}={raw!r} is not a valid {kind}") from exc
-    return Settings(**values).validate()
+    settings = Settings(**values)
+    if settings.database_password:
+        settings = replace(
+            settings,
+            database_url=with_password(settings.database_url, settings.database_password),
+            database_direct_url=with_password(settings.database_direct_url, settings.database_password),
+        )
+    return settings.validate()
+
+
+def with_password(url: str, password: str) -> str:
+    """`url` with its password set to `password` (an empty url stays empty)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    user = parts.netloc.rpartition("@")[0].partition(":")[0] if "@" in parts.netloc else ""
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{user}:{quote(password, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -27,6 +27,14 @@ def cache_entry_prefix(store_id: int) -> str:
     return f"{PREFIX}:cache:{store_id}:"
 
 
+# --- login back-off (CACHE server; every key has a TTL) ----------------------------
+
+
+def login_failures(account: str) -> str:
+    """HASH {failures, locked_until} of one account (`account`: a hash of its e-mail)."""
+    return f"{PREFIX}:auth:fail:{account}"
+
+
 # --- chat (CACHE server) ------------------------------------------------------
 
 
@@ -46,6 +54,11 @@ def chat_session_owner(session_id: str) -> str:
 
 
 # --- auth revocation (QUEUE server: never evicted) -------------------------------
+
+
+def auth_revocation_epoch() -> str:
+    """Counter bumped by every revocation: workers re-check cached answers when it moves."""
+    return f"{PREFIX}:auth:revocations"
 
 
 def auth_user_version(user_id: int) -> str:

@@ -50,7 +50,7 @@ class BatchedStreamHandler(logging.StreamHandler):
     def emit(self, record: logging.LogRecord) -> None:  # called with self.lock held
         try:
             line = self.format(record) + self.terminator
-        except Exception:
+        except Exception:  # noqa: BLE001 - logging's contract: report, never raise into the caller
             self.handleError(record)
             return
         self._lines.append(line)
@@ -61,6 +61,20 @@ class BatchedStreamHandler(logging.StreamHandler):
             self._pending.set()
             self._start_flusher()
 
+    def append_line(self, line: str, level: int) -> None:
+        """Buffer an already formatted line (see `request_line`)."""
+        self.acquire()
+        try:
+            self._lines.append(line)
+            self._size += len(line)
+            if level >= logging.WARNING or self._size >= self.capacity:
+                self._write()
+            elif not self._pending.is_set():
+                self._pending.set()
+                self._start_flusher()
+        finally:
+            self.release()
+
     def _write(self) -> None:
         if not self._lines:
             return
@@ -68,8 +82,8 @@ class BatchedStreamHandler(logging.StreamHandler):
         try:
             self.stream.write(text)
             self.stream.flush()
-        except Exception:  # a closed pipe must not break the request that logged
-            pass
+        except (OSError, ValueError):  # a closed pipe or stream must not break the request that logged
+            self._lines, self._size = [], 0
 
     def flush(self) -> None:
         self.acquire()
@@ -92,6 +106,41 @@ class BatchedStreamHandler(logging.StreamHandler):
             self._pending.wait()
             time.sleep(self.interval)
             self.flush()
+
+
+_handlers: dict[str, BatchedStreamHandler | None] = {}
+
+
+def _batched(logger: logging.Logger) -> BatchedStreamHandler | None:
+    """The batched handler a record of `logger` ends up in (root's, as configured)."""
+    if logger.name not in _handlers:
+        found, lg = None, logger
+        while lg is not None and found is None:
+            found = next((h for h in lg.handlers if isinstance(h, BatchedStreamHandler)), None)
+            lg = lg.parent if lg.propagate else None
+        _handlers[logger.name] = found
+    return _handlers[logger.name]
+
+
+def request_line(logger: logging.Logger, level: int, msg: str, fields: dict) -> None:
+    """One structured line per request without building a LogRecord: the same
+    JSON object `JsonFormatter` writes, in a fraction of the CPU."""
+    if not logger.isEnabledFor(level):
+        return
+    handler = _batched(logger)
+    if handler is None or handler.level > level:
+        logger.log(level, msg, extra=fields)
+        return
+    now = time.time()
+    entry = {
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z",
+        "level": logging.getLevelName(level).lower(),
+        "logger": logger.name,
+        "msg": msg,
+        "pid": os.getpid(),
+        **fields,
+    }
+    handler.append_line(orjson.dumps(entry, default=str).decode() + handler.terminator, level)
 
 
 def configure_logging(level: str | None = None) -> None:

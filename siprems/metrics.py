@@ -52,6 +52,30 @@ CHAT_LATENCY = Histogram(
 CHAT_ERRORS = Counter("siprems_chat_provider_errors_total", "Assistant provider errors", ["provider", "kind"])
 
 
+# Labelled children of the per-request metrics, looked up once per label set:
+# `labels()` validates and hashes its arguments on every call.
+_request_children: dict[tuple[str, str, int], tuple] = {}
+
+
+def record_request(method: str, route: str, status: int, seconds: float) -> None:
+    """Count one served request and its latency (the per-request hot path)."""
+    children = _request_children.get((method, route, status))
+    if children is None:
+        children = _request_children[(method, route, status)] = (
+            REQUESTS.labels(method, route, str(status)),
+            LATENCY.labels(method, route),
+        )
+    children[0].inc()
+    children[1].observe(seconds)
+
+
+def record_pool(size: int, free: int, maxsize: int) -> None:
+    """DB pool gauges; set periodically by each worker, not per request."""
+    DB_POOL_SIZE.labels("in_use").set(size - free)
+    DB_POOL_SIZE.labels("idle").set(free)
+    DB_POOL_SIZE.labels("max").set(maxsize)
+
+
 def render() -> bytes:
     """The instance's metrics, merged over all its worker processes."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

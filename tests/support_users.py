@@ -39,7 +39,7 @@ class User:
 def register(base_url: str, *, prefix: str = "user", full_name: str = "Test Owner") -> User:
     """Register and log in a fresh user (and store); waits out a 429 from
     HAProxy's per-address limit instead of failing."""
-    email, password = f"{prefix}-{uuid.uuid4().hex[:12]}@example.com", "Secret123"
+    email, password = f"{prefix}-{uuid.uuid4().hex[:12]}@example.com", "Quiet-Harbor-42"
     with httpx.Client(base_url=base_url, timeout=30) as c:
         for path, body, expected in (
             ("/api/auth/register", {"email": email, "password": password, "full_name": full_name}, 201),

@@ -16,7 +16,7 @@ def _email():
     return f"auth-{uuid.uuid4().hex[:10]}@example.com"
 
 
-def _register(client, email, password="Secret123", full_name="Ani Owner"):
+def _register(client, email, password="Quiet-Harbor-42", full_name="Ani Owner"):
     return client.post("/api/auth/register", json={"email": email, "password": password, "full_name": full_name})
 
 
@@ -27,7 +27,7 @@ def test_register_and_login_shape(client):
     body = r.json()
     assert body["message"] == "Registration successful"
     assert body["user"]["email"] == email and body["user"]["full_name"] == "Ani Owner"
-    r = client.post("/api/auth/login", json={"email": email, "password": "Secret123"})
+    r = client.post("/api/auth/login", json={"email": email, "password": "Quiet-Harbor-42"})
     assert r.status_code == 200
     login = r.json()
     for field in ("user_id", "email", "full_name", "access_token", "refresh_token"):
@@ -38,12 +38,12 @@ def test_register_and_login_shape(client):
 @pytest.mark.parametrize(
     "body, field",
     [
-        ({"password": "Secret123", "full_name": "Ani"}, "email"),
-        ({"email": "not-an-email", "password": "Secret123", "full_name": "Ani"}, "email"),
+        ({"password": "Quiet-Harbor-42", "full_name": "Ani"}, "email"),
+        ({"email": "not-an-email", "password": "Quiet-Harbor-42", "full_name": "Ani"}, "email"),
         ({"email": "a@b.co", "password": "short1A", "full_name": "Ani"}, "password"),
-        ({"email": "a@b.co", "password": "Secret123", "full_name": "A"}, "full_name"),
-        ({"email": "a@b.co", "password": "Secret123", "full_name": "Ani", "role": "admin"}, "role"),
-        ({"email": 5, "password": "Secret123", "full_name": "Ani"}, "email"),
+        ({"email": "a@b.co", "password": "Quiet-Harbor-42", "full_name": "A"}, "full_name"),
+        ({"email": "a@b.co", "password": "Quiet-Harbor-42", "full_name": "Ani", "role": "admin"}, "role"),
+        ({"email": 5, "password": "Quiet-Harbor-42", "full_name": "Ani"}, "email"),
     ],
 )
 def test_register_validation_names_the_field(client, body, field):
@@ -159,18 +159,18 @@ def test_logout_revokes_refresh_token(client, user):
 
 def test_change_password_revokes_other_sessions(client, user):
     other = client.post("/api/auth/login", json={"email": user.email, "password": user.password}).json()
-    r = user.post("/api/auth/change-password", json={"old_password": user.password, "new_password": "Newpass123"})
+    r = user.post("/api/auth/change-password", json={"old_password": user.password, "new_password": "Amber-Lantern-93"})
     assert r.status_code == 200
     assert r.json()["refresh_token"]
     # The other session's refresh token no longer works; the new pair does.
     assert client.post("/api/auth/refresh", json={"refresh_token": other["refresh_token"]}).status_code == 401
     assert client.post("/api/auth/refresh", json={"refresh_token": r.json()["refresh_token"]}).status_code == 200
     assert client.post("/api/auth/login", json={"email": user.email, "password": user.password}).status_code == 401
-    assert client.post("/api/auth/login", json={"email": user.email, "password": "Newpass123"}).status_code == 200
+    assert client.post("/api/auth/login", json={"email": user.email, "password": "Amber-Lantern-93"}).status_code == 200
 
 
 def test_change_password_wrong_old_password(user):
-    r = user.post("/api/auth/change-password", json={"old_password": "Nope12345", "new_password": "Newpass123"})
+    r = user.post("/api/auth/change-password", json={"old_password": "Nope12345", "new_password": "Amber-Lantern-93"})
     assert r.status_code == 400 and "incorrect" in r.json()["message"]
 
 

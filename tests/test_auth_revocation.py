@@ -12,6 +12,7 @@ import httpx
 import pytest
 import redis.asyncio as aioredis
 
+from siprems import keys
 from siprems.auth import revocation
 
 EFFECT_SECONDS = 10.0  # generous under a loaded machine; the design target is ~1 s
@@ -129,5 +130,29 @@ def test_a_queue_outage_does_not_fail_the_check(stack):
         finally:
             await dead.aclose()
             revocation._redis_down_until = 0.0
+
+    _run(stack, check)
+
+
+def test_checks_cost_no_round_trip_until_something_is_revoked(stack):
+    """The hot path: answered from process memory while the revocation epoch holds;
+    a revocation made elsewhere (another instance) is seen within LOCAL_SECONDS."""
+
+    async def check(queue):
+        revocation._seen.clear()
+        assert not await revocation.is_revoked(queue, 7007, "s7", 0)  # first sight: one MGET
+        before = (await queue.info("stats"))["total_commands_processed"]
+        for _ in range(50):
+            assert not await revocation.is_revoked(queue, 7007, "s7", 0)
+        after = (await queue.info("stats"))["total_commands_processed"]
+        assert after - before <= 3, after - before  # the INFO calls and at most one epoch read
+        # Another instance bumps the user's version (not this process: nothing cleared here).
+        await queue.eval(
+            revocation._BUMP, 2, keys.auth_user_version(7007), keys.auth_revocation_epoch(), int(time.time() * 1000)
+        )
+        deadline = time.monotonic() + revocation.LOCAL_SECONDS + 5
+        while not await revocation.is_revoked(queue, 7007, "s7", 0):
+            assert time.monotonic() < deadline, "a revocation elsewhere was not seen"
+            await asyncio.sleep(0.05)
 
     _run(stack, check)

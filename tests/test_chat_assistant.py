@@ -1,6 +1,7 @@
 """The built-in assistant against the demo shop: a table of questions in
 Indonesian and English, each answer checked against figures this test
-computes with its own SQL (the definitions are in siprems/chat/facts.py)."""
+computes with its own SQL (the definitions are in siprems/chat/facts.py and,
+for stock, siprems/inventory/policy.py)."""
 
 from __future__ import annotations
 
@@ -81,18 +82,21 @@ class Demo:
         return {r["name"]: (int(r["units"]), r["revenue"]) for r in rows}
 
     def stock(self, today: date) -> list[dict]:
+        """The stock policy for products without a forecast model (the demo shop has none):
+        low at or below reorder_level, order up to twice it; most urgent first."""
         sold = self.sold(today - timedelta(days=28), today)
         rows = self.q(
-            "SELECT name, sku, stock, lead_time_days FROM products WHERE store_id = %s AND NOT is_archived",
+            """SELECT p.name, p.sku, p.stock, p.lead_time_days, p.reorder_level,
+                      EXISTS (SELECT 1 FROM forecast_models f WHERE f.product_id = p.product_id) AS has_model
+               FROM products p WHERE p.store_id = %s AND NOT p.is_archived""",
             (self.store_id,),
         )
         for r in rows:
-            u = sold[r["name"]][0]
-            r["units28"] = u
-            r["low"] = r["stock"] == 0 or r["stock"] * 28 < u * (r["lead_time_days"] + 7)
-            r["qty"] = max(0, -(-u * (r["lead_time_days"] + 14) // 28) - r["stock"])
-            r["cover"] = None if u == 0 else Decimal(r["stock"] * 28) / Decimal(u)
-        rows.sort(key=lambda r: (r["cover"] is None, r["cover"] or 0, r["name"]))
+            assert not r["has_model"], "these expectations are for products without a model"
+            r["units28"] = sold[r["name"]][0]
+            r["low"] = r["stock"] <= r["reorder_level"]
+            r["qty"] = max(0, 2 * r["reorder_level"] - r["stock"]) if r["low"] else 0
+        rows.sort(key=lambda r: (0 if r["stock"] == 0 else 1 if r["low"] else 2, r["stock"], r["name"]))
         return rows
 
 
@@ -324,8 +328,8 @@ def test_ambiguous_product_asks_which_one(demo):
 
 
 def test_restock_figures_follow_the_documented_rule(demo):
-    # One product by hand: the reorder rule in words, against the table above.
+    # One product by hand: without a model, order up to twice the reorder level (siprems/inventory/policy.py).
     today = demo.today()
     r = next(r for r in demo.stock(today) if r["name"] == "Roti Coklat")
-    expected = max(0, math.ceil(Decimal(r["units28"]) / 28 * (r["lead_time_days"] + 14)) - r["stock"])
-    assert r["qty"] == expected
+    assert r["low"] and r["stock"] == 4 and r["reorder_level"] == 5
+    assert r["qty"] == 2 * 5 - 4

@@ -1,5 +1,5 @@
 """Dashboard figures from real data: local-day boundaries (Asia/Jakarta),
-checkouts counted once, zero days in trends, optimal stock from demand,
+checkouts counted once, zero days in trends, optimal stock from the stock policy,
 period comparisons, caching with invalidation, tenancy, public status."""
 
 from __future__ import annotations
@@ -55,8 +55,27 @@ def test_dashboard_stats_from_real_data(shop):
     assert [p["day"] for p in trend] == [d.isoformat() for d in days]
     assert [p["sales"] for p in trend] == [0, 0, 0, 0, 0, 4, 6]
     assert body["stockComparison"] == [
-        {"product": "Alpha", "sku": "ALPHA", "current": 3, "optimal": 14, "avg_daily_demand": 1.0},
-        {"product": "Beta", "sku": "BETA", "current": 50, "optimal": 0, "avg_daily_demand": 0.0},
+        # No forecast models: the reorder level (5) decides; "optimal" is the order-up-to level (2 x 5).
+        {
+            "product": "Alpha",
+            "sku": "ALPHA",
+            "current": 3,
+            "optimal": 10,
+            "avg_daily_demand": 1.0,
+            "status": "low",
+            "reorder_point": 5.0,
+            "recommended_order": 7,
+        },
+        {
+            "product": "Beta",
+            "sku": "BETA",
+            "current": 50,
+            "optimal": 10,
+            "avg_daily_demand": 0.0,
+            "status": "ok",
+            "reorder_point": 5.0,
+            "recommended_order": 0,
+        },
     ]
     assert user.get("/api/system/dashboard-stats").json() == body
 

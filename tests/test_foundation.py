@@ -129,7 +129,7 @@ def test_nul_characters_in_text_are_a_400_not_a_500(client):
         "/api/auth/register",
         json={
             "email": f"nul-{uuid.uuid4().hex[:8]}@example.com",
-            "password": "Secret123",
+            "password": "Quiet-Harbor-42",
             "full_name": "Bad\u0000Name",
         },
     )

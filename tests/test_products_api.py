@@ -23,6 +23,8 @@ FIELDS = {
     "is_archived",
     "lead_time_days",
     "service_level",
+    "reorder_level",
+    "stock_status",
     "id",
     "sellingPrice",
     "costPrice",
@@ -74,8 +76,23 @@ def test_create_returns_201_with_contract_fields_and_aliases(user):
     assert p["cost_price"] == p["costPrice"] == 3800.5
     assert p["stock"] == 20 and p["is_archived"] is False
     assert p["lead_time_days"] == 2 and p["service_level"] == 0.95
+    assert p["reorder_level"] == 5 and p["stock_status"] == "ok"  # no model: stock 20 > reorder level 5
     assert isinstance(p["product_id"], int) and p["created_at"] and p["updated_at"]
     assert user.get("/api/products/SKU-001").json() == p
+
+
+def test_reorder_level_is_editable_and_decides_the_status_without_a_model(user):
+    assert user.post("/api/products", json=product("RL-1", stock=8)).json()["stock_status"] == "ok"
+    r = user.patch("/api/products/RL-1", json={"reorder_level": 8})
+    assert r.status_code == 200, r.text
+    assert r.json()["reorder_level"] == 8 and r.json()["stock_status"] == "low"
+    assert [p["stock_status"] for p in user.get("/api/products").json()] == ["low"]
+    assert user.get("/api/products/stats").json()["low_stock_items"] == 1
+    assert user.patch("/api/products/RL-1", json={"stock": 0}).json()["stock_status"] == "out"
+    kept = user.put("/api/products/RL-1", json={"name": "n", "category": "c", "price": 1, "stock": 9}).json()
+    assert kept["reorder_level"] == 8 and kept["stock_status"] == "ok"  # PUT keeps it unless sent
+    assert_error(user.patch("/api/products/RL-1", json={"reorder_level": -1}), 400, "reorder_level")
+    assert_error(user.patch("/api/products/RL-1", json={"reorder_level": "many"}), 400, "reorder_level")
 
 
 def test_frontend_types_shape_creates_a_product(user):

@@ -24,6 +24,9 @@ DUMMY_PATH_VALUES = {
     "event_id": "999999999",
     "task_id": "no-such-task",
     "session_id": "no-such-session",
+    "supplier_id": "999999999",
+    "po_id": "999999999",
+    "webhook_id": "999999999",
 }
 SKIPPED_IN_WALK = {"POST /api/auth/logout"}  # would end the walking user's session
 

@@ -5,6 +5,7 @@ group. Configuration comes from the environment (see .env.example, JOB_*)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from workers import run_async
@@ -24,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = load_settings()
     configure_logging()
+    if settings.worker_nice > 0:  # before any thread starts: threads inherit it
+        os.nice(settings.worker_nice)
     load_plugins(settings.job_plugins)
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     run_async(run_worker(settings, queues=queues, concurrency=args.concurrency, name=args.name))

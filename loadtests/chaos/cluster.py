@@ -43,6 +43,7 @@ class ChaosStack(Stack):
         scheduler = [*cmds["scheduler"], "--only", plugin.SCHEDULE]
         for name in SCHEDULERS:
             cmds[name] = scheduler
+        cmds["redis"] = [*cmds["redis"], "--enable-debug-command", "local"]  # DEBUG SLEEP: the slow-Redis fault
         return cmds
 
     def start(self, name: str, wait_port: int | None = None, **env: object) -> subprocess.Popen:

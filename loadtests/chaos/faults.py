@@ -2,7 +2,7 @@
 the outage (watched), the heal, the time to full recovery, a few seconds of
 settled traffic. Blocking process control runs in a thread so the traffic
 never stops. Each returns a `Phase`; the runner checks invariants after it.
-Worker and scheduler faults are in `jobfaults`."""
+Worker and scheduler faults are in `jobfaults`, slow dependencies in `slowfaults`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import signal
 
 import httpx
 
-from chaos import jobfaults
+from chaos import jobfaults, slowfaults
 from chaos.invariants import Result
 from chaos.phase import PRE, RECOVERY_TIMEOUT, SETTLE, Phase, now, restart_service
 from chaos.traffic import call
@@ -174,4 +174,6 @@ ALL = {
     "worker-term": jobfaults.term_worker,
     "scheduler": jobfaults.kill_scheduler,
     "flood": flood,
+    "slow-postgres": slowfaults.slow_postgres,
+    "slow-redis": slowfaults.slow_redis,
 }

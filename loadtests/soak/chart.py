@@ -6,10 +6,13 @@ import itertools
 from pathlib import Path
 
 PANELS = (
-    ("RSS per service (MiB)", lambda c: c.endswith("_rss_mb") and "max_proc" not in c),
-    ("largest process RSS (MiB)", lambda c: c.endswith("_max_proc_rss_mb")),
+    ("private memory (RssAnon) per service, MiB", lambda c: c.endswith("_anon_mb") and "max_proc" not in c),
+    ("RSS per service (incl. shared), MiB", lambda c: c.endswith("_rss_mb")),
     ("open file descriptors", lambda c: c.endswith("_fds")),
-    ("database connections", lambda c: c.startswith(("pg_", "pgbouncer_"))),
+    (
+        "database connections",
+        lambda c: c.startswith(("pg_", "pgbouncer_")) and not c.endswith(("_mb", "_fds", "_procs")),
+    ),
     ("Redis memory (MiB)", lambda c: c.endswith("_used_mb")),
     ("Redis keys", lambda c: c.startswith("redis_") and c.endswith("_keys")),
     ("job queues", lambda c: c.startswith("jobs_")),

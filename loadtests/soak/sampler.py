@@ -22,12 +22,10 @@ from siprems import keys
 from siprems.devtools.stack import DB_NAME, DB_USER, Stack
 from siprems.jobs.handlers import QUEUES
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
 
-
-def _process_groups() -> dict[int, list[int]]:
-    """Process group id -> pids of live processes (each service runs in its own session)."""
-    groups: dict[int, list[int]] = {}
+def _children() -> dict[int, list[int]]:
+    """Parent pid -> child pids of every live process."""
+    children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -35,17 +33,36 @@ def _process_groups() -> dict[int, list[int]]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        groups.setdefault(int(fields[2]), []).append(int(entry.name))
-    return groups
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
 
 
-def _rss_and_fds(pid: int) -> tuple[int, int]:
+def _tree(root: int, children: dict[int, list[int]]) -> list[int]:
+    """`root` and all its descendants (PostgreSQL backends call setsid(): a process group misses them)."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+def _memory_and_fds(pid: int) -> tuple[int, int, int]:
+    """(VmRSS, RssAnon, open fds) of one process; zeros when it is gone.
+
+    RssAnon is the process's private memory (what a leak grows); VmRSS also counts
+    shared memory it touched, such as PostgreSQL's shared_buffers (bounded by its setting)."""
+    rss = anon = 0
     try:
-        fields = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        for line in (Path("/proc") / str(pid) / "status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1]) * 1024
+            elif line.startswith("RssAnon:"):
+                anon = int(line.split()[1]) * 1024
         fds = len(os.listdir(f"/proc/{pid}/fd"))
     except OSError:
-        return 0, 0
-    return int(fields[21]) * PAGE, fds
+        return 0, 0, 0
+    return rss, anon, fds
 
 
 class Sampler:
@@ -86,18 +103,18 @@ class Sampler:
         return row
 
     def _processes(self) -> dict[str, float]:
-        groups = _process_groups()
+        children = _children()
         row: dict[str, float] = {}
         for name in self.services:
             proc = self.stack.procs.get(name)
-            pids = groups.get(proc.pid, []) if proc is not None else []
-            rss = fds = 0
-            biggest = 0
+            pids = _tree(proc.pid, children) if proc is not None and proc.poll() is None else []
+            rss = anon = fds = biggest = 0
             for pid in pids:
-                r, f = _rss_and_fds(pid)
-                rss, fds, biggest = rss + r, fds + f, max(biggest, r)
+                r, a, f = _memory_and_fds(pid)
+                rss, anon, fds, biggest = rss + r, anon + a, fds + f, max(biggest, a)
             row[f"{name}_rss_mb"] = round(rss / 2**20, 1)
-            row[f"{name}_max_proc_rss_mb"] = round(biggest / 2**20, 1)  # a leak in one worker, not diluted
+            row[f"{name}_anon_mb"] = round(anon / 2**20, 1)
+            row[f"{name}_max_proc_anon_mb"] = round(biggest / 2**20, 1)  # a leak in one worker, not diluted
             row[f"{name}_fds"] = fds
             row[f"{name}_procs"] = len(pids)
         return row

@@ -11,7 +11,10 @@ the post-warm-up window, and it is **growing** when both
   tolerance pro-rated to that half (a rise that levelled off, such as a cache
   filling up to its working set, is not growth).
 
-Cumulative counters (HAProxy totals) and process counts are not judged.
+Memory is judged on private memory (RssAnon, `*_anon_mb`); total RSS (`*_rss_mb`) is charted
+but not judged, since it includes shared memory a process merely touched (PostgreSQL backends
+touching more of shared_buffers, bounded by its size). Cumulative counters (HAProxy totals),
+the number of processes (PostgreSQL backends come and go with pgbouncer's pool) are not judged.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 
 # (column suffix or name, relative tolerance, absolute floor) over the window; the first match wins.
 TOLERANCES = (
-    ("_rss_mb", 0.05, 15.0),
+    ("_anon_mb", 0.05, 15.0),
     ("_fds", 0.05, 10.0),
     ("pg_connections", 0.10, 5.0),
     ("pg_active", 0.50, 5.0),
@@ -53,7 +56,7 @@ def slope(xs: list[float], ys: list[float]) -> float:
 
 
 def tolerance_for(column: str) -> tuple[float, float] | None:
-    if column in SKIP or column.endswith("_procs"):
+    if column in SKIP or column.endswith(("_procs", "_rss_mb")):
         return None
     for suffix, rel, floor in TOLERANCES:
         if suffix in column:
@@ -64,7 +67,7 @@ def tolerance_for(column: str) -> tuple[float, float] | None:
 def judge(rows: list[dict[str, float]], warmup_until: float) -> list[Trend]:
     """Trends of every judged column over the samples taken after `warmup_until` (elapsed s)."""
     window = [r for r in rows if r["elapsed_s"] >= warmup_until]
-    if len(window) < 6:
+    if len(window) < 4:
         raise ValueError(f"only {len(window)} samples after warm-up: run longer or warm up shorter")
     half = window[len(window) // 2 :]
     span = window[-1]["elapsed_s"] - window[0]["elapsed_s"]

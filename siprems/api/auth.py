@@ -21,10 +21,13 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # No str_strip_whitespace: a password is kept exactly as typed. Names and
+    # e-mail addresses are trimmed by their own validators.
+    model_config = ConfigDict(extra="forbid")
 
 
 def _email(value: str) -> str:
+    value = value.strip()
     if len(value) > 254 or not _EMAIL.match(value):
         raise ValueError("must be a valid email address")
     return value.lower()
@@ -38,6 +41,7 @@ class RegisterBody(_Strict):
         default=None, min_length=1, max_length=200, description="Join the inviting store instead of creating one"
     )
     _check_email = field_validator("email")(_email)
+    _trim_name = field_validator("full_name", mode="before")(lambda v: v.strip() if isinstance(v, str) else v)
 
 
 class LoginBody(_Strict):
@@ -116,11 +120,11 @@ async def register(request: Request, body: RegisterBody):
 @openapi.summary("Log in: access and refresh tokens at the top level")
 @docs.body(LoginBody)
 @docs.response(200, LOGIN)
-@docs.errors(400, 401)
+@docs.errors(400, 401, 429)
 @validate(json=LoginBody)
 async def login(request: Request, body: LoginBody):
     ctx = request.app.ctx
-    return json(await accounts.login(ctx.db, ctx.queue, ctx.settings, body.email, body.password))
+    return json(await accounts.login(ctx.db, ctx.redis, ctx.queue, ctx.settings, body.email, body.password))
 
 
 @bp.post("/refresh")

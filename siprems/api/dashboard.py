@@ -51,7 +51,7 @@ STATS = {
                 "active_products": {"type": "integer"},
                 "low_stock_items": {
                     "type": "integer",
-                    "description": f"Products with stock <= {q.LOW_STOCK_THRESHOLD}",
+                    "description": "Products the stock policy calls out or low (siprems.inventory.policy)",
                 },
                 "daily_revenue": {"type": "number"},
                 "items_sold_today": {"type": "integer"},
@@ -79,6 +79,9 @@ STATS = {
                     "current": {"type": "integer"},
                     "optimal": {"type": "integer"},
                     "avg_daily_demand": {"type": "number"},
+                    "status": {"type": "string", "enum": ["out", "low", "ok"]},
+                    "reorder_point": {"type": "number"},
+                    "recommended_order": {"type": "integer"},
                 },
             },
         },
@@ -87,9 +90,9 @@ STATS = {
 }
 STATS_DESCRIPTION = (
     "`salesTrend`: units sold on each of the last 7 local days (today included, zero days included), "
-    "labelled Mon..Sun. `stockComparison`: the 5 lowest-stock products; `optimal` is two weeks of average "
-    f"daily demand, measured over the last {q.DEMAND_WINDOW_DAYS} complete days "
-    f"(ceil(units sold in those days x {q.COVER_DAYS} / {q.DEMAND_WINDOW_DAYS})). "
+    "labelled Mon..Sun. `stockComparison`: the 5 most urgent products by the stock policy (out, then low, "
+    "then fewest days of cover); `optimal` is the policy's order-up-to stock; `avg_daily_demand` is measured "
+    f"over the last {q.DEMAND_WINDOW_DAYS} complete days. "
     "A transaction is one checkout (its lines count once)."
 )
 PERIOD = {
@@ -120,7 +123,7 @@ async def _cached(request: Request, name: str, load: Callable[[object, StoreLoca
     return await cache.cached_bytes(
         ctx.redis,
         locale.store_id,
-        (cache.SALES, cache.CATALOG),
+        (cache.SALES, cache.CATALOG, cache.MODELS),  # MODELS: the stock policy reads forecasts
         key,
         ctx.settings.cache_ttl_seconds,
         lambda: load(ctx.db, locale),

@@ -17,6 +17,7 @@ from siprems.api.guard import authenticated
 from siprems.api.validation import validate
 from siprems.errors import NotFound
 from siprems.forecasting import prediction, registry, training_requests
+from siprems.inventory.restock import restock_list
 from siprems.jobs import producer, records
 
 bp = Blueprint("predict", url_prefix="/api/predict")
@@ -67,12 +68,16 @@ RECOMMENDATION = {
         "currentStock": {"type": "integer"},
         "predictedDemand": {"type": ["integer", "null"]},
         "recommendedRestock": {"type": ["integer", "null"]},
-        "urgency": {"type": "string"},
+        "urgency": {"type": "string", "enum": ["high", "medium", "low"]},
+        "stockStatus": {"type": "string", "enum": ["out", "low", "ok"]},
         "safetyStock": {"type": ["number", "null"]},
         "reorderPoint": {"type": ["number", "null"]},
-        "daysOfStock": {"type": ["integer", "null"]},
+        "daysOfStock": {"type": ["integer", "null"], "description": "Whole days the stock covers (null: no forecast)"},
         "leadTimeDays": {"type": "integer"},
         "serviceLevel": {"type": "number"},
+        "reorderLevel": {"type": "integer"},
+        "incomingStock": {"type": "integer"},
+        "basis": {"type": "string", "enum": ["forecast", "reorder_level"]},
     },
 }
 PREDICTION = {
@@ -246,6 +251,6 @@ async def restock(request: Request, query: RestockQuery):
         (cache.CATALOG, cache.HISTORY, cache.MODELS, cache.EVENTS, cache.SETTINGS),
         f"restock:{query.days}",
         PREDICT_CACHE_TTL,
-        lambda: prediction.restock_overview(ctx.db, store_id, query.days),
+        lambda: restock_list(ctx.db, store_id, query.days),
     )
     return json({"horizon_days": query.days, "items": items})

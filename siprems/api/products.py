@@ -17,6 +17,9 @@ from siprems.api.validation import validate
 from siprems.catalog import products
 from siprems.catalog.fields import ProductCreate, ProductPatch, ProductReplace
 
+# Product responses carry the stock policy's status, which a new forecast model can change.
+STOCK_FAMILIES = (cache.CATALOG, cache.MODELS)
+
 bp = Blueprint("products", url_prefix="/api/products")
 
 
@@ -52,6 +55,8 @@ PRODUCT = {
         "is_archived": {"type": "boolean"},
         "lead_time_days": {"type": "integer"},
         "service_level": {"type": "number"},
+        "reorder_level": {"type": "integer", "description": "low-stock threshold while there is no forecast model"},
+        "stock_status": {"type": "string", "enum": ["out", "low", "ok"], "description": "the stock policy's verdict"},
         "id": {"type": "string", "description": "alias of sku"},
         "sellingPrice": {"type": "number", "description": "alias of price"},
         "costPrice": {"type": ["number", "null"], "description": "alias of cost_price"},
@@ -100,7 +105,7 @@ async def list_products(request: Request, query: ListParams):
         # Stored as "<total>\n<items JSON>": served as the stored bytes, no re-encoding.
         return str(page["total"]).encode() + b"\n" + jsonutil.dumps(page["items"])
 
-    raw = await cache.cached_bytes(ctx.redis, store_id, (cache.CATALOG,), q.cache_name(), _ttl(request), load)
+    raw = await cache.cached_bytes(ctx.redis, store_id, STOCK_FAMILIES, q.cache_name(), _ttl(request), load)
     total, _, items = raw.partition(b"\n")
     return raw_json(items, headers={"X-Total-Count": total.decode()})
 
@@ -120,7 +125,7 @@ async def create_product(request: Request, body: ProductCreate):
 
 
 @bp.get("/stats")
-@openapi.summary("Active products, low-stock items (stock <= 5) and inventory value")
+@openapi.summary("Active products, low-stock items (out or low by the stock policy) and inventory value")
 @openapi.secured("bearerAuth")
 @docs.response(200, STATS)
 @docs.errors(401)
@@ -131,7 +136,7 @@ async def product_stats(request: Request):
         await cache.cached_bytes(
             ctx.redis,
             store_id,
-            (cache.CATALOG,),
+            STOCK_FAMILIES,
             "products:stats",
             _ttl(request),
             lambda: products.stats(ctx.db, store_id),
@@ -170,7 +175,7 @@ async def get_product(request: Request, sku: str):
         await cache.cached_bytes(
             ctx.redis,
             store_id,
-            (cache.CATALOG,),
+            STOCK_FAMILIES,
             f"product:{sku}",
             _ttl(request),
             lambda: products.get_product(ctx.db, store_id, sku),

@@ -31,6 +31,7 @@ from siprems.api.validation import validate
 from siprems.errors import ValidationFailed
 from siprems.sales import ledger, selling
 from siprems.team import roles
+from siprems.webhooks import sale_events
 
 bp = Blueprint("transactions", url_prefix="/api/transactions")
 
@@ -226,6 +227,8 @@ async def _run(request: Request, scope: str, effect) -> object:
     )
     if not outcome.replayed:  # stock and sales changed; events, settings and forecasts did not
         await cache.invalidate(ctx.redis, request.ctx.store_id, cache.CATALOG, cache.SALES)
+        # Webhook events after the response: they never slow down or fail a sale.
+        request.app.add_task(sale_events.after_sale(ctx.db, ctx.queue, request.ctx.store_id, outcome.body))
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return json(outcome.body, status=outcome.status, headers=headers)
 

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 import psycopg2.errors
 
-from siprems.auth import passwords, revocation, tokens
+from siprems.auth import passwords, revocation, throttle, tokens
 from siprems.auth.tokens import Identity
 from siprems.db import fetch_one, transaction
 from siprems.errors import ApiError, BadRequest, Forbidden, Unauthorized
@@ -24,7 +24,7 @@ DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sun
 async def register(pool, email: str, password: str, full_name: str, invitation_token: str | None = None) -> dict:
     """A new user: with an invitation token they join its store with its role,
     else they own a new store of their own."""
-    problem = passwords.password_problem(password)
+    problem = await asyncio.to_thread(passwords.password_problem, password)
     if problem:
         raise BadRequest(problem, code="weak_password")
     password_hash = await asyncio.to_thread(passwords.hash_password, password)
@@ -85,7 +85,9 @@ async def _issue_pair(cur, identity: Identity, settings, version: int, family: s
     }
 
 
-async def login(pool, queue, settings, email: str, password: str) -> dict:
+async def login(pool, redis, queue, settings, email: str, password: str) -> dict:
+    """`redis`: the cache Redis, where failed logins per account are counted."""
+    await throttle.check(redis, email)
     user = await fetch_one(
         pool,
         """SELECT u.user_id, u.store_id, u.email, u.full_name, u.password_hash, u.is_active, m.role
@@ -98,7 +100,9 @@ async def login(pool, queue, settings, email: str, password: str) -> dict:
         passwords.verify_password, user["password_hash"] if user else passwords.DUMMY_HASH, password
     )
     if not user or not ok:
+        await throttle.failed(redis, email)
         raise Unauthorized("Invalid email or password", code="invalid_credentials")
+    await throttle.succeeded(redis, email)
     if not user["is_active"]:
         raise Unauthorized("Account is deactivated", code="account_deactivated")
     version = await revocation.current_version(queue, user["user_id"])
@@ -208,7 +212,7 @@ async def change_password(pool, queue, settings, identity: Identity, old_passwor
         raise Unauthorized("Unknown user", code="invalid_token")
     if not await asyncio.to_thread(passwords.verify_password, user["password_hash"], old_password):
         raise BadRequest("Current password is incorrect", code="wrong_password")
-    problem = passwords.password_problem(new_password)
+    problem = await asyncio.to_thread(passwords.password_problem, new_password)
     if problem:
         raise BadRequest(problem, code="weak_password")
     new_hash = await asyncio.to_thread(passwords.hash_password, new_password)

@@ -30,7 +30,7 @@ RESERVED_SKUS = frozenset({"stats", "categories", "import"})
 
 # Read-only fields of a product response: a client may send a product back as
 # it received it (PUT of a GET), so these are accepted and ignored.
-READ_ONLY = frozenset({"product_id", "created_at", "updated_at"})
+READ_ONLY = frozenset({"product_id", "created_at", "updated_at", "stock_status"})
 
 MAX_MONEY = Decimal("999999999999.99")  # NUMERIC(14, 2)
 MAX_STOCK = 2_147_483_647  # INTEGER
@@ -87,6 +87,8 @@ Money = exact_decimal(Decimal(0), MAX_MONEY, 2)
 ServiceLevel = exact_decimal(Decimal("0.5"), Decimal("0.999"), 4)
 Stock = Annotated[int, Field(ge=0, le=MAX_STOCK), BeforeValidator(_not_bool)]
 LeadTime = Annotated[int, Field(ge=0, le=365), BeforeValidator(_not_bool)]
+# Low-stock threshold used while a product has no forecast model (siprems.inventory.policy).
+ReorderLevel = Annotated[int, Field(ge=0, le=1_000_000), BeforeValidator(_not_bool)]
 Name = Annotated[str, Field(min_length=1, max_length=255)]
 Category = Annotated[str, Field(min_length=1, max_length=100)]
 Variation = Annotated[str, Field(max_length=255)]
@@ -130,13 +132,14 @@ class ProductCreate(_ProductInput):
     description: Description | None = None
     lead_time_days: LeadTime | None = None
     service_level: ServiceLevel | None = None
+    reorder_level: ReorderLevel | None = None
     is_archived: bool | None = None
 
 
 class ProductReplace(_ProductInput):
     """PUT /api/products/<sku>: every field of the product form is given;
     omitted optional form fields become null. `sku` renames when it differs.
-    Forecast settings and `is_archived` keep their values unless sent."""
+    Forecast/stock settings and `is_archived` keep their values unless sent."""
 
     sku: Sku | None = None
     name: Name
@@ -148,6 +151,7 @@ class ProductReplace(_ProductInput):
     description: Description | None = None
     lead_time_days: LeadTime | None = None
     service_level: ServiceLevel | None = None
+    reorder_level: ReorderLevel | None = None
     is_archived: bool | None = None
 
 
@@ -167,6 +171,7 @@ class ProductPatch(_ProductInput):
     description: Description | None = None
     lead_time_days: LeadTime = None  # type: ignore[assignment]
     service_level: ServiceLevel = None  # type: ignore[assignment]
+    reorder_level: ReorderLevel = None  # type: ignore[assignment]
     is_archived: bool = None  # type: ignore[assignment]
 
     @model_validator(mode="after")

@@ -14,12 +14,11 @@ from siprems.catalog.fields import ProductCreate, ProductPatch, ProductReplace
 from siprems.db import fetch_all, fetch_one, transaction
 from siprems.errors import Conflict, NotFound
 from siprems.inventory import ledger as stock_ledger
-
-LOW_STOCK_THRESHOLD = 5  # the contract's low_stock_items: stock <= 5
+from siprems.inventory import stock as inventory
 
 COLUMNS = (
     "product_id, sku, name, category, variation, cost_price, price, stock, description, "
-    "created_at, updated_at, is_archived, lead_time_days, service_level"
+    "created_at, updated_at, is_archived, lead_time_days, service_level, reorder_level"
 )
 
 # Columns a client may write, in a fixed order (never interpolate anything else).
@@ -34,16 +33,28 @@ WRITABLE = (
     "stock",
     "lead_time_days",
     "service_level",
+    "reorder_level",
     "is_archived",
 )
 
 
-def present(row: dict) -> dict:
-    """The response shape: contract fields plus the frontend's camelCase aliases."""
+def present(row: dict, status: str) -> dict:
+    """The response shape: contract fields, the frontend's camelCase aliases and
+    the stock policy's status (`out` | `low` | `ok`, see siprems.inventory.policy)."""
     row["id"] = row["sku"]
     row["sellingPrice"] = row["price"]
     row["costPrice"] = row["cost_price"]
+    row["stock_status"] = status
     return row
+
+
+async def _present_all(pool, store_id: int, rows: list[dict]) -> list[dict]:
+    found = await inventory.statuses(pool, store_id, rows)
+    return [present(row, found[row["product_id"]]) for row in rows]
+
+
+async def _present_one(pool, store_id: int, row: dict) -> dict:
+    return (await _present_all(pool, store_id, [row]))[0]
 
 
 def not_found(sku: str) -> NotFound:
@@ -99,28 +110,26 @@ async def list_products(pool, store_id: int, q: ListQuery) -> dict:
         total = count["n"] if count else 0
     else:
         total = 0
-    items = []
     for row in rows:
         row.pop("total_count", None)
-        items.append(present(row))
-    return {"items": items, "total": total}
+    return {"items": await _present_all(pool, store_id, rows), "total": total}
 
 
 async def get_product(pool, store_id: int, sku: str) -> dict:
     row = await fetch_one(pool, f"SELECT {COLUMNS} FROM products WHERE store_id = %s AND sku = %s", (store_id, sku))
     if row is None:
         raise not_found(sku)
-    return present(row)
+    return await _present_one(pool, store_id, row)
 
 
 # The product and its opening stock movement in one statement.
 _CREATE = f"""
 WITH created AS (
     INSERT INTO products (store_id, sku, name, category, variation, description, price, cost_price,
-                          stock, lead_time_days, service_level, is_archived)
+                          stock, lead_time_days, service_level, reorder_level, is_archived)
     VALUES (%(store)s, %(sku)s, %(name)s, %(category)s, %(variation)s, %(description)s, %(price)s,
             %(cost_price)s, %(stock)s, COALESCE(%(lead_time_days)s, 2),
-            COALESCE(%(service_level)s, 0.95), COALESCE(%(is_archived)s, FALSE))
+            COALESCE(%(service_level)s, 0.95), COALESCE(%(reorder_level)s, 5), COALESCE(%(is_archived)s, FALSE))
     RETURNING {COLUMNS}
 ),
 opening AS ({stock_ledger.insert_sql("SELECT product_id, stock, stock, 'product created' FROM created")})
@@ -135,7 +144,7 @@ async def create_product(pool, store_id: int, body: ProductCreate, user_id: int 
             await _audit(cur, store_id, user_id, "create", None, row)
     except psycopg2.errors.UniqueViolation as exc:
         raise sku_taken(body.sku) from exc
-    return present(row)
+    return await _present_one(pool, store_id, row)
 
 
 def _audited(row: dict) -> dict:
@@ -193,13 +202,13 @@ async def _update(pool, store_id: int, sku: str, changes: dict[str, Any], user_i
             await _audit(cur, store_id, user_id, "archive" if archived else "update", dict(before), row)
     except psycopg2.errors.UniqueViolation as exc:
         raise sku_taken(changes["sku"]) from exc
-    return present(row)
+    return await _present_one(pool, store_id, row)
 
 
 async def replace_product(pool, store_id: int, sku: str, body: ProductReplace, user_id: int | None = None) -> dict:
     changes = body.model_dump()
     # Fields outside the product form keep their values unless sent.
-    for name in ("lead_time_days", "service_level", "is_archived"):
+    for name in ("lead_time_days", "service_level", "reorder_level", "is_archived"):
         if changes[name] is None:
             del changes[name]
     if changes["sku"] is None:
@@ -236,16 +245,20 @@ async def archive_product(pool, store_id: int, sku: str, user_id: int | None = N
 
 
 async def stats(pool, store_id: int) -> dict:
+    """Active products, how many the stock policy calls out or low, and the stock's value."""
     row = await fetch_one(
         pool,
-        """SELECT count(*) AS active_products,
-                  count(*) FILTER (WHERE stock <= %s) AS low_stock_items,
-                  COALESCE(sum(price * stock), 0) AS total_inventory_value
+        """SELECT count(*) AS active_products, COALESCE(sum(price * stock), 0) AS total_inventory_value
            FROM products WHERE store_id = %s AND NOT is_archived""",
-        (LOW_STOCK_THRESHOLD, store_id),
+        (store_id,),
     )
     assert row is not None
-    return row
+    counts = inventory.counts(await inventory.store_stock(pool, store_id))
+    return {
+        "active_products": row["active_products"],
+        "low_stock_items": counts["low_stock_items"],
+        "total_inventory_value": row["total_inventory_value"],
+    }
 
 
 async def categories(pool, store_id: int) -> list[str]:

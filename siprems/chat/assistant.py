@@ -94,10 +94,18 @@ def _per_day(d: facts.Demand, lang: str) -> str:
 
 
 def _cover(r: facts.StockStatus, lang: str) -> str:
+    """Days of cover as the stock policy counts them (from the forecast model)."""
+    if r.position.basis == "reorder_level":
+        level = int(r.position.reorder_point)
+        return w.pick(
+            lang,
+            f"belum ada model prediksi (batas pesan ulang {w.number(level, lang)})",
+            f"no forecast model yet (reorder level {w.number(level, lang)})",
+        )
     cover = r.days_of_cover
     if cover is None:
-        return w.pick(lang, "tidak ada penjualan 28 hari terakhir", "no sales in the last 28 days")
-    return w.pick(lang, f"cukup ~{w.number(cover, lang, 1)} hari", f"lasts ~{w.number(cover, lang, 1)} days")
+        return w.pick(lang, "cukup lebih dari setahun", "lasts over a year")
+    return w.pick(lang, f"cukup ~{w.number(cover, lang)} hari", f"lasts ~{w.number(cover, lang)} days")
 
 
 def _more(count: int, lang: str) -> str:
@@ -121,8 +129,8 @@ async def _low_stock(pool, s, intent) -> str:
     lines = [
         w.pick(
             lang,
-            f"{len(low)} produk stoknya menipis (tidak cukup untuk waktu tunggu pengiriman + 7 hari):",
-            f"{len(low)} products are low on stock (not enough for the supplier lead time + 7 days):",
+            f"{len(low)} produk stoknya menipis (di bawah atau sama dengan titik pesan ulang):",
+            f"{len(low)} products are low on stock (at or below their reorder point):",
         )
     ]
     for r in low[:MAX_LINES]:
@@ -162,14 +170,15 @@ async def _restock(pool, s, intent) -> str:
         if r.is_low and r.restock_qty > 0:
             advice = w.pick(
                 lang,
-                f"Saran: pesan {w.units(r.restock_qty, lang)} sekarang (cukup untuk waktu tunggu + 14 hari).",
-                f"Advice: order {w.units(r.restock_qty, lang)} now (covers the lead time + 14 days).",
+                f"Saran: pesan {w.units(r.restock_qty, lang)} sekarang (sampai stok target {r.position.target_stock}).",
+                f"Advice: order {w.units(r.restock_qty, lang)} now (up to the target stock of "
+                f"{r.position.target_stock}).",
             )
         elif r.is_low:
             advice = w.pick(
                 lang,
-                "Stoknya habis, tetapi tidak ada penjualan 28 hari terakhir: pesan sesuai kebutuhan.",
-                "It is out of stock but had no sales in the last 28 days: order as needed.",
+                "Stoknya menipis, tetapi stok target sudah tercapai dengan pesanan yang sedang dikirim.",
+                "It is low, but stock on order already reaches its target stock.",
             )
         else:
             advice = w.pick(
@@ -183,9 +192,8 @@ async def _restock(pool, s, intent) -> str:
     lines = [
         w.pick(
             lang,
-            f"{len(low)} produk perlu di-restock, total {w.units(total, lang)} (cukup untuk waktu tunggu + 14 hari):",
-            f"{len(low)} products need restocking, {w.units(total, lang)} in total "
-            f"(enough for the lead time + 14 days):",
+            f"{len(low)} produk perlu di-restock, total {w.units(total, lang)} (sampai stok target masing-masing):",
+            f"{len(low)} products need restocking, {w.units(total, lang)} in total (up to each target stock):",
         )
     ]
     for r in low[:MAX_LINES]:

@@ -8,29 +8,29 @@ Definitions (the tests compute the same figures with their own SQL):
 - demand = the latest stored forecast model's path from today when the product
   has one, else the units sold in the 28 full local days before today / 28 per
   day (an *estimate*, said so in answers; see `demand_forecast`).
-- low stock: stock = 0, or stock < demand x (lead_time_days + 7), i.e. less
-  than the lead time plus a week of cover; restock quantity = ceil(demand x (lead_time_days
-  + 14)) - stock, ordering up to the lead time plus two weeks.
+- low stock, days of cover and the quantity to order: the stock policy's
+  (`siprems.inventory.policy`, the same verdict as the dashboard, the product
+  responses and `/api/predict/restock`). The demand above is only shown.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 
 import holidays
 
+from siprems.catalog.read import stock_rows
 from siprems.db import fetch_all, fetch_one
+from siprems.inventory import stock as inventory
+from siprems.inventory.policy import StockPosition
 
 log = logging.getLogger("siprems.chat.facts")
 
 ESTIMATE_WINDOW_DAYS = 28
 MODEL_PATH_DAYS = 120  # days of a stored forecast read per product
-COVER_DAYS = 7  # low when stock covers less than lead time + this
-ORDER_UP_TO_DAYS = 14  # restock up to lead time + this
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class Product:
     stock: int
     price: object  # Decimal
     lead_time_days: int
+    reorder_level: int = 5
 
 
 @dataclass(frozen=True)
@@ -80,18 +81,23 @@ class Demand:
 
 @dataclass(frozen=True)
 class StockStatus:
+    """A product, its demand (shown) and the stock policy's verdict (decides)."""
+
     product: Product
     demand: Demand
-    reorder_point: Fraction
-    restock_qty: int
+    position: StockPosition
 
     @property
     def is_low(self) -> bool:
-        return self.product.stock == 0 or self.product.stock < self.reorder_point
+        return self.position.status != "ok"
 
     @property
-    def days_of_cover(self) -> Fraction | None:
-        return None if self.demand.per_day == 0 else Fraction(self.product.stock) / self.demand.per_day
+    def restock_qty(self) -> int:
+        return self.position.recommended_order
+
+    @property
+    def days_of_cover(self) -> int | None:
+        return self.position.days_of_cover
 
 
 @dataclass(frozen=True)
@@ -128,15 +134,12 @@ async def store(pool, store_id: int) -> Store | None:
     return Store(**row) if row else None
 
 
+def _product(row: dict) -> Product:
+    return Product(**{k: row[k] for k in Product.__dataclass_fields__})
+
+
 async def products(pool, store_id: int) -> list[Product]:
-    rows = await fetch_all(
-        pool,
-        """
-        SELECT product_id, sku, name, category, stock, price, lead_time_days
-        FROM products WHERE store_id = %s AND NOT is_archived ORDER BY name, product_id""",
-        (store_id,),
-    )
-    return [Product(**row) for row in rows]
+    return [_product(row) for row in await stock_rows(pool, store_id)]
 
 
 def _bounds(s: Store, start: date, end: date) -> dict:
@@ -229,19 +232,13 @@ async def _model_paths(pool, s: Store, items: list[Product]) -> dict[int, Demand
     return out
 
 
-def stock_status(p: Product, d: Demand) -> StockStatus:
-    reorder_point = d.over(p.lead_time_days + COVER_DAYS)
-    restock = max(0, math.ceil(d.over(p.lead_time_days + ORDER_UP_TO_DAYS)) - p.stock)
-    return StockStatus(p, d, reorder_point, restock)
-
-
 async def stock_report(pool, s: Store) -> list[StockStatus]:
-    """Every product's stock status, most urgent (fewest days of cover) first."""
-    items = await products(pool, s.store_id)
+    """Every product's stock status from the stock policy, most urgent first
+    (out, low, ok; then fewest days of cover, lowest stock, name)."""
+    positions = await inventory.store_stock(pool, s.store_id, today=s.today)
+    items = [_product(p.product) for p in positions]
     demand = await demand_forecast(pool, s, items)
-    report = [stock_status(p, demand[p.product_id]) for p in items]
-    report.sort(key=lambda r: (r.days_of_cover is None, r.days_of_cover or 0, r.product.name))
-    return report
+    return [StockStatus(p, demand[p.product_id], pos.position) for p, pos in zip(items, positions)]
 
 
 async def calendar(pool, s: Store, days: int, lang: str) -> list[CalendarEntry]:

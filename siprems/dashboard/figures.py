@@ -13,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from siprems.calendar.locale import StoreLocale
 from siprems.dashboard import queries as q
 from siprems.db import fetch_all, fetch_one
+from siprems.inventory import stock as inventory
 
 RANGES = {"today": 1, "week": 7, "month": 30, "year": 365}
 CHART_DAYS = 90
@@ -26,18 +27,14 @@ async def _daily(pool, locale: StoreLocale, first: date, last: date) -> dict[dat
     return {row["day"]: row for row in rows}
 
 
-def optimal_stock(units_sold_in_window: int) -> int:
-    """Two weeks of average daily demand (over the demand window), rounded up."""
-    return -(-int(units_sold_in_window) * q.COVER_DAYS // q.DEMAND_WINDOW_DAYS)
-
-
 async def dashboard_stats(pool, locale: StoreLocale) -> dict:
     """The frontend's DashboardResponse: cards, a 7-day unit trend (zero days
-    included, weekday labels) and the lowest-stock products vs their optimal."""
+    included, weekday labels) and the most urgent products (stock policy) vs their target stock."""
     today = locale.today()
     start, end = locale.days_window(today, today)
     totals = await fetch_one(pool, q.TOTALS, {"store": locale.store_id, "start": start, "end": end})
-    counts = await fetch_one(pool, q.PRODUCT_COUNTS, {"store": locale.store_id})
+    positions = await inventory.store_stock(pool, locale.store_id, today=today)
+    counts = inventory.counts(positions)
     first = today - timedelta(days=6)
     daily = await _daily(pool, locale, first, today)
     trend = []
@@ -53,21 +50,29 @@ async def dashboard_stats(pool, locale: StoreLocale) -> dict:
             }
         )
     since, _ = locale.days_window(today - timedelta(days=q.DEMAND_WINDOW_DAYS), today)
-    low = await fetch_all(pool, q.LOWEST_STOCK, {"store": locale.store_id, "since": since, "end": start})
+    urgent = positions[: q.STOCK_COMPARISON_SIZE]
+    ids = [s.product_id for s in urgent]
+    rows = await fetch_all(
+        pool, q.SOLD_BY_PRODUCT, {"store": locale.store_id, "ids": ids, "since": since, "end": start}
+    )
+    sold = {row["product_id"]: float(row["sold"]) for row in rows}
     comparison = [
         {
-            "product": row["name"],
-            "sku": row["sku"],
-            "current": row["stock"],
-            "optimal": optimal_stock(row["sold"]),
-            "avg_daily_demand": round(float(row["sold"]) / q.DEMAND_WINDOW_DAYS, 2),
+            "product": s.product["name"],
+            "sku": s.product["sku"],
+            "current": s.position.stock,
+            "optimal": s.position.target_stock,
+            "avg_daily_demand": round(sold.get(s.product_id, 0.0) / q.DEMAND_WINDOW_DAYS, 2),
+            "status": s.position.status,
+            "reorder_point": round(s.position.reorder_point, 1),
+            "recommended_order": s.position.recommended_order,
         }
-        for row in low
+        for s in urgent
     ]
     return {
         "cards": {
             "daily_transactions": totals["transactions"],
-            "active_products": counts["active_products"],
+            "active_products": len(positions),
             "low_stock_items": counts["low_stock_items"],
             "daily_revenue": totals["revenue"],
             "items_sold_today": int(totals["items"]),

@@ -10,10 +10,8 @@ Kept as module constants so `benchmarks/dashboard_bench.py` can EXPLAIN them.
 
 from __future__ import annotations
 
-LOW_STOCK_THRESHOLD = 5  # as `/api/products/stats`: a product with stock <= 5 is low
-STOCK_COMPARISON_SIZE = 5  # the earlier backend sent the 5 lowest-stock products
-DEMAND_WINDOW_DAYS = 28  # average daily demand is measured over the last 4 weeks
-COVER_DAYS = 14  # "optimal" stock = two weeks of that average demand
+STOCK_COMPARISON_SIZE = 5  # the earlier backend sent 5 products; now the 5 most urgent (siprems.inventory)
+DEMAND_WINDOW_DAYS = 28  # average daily demand shown is measured over the last 4 weeks
 
 # Sales totals in [start, end).
 TOTALS = """
@@ -41,13 +39,6 @@ SELECT current,
  GROUP BY current
 """
 
-PRODUCT_COUNTS = f"""
-SELECT count(*) AS active_products,
-       count(*) FILTER (WHERE stock <= {LOW_STOCK_THRESHOLD}) AS low_stock_items
-  FROM products
- WHERE store_id = %(store)s AND NOT is_archived
-"""
-
 # Units, revenue and checkouts per local day in [start, end).
 DAILY = """
 SELECT (transaction_date AT TIME ZONE %(tz)s)::date AS day,
@@ -59,20 +50,13 @@ SELECT (transaction_date AT TIME ZONE %(tz)s)::date AS day,
  GROUP BY 1
 """
 
-# The lowest-stock products with their units sold over the demand window [since, end).
-LOWEST_STOCK = f"""
-WITH low AS (
-    SELECT product_id, sku, name, stock FROM products
-     WHERE store_id = %(store)s AND NOT is_archived
-     ORDER BY stock, name, product_id
-     LIMIT {STOCK_COMPARISON_SIZE}
-)
-SELECT low.product_id, low.sku, low.name, low.stock,
-       COALESCE((SELECT sum(t.quantity_sold) FROM transactions t
-                  WHERE t.product_id = low.product_id AND t.store_id = %(store)s
-                    AND t.transaction_date >= %(since)s AND t.transaction_date < %(end)s), 0) AS sold
-  FROM low
- ORDER BY low.stock, low.name, low.product_id
+# Units sold per product over the demand window [since, end), for the given products.
+SOLD_BY_PRODUCT = """
+SELECT product_id, sum(quantity_sold) AS sold
+  FROM transactions
+ WHERE store_id = %(store)s AND product_id = ANY(%(ids)s)
+   AND transaction_date >= %(since)s AND transaction_date < %(end)s
+ GROUP BY product_id
 """
 
 CATEGORY_SALES = """

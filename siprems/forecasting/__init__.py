@@ -5,9 +5,9 @@ Public API::
     model = train(sales, closed_days=..., events=..., country="ID", today=date.today())
     model.forecast(start, days)          # rows from the stored 365-day path
     ForecastModel.from_dict(model.to_dict())
-    restock_advice(stock=..., forecast=model.forecast(today, 28), lead_time_days=2)
     holiday_names(start, end, country="ID")
 
+Restock decisions live in ``siprems.inventory`` (this package forecasts demand).
 See ``models`` for the candidate models, ``selection`` for the per-product
 holdout choice and ``backtest`` for the rolling-origin benchmark.
 """
@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from .calendar import Event, EventCalendar, holiday_names, to_date
-from .restock import RestockAdvice, restock_advice
 from .result import ForecastModel
 from .selection import fit_candidate, select_model
 from .series import daily_series, fingerprint, n_open_days, trim_closed_edges
@@ -29,11 +28,9 @@ __all__ = [
     "Event",
     "EventCalendar",
     "ForecastModel",
-    "RestockAdvice",
     "daily_series",
     "holiday_names",
     "prepare_series",
-    "restock_advice",
     "train",
 ]
 

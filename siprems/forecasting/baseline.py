@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import math
 from datetime import date, timedelta
+from statistics import NormalDist
 
-from .restock import Z80, Z95
 from .result import ForecastModel
+
+Z80 = NormalDist().inv_cdf(0.90)  # stdlib, not .models: keeps scipy out of the API's start-up path
+Z95 = NormalDist().inv_cdf(0.975)
 
 METHOD = "baseline_weekday_mean"
 WEEKS = 8

@@ -4,18 +4,21 @@ advice, and accuracy measured on the model's holdout (not in-sample)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from siprems.db import fetch_all, fetch_one
 from siprems.errors import NotFound
-from siprems.forecasting import ForecastModel, baseline, holiday_names, registry, restock_advice
+from siprems.forecasting import ForecastModel, baseline, holiday_names, registry
 from siprems.forecasting.calendar import to_date
-from siprems.forecasting.restock import days_of_stock
 from siprems.forecasting.service import StoreContext, chosen_holdout, closed_weekdays, store_context, store_events
+from siprems.inventory.policy import COVER_HORIZON_DAYS, Incoming, assess, daily_sigma
+from siprems.inventory.restock import recommendation
+from siprems.inventory.stock import ProductStock, item_of
 
 STALE_AFTER_DAYS = 7  # a model that has not seen the last week is refreshed in the background
 
-PRODUCT = """SELECT product_id, sku, name, stock, lead_time_days, service_level
+PRODUCT = """SELECT product_id, sku, name, category, stock, lead_time_days, service_level, reorder_level
              FROM products WHERE store_id = %s AND sku = %s"""
 
 
@@ -116,8 +119,8 @@ async def _view(
     flags = {
         f["date"]: f for f in holiday_names(first, last, country=store.country, subdiv=store.subdivision, events=events)
     }
-    horizon = model.forecast(today, days)
-    rows = {r["date"]: r for r in horizon}
+    year = model.forecast(today, max(days, COVER_HORIZON_DAYS))
+    rows = {r["date"]: r for r in year[:days]}
     chart = []
     day = first
     while day <= last:
@@ -146,43 +149,27 @@ async def _view(
         "chartData": chart,
         "accuracy": accuracy,
         "model": facts,
-        # For `compose` (not sent): the unrounded horizon rows and a year of daily demand.
-        "_horizon": horizon,
-        "_year": [r["yhat"] for r in model.forecast(today, 365)],
+        # For `compose` (not sent): a year of daily demand and its spread, the stock policy's input.
+        "_year": [r["yhat"] for r in year],
+        "_sigma": [round(daily_sigma(r), 6) for r in year],
     }
 
 
-def compose(product: dict, view: dict) -> dict:
-    """The contract's `/api/predict` body: a view plus the advice for the product's current stock."""
+def compose(product: dict, view: dict, incoming: Sequence[Incoming] = ()) -> dict:
+    """The contract's `/api/predict` body: a view plus the stock policy's advice for the
+    product's current stock (`siprems.inventory`; a provisional baseline is not a model,
+    so the reorder level decides then, as on every other surface)."""
     days = view["forecast_days"]
-    advice = restock_advice(
-        product["stock"],
-        view["_horizon"],
-        horizon_days=days,
-        lead_time_days=product["lead_time_days"],
-        service_level=float(product["service_level"]),
-    )
-    # Days of stock over the whole stored year, not just the requested horizon.
-    days_left = days_of_stock(product["stock"], view["_year"])
-    recommendation = {
-        "productId": product["product_id"],
-        "sku": product["sku"],
-        "productName": product["name"],
-        "currentStock": product["stock"],
-        "predictedDemand": round(advice.predicted_demand),
-        "recommendedRestock": advice.recommended_restock,
-        "urgency": advice.urgency,
-        "safetyStock": round(advice.safety_stock, 1),
-        "reorderPoint": round(advice.reorder_point, 1),
-        "leadTimeDemand": round(advice.lead_time_demand, 1),
-        "daysOfStock": days_left,
-        "leadTimeDays": advice.lead_time_days,
-        "serviceLevel": advice.service_level,
-    }
+    demand = [{"yhat": y, "sigma": s} for y, s in zip(view["_year"], view["_sigma"], strict=True)]
+    forecast = None if view["model"]["provisional"] else demand
+    today = date.fromisoformat(view["today"])
+    position = assess(item_of(product), forecast, today=today, incoming=incoming)
+    row = recommendation(ProductStock(product, position, forecast, view["model"]["version"]), days)
+    row["predictedDemand"] = round(sum(float(r["yhat"]) for r in demand[:days]))  # the chart's forecast
     body = {k: v for k, v in view.items() if not k.startswith("_")}
-    body["recommendations"] = [recommendation]
+    body["recommendations"] = [row]
     for k in ("safetyStock", "reorderPoint", "daysOfStock", "leadTimeDays", "serviceLevel"):
-        body[k] = recommendation[k]
+        body[k] = row[k]
     return body
 
 
@@ -192,72 +179,3 @@ async def answer(pool, store_id: int, sku: str, days: int, history_days: int = 9
     if product is None:
         raise NotFound(f"Product with SKU {sku} not found", code="product_not_found")
     return compose(product, await model_view(pool, store_id, product, days, history_days))
-
-
-async def restock_overview(pool, store_id: int, horizon_days: int = 14) -> list[dict]:
-    """Every product of the store with restock advice, most urgent first."""
-    store = await store_context(pool, store_id)
-    today = store.today
-    products = await fetch_all(
-        pool,
-        """SELECT p.product_id, p.sku, p.name, p.category, p.stock, p.lead_time_days, p.service_level,
-                  m.model, m.version
-           FROM products p
-           LEFT JOIN LATERAL (SELECT model, version FROM forecast_models f
-                              WHERE f.product_id = p.product_id ORDER BY version DESC LIMIT 1) m ON TRUE
-           WHERE p.store_id = %s AND NOT p.is_archived""",
-        (store_id,),
-    )
-    out = []
-    for p in products:
-        if p["model"] is None:
-            out.append(
-                {
-                    "productId": p["product_id"],
-                    "sku": p["sku"],
-                    "productName": p["name"],
-                    "category": p["category"],
-                    "currentStock": p["stock"],
-                    "predictedDemand": None,
-                    "recommendedRestock": None,
-                    "urgency": "unknown",
-                    "safetyStock": None,
-                    "reorderPoint": None,
-                    "daysOfStock": None,
-                    "leadTimeDays": p["lead_time_days"],
-                    "serviceLevel": float(p["service_level"]),
-                    "modelVersion": None,
-                    "message": "No forecast yet: train this product (POST /api/tasks/training/product/<sku>).",
-                }
-            )
-            continue
-        model = ForecastModel.from_dict(p["model"])
-        rows = model.forecast(today, horizon_days)
-        advice = restock_advice(
-            p["stock"],
-            rows,
-            horizon_days=horizon_days,
-            lead_time_days=p["lead_time_days"],
-            service_level=float(p["service_level"]),
-        )
-        out.append(
-            {
-                "productId": p["product_id"],
-                "sku": p["sku"],
-                "productName": p["name"],
-                "category": p["category"],
-                "currentStock": p["stock"],
-                "predictedDemand": round(advice.predicted_demand),
-                "recommendedRestock": advice.recommended_restock,
-                "urgency": advice.urgency,
-                "safetyStock": round(advice.safety_stock, 1),
-                "reorderPoint": round(advice.reorder_point, 1),
-                "daysOfStock": advice.days_of_stock_left,
-                "leadTimeDays": advice.lead_time_days,
-                "serviceLevel": advice.service_level,
-                "modelVersion": p["version"],
-            }
-        )
-    rank = {"high": 0, "medium": 1, "low": 2, "unknown": 3}
-    out.sort(key=lambda r: (rank[r["urgency"]], r["daysOfStock"] if r["daysOfStock"] is not None else 10**6, r["sku"]))
-    return out

@@ -9,8 +9,11 @@ version, not two. The last KEEP_VERSIONS versions are kept.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from siprems import jsonutil
-from siprems.db import fetch_one, transaction
+from siprems.db import fetch_all, fetch_one, transaction
 
 KEEP_VERSIONS = 5
 _LOCK_NAMESPACE = 727_100  # advisory-lock key space: (namespace, product_id)
@@ -31,7 +34,7 @@ WHERE store_id = %s AND product_id = %s ORDER BY version DESC LIMIT 1
 
 
 PRODUCT_WITH_LATEST_ID = """
-SELECT p.product_id, p.sku, p.name, p.stock, p.lead_time_days, p.service_level,
+SELECT p.product_id, p.sku, p.name, p.category, p.stock, p.lead_time_days, p.service_level, p.reorder_level,
        m.model_id, m.version, m.trained_at
   FROM products p
   LEFT JOIN LATERAL (SELECT model_id, version, trained_at FROM forecast_models
@@ -54,6 +57,21 @@ async def product_with_latest_id(pool, store_id: int, sku: str) -> tuple[dict, d
 async def latest(pool, store_id: int, product_id: int) -> dict | None:
     """The newest model row of a product (with its JSON), or None."""
     return await fetch_one(pool, LATEST, (store_id, product_id))
+
+
+LATEST_MODELS = """
+SELECT DISTINCT ON (product_id) product_id, version, model FROM forecast_models
+WHERE store_id = %s AND product_id = ANY(%s)
+ORDER BY product_id, version DESC
+"""
+
+
+async def latest_models(pool: Any, store_id: int, product_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """product_id -> `{version, model}` of each product's newest model (products without one are absent)."""
+    if not product_ids:
+        return {}
+    rows = await fetch_all(pool, LATEST_MODELS, (store_id, list(product_ids)))
+    return {r["product_id"]: {"version": r["version"], "model": r["model"]} for r in rows}
 
 
 async def latest_id(pool, store_id: int, product_id: int) -> dict | None:

@@ -2,7 +2,7 @@
 
 Upsert: a row whose SKU exists in the store replaces that product's form
 fields exactly like PUT /api/products/<sku> (omitted variation, description,
-cost_price become null; omitted lead_time_days, service_level, is_archived
+cost_price become null; omitted lead_time_days, service_level, reorder_level, is_archived
 keep their values); other rows create products. `mode=create` refuses the
 whole import (409) if any SKU already exists. A SKU twice in one import is a
 validation error either way. All rows are written in one transaction.
@@ -36,9 +36,10 @@ COLUMNS = column_names(ProductCreate, [*ALIASES, *READ_ONLY])
 
 _ROWS = """unnest(%(sku)s::text[], %(name)s::text[], %(category)s::text[], %(variation)s::text[],
                   %(description)s::text[], %(price)s::numeric[], %(cost_price)s::numeric[], %(stock)s::int[],
-                  %(lead_time_days)s::int[], %(service_level)s::numeric[], %(is_archived)s::bool[])
+                  %(lead_time_days)s::int[], %(service_level)s::numeric[], %(reorder_level)s::int[],
+                  %(is_archived)s::bool[])
            AS r(sku, name, category, variation, description, price, cost_price, stock,
-                lead_time_days, service_level, is_archived)"""
+                lead_time_days, service_level, reorder_level, is_archived)"""
 
 # One statement per chunk. All CTEs see the same snapshot: `upd` changes the
 # SKUs that exist, `ins` adds the others, `moved` records every stock change in
@@ -51,14 +52,16 @@ upd AS (
            description = r.description, price = r.price, cost_price = r.cost_price, stock = r.stock,
            lead_time_days = COALESCE(r.lead_time_days, p.lead_time_days),
            service_level = COALESCE(r.service_level, p.service_level),
+           reorder_level = COALESCE(r.reorder_level, p.reorder_level),
            is_archived = COALESCE(r.is_archived, p.is_archived), updated_at = now()
     FROM r WHERE p.store_id = %(store)s AND p.sku = r.sku
     RETURNING p.product_id, p.stock),
 ins AS (
     INSERT INTO products (store_id, sku, name, category, variation, description, price, cost_price, stock,
-                          lead_time_days, service_level, is_archived)
+                          lead_time_days, service_level, reorder_level, is_archived)
     SELECT %(store)s, r.sku, r.name, r.category, r.variation, r.description, r.price, r.cost_price, r.stock,
-           COALESCE(r.lead_time_days, 2), COALESCE(r.service_level, 0.95), COALESCE(r.is_archived, FALSE)
+           COALESCE(r.lead_time_days, 2), COALESCE(r.service_level, 0.95), COALESCE(r.reorder_level, 5),
+           COALESCE(r.is_archived, FALSE)
     FROM r WHERE NOT EXISTS (SELECT 1 FROM products p WHERE p.store_id = %(store)s AND p.sku = r.sku)
     RETURNING product_id, stock),
 moved AS ({
@@ -93,7 +96,7 @@ def check(rows: Rows) -> list[ProductCreate]:
 
 
 _TEXT = ("sku", "name", "category", "variation", "description")
-_PLAIN = ("price", "cost_price", "stock", "lead_time_days", "service_level", "is_archived")
+_PLAIN = ("price", "cost_price", "stock", "lead_time_days", "service_level", "reorder_level", "is_archived")
 
 
 def _params(store_id: int, batch, movement: dict) -> dict:

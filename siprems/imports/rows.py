@@ -18,6 +18,7 @@ import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from siprems.errors import ApiError, BadRequest, ValidationFailed
+from siprems.exports.cells import restore  # our CSV export's formula escaping, undone
 
 MAX_ROWS = 100_000
 MAX_ERRORS = 20
@@ -146,7 +147,7 @@ def _parse_csv(body: bytes, columns: dict[str, str]) -> Rows:
                     f"CSV line {reader.line_num} has {len(record)} fields; the header has {len(names)}.",
                     code="invalid_csv",
                 )
-            items.append({n: v for n, v in zip(names, record) if v.strip() != ""})
+            items.append({n: restore(v) for n, v in zip(names, record) if v.strip() != ""})
             lines.append(reader.line_num)
             if len(items) > MAX_ROWS:
                 raise TooManyRows(

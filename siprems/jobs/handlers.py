@@ -83,8 +83,14 @@ async def noop(ctx, **args):
 @job_type("train_product", queue=TRAINING_QUEUE, max_retries=3, timeout=1800, backoff_base=10)
 async def train_product(ctx, product_id: int, sku: str | None = None, **_):
     from siprems.jobs import training
+    from siprems.webhooks import events
 
-    return await training.train_product(ctx, int(product_id))
+    result = await training.train_product(ctx, int(product_id))
+    data = {"product_id": int(product_id), "sku": sku, "job_id": ctx.job_id}
+    if isinstance(result, dict):
+        data.update({k: result[k] for k in ("version", "method", "model_id") if k in result})
+    await events.emit_quietly(ctx.pool, ctx.redis, ctx.store_id, "forecast.ready", data, key=f"forecast:{ctx.job_id}")
+    return result
 
 
 @job_type("train_all", max_retries=3, timeout=300)
@@ -108,3 +114,36 @@ async def cleanup_job_records(ctx, **_):
     from siprems.jobs import maintenance
 
     return await maintenance.cleanup(ctx.redis, ctx.settings)
+
+
+def _webhook_backoff_base() -> float:
+    from siprems.config import ConfigError, load_settings
+
+    try:
+        return load_settings().webhook_retry_base_seconds
+    except ConfigError:  # the process refuses to start anyway
+        return 10.0
+
+
+WEBHOOK_MAX_RETRIES = 8
+
+
+@job_type(
+    "deliver_webhook",
+    max_retries=WEBHOOK_MAX_RETRIES,
+    timeout=60,
+    backoff_base=_webhook_backoff_base(),
+    backoff_max=3600,
+)
+async def deliver_webhook(ctx, delivery_id: str, **_):
+    from siprems.webhooks import delivery
+
+    return await delivery.deliver(ctx, delivery_id, final_attempt=ctx.attempt > WEBHOOK_MAX_RETRIES)
+
+
+@job_type("stock_digest", max_retries=2, timeout=300)
+async def stock_digest(ctx, **_):
+    """The store's morning digest as a `stock.digest` webhook event."""
+    from siprems.webhooks import digest
+
+    return await digest.send(ctx)

@@ -86,6 +86,7 @@ register_schedule(
         requires=FORECASTING,
     )
 )
+register_schedule(Schedule("stock-digest", "0 7 * * *", "stock_digest", per_store=True, catchup_seconds=3 * 3600))
 register_schedule(Schedule("cleanup-job-records", "*/15 * * * *", "cleanup_job_records", catchup_seconds=3600))
 
 

@@ -1,0 +1,112 @@
+"""`/api/export/*`: the store's data as files, streamed (chunked) from
+server-side cursors: memory stays flat for any history length. CSV cells that
+a spreadsheet would run as formulas are neutralised (`siprems.exports.cells`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from sanic import Blueprint, Request
+from sanic_ext import openapi
+
+from siprems.api import docs
+from siprems.api.fieldtypes import IsoDate
+from siprems.api.guard import authenticated, caller_locale
+from siprems.api.validation import validate
+from siprems.exports import store_data
+
+bp = Blueprint("exports", url_prefix="/api/export")
+
+CSV = "text/csv; charset=utf-8"
+
+
+class RangeQuery(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    start: IsoDate | None = Field(None, alias="from", description="first local day, YYYY-MM-DD (inclusive)")
+    end: IsoDate | None = Field(None, alias="to", description="last local day, YYYY-MM-DD (inclusive)")
+
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start")
+        if end is not None and start is not None and start > end:
+            raise ValueError("must not be before 'from'")
+        return end
+
+
+async def _stream(request: Request, chunks: AsyncIterator[str], content_type: str, filename: str):
+    # The first chunk (header row) before the headers go out: a database that is
+    # down still answers a JSON 503 instead of a truncated 200.
+    first = await anext(chunks)
+    response = await request.respond(
+        content_type=content_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
+    )
+    await response.send(first.encode())
+    async for chunk in chunks:
+        await response.send(chunk.encode())
+    await response.eof()
+
+
+def _csv_doc(columns: tuple[str, ...]):
+    return openapi.response(
+        200,
+        {"text/csv": docs.RawSchema({"type": "string", "description": "Header row: " + ", ".join(columns)})},
+        "CSV, streamed",
+    )
+
+
+@bp.get("/products.csv")
+@openapi.summary("Every product of the store as CSV (re-imports through POST /api/products/import)")
+@openapi.secured("bearerAuth")
+@_csv_doc(store_data.PRODUCT_COLUMNS)
+@docs.errors(401)
+@authenticated
+async def products_csv(request: Request):
+    chunks = store_data.products_csv(request.app.ctx.db, request.ctx.store_id)
+    return await _stream(request, chunks, CSV, "products.csv")
+
+
+@bp.get("/transactions.csv")
+@openapi.summary("Sale lines as CSV, oldest first, optionally from/to local days (re-imports through the import)")
+@openapi.secured("bearerAuth")
+@openapi.parameter("from", str, "query", description="first local day, YYYY-MM-DD")
+@openapi.parameter("to", str, "query", description="last local day, YYYY-MM-DD")
+@_csv_doc(store_data.TRANSACTION_COLUMNS)
+@docs.errors(400, 401)
+@authenticated
+@validate(query=RangeQuery)
+async def transactions_csv(request: Request, query: RangeQuery):
+    locale = await caller_locale(request)
+    start = locale.day_start(query.start) if query.start else None
+    end = locale.day_start(query.end + timedelta(days=1)) if query.end else None
+    chunks = store_data.transactions_csv(request.app.ctx.db, request.ctx.store_id, start, end)
+    return await _stream(request, chunks, CSV, "transactions.csv")
+
+
+@bp.get("/purchase-orders.csv")
+@openapi.summary("Purchase order lines as CSV, one row per line")
+@openapi.secured("bearerAuth")
+@_csv_doc(store_data.ORDER_LINE_COLUMNS)
+@docs.errors(401)
+@authenticated
+async def purchase_orders_csv(request: Request):
+    chunks = store_data.purchase_orders_csv(request.app.ctx.db, request.ctx.store_id)
+    return await _stream(request, chunks, CSV, "purchase-orders.csv")
+
+
+@bp.get("/store.json")
+@openapi.summary("Everything of the store in one JSON document (a backup, or a move to another store)")
+@openapi.description(
+    "Sections: store, products and transactions (in the import routes' shape), product_purchasing, "
+    "suppliers, purchase_order_lines, events, opening_hours, webhooks (without secrets). One consistent snapshot."
+)
+@openapi.secured("bearerAuth")
+@docs.response(200, {"type": "object"})
+@docs.errors(401)
+@authenticated
+async def store_json(request: Request):
+    chunks = store_data.store_json(request.app.ctx.db, request.ctx.store_id)
+    return await _stream(request, chunks, "application/json", "store.json")

@@ -1,0 +1,128 @@
+"""The stock policy applied to a store's products: reads the products
+(through the catalogue), their newest forecast models (forecasting's
+registry) and stock on order, and asks `policy.assess` for each one.
+
+Stock on order: :func:`incoming_stock` is the one place that reads it (open
+purchase orders, `siprems.purchasing.on_order`); its result is passed to the
+policy per product.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from siprems.calendar.locale import store_locale
+from siprems.catalog.read import stock_rows
+from siprems.forecasting import registry
+from siprems.forecasting.result import ForecastModel
+from siprems.inventory.policy import (
+    COVER_HORIZON_DAYS,
+    REVIEW_DAYS,
+    STATUS_RANK,
+    Incoming,
+    StockItem,
+    StockPosition,
+    assess,
+)
+from siprems.purchasing import on_order
+
+log = logging.getLogger("siprems.inventory")
+
+
+@dataclass(frozen=True)
+class ProductStock:
+    """One product with the policy's verdict and the forecast it was based on."""
+
+    product: dict[str, Any]  # catalogue row (`siprems.catalog.read.STOCK_COLUMNS`)
+    position: StockPosition
+    forecast: list[dict[str, Any]] | None  # rows from today; None without a model
+    model_version: int | None
+
+    @property
+    def product_id(self) -> int:
+        return int(self.product["product_id"])
+
+
+def item_of(row: Mapping[str, Any]) -> StockItem:
+    return StockItem(
+        stock=int(row["stock"]),
+        lead_time_days=int(row["lead_time_days"]),
+        service_level=float(row["service_level"]),
+        reorder_level=int(row["reorder_level"]),
+    )
+
+
+async def incoming_stock(pool: Any, store_id: int, product_ids: Sequence[int]) -> dict[int, list[Incoming]]:
+    """Stock on order per product, by expected date: what submitted purchase orders still have to deliver."""
+    found = await on_order.open_quantities(pool, store_id, product_ids)
+    return {pid: [Incoming(quantity=qty, expected=day) for day, qty in rows] for pid, rows in found.items()}
+
+
+def _forecast(model: dict[str, Any] | None, today: date, days: int, product_id: int) -> list[dict[str, Any]] | None:
+    if model is None:
+        return None
+    try:
+        return ForecastModel.from_dict(model).forecast(today, days)
+    except (KeyError, TypeError, ValueError) as exc:  # an unreadable model counts as none
+        log.warning("unreadable forecast model for product %s: %r", product_id, exc)
+        return None
+
+
+def urgent_first(items: list[ProductStock]) -> list[ProductStock]:
+    """Out, then low, then ok; within each, fewest days of cover, then lowest stock, then name."""
+    return sorted(
+        items,
+        key=lambda s: (
+            STATUS_RANK[s.position.status],
+            s.position.days_of_cover if s.position.days_of_cover is not None else 10**6,
+            s.position.stock,
+            s.product["name"],
+            s.product_id,
+        ),
+    )
+
+
+async def assess_rows(
+    pool: Any, store_id: int, rows: Sequence[Mapping[str, Any]], *, today: date | None = None, cover: bool = True
+) -> list[ProductStock]:
+    """The policy for products already read (rows with the stock columns)."""
+    if today is None:
+        today = (await store_locale(pool, store_id)).today()
+    ids = [int(r["product_id"]) for r in rows]
+    models = await registry.latest_models(pool, store_id, ids)
+    incoming = await incoming_stock(pool, store_id, ids)
+    out = []
+    for row in rows:
+        pid = int(row["product_id"])
+        item = item_of(row)
+        found = models.get(pid)
+        days = COVER_HORIZON_DAYS if cover else item.lead_time_days + REVIEW_DAYS
+        forecast = _forecast(found["model"] if found else None, today, days, pid)
+        position = assess(item, forecast, today=today, incoming=incoming.get(pid, ()))
+        out.append(ProductStock(dict(row), position, forecast, found["version"] if found and forecast else None))
+    return out
+
+
+async def store_stock(pool: Any, store_id: int, *, today: date | None = None) -> list[ProductStock]:
+    """Every active product of the store with its stock position, most urgent first."""
+    rows = await stock_rows(pool, store_id)
+    return urgent_first(await assess_rows(pool, store_id, rows, today=today))
+
+
+async def statuses(pool: Any, store_id: int, rows: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+    """product_id -> `out` | `low` | `ok` for product responses."""
+    if not rows:
+        return {}
+    return {s.product_id: s.position.status for s in await assess_rows(pool, store_id, rows, cover=False)}
+
+
+def counts(items: Sequence[ProductStock]) -> dict[str, int]:
+    """How many products are in each status; `low_stock_items` counts out and low."""
+    by = {"out": 0, "low": 0, "ok": 0}
+    for s in items:
+        by[s.position.status] += 1
+    return {**by, "low_stock_items": by["out"] + by["low"]}

@@ -1,0 +1,237 @@
+"""HAProxy as k8s/ runs it, on the real binary: haproxy.cfg + backend-k8s.cfg
++ the peers section k8s-peers.sh renders, with the environment of each
+overlay's StatefulSet; and two HAProxy peers really sharing one rate limit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from k8s_support import OVERLAYS, REPO, container, env_of, one, render
+from topology_support import Backend
+
+from siprems.devtools.stack import free_port, wait_for_port
+
+HAPROXY_DIR = REPO / "haproxy"
+SCRIPT = HAPROXY_DIR / "k8s-peers.sh"
+
+
+def pod_env(overlay: str, ordinal: int = 0) -> dict[str, str]:
+    """The HAProxy container's environment, secrets and downward API filled in."""
+    objects = render(overlay)
+    env = env_of(objects, container(one(objects, "StatefulSet", "haproxy"), "haproxy"))
+    fields = {"metadata.name": f"haproxy-{ordinal}", "status.podIP": "127.0.0.1"}
+    out = {}
+    for name, value in env.items():
+        if isinstance(value, tuple):
+            value = fields[value[1]] if value[0] == "field" else "secret-value-" + "x" * 32
+        out[name] = value
+    return out
+
+
+def render_peers(env: dict[str, str], path) -> str:
+    result = subprocess.run(
+        ["sh", str(SCRIPT), "render"],
+        env={"PATH": os.environ["PATH"], **env},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    path.write_text(result.stdout)
+    return result.stdout
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_haproxy_config_as_deployed_is_valid(overlay, tmp_path):
+    env = pod_env(overlay)
+    peers = render_peers(env, tmp_path / "peers.cfg")
+    result = subprocess.run(
+        [
+            "haproxy",
+            "-c",
+            "-L",
+            env["POD_NAME"],
+            "-f",
+            str(HAPROXY_DIR / "haproxy.cfg"),
+            "-f",
+            str(HAPROXY_DIR / "backend-k8s.cfg"),
+            "-f",
+            str(tmp_path / "peers.cfg"),
+        ],
+        env={"PATH": os.environ["PATH"], **env},
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # A table that names a peers section which does not exist is a fatal error,
+    # so "valid" also proves the tables are attached to `peers siprems`.
+    assert "peers siprems" in peers
+
+
+def test_peers_file_has_this_pod_and_leaves_out_peers_that_do_not_resolve(tmp_path):
+    env = {**pod_env("prod", ordinal=1), "HAPROXY_PEERS_DOMAIN": "haproxy-peers.invalid"}
+    text = render_peers(env, tmp_path / "peers.cfg")
+    lines = [line.split() for line in text.splitlines() if line.strip().startswith("peer ")]
+    # haproxy-0 and haproxy-2 do not resolve here (as before their pods exist).
+    assert lines == [["peer", "haproxy-1", "127.0.0.1:10000"]]
+
+
+def _start(name: str, files: list, env: dict[str, str], log_dir) -> subprocess.Popen:
+    cmd = ["haproxy", "-W", "-db", "-L", name]
+    for f in files:
+        cmd += ["-f", str(f)]
+    log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 (the child writes to it)
+    return subprocess.Popen(
+        cmd, env={"PATH": os.environ["PATH"], **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def _two_haproxies(tmp_path, backend, share: bool):
+    """Two HAProxy nodes over one API stand-in; with `share`, peers of each other."""
+    ports = [(free_port(), free_port(), free_port()) for _ in range(2)]  # http, stats, peers
+    peers = tmp_path / "peers.cfg"
+    peers.write_text(
+        "peers siprems\n" + "".join(f"    peer haproxy-{i} 127.0.0.1:{p[2]}\n" for i, p in enumerate(ports))
+    )
+    procs = []
+    for i, (http, stats, _) in enumerate(ports):
+        env = {
+            "HAPROXY_BIND_ADDR": "127.0.0.1",
+            "HAPROXY_PORT": str(http),
+            "HAPROXY_STATS_PORT": str(stats),
+            "JWT_SECRET": "k8s-test-secret-" + "x" * 32,
+            "RATE_GENERAL": "10",
+            "RATE_CHAT": "10",
+            "RATE_PREDICT": "10",
+            "API1_ADDR": backend.addr,
+            "API2_ADDR": backend.addr,
+        }
+        files = [HAPROXY_DIR / "haproxy.cfg", HAPROXY_DIR / "backend-local.cfg"]
+        if share:
+            env["HAPROXY_TABLE_PEERS"] = "peers siprems"
+            files.append(peers)
+        procs.append(_start(f"haproxy-{i}", files, env, tmp_path))
+    for proc, (http, _, _) in zip(procs, ports):
+        wait_for_port(http, timeout=30, proc=proc)
+    return procs, [f"http://127.0.0.1:{http}" for http, _, _ in ports]
+
+
+def _statuses_after_first_node_used_the_budget(urls) -> list[int]:
+    with httpx.Client(timeout=10) as c:
+        # 8 of the 10-per-10 s budget on node A (the same client address)...
+        assert [c.get(urls[0] + "/api/products").status_code for _ in range(8)] == [200] * 8
+        # ...then node B; peers push each update at once, give it a moment per request.
+        statuses = []
+        for _ in range(6):
+            time.sleep(0.2)
+            statuses.append(c.get(urls[1] + "/api/products").status_code)
+        return statuses
+
+
+@pytest.mark.parametrize("share", [True, False], ids=["peers", "no-peers"])
+def test_rate_limit_is_shared_between_peers(tmp_path, share):
+    backend = Backend("echo")
+    procs = []
+    try:
+        procs, urls = _two_haproxies(tmp_path, backend, share)
+        statuses = _statuses_after_first_node_used_the_budget(urls)
+    finally:
+        for proc in procs:
+            _stop(proc)
+        backend.close()
+    if share:
+        # B knows A's 8: requests 9 and 10 pass, the 11th is over the limit.
+        assert 429 in statuses[:4], statuses
+    else:
+        # Without peers each node counts alone: B has its whole budget.
+        assert statuses == [200] * 6, statuses
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    out = subprocess.run(
+        ["ps", "--ppid", str(pid), "-o", "pid=,args="], check=False, capture_output=True, text=True
+    ).stdout
+    return [(int(line.split(None, 1)[0]), line.split(None, 1)[1]) for line in out.splitlines() if line.strip()]
+
+
+def _wait_for(predicate, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return predicate()
+
+
+def test_k8s_peers_script_runs_haproxy_and_reloads_when_a_peer_appears(tmp_path):
+    """The container command for real: it renders the peers file and execs
+    HAProxy with the three files; HAProxy's master runs the peers-watch
+    program, which adds a peer once its name resolves and reloads the master.
+    Only name resolution is faked (a `getent` first on PATH answering from a
+    file): the pod DNS of a StatefulSet does not exist here."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    answers = tmp_path / "dns"
+    answers.write_text("")
+    (fake_bin / "getent").write_text(f'#!/bin/sh\ngrep " $2$" {answers} || exit 2\n')
+    (fake_bin / "getent").chmod(0o755)
+    # HAProxy starts the watcher from the path the ConfigMap is mounted at; here, the repository's script.
+    cfg = (HAPROXY_DIR / "backend-k8s.cfg").read_text()
+    assert "command /bin/sh /usr/local/etc/haproxy/k8s-peers.sh watch" in cfg
+    (tmp_path / "backend-k8s.cfg").write_text(cfg.replace("/usr/local/etc/haproxy/k8s-peers.sh", str(SCRIPT)))
+    (tmp_path / "haproxy.cfg").write_text((HAPROXY_DIR / "haproxy.cfg").read_text())
+    http, stats, peer_port = free_port(), free_port(), free_port()
+    env = {
+        **pod_env("dev"),
+        "HAPROXY_REPLICAS": "2",
+        "HAPROXY_BIND_ADDR": "127.0.0.1",
+        "HAPROXY_PORT": str(http),
+        "HAPROXY_STATS_PORT": str(stats),
+        "HAPROXY_PEERS_PORT": str(peer_port),
+        "HAPROXY_PEERS_FILE": str(tmp_path / "peers.cfg"),
+        "HAPROXY_PEERS_INTERVAL": "0.5",
+        "HAPROXY_CONF_DIR": str(tmp_path),
+        "PATH": f"{fake_bin}:{os.environ['PATH']}",
+    }
+    log = open(tmp_path / "run.log", "ab")  # noqa: SIM115 (the child writes to it)
+    proc = subprocess.Popen(
+        ["sh", str(SCRIPT), "run"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    peers_file = tmp_path / "peers.cfg"
+    try:
+        wait_for_port(stats, timeout=30, proc=proc)
+        r = httpx.get(f"http://127.0.0.1:{stats}/healthz", timeout=5)
+        assert r.status_code == 200 and r.text == "ok"
+        # exec: the script's process is HAProxy's master now.
+        assert "haproxy" in Path(f"/proc/{proc.pid}/cmdline").read_text()
+        assert peers_file.read_text().splitlines()[1:] == ["peers siprems", f"    peer haproxy-0 127.0.0.1:{peer_port}"]
+        watcher = _wait_for(lambda: [c for c in _children(proc.pid) if "k8s-peers.sh watch" in c[1]])
+        assert watcher, _children(proc.pid)
+        workers = {pid for pid, args in _children(proc.pid) if args.startswith("haproxy")}
+        assert workers
+        # haproxy-1's pod gets an address: the watcher adds it and reloads.
+        answers.write_text(f"127.0.0.2       haproxy-1.{env['HAPROXY_PEERS_DOMAIN']}\n")
+        assert _wait_for(lambda: f"peer haproxy-1 127.0.0.2:{peer_port}" in peers_file.read_text())
+        new = _wait_for(lambda: {pid for pid, a in _children(proc.pid) if a.startswith("haproxy")} - workers)
+        assert new, "no new HAProxy worker after the peers file changed (no reload)"
+        assert proc.poll() is None
+        assert httpx.get(f"http://127.0.0.1:{stats}/healthz", timeout=5).status_code == 200
+    finally:
+        _stop(proc)
