@@ -40,7 +40,7 @@ def invite(owner: User, role: str, email: str | None = None) -> tuple[str, str]:
     return email, body["token"]
 
 
-def join(base_url: str, email: str, token: str, password: str = "Secret123") -> User:
+def join(base_url: str, email: str, token: str, password: str = "Quiet-Harbor-42") -> User:
     with httpx.Client(base_url=base_url, timeout=30) as c:
         r = c.post(
             "/api/auth/register",
@@ -139,7 +139,7 @@ def test_every_route_answers_each_role_as_the_table_says(team, client):
 def test_invitations_are_single_use_expire_and_can_be_withdrawn(team, base_url, db, client):
     owner = team["owner"]
     email, token = invite(owner, "cashier")
-    body = {"email": email, "password": "Secret123", "full_name": "Someone", "invitation_token": token}
+    body = {"email": email, "password": "Quiet-Harbor-42", "full_name": "Someone", "invitation_token": token}
     wrong = client.post("/api/auth/register", json={**body, "email": f"x-{email}"})
     assert wrong.status_code == 403 and wrong.json()["error"] == "invitation_email_mismatch"
     assert client.post("/api/auth/register", json=body).status_code == 201
