@@ -7,7 +7,7 @@ deps:
 # The whole stack locally with demo data: PostgreSQL, pgbouncer, two Redis,
 # two API instances, HAProxy on :5000 (stats on :8404). Ctrl-C stops it all.
 run: deps
-	@.venv/bin/python -m siprems.devtools.stack prepare .run
+	@.venv/bin/python -m devtools.stack prepare .run
 	@echo ""
 	@echo "  API (HAProxy)  http://127.0.0.1:5000   (try /health, /ready, /docs)"
 	@echo "  HAProxy stats  http://127.0.0.1:8404/stats"

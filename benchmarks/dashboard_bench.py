@@ -171,7 +171,7 @@ def main() -> int:
 
     os.environ["RATE_GENERAL"] = "1000000"  # the benchmark is one user: no rate limit
     from siprems.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
-    from siprems.devtools.stack import Stack
+    from devtools.stack import Stack
 
     root = Path(tempfile.mkdtemp(prefix="siprems-bench-"))
     stack = Stack(root=root, fast_unsafe_postgres=False)

@@ -133,7 +133,7 @@ def main() -> int:
     if args.base_url:
         run(args.base_url, args.rows, args.products)
         return 0
-    from siprems.devtools.stack import Stack
+    from devtools.stack import Stack
 
     root = Path(tempfile.mkdtemp(prefix="siprems-bench-"))
     stack = Stack(root=root, fast_unsafe_postgres=True)

@@ -28,10 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redis.asyncio as aioredis
 
-from siprems import keys
-from siprems.devtools.stack import REPO, Stack
+from siprems import jobtypes, keys
+from devtools.stack import REPO, Stack
 from siprems.jobs import producer
 from siprems.jobs.producer import JobSpec
+
+jobtypes.install()
 
 
 def start_workers(stack: Stack, n: int, concurrency: int) -> list[subprocess.Popen]:

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from loadtests.proc_cpu import cpu_by_component, delta
 from siprems.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
-from siprems.devtools.stack import Stack
+from devtools.stack import Stack
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "50"))
@@ -108,7 +108,7 @@ def main() -> int:
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
-    os.environ.update(RATE_GENERAL="100000000", RATE_CHAT="100000000", RATE_PREDICT="100000000")
+    os.environ.update(RATE_GENERAL="100000000", RATE_CHAT="100000000", RATE_PREDICT="100000000", RATE_AUTH="100000000")
     root = Path(tempfile.mkdtemp(prefix="siprems-bench-"))
     stack = Stack(root=root)
     bare = None

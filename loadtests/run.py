@@ -24,6 +24,7 @@ RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE.parent))
 
 from loadtests.proc_cpu import cpu_by_component, delta
+from siprems import keys
 
 COMPONENTS = ("api", "postgresql", "pgbouncer", "redis", "haproxy", "workers", "load generator")
 STACK = COMPONENTS[:-1]
@@ -75,8 +76,10 @@ def main() -> int:
     proc = subprocess.Popen(cmd, env={**os.environ, "STEADY_MARK": str(mark)})
     last = first
     steady = None  # (time, CPU reading) when the steady state began
+    backlog = Backlog(os.environ.get("QUEUE_REDIS_URL", "redis://127.0.0.1:6381/0"))
     while proc.poll() is None:  # sample while locust lives (its CPU is lost once it exits)
         last = cpu_by_component()
+        backlog.sample(time.monotonic() - started)
         if steady is None and mark.exists():
             steady = (time.monotonic(), last)
         time.sleep(1)
@@ -86,7 +89,48 @@ def main() -> int:
     if steady is not None:
         served = _served_requests(prefix)
         cpu_table("Steady state only", time.monotonic() - steady[0], delta(steady[1], last), served)
+    backlog.drain(started, wall)
     return proc.returncode
+
+
+class Backlog:
+    """Training jobs waiting (stream entries not yet acknowledged + delayed):
+    sampled during the run, then followed until the workers have drained it."""
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.redis = redis.Redis.from_url(url, socket_timeout=2)
+        self.peak = (0, 0.0)
+
+    def size(self) -> int:
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.xlen(keys.job_stream("training"))
+            pipe.zcard(keys.JOBS_DELAYED)
+            return sum(pipe.execute())
+        except OSError:
+            return 0
+
+    def sample(self, at: float) -> None:
+        n = self.size()
+        if n > self.peak[0]:
+            self.peak = (n, at)
+
+    def drain(self, started: float, wall: float, limit: float = 900.0) -> None:
+        left = self.size()
+        while left and time.monotonic() - started < wall + limit:
+            time.sleep(2)
+            left = self.size()
+        done = time.monotonic() - started
+        print(
+            f"\nTraining backlog: peak {self.peak[0]} jobs at {self.peak[1]:.0f} s; "
+            + (
+                f"drained {done:.0f} s after the start ({done - wall:.0f} s after the load stopped)"
+                if not left
+                else f"{left} jobs still queued {limit:.0f} s after the load stopped"
+            )
+        )
 
 
 def _stats_rows(prefix: Path) -> list[dict]:

@@ -5,8 +5,9 @@
 #   SIPREMS_URL=http://lb:8080 HAPROXY_STATS_URL=http://lb:8404 HAPROXY_STATS_PASSWORD=... \
 #   DATABASE_URL=... DATABASE_DIRECT_URL=... REDIS_URL=... QUEUE_REDIS_URL=... scripts/health_check.sh
 #
-# Checks: /health, /ready and /metrics through HAProxy; every API server HAProxy
-# knows (stats CSV), directly on its /health; the stats page; PostgreSQL and
+# Checks: /health and /ready through HAProxy, and that /metrics is not public
+# there; every API server HAProxy knows (stats CSV), directly on its /health and
+# /metrics (with METRICS_TOKEN when set); the stats page; PostgreSQL and
 # pgbouncer (a query each, with psql when installed, else a TCP connect; SHOW
 # POOLS on pgbouncer's admin console); both Redis servers (PING and their
 # eviction policy). Variables default to the `make run` ports.
@@ -92,10 +93,12 @@ else fail "api /ready" "HTTP $code ${body:0:160}"; fi
 
 http "$SIPREMS_URL/metrics"
 case "$code" in
-    200) ok "api /metrics" "200 ($(printf '%s\n' "$body" | grep -vc '^#') samples)" ;;
-    404) warn "api /metrics" "404: the API does not expose /metrics yet" ;;
+    404) ok "api /metrics" "404: not public (read it on each instance)" ;;
+    200) fail "api /metrics" "200: diagnostics are public on $SIPREMS_URL" ;;
     *)   fail "api /metrics" "HTTP $code" ;;
 esac
+metrics_auth=()
+[ -n "${METRICS_TOKEN:-}" ] && metrics_auth=(-H "Authorization: Bearer ${METRICS_TOKEN}")
 
 # -- HAProxy stats and each API server ------------------------------------------
 if http "${stats_auth[@]}" "$HAPROXY_STATS_URL/stats;csv" && [ "$code" = 200 ]; then
@@ -113,6 +116,9 @@ if http "${stats_auth[@]}" "$HAPROXY_STATS_URL/stats;csv" && [ "$code" = 200 ]; 
         esac
         if http "http://$addr/health" && [ "$code" = 200 ]; then ok "instance $name" "$status in HAProxy, $addr/health 200"
         else fail "instance $name" "$status in HAProxy but $addr/health answered HTTP $code"; fi
+        if http "${metrics_auth[@]}" "http://$addr/metrics" && [ "$code" = 200 ]; then
+            ok "metrics $name" "$addr/metrics: $(printf '%s\n' "$body" | grep -vc '^#') samples"
+        else fail "metrics $name" "$addr/metrics answered HTTP $code"; fi
     done <<< "$servers"
 elif [ "$code" = 401 ]; then fail "haproxy stats" "401: set HAPROXY_STATS_PASSWORD"
 else fail "haproxy stats" "HTTP $code from $HAPROXY_STATS_URL/stats;csv"; fi

@@ -16,7 +16,7 @@ import uuid
 
 from sanic import Request, Sanic
 
-from siprems import api, jsonutil, logs, metrics
+from siprems import api, jobtypes, jsonutil, logs, metrics
 from siprems.api.errors import JsonErrorHandler
 from siprems.config import Settings, load_settings
 from siprems.db import create_pool
@@ -30,6 +30,7 @@ access_log = logging.getLogger("siprems.access")
 
 def create_app(settings: Settings | None = None) -> Sanic:
     settings = settings or load_settings()
+    jobtypes.install()  # the API enqueues jobs: it needs each type's queue and retry policy
     app = Sanic(
         "siprems",
         dumps=jsonutil.dumps,

@@ -74,11 +74,17 @@ def _encoded(value: Any) -> bytes:
 
 
 async def cached_bytes(
-    redis, store_id: int, families: Iterable[str], name: str, ttl: int, load: Callable[[], Awaitable[Any]]
+    redis,
+    store_id: int,
+    families: Iterable[str],
+    name: str,
+    ttl: int | Callable[[], int],
+    load: Callable[[], Awaitable[Any]],
 ) -> bytes:
     """The cached JSON bytes of (store, families, name), or load, encode, store and return them.
 
-    `load` returns the value to encode, or bytes stored as they are."""
+    `load` returns the value to encode, or bytes stored as they are. `ttl` may be
+    a function, asked after `load` (which can then decide how long its answer holds)."""
     started = time.perf_counter()
     families = tuple(families)
     try:
@@ -99,14 +105,20 @@ async def cached_bytes(
     metrics.CACHE.labels("miss").inc()
     body = _encoded(await load())
     try:
-        await redis.set(keys.cache_entry(store_id, generations.decode(), name), body, ex=ttl)
+        seconds = ttl() if callable(ttl) else ttl
+        await redis.set(keys.cache_entry(store_id, generations.decode(), name), body, ex=seconds)
     except _REDIS_ERRORS:
         metrics.CACHE.labels("error").inc()
     return body
 
 
 async def cached(
-    redis, store_id: int, families: Iterable[str], name: str, ttl: int, load: Callable[[], Awaitable[Any]]
+    redis,
+    store_id: int,
+    families: Iterable[str],
+    name: str,
+    ttl: int | Callable[[], int],
+    load: Callable[[], Awaitable[Any]],
 ) -> Any:
     """Like `cached_bytes`, decoded: for callers that compute with the value."""
     return jsonutil.loads(await cached_bytes(redis, store_id, families, name, ttl, load))

@@ -113,7 +113,10 @@ def _backtest(argv: list[str]) -> int:
 
 
 def _jobs(argv: list[str]) -> int:
+    from siprems import jobtypes
     from siprems.jobs.admin import main as jobs_main
+
+    jobtypes.install()  # redrive reads each type's retry policy
 
     return jobs_main(argv)
 

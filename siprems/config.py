@@ -61,6 +61,10 @@ class Settings:
     cache_ttl_seconds: int = 300
     idempotency_ttl_seconds: int = 86400
     legacy_chat_enabled: bool = True
+    # Bearer token for /metrics, /cache-stats and the detailed /ready. Empty: only
+    # requests that did not pass a proxy (no X-Forwarded-For: the instance's own,
+    # internal port) may read them.
+    metrics_token: str = ""
 
     # Assistant
     gemini_api_key: str = ""

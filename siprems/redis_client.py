@@ -9,6 +9,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+Redis = aioredis.Redis  # the type of every client here (cache and queue)
+
 MAX_CONNECTIONS = 64
 
 

@@ -15,7 +15,10 @@ import psycopg2.extras
 import pytest
 from support_users import User, register
 
-from siprems.devtools.stack import Stack
+from siprems import jobtypes
+from devtools.stack import Stack
+
+jobtypes.install()  # tests enqueue jobs in-process, as the API does
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +26,7 @@ def stack():
     # Every test registers users from 127.0.0.1: the shared stack's HAProxy gets
     # generous limits. Rate limiting itself is tested on an extra HAProxy with
     # the real limits (tests/test_topology_*.py).
-    for name in ("RATE_GENERAL", "RATE_CHAT", "RATE_PREDICT"):
+    for name in ("RATE_GENERAL", "RATE_CHAT", "RATE_PREDICT", "RATE_AUTH"):
         os.environ.setdefault(name, "100000")
     root = Path(tempfile.mkdtemp(prefix="siprems-test-"))
     s = Stack(root=root, fast_unsafe_postgres=True)

@@ -1,6 +1,6 @@
 """Helpers for the job tests: real worker and scheduler PROCESSES started from
 the stack's commands (`Procs`), SQL look-ups of the test tables of
-`siprems.jobs.testing_handlers`, and polling helpers (fixtures: support_jobs_fixtures)."""
+`devtools.testing_handlers`, and polling helpers (fixtures: support_jobs_fixtures)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from collections.abc import Callable
 import redis
 
 from siprems import keys
-from siprems.devtools.stack import REPO
+from devtools.stack import REPO
 from siprems.jobs import records
 
 VISIBILITY_MS = 1500
 WORKER_ENV = {
-    "JOB_PLUGINS": "siprems.jobs.testing_handlers",
+    "JOB_PLUGINS": "devtools.testing_handlers",
     "JOB_VISIBILITY_TIMEOUT_MS": VISIBILITY_MS,
     "JOB_CONCURRENCY": 8,
     "JOB_SHUTDOWN_GRACE_SECONDS": 20,
@@ -36,6 +36,8 @@ class Procs:
         self.sync = redis.Redis.from_url(stack.env()["QUEUE_REDIS_URL"], decode_responses=True)
 
     def start(self, name: str, kind: str = "worker", wait: bool = True, args: tuple = (), **env) -> subprocess.Popen:
+        path = self.stack.root / "log" / f"{name}.log"
+        logged = path.stat().st_size if path.exists() else 0  # a restart appends to the same log
         with open(self.stack.root / "log" / f"{name}.log", "ab") as log:
             proc = subprocess.Popen(
                 [*self.stack.commands()[kind], *args],
@@ -48,7 +50,24 @@ class Procs:
         self.procs[name] = proc
         if wait and kind == "worker":
             self.wait_ready(proc)
+        elif wait and kind == "scheduler":
+            self.wait_logged(name, proc, "scheduler started", logged)
         return proc
+
+    def wait_logged(self, name: str, proc: subprocess.Popen, text: str, offset: int, timeout: float = 30) -> None:
+        """Until the process's log past `offset` contains `text`: start-up imports the
+        job catalogue (numpy/pandas with forecasting), seconds on a loaded host."""
+        path = self.stack.root / "log" / f"{name}.log"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}")
+            with open(path, "rb") as log:
+                log.seek(offset)
+                if text.encode() in log.read():
+                    return
+            time.sleep(0.05)
+        raise TimeoutError(f"{name} did not log {text!r}")
 
     def consumer(self, name: str) -> str:
         """The worker's consumer name (host:pid), from its heartbeat."""

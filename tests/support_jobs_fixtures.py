@@ -11,7 +11,7 @@ import pytest_asyncio
 import redis.asyncio as aioredis
 from support_jobs import Procs
 
-from siprems.jobs.testing_handlers import TEST_TABLES_SQL
+from devtools.testing_handlers import TEST_TABLES_SQL
 
 
 @pytest.fixture()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from siprems.devtools.stack import REPO
+from devtools.stack import REPO
 
 sys.path.insert(0, str(REPO / "loadtests"))
 

@@ -5,7 +5,6 @@ for stock, siprems/inventory/policy.py)."""
 
 from __future__ import annotations
 
-import math
 import re
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal

@@ -10,7 +10,7 @@ import sys
 import httpx
 import pytest
 
-from siprems.devtools.stack import REPO, free_port, wait_for_http
+from devtools.stack import REPO, free_port, wait_for_http
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from siprems.chat.gemini import (
     ProviderUnavailable,
     Turn,
 )
-from siprems.devtools.stack import REPO, free_port, wait_for_http
+from devtools.stack import REPO, free_port, wait_for_http
 
 KEY = "test-key-" + uuid.uuid4().hex[:8]
 MODEL = "gemini-test"

@@ -7,6 +7,7 @@ import multiprocessing
 import socket
 import uuid
 
+import httpx
 import psycopg2
 import pytest
 
@@ -25,11 +26,13 @@ def test_health_is_trivial_json(client):
     assert r.json()["status"] == "healthy"
 
 
-def test_ready_reports_each_dependency(client):
-    r = client.get("/ready")
+def test_ready_reports_each_dependency_on_the_internal_port_only(client, stack):
+    r = httpx.get(f"http://127.0.0.1:{stack.ports.api[0]}/ready")
     assert r.status_code == 200
     assert r.json()["checks"]["database"] == "ok"
     assert r.json()["checks"]["redis"] == "ok"
+    public = client.get("/ready")  # through HAProxy: the status, nothing about the internals
+    assert public.status_code == 200 and public.json() == {"status": "ready"}
 
 
 def test_request_id_is_echoed(client):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 from support_jobs import wait_job
 
 from siprems.jobs import producer
@@ -136,9 +137,9 @@ async def test_running_task_cancel_scheduled_listing_and_idempotency(make_user, 
     assert r.status_code == 400
 
 
-def test_ready_reports_the_queue(client, procs):
+def test_ready_reports_the_queue(stack, procs):
     procs.start("w1")
-    r = client.get("/ready")
+    r = httpx.get(f"http://127.0.0.1:{stack.ports.api[0]}/ready")  # details: the internal port
     assert r.status_code == 200, r.text
     checks = r.json()["checks"]
     assert checks["queue"] == "ok"

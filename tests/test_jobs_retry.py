@@ -13,9 +13,9 @@ import sys
 from support_jobs import runs_of, state_is, wait_job
 
 from siprems import keys
-from siprems.devtools.stack import REPO
+from devtools.stack import REPO
 from siprems.jobs import producer
-from siprems.jobs.handlers import get_type
+from siprems.jobs.registry import get_type
 
 pytest_plugins = ["support_jobs_fixtures"]  # fixtures: procs, queue, pg, job_test_tables
 

@@ -32,12 +32,13 @@ async def test_job_runs_and_its_entry_is_gone_after_the_ack(procs, queue, pg):
 
 async def test_sigkill_mid_job_completes_on_another_worker_with_one_effect(procs, queue, pg):
     procs.start("victim")
-    done = await producer.enqueue(queue, "record_effect", {"sleep_ms": 1200})
+    # Long enough to outlast the survivor's start-up (it imports the job catalogue) on a loaded host.
+    done = await producer.enqueue(queue, "record_effect", {"sleep_ms": 8000})
     await wait_job(queue, done.job_id, state_is("STARTED"))
     procs.start("survivor")
     procs.kill("victim")
 
-    job = await wait_job(queue, done.job_id, state_is("SUCCESS"), timeout=15)
+    job = await wait_job(queue, done.job_id, state_is("SUCCESS"), timeout=40)
     survivor = procs.consumer("survivor")
     assert job.worker == survivor and job.attempts == 2
     assert [r["attempt"] for r in runs_of(pg, done.job_id)] == [1, 2]  # it ran twice ...

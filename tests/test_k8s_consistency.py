@@ -14,7 +14,7 @@ from k8s_support import OVERLAYS, REPO, container, env_of, find, one, pod_spec, 
 
 from siprems import keys
 from siprems.config import _ENV_NAMES, Settings, load_settings
-from siprems.jobs.handlers import QUEUES
+from siprems.jobs.registry import QUEUES
 
 APP_CONTAINERS = {
     ("Deployment", "api"): "api",

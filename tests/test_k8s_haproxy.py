@@ -14,7 +14,7 @@ import pytest
 from k8s_support import OVERLAYS, REPO, container, env_of, one, render
 from topology_support import Backend
 
-from siprems.devtools.stack import free_port, wait_for_port
+from devtools.stack import free_port, wait_for_port
 
 HAPROXY_DIR = REPO / "haproxy"
 SCRIPT = HAPROXY_DIR / "k8s-peers.sh"

@@ -46,17 +46,21 @@ def _metrics_dir_of(stack, name):
     return pathlib.Path(tempfile.gettempdir()) / f"siprems-metrics-{pid}"
 
 
-def test_metrics_json_summary(client):
+def _internal(stack) -> str:
+    return f"http://127.0.0.1:{stack.ports.api[0]}"
+
+
+def test_metrics_json_summary(stack, client):
     client.get("/health")
-    r = client.get("/metrics", params={"format": "json"})
+    r = httpx.get(_internal(stack) + "/metrics", params={"format": "json"})
     assert r.status_code == 200
     summary = r.json()["summary"]
     assert summary["total_requests"] >= 1
     assert "p95_latency_ms_upper" in summary
 
 
-def test_cache_stats_shape(client):
-    r = client.get("/cache-stats")
+def test_cache_stats_shape(stack):
+    r = httpx.get(_internal(stack) + "/cache-stats")
     assert r.status_code == 200
     body = r.json()
     assert body["available"] is True
@@ -78,3 +82,16 @@ def test_one_json_log_line_per_request(stack, client):
     for key in ("request_id", "instance", "worker", "route", "status", "duration_ms"):
         assert key in found
     assert found["route"] == "/ready" and found["status"] == 200
+
+
+def test_diagnostics_refuse_proxied_callers(stack):
+    """Defect: /metrics, /cache-stats and /ready's details were public. A request that
+    passed a proxy (X-Forwarded-For) is public even on an instance's own port."""
+    proxied = {"X-Forwarded-For": "203.0.113.9"}
+    for path in ("/metrics", "/cache-stats"):
+        r = httpx.get(_internal(stack) + path, headers=proxied)
+        assert r.status_code == 404 and r.json()["error"] == "not_found", path
+        assert httpx.get(_internal(stack) + path).status_code == 200, path
+    public = httpx.get(_internal(stack) + "/ready", headers=proxied)
+    assert public.status_code == 200 and public.json() == {"status": "ready"}
+    assert "checks" in httpx.get(_internal(stack) + "/ready").json()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import sys
 
-from siprems.devtools.stack import REPO
+from devtools.stack import REPO
 
 sys.path.insert(0, str(REPO / "loadtests"))
 

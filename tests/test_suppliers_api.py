@@ -83,3 +83,7 @@ def test_another_stores_supplier_is_404(user, make_user, db):
     assert other.get("/api/suppliers").json() == []
     assert user.get(f"/api/suppliers/{sid}").status_code == 200
     assert_error(other.get("/api/products/NOPE-1/purchasing"), 404, "NOPE-1")
+    add_product(db, store_of(db, user), "MINE-1")
+    assert_error(other.get("/api/products/MINE-1/purchasing"), 404, "MINE-1")
+    assert_error(other.patch("/api/products/MINE-1/purchasing", json={"pack_size": 2}), 404, "MINE-1")
+    assert user.get("/api/products/MINE-1/purchasing").json()["pack_size"] == 1

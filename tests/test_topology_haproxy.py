@@ -5,9 +5,11 @@ settings starts an extra HAProxy with the same config on free ports."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -26,7 +28,7 @@ from topology_support import (
     wait_until,
 )
 
-LIMITS = {"RATE_GENERAL": 20, "RATE_CHAT": 8, "RATE_PREDICT": 5}
+LIMITS = {"RATE_GENERAL": 20, "RATE_CHAT": 8, "RATE_PREDICT": 5, "RATE_AUTH": 6}
 UNROUTED = "/api/topology-probe"  # any path: the limits apply before routing (404 counts as served)
 
 
@@ -83,8 +85,95 @@ def test_user_over_limit_gets_429_while_another_user_from_same_address_is_not(li
         # /health is never limited, even for the limited user.
         assert set(_statuses(ca, 3 * LIMITS["RATE_GENERAL"], "/health")) == {200}
         # Real routes are limited the same way (the token is valid for the app too).
-        assert ca.get("/api/auth/profile").status_code == 429
-        assert cb.get("/api/auth/profile").status_code == 200
+        assert ca.get("/api/products/").status_code == 429
+        assert cb.get("/api/products/").status_code == 200
+
+
+def test_auth_routes_are_limited_by_address_only_in_their_own_table(limited, make_user):
+    """Defect: a token of one's own bought a fresh bucket for password guessing."""
+    url, _ = limited
+    a, b = make_user(), make_user()
+    source = fresh_source_address()
+    guess = {"email": a.email, "password": "Wrong-Guess-77"}
+    with (
+        client_from(source, url, headers=a.headers) as with_token,
+        client_from(source, url, headers=b.headers) as other_token,
+        client_from(source, url) as anon,
+    ):
+        sent = [anon.post("/api/auth/login", json=guess).status_code for _ in range(LIMITS["RATE_AUTH"] // 2)]
+        sent += [with_token.post("/api/auth/login", json=guess).status_code for _ in range(LIMITS["RATE_AUTH"] // 2)]
+        assert 429 not in sent, sent
+        over = _until_limited(lambda: with_token.post("/api/auth/login", json=guess))
+        _assert_429(over)
+        assert "sign-in" in over.json()["message"]
+        # Neither another token nor none gets a fresh bucket, for any /api/auth/ route.
+        assert other_token.post("/api/auth/login", json=guess).status_code == 429
+        assert anon.post("/api/auth/register", json={}).status_code == 429
+        assert other_token.get("/api/auth/profile").status_code == 429
+        # The general budget is separate: the same clients still reach the rest of the API.
+        assert 429 not in _statuses(with_token, LIMITS["RATE_GENERAL"] // 2)
+    with client_from(fresh_source_address(), url) as elsewhere:  # (b: a's own back-off may have begun)
+        assert elsewhere.post("/api/auth/login", json={**guess, "email": b.email}).status_code == 401
+
+
+def _raw_exchange(port: int, data: bytes, wait: float = 20.0) -> bytes:
+    """Sends raw bytes to HAProxy and reads until it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parsed(raw: bytes) -> tuple[int, dict[str, str], bytes]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return status, headers, body
+
+
+def _assert_json_error(status: int, headers: dict[str, str], body: bytes, code: int, error: str) -> None:
+    assert status == code, (status, headers, body)
+    assert headers["content-type"].startswith("application/json"), headers
+    data = json.loads(body)
+    assert data["error"] == error and isinstance(data["message"], str) and data["message"]
+    assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+    assert "default-src 'none'" in headers["content-security-policy"]
+
+
+def test_haproxys_own_errors_are_json_with_security_headers_or_nothing(stack):
+    """Defect: HAProxy's own 400 and 408 pages were HTML without the security headers."""
+    port = stack.ports.haproxy
+    # A request that reaches the rules: HAProxy's answer is JSON with the headers.
+    denied = _raw_exchange(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    _assert_json_error(*_parsed(denied), 404, "not_found")
+    # Malformed, or headers that never finish (`timeout http-request`, 10 s): HAProxy
+    # 2.6 can only give these its HTML page or nothing; it gives nothing.
+    for raw, wait in (
+        (b"GET / HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n", 20),
+        (b"GET /health HTTP/1.1\r\n", 30),
+    ):
+        answer = _raw_exchange(port, raw, wait=wait)
+        assert b"<html" not in answer.lower() and answer == b"", answer
+
+
+def test_every_status_haproxy_can_make_has_a_json_body():
+    cfg = (REPO / "haproxy" / "haproxy.cfg").read_text()
+    codes = {
+        int(c) for c in re.findall(r"^\s*http-error status (\d+) content-type application/json", cfg, re.MULTILINE)
+    }
+    # HAProxy's list of statuses it can generate (errorfile/http-error accept exactly these).
+    assert codes == {400, 401, 403, 404, 405, 407, 408, 410, 413, 425, 429, 500, 501, 502, 503, 504}
+    assert "errorloc" not in cfg
+
+
+def test_diagnostics_are_not_public(client):
+    for path in ("/metrics", "/cache-stats", "/metrics?format=json"):
+        r = client.get(path)
+        assert r.status_code == 404, path
+        assert r.json()["error"] == "not_found" and r.headers["x-content-type-options"] == "nosniff"
 
 
 def test_chat_and_predict_limits_are_independent_of_the_general_one(limited, make_user):
@@ -317,10 +406,13 @@ def test_graceful_reload_during_traffic_drops_no_request(stack):
     try:
         for t in threads:
             t.start()
-        time.sleep(1.0)
+        # Counts, not sleeps: enough traffic before, between and after the reloads
+        # however slow a loaded machine makes each request.
+        wait_until(lambda: len(results) >= 150, timeout=60)
         for _ in range(2):
             os.kill(proc.pid, signal.SIGUSR2)
-            time.sleep(1.5)
+            target = len(results) + 200
+            wait_until(lambda target=target: len(results) >= target, timeout=60)
         stop.set()
         for t in threads:
             t.join(15)

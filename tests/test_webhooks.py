@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from support_purchasing import assign, product_with_history, supplier
 from support_sales import add_product, assert_error, store_of
 from support_webhooks import Receiver
 
@@ -164,3 +165,66 @@ def test_another_stores_webhook_is_404(user, make_user):
     r = user.patch(f"/api/webhooks/{hid}", json={"events": ["stock.out", "stock.digest"], "is_active": False})
     assert r.status_code == 200 and r.json()["events"] == ["stock.digest", "stock.out"] and not r.json()["is_active"]
     assert user.delete(f"/api/webhooks/{hid}").status_code == 200
+
+
+def test_forecast_ready_and_purchase_order_received_events(user, db, procs, receiver):
+    procs.start("w1", **FAST_RETRIES)
+    rx = receiver()
+    _hook(user, rx.url, ["forecast.ready", "purchase_order.received"])
+    store = store_of(db, user)
+    product_with_history(db, store, "EVT-1", days=30)
+    sid = supplier(user, "Event Supplier", 2)["supplier_id"]
+    assign(user, "EVT-1", sid, pack_size=5)
+    r = user.post("/api/tasks/training/product/EVT-1")
+    assert r.status_code in (200, 202), r.text
+    rx.wait_for(lambda reqs: len(reqs) == 1, timeout=90)
+    ready = rx.events()[0]
+    assert ready["event"] == "forecast.ready" and ready["data"]["sku"] == "EVT-1" and ready["data"]["version"] >= 1
+    orders = user.post("/api/purchase-orders/draft", json={}).json()["orders"]
+    po = orders[0]["po_id"]
+    assert user.post(f"/api/purchase-orders/{po}/submit").status_code == 200
+    qty = orders[0]["lines"][0]["quantity"]
+    r = user.post(f"/api/purchase-orders/{po}/receive", json={"lines": [{"product_sku": "EVT-1", "quantity": qty}]})
+    assert r.status_code == 200, r.text
+    rx.wait_for(lambda reqs: len(reqs) == 2)
+    received = rx.events()[1]
+    assert received["event"] == "purchase_order.received"
+    assert received["data"]["purchase_order"]["po_id"] == po
+    assert received["data"]["purchase_order"]["status"] == "received"
+
+
+async def test_the_morning_digest_lists_products_to_reorder_and_orders_due(user, db, procs, receiver, queue):
+    from siprems.jobs import producer
+    from siprems.jobs.schedule import occurrences
+    from siprems.webhooks.jobs import SCHEDULES
+
+    (digest,) = SCHEDULES
+    assert digest.per_store and digest.job_type == "stock_digest"
+    # 07:00 in the store's time zone: 00:00 UTC for Jakarta.
+    fired = occurrences(digest.cron, "Asia/Jakarta", 1767225600 - 1, 1767225600 + 86400)  # from 2026-01-01 UTC
+    assert [t % 86400 for t in fired] == [0, 0] and fired[0] == 1767225600
+
+    procs.start("w1", **FAST_RETRIES)
+    rx = receiver()
+    _hook(user, rx.url, ["stock.digest"])
+    store = store_of(db, user)
+    add_product(db, store, "DIG-1", stock=0)  # out of stock: the reorder level asks for an order
+    p2 = add_product(db, store, "DIG-2", stock=50)
+    sid = supplier(user, "Digest Supplier", 0)["supplier_id"]
+    with db.cursor() as cur:
+        cur.execute(
+            """INSERT INTO purchase_orders (store_id, supplier_id, status, expected_date, ordered_at)
+               VALUES (%s, %s, 'ordered', current_date, now()) RETURNING po_id""",
+            (store, sid),
+        )
+        po = cur.fetchone()["po_id"]
+        cur.execute(
+            "INSERT INTO purchase_order_lines (po_id, store_id, product_id, quantity) VALUES (%s, %s, %s, 10)",
+            (po, store, p2["product_id"]),
+        )
+    await producer.enqueue(queue, "stock_digest", {}, store_id=store, job_id=f"cron:stock-digest:{store}:1")
+    rx.wait_for(lambda reqs: len(reqs) == 1)
+    event = rx.events()[0]
+    assert event["event"] == "stock.digest"
+    assert [i["sku"] for i in event["data"]["to_reorder"]] == ["DIG-1"]
+    assert [(o["po_id"], o["open_quantity"]) for o in event["data"]["orders_due"]] == [(po, 10)]

@@ -12,8 +12,9 @@ from workers import run_async
 
 
 def main(argv: list[str] | None = None) -> int:
+    from siprems import jobtypes
     from siprems.config import load_settings
-    from siprems.jobs.handlers import QUEUES, load_plugins
+    from siprems.jobs.registry import QUEUES, load_plugins
     from siprems.jobs.runtime import run_worker
     from siprems.logs import configure_logging
 
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     if settings.worker_nice > 0:  # before any thread starts: threads inherit it
         os.nice(settings.worker_nice)
+    jobtypes.install()
     load_plugins(settings.job_plugins)
     queues = [q.strip() for q in args.queues.split(",") if q.strip()]
     run_async(run_worker(settings, queues=queues, concurrency=args.concurrency, name=args.name))

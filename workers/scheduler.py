@@ -13,8 +13,9 @@ from workers import run_async
 
 async def _run(settings, only: list[str]) -> None:
     from siprems.db import create_pool
+    from siprems.jobs.registry import SCHEDULES
     from siprems.jobs.runtime import queue_client
-    from siprems.jobs.schedule import SCHEDULES, Scheduler
+    from siprems.jobs.schedule import Scheduler
 
     redis = queue_client(settings.queue_redis_url, block_ms=0)
     pool = await create_pool(settings.database_url, maxsize=2, timeout=settings.db_timeout)
@@ -34,8 +35,9 @@ async def _run(settings, only: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
+    from siprems import jobtypes
     from siprems.config import load_settings
-    from siprems.jobs.handlers import load_plugins
+    from siprems.jobs.registry import load_plugins
     from siprems.logs import configure_logging
 
     parser = argparse.ArgumentParser(prog="siprems-scheduler", description="Enqueue the periodic SIPREMS jobs.")
@@ -43,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     settings = load_settings()
     configure_logging()
+    jobtypes.install()
     load_plugins(settings.job_plugins)
     run_async(_run(settings, [n.strip() for n in args.only.split(",") if n.strip()]))
     return 0

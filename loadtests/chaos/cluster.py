@@ -1,4 +1,4 @@
-"""The chaos stack: the ordinary local stack (`siprems.devtools.stack.Stack`,
+"""The chaos stack: the ordinary local stack (`devtools.stack.Stack`,
 real processes on free loopback ports, fsync on) plus a second worker and two
 schedulers, with the few process controls the faults need."""
 
@@ -15,7 +15,7 @@ import redis
 
 from chaos import plugin
 from siprems import keys
-from siprems.devtools.stack import REPO, Stack
+from devtools.stack import REPO, Stack
 
 LOADTESTS = REPO / "loadtests"
 WORKERS = ("worker", "worker2")

@@ -28,7 +28,7 @@ import httpx
 from chaos import plugin
 from siprems import keys
 from siprems.forecasting import registry
-from siprems.jobs.handlers import QUEUES
+from siprems.jobs.registry import QUEUES
 
 JOB_WAIT = 90.0  # s the check waits for accepted jobs to finish
 TICK_LAG = 2  # s: the newest occurrences may not be enqueued yet

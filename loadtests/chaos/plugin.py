@@ -5,7 +5,7 @@ PostgreSQL, so the run can prove every occurrence fired, and ran, once."""
 from __future__ import annotations
 
 from siprems.db import execute
-from siprems.jobs.handlers import job_type
+from siprems.jobs.registry import job_type
 from siprems.jobs.schedule import Schedule, register_schedule
 
 SCHEDULE = "chaos-tick"

@@ -16,13 +16,21 @@ from chaos.traffic import ShopUser
 PASSWORD = "Chaos12345"
 
 
+async def _auth_post(http: httpx.AsyncClient, path: str, body: dict) -> httpx.Response:
+    """HAProxy limits /api/auth/* per address (RATE_AUTH): wait out a 429 (bounded)."""
+    for _ in range(20):
+        r = await http.post(path, json=body)
+        if r.status_code != 429:
+            break
+        await asyncio.sleep(float(r.headers.get("retry-after", "1")))
+    r.raise_for_status()
+    return r
+
+
 async def register(http: httpx.AsyncClient, label: str) -> dict:
     email = f"{label}-{uuid.uuid4().hex[:8]}@chaos.example"
-    r = await http.post("/api/auth/register", json={"email": email, "password": PASSWORD, "full_name": label})
-    r.raise_for_status()
-    r = await http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-    r.raise_for_status()
-    return r.json()
+    await _auth_post(http, "/api/auth/register", {"email": email, "password": PASSWORD, "full_name": label})
+    return (await _auth_post(http, "/api/auth/login", {"email": email, "password": PASSWORD})).json()
 
 
 def _history(skus: list[str], days: int, rng: random.Random) -> list[dict]:

@@ -19,8 +19,8 @@ import psycopg2.extras
 import redis
 
 from siprems import keys
-from siprems.devtools.stack import DB_NAME, DB_USER, Stack
-from siprems.jobs.handlers import QUEUES
+from devtools.stack import DB_NAME, DB_USER, Stack
+from siprems.jobs.registry import QUEUES
 
 
 def _children() -> dict[int, list[int]]:

@@ -21,7 +21,8 @@ from sanic_ext import openapi
 
 from siprems import cache
 from siprems.api import docs
-from siprems.api.guard import authenticated, caller_locale
+from siprems.api.daily_cache import cached_for_today
+from siprems.api.guard import authenticated
 from siprems.api.responses import raw_json
 from siprems.api.validation import validate
 from siprems.calendar.locale import StoreLocale
@@ -115,19 +116,12 @@ METRICS = {
 }
 
 
-async def _cached(request: Request, name: str, load: Callable[[object, StoreLocale], Awaitable]):
-    """`load(db, locale)`, cached per store under a name holding the local date."""
-    ctx = request.app.ctx
-    locale = await caller_locale(request)
-    key = f"dash:{name}:{locale.today().isoformat()}"
-    return await cache.cached_bytes(
-        ctx.redis,
-        locale.store_id,
-        (cache.SALES, cache.CATALOG, cache.MODELS),  # MODELS: the stock policy reads forecasts
-        key,
-        ctx.settings.cache_ttl_seconds,
-        lambda: load(ctx.db, locale),
-    )
+async def _cached(request: Request, name: str, load: Callable[[object, StoreLocale], Awaitable]) -> bytes:
+    """`load(db, locale)`, cached per store until the store's local midnight."""
+    db = request.app.ctx.db
+    # MODELS: the stock policy reads forecasts.
+    families = (cache.SALES, cache.CATALOG, cache.MODELS)
+    return await cached_for_today(request, families, f"dash:{name}", lambda locale: load(db, locale))
 
 
 async def _stats(request: Request):

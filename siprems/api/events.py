@@ -24,14 +24,16 @@ from sanic_ext import openapi
 
 from siprems import cache
 from siprems.api import docs
+from siprems.api.daily_cache import cached_for_today
 from siprems.api.fieldtypes import Boolean, IsoDate, text
 from siprems.api.guard import authenticated, caller_locale
+from siprems.api.responses import raw_json
 from siprems.api.validation import validate
 from siprems.calendar import events
+from siprems.calendar.locale import check_year
 
 bp = Blueprint("events", url_prefix="/api/events")
 
-MIN_YEAR, MAX_YEAR = 1900, 2200
 MAX_SPAN = timedelta(days=366 * 10)
 
 
@@ -80,9 +82,7 @@ class RangeQuery(BaseModel):
 
 
 def _in_years(value: date) -> date:
-    if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ValueError(f"must be between {MIN_YEAR}-01-01 and {MAX_YEAR}-12-31")
-    return value
+    return check_year(value)
 
 
 EVENT = {
@@ -116,8 +116,14 @@ EVENT = {
 @validate(query=RangeQuery)
 async def list_events(request: Request, query: RangeQuery):
     db = request.app.ctx.db
-    locale = await caller_locale(request)
-    return json(await events.list_events(db, locale, query.start, query.end))
+    return raw_json(
+        await cached_for_today(
+            request,
+            (cache.EVENTS,),  # holidays: the store's country (SETTINGS, always part of the key)
+            f"events:{query.start}:{query.end}",
+            lambda locale: events.list_events(db, locale, query.start, query.end),
+        )
+    )
 
 
 @bp.post("")

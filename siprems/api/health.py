@@ -1,4 +1,5 @@
-"""Liveness (`/health`: no dependency calls) and readiness (`/ready`)."""
+"""Liveness (`/health`: no dependency calls) and readiness (`/ready`: public
+callers get only the status; internal ones the check of each dependency)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sanic.response import json
 from sanic_ext import openapi
 
 from siprems import readiness
+from siprems.api.internal import is_internal
 
 bp = Blueprint("health")
 
@@ -23,6 +25,13 @@ async def ready(request: Request):
     ctx = request.app.ctx
     checks = await readiness.check_all(ctx.db, ctx.redis, ctx.queue)
     down = [name for name, status in checks.items() if isinstance(status, str) and status != "ok"]
+    if not is_internal(request):  # what is down, and why, is for operators
+        if down:
+            return json(
+                {"status": "not_ready", "error": "service_unavailable", "message": "The service is not ready."},
+                status=503,
+            )
+        return json({"status": "ready"})
     if down:
         return json(
             {

@@ -25,7 +25,7 @@ from siprems.db import fetch_one
 from siprems.errors import BadRequest, Conflict, NotFound
 from siprems.jobs import producer, records
 from siprems.jobs.records import JobState
-from siprems.jobs.schedule import SCHEDULES
+from siprems.jobs.registry import SCHEDULES
 
 bp = Blueprint("tasks", url_prefix="/api/tasks")
 

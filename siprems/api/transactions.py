@@ -28,6 +28,7 @@ from siprems.api import docs
 from siprems.api.fieldtypes import Boolean, IsoDate, text, whole_number
 from siprems.api.guard import authenticated, caller_locale
 from siprems.api.validation import validate
+from siprems.calendar.locale import check_year
 from siprems.errors import ValidationFailed
 from siprems.sales import ledger, selling
 from siprems.team import roles
@@ -80,9 +81,11 @@ class SaleBody(BaseModel):
 
 def _parse_when(value: str) -> date | datetime:
     try:
-        return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        when = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
     except ValueError:
         raise ValueError("must be YYYY-MM-DD or an ISO 8601 date-time") from None
+    check_year(when if not isinstance(when, datetime) else when.date())
+    return when
 
 
 class CartProduct(BaseModel):

@@ -83,11 +83,25 @@ async def store_locale(pool, store_id: int, redis=None) -> StoreLocale:
     return StoreLocale(store_id, **found)
 
 
+# Every date a client sends lies in these years: all a shop can mean, and far
+# enough from datetime's limits (years 1 and 9999) that no time-zone shift or
+# day arithmetic overflows (9999-12-31 once answered 500).
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
+def check_year(day: date) -> date:
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        raise ValueError(f"must be between {MIN_YEAR}-01-01 and {MAX_YEAR}-12-31")
+    return day
+
+
 def parse_iso_date(value: str) -> date:
-    """Exactly YYYY-MM-DD (no time, no other format), as a real calendar date."""
+    """Exactly YYYY-MM-DD (no time, no other format), as a real calendar date
+    within [MIN_YEAR, MAX_YEAR]."""
     if not isinstance(value, str) or len(value) != 10 or value[4] != "-" or value[7] != "-":
         raise ValueError("must be a date in the form YYYY-MM-DD")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValueError("must be a real calendar date in the form YYYY-MM-DD") from None
+    return check_year(day)

@@ -269,6 +269,7 @@ _PATTERNS: list[tuple[str, tuple[str, ...]]] = [
             r"\bwill (i )?sell",
             r"\bakan terjual",
             r"\bbakal (laku|terjual)",
+            r"\b(why|kenapa|mengapa)\b",  # "why will X sell so much?": the forecast with its drivers
         ),
     ),
     (

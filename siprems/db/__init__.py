@@ -17,6 +17,8 @@ import psycopg2.extras
 from siprems import metrics
 from siprems.db import aiopg_patch
 
+Pool = aiopg.Pool  # the type of `create_pool`'s result, for annotations everywhere
+
 aiopg_patch.apply()  # a refused connect must not break later connects under uvloop (aiopg #909)
 # json/jsonb columns (stored forecast models: 365-day paths) parsed with orjson,
 # several times faster than the stdlib json psycopg2 uses by default.

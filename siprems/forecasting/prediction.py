@@ -11,7 +11,9 @@ from siprems.db import fetch_all, fetch_one
 from siprems.errors import NotFound
 from siprems.forecasting import ForecastModel, baseline, holiday_names, registry
 from siprems.forecasting.calendar import to_date
-from siprems.forecasting.service import StoreContext, chosen_holdout, closed_weekdays, store_context, store_events
+from siprems.forecasting.drivers import explain
+from siprems.forecasting.registry import chosen_holdout
+from siprems.forecasting.service import StoreContext, closed_weekdays, store_context, store_events
 from siprems.inventory.policy import COVER_HORIZON_DAYS, Incoming, assess, daily_sigma
 from siprems.inventory.restock import recommendation
 from siprems.inventory.stock import ProductStock, item_of
@@ -149,6 +151,7 @@ async def _view(
         "chartData": chart,
         "accuracy": accuracy,
         "model": facts,
+        "drivers": explain(model, today, days),
         # For `compose` (not sent): a year of daily demand and its spread, the stock policy's input.
         "_year": [r["yhat"] for r in year],
         "_sigma": [round(daily_sigma(r), 6) for r in year],

@@ -44,6 +44,13 @@ SELECT p.product_id, p.sku, p.name, p.category, p.stock, p.lead_time_days, p.ser
 """
 
 
+def chosen_holdout(model: dict) -> dict:
+    """Holdout metrics of the method the model chose (MASE, sMAPE %, WAPE %, coverage %)."""
+    holdout = (model.get("metrics") or {}).get("holdout") or {}
+    chosen = holdout.get(model.get("method"))
+    return chosen if isinstance(chosen, dict) else {}
+
+
 async def product_with_latest_id(pool, store_id: int, sku: str) -> tuple[dict, dict | None] | None:
     """A product (by SKU) and its newest model's id and version, in one query;
     None when the store has no such product."""
@@ -85,8 +92,6 @@ async def save(pool, *, store_id: int, product_id: int, model: dict, run_id: str
     Returns `{model_id, version, created}`; `created` is False when this run
     id had already stored its version.
     """
-    from siprems.forecasting.service import chosen_holdout
-
     holdout = chosen_holdout(model)
     async with transaction(pool) as cur:
         await cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", (_LOCK_NAMESPACE, product_id))

@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from siprems import metrics
+from siprems import cache, metrics
 from siprems.db import fetch_all, fetch_one
 from siprems.forecasting import ForecastModel, registry, train
+from siprems.forecasting.stockouts import stockout_days
+from siprems.inventory import ledger
+from siprems.redis_client import Redis
 
 log = logging.getLogger("siprems.forecasting")
 
@@ -72,13 +75,26 @@ async def closed_weekdays(pool, store_id: int) -> set[int]:
     return {DAY_NAMES.index(r["day_of_week"]) for r in rows}
 
 
+async def stockouts(pool, store: StoreContext, product_id: int, since: date, today: date) -> list[tuple]:
+    """The product's stock-out intervals since ``since`` from the stock ledger, as local days."""
+    zone = ZoneInfo(store.timezone)
+    start = datetime.combine(since, datetime.min.time(), zone)
+    end = datetime.combine(today, datetime.min.time(), zone)
+    found = await ledger.stockout_intervals(pool, store.store_id, start, end, [product_id])
+    return [
+        (began.astimezone(zone).date(), back.astimezone(zone).date() if back is not None else None)
+        for began, back in found.get(product_id, [])
+    ]
+
+
 async def training_inputs(pool, store: StoreContext, product_id: int) -> dict:
     today = store.today
     since = today - timedelta(days=HISTORY_WINDOW_DAYS)
-    sales, events, shut = await asyncio.gather(
+    sales, events, shut, out = await asyncio.gather(
         daily_sales(pool, store, product_id, since),
         store_events(pool, store.store_id),
         closed_weekdays(pool, store.store_id),
+        stockouts(pool, store, product_id, since, today),
     )
     closed: set[date] = set()
     if sales and shut:
@@ -92,6 +108,7 @@ async def training_inputs(pool, store: StoreContext, product_id: int) -> dict:
     return {
         "sales": [(d, q) for d, q, _ in sales],
         "closed_days": closed,
+        "stockout_days": stockout_days(out, until=today - timedelta(days=1), sold_on=(d for d, q, _ in sales if q > 0)),
         "events": events,
         "country": store.country,
         "subdiv": store.subdivision,
@@ -104,6 +121,7 @@ def _fit(inputs: dict, warm: dict | None) -> tuple[ForecastModel, float]:
     model = train(
         inputs["sales"],
         closed_days=inputs["closed_days"],
+        stockout_days=inputs.get("stockout_days", ()),
         events=inputs["events"],
         country=inputs["country"],
         subdiv=inputs["subdiv"],
@@ -113,31 +131,11 @@ def _fit(inputs: dict, warm: dict | None) -> tuple[ForecastModel, float]:
     return model, time.perf_counter() - started
 
 
-def chosen_holdout(model: dict) -> dict:
-    """Holdout metrics of the method the model chose (MASE, sMAPE %, WAPE %, coverage %)."""
-    holdout = (model.get("metrics") or {}).get("holdout") or {}
-    chosen = holdout.get(model.get("method"))
-    return chosen if isinstance(chosen, dict) else {}
-
-
-async def _invalidate_reads(store_id: int, redis=None) -> None:
-    """Cached predictions and restock lists of the store must see the new model."""
-    from siprems import cache
-    from siprems.config import load_settings
-    from siprems.redis_client import create_redis
-
-    if redis is not None:
-        await cache.invalidate(redis, store_id, cache.MODELS)
-        return
-    client = create_redis(load_settings().redis_url)
-    try:
-        await cache.invalidate(client, store_id, cache.MODELS)
-    finally:
-        await client.aclose()
-
-
-async def train_product(pool, store_id: int, product_id: int, run_id: str | None = None, ctx=None, redis=None) -> dict:
-    """Train one product and store the model as a new version (idempotent per run id)."""
+async def train_product(
+    pool, store_id: int, product_id: int, run_id: str | None = None, ctx=None, *, redis: Redis
+) -> dict:
+    """Train one product and store the model as a new version (idempotent per run id);
+    `redis` is the cache Redis, whose cached predictions and stock reads must see the model."""
     store = await store_context(pool, store_id)
     inputs = await training_inputs(pool, store, product_id)
     previous = await registry.latest(pool, store_id, product_id)
@@ -148,8 +146,8 @@ async def train_product(pool, store_id: int, product_id: int, run_id: str | None
     if ctx is not None:
         await ctx.check_cancelled()
     saved = await registry.save(pool, store_id=store_id, product_id=product_id, model=model.to_dict(), run_id=run_id)
-    await _invalidate_reads(store_id, redis)
-    holdout = chosen_holdout(model.to_dict())
+    await cache.invalidate(redis, store_id, cache.MODELS)
+    holdout = registry.chosen_holdout(model.to_dict())
     metrics.FORECAST_FIT.labels(model.method).observe(seconds)
     if holdout.get("wape") is not None:
         metrics.FORECAST_ERROR.labels(model.method).observe(float(holdout["wape"]) / 100.0)
@@ -186,20 +184,3 @@ async def history_length(pool, store_id: int, product_id: int) -> int:
     if not row or row["first"] is None:
         return 0
     return (datetime.now(row["first"].tzinfo) - row["first"]).days + 1
-
-
-async def predict(pool, store_id: int, product_sku: str, days: int, ctx=None, history_days: int = 90) -> dict:
-    """Job handler form of a prediction (`/api/predict/async`): trains if needed."""
-    from siprems.forecasting import prediction
-
-    product = await fetch_one(
-        pool, "SELECT product_id FROM products WHERE store_id = %s AND sku = %s", (store_id, product_sku)
-    )
-    if product is None:
-        from siprems.jobs.context import PermanentError
-
-        raise PermanentError(f"Product with SKU {product_sku} not found")
-    model_row = await registry.latest(pool, store_id, product["product_id"])
-    if model_row is None or prediction.is_stale(model_row, (await store_context(pool, store_id)).today):
-        await train_product(pool, store_id, product["product_id"], run_id=getattr(ctx, "job_id", None), ctx=ctx)
-    return await prediction.answer(pool, store_id, product_sku, days, history_days)

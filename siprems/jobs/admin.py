@@ -20,8 +20,8 @@ from redis import exceptions as redis_errors
 
 from siprems import keys
 from siprems.jobs import producer, records, scripts, status
-from siprems.jobs.handlers import QUEUES, REGISTRY, load_plugins
 from siprems.jobs.records import text
+from siprems.jobs.registry import QUEUES, REGISTRY, load_plugins
 
 
 def _print(value) -> None:

@@ -1,5 +1,7 @@
 """What a handler gets: its job's identity and arguments, the PostgreSQL pool,
-checkpoints (`check_cancelled`, `progress`) and fan-out to child jobs."""
+the queue Redis (`redis`) and the cache Redis (`cache_redis`, e.g. to
+invalidate cached reads), the settings, checkpoints (`check_cancelled`,
+`progress`) and fan-out to child jobs."""
 
 from __future__ import annotations
 
@@ -10,24 +12,9 @@ from typing import Any
 
 from siprems import keys
 from siprems.jobs import producer, scripts
+from siprems.jobs.errors import JobCancelled, LeaseLost
 
 log = logging.getLogger("siprems.jobs")
-
-
-class JobError(Exception):
-    """Base of the exceptions that steer the runtime."""
-
-
-class PermanentError(JobError):
-    """A failure that no retry can fix: the job fails at once (dead letter)."""
-
-
-class JobCancelled(JobError):
-    """Raised at a checkpoint after the job was cancelled: it ends REVOKED."""
-
-
-class LeaseLost(JobError):
-    """Another worker has reclaimed this job (we looked dead): stop, do not ack."""
 
 
 @dataclass
@@ -57,6 +44,7 @@ class JobContext:
         pool,
         settings,
         worker: str,
+        cache_redis=None,
         lease_lost: Callable[[], bool] = lambda: False,
     ):
         self.job_id = job_id
@@ -64,7 +52,8 @@ class JobContext:
         self.store_id = store_id
         self.args = args
         self.attempt = attempt
-        self.redis = redis
+        self.redis = redis  # the queue Redis
+        self.cache_redis = cache_redis  # the cache Redis (None only in tests that need none)
         self.pool = pool
         self.settings = settings
         self.worker = worker

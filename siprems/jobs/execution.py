@@ -11,14 +11,9 @@ import traceback
 from collections.abc import Callable
 
 from siprems import jsonutil
-from siprems.jobs.context import (
-    JobCancelled,
-    JobContext,
-    LeaseLost,
-    PermanentError,
-    WaitForChildren,
-)
-from siprems.jobs.handlers import JobType
+from siprems.jobs.context import JobContext, WaitForChildren
+from siprems.jobs.errors import JobCancelled, LeaseLost, PermanentError
+from siprems.jobs.registry import JobType
 
 log = logging.getLogger("siprems.jobs.worker")
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 
 from siprems import keys
-from siprems.jobs.handlers import QUEUES
 from siprems.jobs.records import text
+from siprems.jobs.registry import QUEUES
 
 REPAIR_AFTER_SECONDS = 600
 DEAD_LETTER_DAYS = 30

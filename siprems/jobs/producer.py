@@ -18,6 +18,7 @@ from siprems import jsonutil, keys
 from siprems.errors import ServiceUnavailable
 from siprems.jobs import scripts
 from siprems.jobs.records import text
+from siprems.jobs.registry import get_type
 
 DEFAULT_IDEMPOTENCY_TTL = 86_400
 
@@ -60,7 +61,6 @@ def _due_ms(due_at: datetime | float | None) -> int:
 
 
 def _args(spec: JobSpec) -> list:
-    from siprems.jobs.handlers import get_type
 
     job_type = get_type(spec.type)
     idem = keys.job_idempotency(spec.store_id, spec.idempotency_key) if spec.idempotency_key else ""

@@ -33,10 +33,11 @@ from siprems.jobs.delayed import DelayedMover
 from siprems.jobs.durations import DurationStats
 from siprems.jobs.execution import run_handler
 from siprems.jobs.finisher import TRANSIENT, Finisher
-from siprems.jobs.handlers import QUEUES, UnknownJobType, get_type
 from siprems.jobs.janitor import Janitor
 from siprems.jobs.lease import LeaseKeeper
 from siprems.jobs.records import text
+from siprems.jobs.registry import QUEUES, UnknownJobType, get_type
+from siprems.redis_client import create_redis
 
 log = logging.getLogger("siprems.jobs.worker")
 
@@ -74,6 +75,7 @@ class Worker:
         self.visibility_ms = settings.job_visibility_timeout_ms
         self.block_ms = int(min(1000, max(20, self.visibility_ms // 4)))
         self.redis = queue_client(settings.queue_redis_url, self.block_ms)
+        self.cache_redis = create_redis(settings.redis_url)  # handed to handlers (cache invalidation)
         self.pool = pool
         self.inflight: dict[tuple[str, str], asyncio.Task | None] = {}
         self.stopping = asyncio.Event()
@@ -134,6 +136,7 @@ class Worker:
             await self.durations.flush(self.redis)
             self.lease.stop()
             await self.redis.aclose()
+            await self.cache_redis.aclose()
             self.pool.close()
             await self.pool.wait_closed()
             log.info("worker stopped", extra={"worker": self.name, "processed": self.processed})
@@ -313,6 +316,7 @@ class Worker:
             args=orjson.loads(args_json),
             attempt=int(attempts),
             redis=self.redis,
+            cache_redis=self.cache_redis,
             pool=self.pool,
             settings=self.settings,
             worker=self.name,

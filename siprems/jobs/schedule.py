@@ -24,10 +24,8 @@ and enqueue one job per store.
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import logging
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -37,57 +35,14 @@ from siprems import keys
 from siprems.db import fetch_all
 from siprems.jobs import producer, scripts
 from siprems.jobs.records import text
+from siprems.jobs.registry import SCHEDULES, Schedule, register_schedule
+
+__all__ = ["SCHEDULES", "Schedule", "Scheduler", "occurrences", "register_schedule", "to_fire"]
 
 log = logging.getLogger("siprems.jobs.scheduler")
 
 MISFIRE_GRACE_SECONDS = 10
 STORE_CACHE_SECONDS = 60
-FORECASTING = "siprems.forecasting.service"
-
-
-@dataclass(frozen=True)
-class Schedule:
-    name: str
-    cron: str
-    job_type: str
-    args: dict = field(default_factory=dict)
-    per_store: bool = False  # one job per store, the expression read in the store's time zone
-    timezone: str = "UTC"  # for schedules that are not per store
-    catchup_seconds: int = 0  # a missed occurrence this recent still fires (once) after downtime
-    requires: str | None = None  # a module that must exist, else the schedule is skipped
-
-
-SCHEDULES: dict[str, Schedule] = {}
-
-
-def register_schedule(schedule: Schedule) -> None:
-    croniter(schedule.cron)  # reject a bad expression at import time
-    SCHEDULES[schedule.name] = schedule
-
-
-register_schedule(
-    Schedule(
-        "nightly-retrain",
-        "0 2 * * *",
-        "train_all",
-        {"trigger": "nightly"},
-        per_store=True,
-        catchup_seconds=6 * 3600,
-        requires=FORECASTING,
-    )
-)
-register_schedule(
-    Schedule(
-        "hourly-stale-retrain",
-        "20 * * * *",
-        "train_all",
-        {"only_stale": True, "trigger": "hourly"},
-        per_store=True,
-        requires=FORECASTING,
-    )
-)
-register_schedule(Schedule("stock-digest", "0 7 * * *", "stock_digest", per_store=True, catchup_seconds=3 * 3600))
-register_schedule(Schedule("cleanup-job-records", "*/15 * * * *", "cleanup_job_records", catchup_seconds=3600))
 
 
 def occurrences(expr: str, tz: str, after: float, until: float, limit: int = 100_000) -> list[int]:
@@ -120,7 +75,6 @@ class Scheduler:
         self._raise_to = redis.register_script(scripts.RAISE_TO)
         self._stores: list[tuple[str, list[int]]] = []
         self._stores_at = 0.0
-        self._skipped: set[str] = set()
         self._failed_at: dict[str, float] = {}  # throttles the error log
 
     async def run(self, stopping: asyncio.Event) -> None:
@@ -141,11 +95,6 @@ class Scheduler:
         now = time.time() if now is None else now
         fired = 0
         for schedule in self.schedules.values():
-            if schedule.requires and importlib.util.find_spec(schedule.requires) is None:
-                if schedule.name not in self._skipped:
-                    log.warning("schedule skipped: %s is missing", schedule.requires, extra={"schedule": schedule.name})
-                    self._skipped.add(schedule.name)
-                continue
             try:
                 for scope, tz, store_ids in await self._scopes(schedule):
                     fired += await self._fire(schedule, scope, tz, store_ids, now)

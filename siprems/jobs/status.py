@@ -9,9 +9,9 @@ import time
 import orjson
 
 from siprems import keys
-from siprems.jobs.handlers import QUEUES
 from siprems.jobs.lease import HEARTBEAT_SECONDS
 from siprems.jobs.records import text
+from siprems.jobs.registry import QUEUES
 
 ALIVE_SECONDS = 5 * HEARTBEAT_SECONDS
 

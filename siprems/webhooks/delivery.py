@@ -13,7 +13,7 @@ import httpx
 
 from siprems import jsonutil
 from siprems.db import execute, fetch_one
-from siprems.jobs.context import PermanentError
+from siprems.jobs.errors import PermanentError
 from siprems.webhooks import signing, urls
 
 TIMEOUT_SECONDS = 10.0

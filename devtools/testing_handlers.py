@@ -1,5 +1,5 @@
 """Job types and a schedule for tests and benchmarks only. Loaded by workers
-and schedulers when JOB_PLUGINS=siprems.jobs.testing_handlers.
+and schedulers when JOB_PLUGINS=devtools.testing_handlers.
 
 `record_effect` shows idempotency: every run is logged in job_test_runs, but
 the effect (a row keyed by job id, ON CONFLICT DO NOTHING) happens once per
@@ -13,7 +13,7 @@ import signal
 
 from siprems.db import execute
 from siprems.jobs.context import ChildJob
-from siprems.jobs.handlers import job_type
+from siprems.jobs.registry import job_type
 from siprems.jobs.schedule import Schedule, register_schedule
 
 TEST_TABLES_SQL = """

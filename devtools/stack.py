@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 PG_BIN_CANDIDATES = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 DB_NAME = "siprems"
 DB_USER = "siprems"
@@ -171,6 +171,7 @@ class Stack:
             RATE_GENERAL=os.environ.get("RATE_GENERAL", "100"),
             RATE_CHAT=os.environ.get("RATE_CHAT", "50"),
             RATE_PREDICT=os.environ.get("RATE_PREDICT", "30"),
+            RATE_AUTH=os.environ.get("RATE_AUTH", "20"),
             HAPROXY_TRUSTED_PROXY=os.environ.get("HAPROXY_TRUSTED_PROXY", ""),
         )
         env.update({k: str(v) for k, v in extra.items()})
@@ -492,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     data) for `make run`; `exec DIR NAME`: become service NAME (Procfile)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m siprems.devtools.stack")
+    parser = argparse.ArgumentParser(prog="python -m devtools.stack")
     parser.add_argument("action", choices=["prepare", "exec"])
     parser.add_argument("dir", type=Path)
     parser.add_argument("name", nargs="?")
