@@ -81,6 +81,8 @@ ROUTE_ROLES: dict[str, str] = {
     "POST /api/predict/async": MANAGER,
     "GET /api/predict/task/{task_id}": MANAGER,
     "GET /api/predict/restock": MANAGER,
+    "GET /api/predict/accuracy": MANAGER,
+    "GET /api/predict/model/{sku}/status": MANAGER,
     "GET /api/tasks/active": MANAGER,
     "GET /api/tasks/scheduled": MANAGER,
     "GET /api/tasks/{task_id}": MANAGER,
