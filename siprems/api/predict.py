@@ -17,7 +17,7 @@ from siprems.api.guard import authenticated
 from siprems.api.validation import validate
 from siprems.errors import NotFound
 from siprems.forecasting import accuracy as forecast_accuracy
-from siprems.forecasting import prediction, registry, training_requests
+from siprems.forecasting import prediction, registry, store_forecast, training_requests
 from siprems.inventory.restock import restock_list
 from siprems.jobs import producer, records
 
@@ -367,3 +367,54 @@ async def model_status(request: Request, sku: str):
     if status is None:
         raise _no_product(sku)
     return json(status)
+
+
+BAND = {
+    "type": "object",
+    "properties": {k: {"type": "number"} for k in ("predicted", "lower80", "upper80", "lower", "upper")},
+}
+
+
+@bp.get("/store")
+@openapi.summary("Store-level forecast: total units and revenue over the horizon with intervals")
+@openapi.description(
+    "From every product's stored model; intervals from the products' predictive spreads (variances "
+    "added over days and products), not by summing interval bounds. Products without a model are "
+    "counted in `products_without_model` and left out."
+)
+@openapi.secured("bearerAuth")
+@docs.response(
+    200,
+    {
+        "type": "object",
+        "properties": {
+            "today": {"type": "string"},
+            "forecast_days": {"type": "integer"},
+            "products_forecast": {"type": "integer"},
+            "products_without_model": {"type": "integer"},
+            "units": BAND,
+            "revenue": BAND,
+            "daily": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"date": {"type": "string"}, "units": BAND, "revenue": BAND},
+                },
+            },
+        },
+    },
+)
+@docs.errors(400, 401)
+@authenticated
+@validate(query=RestockQuery)
+async def store_level(request: Request, query: RestockQuery):
+    ctx, store_id = request.app.ctx, request.ctx.store_id
+    body = await cache.cached(
+        ctx.redis,
+        store_id,
+        (cache.CATALOG, cache.MODELS, cache.SETTINGS),
+        f"store-forecast:{query.days}",
+        PREDICT_CACHE_TTL,
+        lambda: store_forecast.store_forecast(ctx.db, store_id, query.days),
+    )
+    return json(body)

@@ -77,8 +77,6 @@ class ChatService:
         question = Message("user", message, now_iso())
         saved, past = True, []
         try:
-            if not await self.history.claim(identity.user_id, session_id):
-                raise _session_not_found()
             if self.provider is not None:
                 past = await self.history.messages(identity.user_id, session_id, PROMPT_HISTORY_MESSAGES)
         except REDIS_ERRORS as exc:

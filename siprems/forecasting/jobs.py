@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg2.errors
+
 from siprems.db import fetch_all, fetch_one
 from siprems.forecasting import prediction, registry, service
 from siprems.jobs.context import ChildJob, JobContext, WaitForChildren
@@ -50,9 +52,7 @@ async def train_product(ctx: JobContext, product_id: int, sku: str | None = None
     if product is None:
         raise PermanentError(f"Product {product_id} does not exist in this store (deleted or archived)")
     await ctx.check_cancelled()
-    result = await service.train_product(
-        ctx.pool, ctx.store_id, int(product_id), run_id=ctx.job_id, ctx=ctx, redis=ctx.cache_redis
-    )
+    result = await _train(ctx, int(product_id))
     data = {"product_id": int(product_id), "sku": sku, "job_id": ctx.job_id}
     data.update({k: result[k] for k in ("version", "method", "model_id") if k in result})
     await webhook_events.emit_quietly(
@@ -82,10 +82,18 @@ async def predict(ctx: JobContext, product_sku: str, days: int = 30, **_: Any) -
     model_row = await registry.latest(ctx.pool, ctx.store_id, product["product_id"])
     today = (await service.store_context(ctx.pool, ctx.store_id)).today
     if model_row is None or prediction.is_stale(model_row, today):
-        await service.train_product(
-            ctx.pool, ctx.store_id, product["product_id"], run_id=ctx.job_id, ctx=ctx, redis=ctx.cache_redis
-        )
+        await _train(ctx, product["product_id"])
     return await prediction.answer(ctx.pool, ctx.store_id, product_sku, int(days))
+
+
+async def _train(ctx: JobContext, product_id: int) -> dict[str, Any]:
+    try:
+        return await service.train_product(
+            ctx.pool, ctx.store_id, product_id, run_id=ctx.job_id, ctx=ctx, redis=ctx.cache_redis
+        )
+    except psycopg2.errors.ForeignKeyViolation as exc:
+        # The model's product row went away during the fit: no retry can succeed.
+        raise PermanentError("The product was deleted while it was being trained.") from exc
 
 
 async def track_accuracy(ctx: JobContext, **_: Any) -> dict[str, Any]:
