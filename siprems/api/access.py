@@ -82,6 +82,7 @@ ROUTE_ROLES: dict[str, str] = {
     "GET /api/predict/task/{task_id}": MANAGER,
     "GET /api/predict/restock": MANAGER,
     "GET /api/predict/accuracy": MANAGER,
+    "GET /api/predict/store": MANAGER,
     "GET /api/predict/model/{sku}/status": MANAGER,
     "GET /api/tasks/active": MANAGER,
     "GET /api/tasks/scheduled": MANAGER,
