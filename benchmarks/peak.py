@@ -30,9 +30,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from devtools.stack import Stack
 from loadtests.proc_cpu import cpu_by_component, delta
 from siprems.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
-from devtools.stack import Stack
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "50"))

@@ -52,7 +52,7 @@ def _chown_service_user(path: Path) -> None:
     if os.geteuid() == 0:
         entry = pwd.getpwnam("postgres")
         os.chown(path, entry.pw_uid, entry.pw_gid)
-        for root, dirs, files in os.walk(path):
+        for root, _dirs, files in os.walk(path):
             os.chown(root, entry.pw_uid, entry.pw_gid)
             for name in files:
                 os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
@@ -329,7 +329,7 @@ class Stack:
         cmd = self.commands()[name]
         extra = {"SIPREMS_INSTANCE": name} if name.startswith("api") else {}
         extra.update(env)
-        log = open(self.root / "log" / f"{name}.log", "ab")
+        log = open(self.root / "log" / f"{name}.log", "ab")  # noqa: SIM115 - the child keeps writing to it
         proc = subprocess.Popen(
             cmd, env=self.env(**extra), stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO), start_new_session=True
         )

@@ -30,10 +30,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # devtools/ (the stack) at the repository root
 
+from devtools.stack import Stack
 from soak import chart, slopes
 from soak.sampler import Sampler
-
-from devtools.stack import Stack
 
 SERVICES = ("postgres", "pgbouncer", "redis", "queue", "api1", "api2", "haproxy", "worker", "scheduler")
 INTERVAL = 10.0

@@ -17,9 +17,9 @@ import httpx
 import psycopg2
 import pytest
 
+from devtools.stack import REPO, free_port, wait_for_http
 from siprems.db.migrate import apply_migrations
 from siprems.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
-from devtools.stack import REPO, free_port, wait_for_http
 
 # Every row of every table, in a stable order: equal digests mean equal contents.
 TABLE_DIGEST = "SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM public.{} t"

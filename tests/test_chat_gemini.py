@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from devtools.stack import REPO, free_port, wait_for_http
 from siprems.chat.gemini import (
     GeminiProvider,
     ProviderBadResponse,
@@ -25,7 +26,6 @@ from siprems.chat.gemini import (
     ProviderUnavailable,
     Turn,
 )
-from devtools.stack import REPO, free_port, wait_for_http
 
 KEY = "test-key-" + uuid.uuid4().hex[:8]
 MODEL = "gemini-test"

@@ -10,12 +10,11 @@ import json
 import subprocess
 import sys
 
-from support_jobs import runs_of, state_is, wait_job
-
-from siprems import keys
 from devtools.stack import REPO
+from siprems import keys
 from siprems.jobs import producer
 from siprems.jobs.registry import get_type
+from support_jobs import runs_of, state_is, wait_job
 
 pytest_plugins = ["support_jobs_fixtures"]  # fixtures: procs, queue, pg, job_test_tables
 
@@ -44,7 +43,7 @@ async def test_always_failing_job_is_retried_with_growing_delays_then_dead_lette
     # Delay n is base*2^(n-1)*U(0.5, 1): 0.2-0.4 s, 0.4-0.8 s, 0.8-1.6 s (plus
     # scheduling slack). Adjacent ranges touch, so only n=1 vs n=3 is strict.
     slack = 0.5
-    for gap, (low, high) in zip(gaps, [(0.2, 0.4), (0.4, 0.8), (0.8, 1.6)]):
+    for gap, (low, high) in zip(gaps, [(0.2, 0.4), (0.4, 0.8), (0.8, 1.6)], strict=False):
         assert low <= gap <= high + slack, gaps
     assert gaps[0] < gaps[2], gaps
     assert job.error == "RuntimeError: this job always fails"

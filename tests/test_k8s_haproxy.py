@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from k8s_support import OVERLAYS, REPO, container, env_of, one, render
-from topology_support import Backend
 
 from devtools.stack import free_port, wait_for_port
+from k8s_support import OVERLAYS, REPO, container, env_of, one, render
+from topology_support import Backend
 
 HAPROXY_DIR = REPO / "haproxy"
 SCRIPT = HAPROXY_DIR / "k8s-peers.sh"
@@ -127,7 +127,7 @@ def _two_haproxies(tmp_path, backend, share: bool):
             env["HAPROXY_TABLE_PEERS"] = "peers siprems"
             files.append(peers)
         procs.append(_start(f"haproxy-{i}", files, env, tmp_path))
-    for proc, (http, _, _) in zip(procs, ports):
+    for proc, (http, _, _) in zip(procs, ports, strict=False):
         wait_for_port(http, timeout=30, proc=proc)
     return procs, [f"http://127.0.0.1:{http}" for http, _, _ in ports]
 

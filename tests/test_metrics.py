@@ -22,7 +22,6 @@ def _requests_total(text: str, route: str) -> float:
 def test_metrics_aggregate_over_workers_of_one_instance(stack):
     api1 = f"http://127.0.0.1:{stack.ports.api[0]}"
     before = _requests_total(httpx.get(api1 + "/metrics").text, "/health")
-    pids = set()
     # New connection per request: the kernel spreads them over both workers.
     for _ in range(40):
         r = httpx.get(api1 + "/health", headers={"Connection": "close"})

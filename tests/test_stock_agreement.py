@@ -9,10 +9,10 @@ import re
 import time
 
 import pytest
-from support_sales import add_product, add_sale, local_noon, store_of
 
 from siprems.chat import facts, grounding
 from siprems.db import create_pool
+from support_sales import add_product, add_sale, local_noon, store_of
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,6 @@ from pathlib import Path
 import aiopg
 import psycopg2
 import pytest
-from topology_support import REPO
 
 from devtools.stack import (
     DB_NAME,
@@ -29,6 +28,7 @@ from devtools.stack import (
     pgbouncer_defaults,
     wait_for_port,
 )
+from topology_support import REPO
 
 CLIENTS = 300
 
@@ -45,7 +45,7 @@ def _show(conn, what: str) -> list[dict]:
     with conn.cursor() as cur:
         cur.execute(f"SHOW {what}")
         names = [d.name for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+        return [dict(zip(names, row, strict=False)) for row in cur.fetchall()]
 
 
 def test_admin_console_shows_transaction_pools_and_settings(stack):

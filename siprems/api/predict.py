@@ -169,13 +169,18 @@ async def predict(request: Request, body: PredictBody):
             )
         source, ttl = "baseline", BASELINE_CACHE_TTL
         name, families = f"predict-baseline:{shape}", (cache.HISTORY, cache.EVENTS, cache.SETTINGS)
-        load = lambda: prediction.baseline_view(ctx.db, store_id, product, body.days, body.history_days)
+
+        def load():
+            return prediction.baseline_view(ctx.db, store_id, product, body.days, body.history_days)
     else:
         # The model id is in the name: a new model is a new entry. A sale changes the
         # stock, which only `compose` reads, so the view survives it.
         source, ttl = "model", PREDICT_CACHE_TTL
         name, families = f"predict:{shape}:{latest['model_id']}", (cache.HISTORY, cache.EVENTS, cache.SETTINGS)
-        load = lambda: prediction.model_view(ctx.db, store_id, product, body.days, body.history_days)
+
+        def load():
+            return prediction.model_view(ctx.db, store_id, product, body.days, body.history_days)
+
     view = await cache.cached(ctx.redis, store_id, families, name, ttl, load)
     result = prediction.compose(product, view)
     if result["model"]["stale"]:

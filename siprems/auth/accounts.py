@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg2.errors
 
@@ -67,7 +67,8 @@ async def login(pool, redis, queue, settings, email: str, password: str) -> dict
     await throttle.check(redis, email)
     user = await fetch_one(
         pool,
-        "SELECT user_id, store_id, email, full_name, password_hash, is_active FROM users WHERE lower(email) = lower(%s)",
+        "SELECT user_id, store_id, email, full_name, password_hash, is_active FROM users "
+        "WHERE lower(email) = lower(%s)",
         (email,),
     )
     # Verify against a dummy hash when the user is unknown: same cost, no oracle.
@@ -171,6 +172,6 @@ async def change_password(pool, queue, settings, identity: Identity, old_passwor
         # Other sessions end: their refresh tokens stop working.
         await cur.execute(
             "UPDATE refresh_tokens SET revoked_at = %s WHERE user_id = %s AND revoked_at IS NULL",
-            (datetime.now(timezone.utc), identity.user_id),
+            (datetime.now(UTC), identity.user_id),
         )
         return await _issue_pair(cur, identity, settings, version)

@@ -42,6 +42,6 @@ def public_holidays(
 
 def holiday_name(country: str | None, day: date, subdivision: str | None = None) -> str | None:
     """The public holiday on `day`, or None."""
-    for found, name in public_holidays(country, day, day, subdivision):
+    for _found, name in public_holidays(country, day, day, subdivision):
         return name
     return None

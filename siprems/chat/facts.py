@@ -238,7 +238,7 @@ async def stock_report(pool, s: Store) -> list[StockStatus]:
     positions = await inventory.store_stock(pool, s.store_id, today=s.today)
     items = [_product(p.product) for p in positions]
     demand = await demand_forecast(pool, s, items)
-    return [StockStatus(p, demand[p.product_id], pos.position) for p, pos in zip(items, positions)]
+    return [StockStatus(p, demand[p.product_id], pos.position) for p, pos in zip(items, positions, strict=False)]
 
 
 async def calendar(pool, s: Store, days: int, lang: str) -> list[CalendarEntry]:

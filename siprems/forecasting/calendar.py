@@ -281,7 +281,7 @@ def load_events_csv(path: str, name: str = "Kieler Woche", kind: str = "promotio
     df = pd.read_csv(path)
     date_col = df.columns[0]
     flag = df[df.columns[1]] if len(df.columns) > 1 else pd.Series(1, index=df.index)
-    return [Event(to_date(d), name, kind) for d, f in zip(df[date_col], flag) if f == 1]
+    return [Event(to_date(d), name, kind) for d, f in zip(df[date_col], flag, strict=False) if f == 1]
 
 
 def iter_dates(start: dt.date, days: int) -> Iterable[dt.date]:

@@ -116,10 +116,7 @@ def fit_ridge(
     names = [names[j] for j in keep]
     A = A[:, keep]
     n = len(y)
-    if cfg.halflife_days:
-        w = 0.5 ** (np.arange(n - 1, -1, -1, dtype=float) / cfg.halflife_days)
-    else:
-        w = np.ones(n)
+    w = 0.5 ** (np.arange(n - 1, -1, -1, dtype=float) / cfg.halflife_days) if cfg.halflife_days else np.ones(n)
     w = w[obs]
     w = w / w.mean()
     Ao = A[obs]
@@ -156,7 +153,7 @@ def fit_ridge(
 
 
 def _apply(fit: RidgeFit, names: list[str], X: np.ndarray) -> np.ndarray:
-    coef = dict(zip(fit.columns, fit.coef))
+    coef = dict(zip(fit.columns, fit.coef, strict=False))
     b = np.array([coef.get(c, 0.0) for c in names])
     is_f = np.array([c.startswith("f_") for c in names], dtype=bool)
     out = coef.get("_intercept", 0.0) + np.einsum("ij,j->i", X, np.where(is_f, 0.0, b))

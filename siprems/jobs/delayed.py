@@ -6,6 +6,7 @@ deliver a job twice or lose one."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -49,7 +50,5 @@ class DelayedMover:
             if next_due is not None:
                 wait = min(wait, max(0.0, next_due - time.time()))
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
-            except TimeoutError:
-                pass

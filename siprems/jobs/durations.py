@@ -12,6 +12,7 @@ histogram `siprems_job_duration_seconds{type=...}`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 
@@ -52,15 +53,13 @@ class DurationStats:
                         else:
                             pipe.hincrby(key, field, int(value))
                 await pipe.execute()
-        except Exception as exc:  # metrics must never stop the worker
+        except Exception as exc:  # noqa: BLE001 - metrics must never stop the worker
             log.warning("job durations not recorded: %r", exc)
 
     async def run(self, redis, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), FLUSH_SECONDS)
-            except TimeoutError:
-                pass
             await self.flush(redis)
 
 
@@ -83,7 +82,7 @@ async def render(redis) -> list[str]:
         "# HELP siprems_jobs_finished_total Jobs finished by type and outcome (all workers)",
         "# TYPE siprems_jobs_finished_total counter",
     ]
-    for job_type, raw in zip(job_types, replies):
+    for job_type, raw in zip(job_types, replies, strict=False):
         if not raw:
             continue
         fields = {text(k): float(text(v)) for k, v in raw.items()}

@@ -26,7 +26,7 @@ async def cleanup(redis, settings) -> dict:
                 pipe.hmget(keys.job_record(job_id), "state", "entry", "queue", "enqueued_at", "created_at")
                 pipe.zscore(keys.JOBS_DELAYED, job_id)
             replies = await pipe.execute()
-        for job_id, (fields, delayed) in zip(ids, zip(replies[0::2], replies[1::2])):
+        for job_id, (fields, delayed) in zip(ids, zip(replies[0::2], replies[1::2], strict=False), strict=False):
             state, entry, queue, enqueued, created = (text(f) for f in fields)
             if state in ("", "SUCCESS", "FAILURE", "REVOKED"):
                 dropped += await redis.zrem(key, job_id)

@@ -18,7 +18,7 @@ import orjson
 from siprems import keys
 
 
-class JobState(str, Enum):
+class JobState(str, Enum):  # noqa: UP042 - str() and f-strings of a state keep their current text
     PENDING = "PENDING"
     STARTED = "STARTED"
     RETRY = "RETRY"

@@ -17,6 +17,7 @@ second SIGTERM or SIGINT hands back at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -186,10 +187,8 @@ class Worker:
                 if free <= 0:
                     self._slot_freed.clear()
                     if self.free_slots() <= 0 and not self.stopping.is_set():
-                        try:
+                        with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(self._slot_freed.wait(), self.block_ms / 1000)
-                        except TimeoutError:
-                            pass
                     continue
                 if self._recover:
                     await self._read_own_pending()
@@ -199,10 +198,8 @@ class Worker:
                     # reads come in bigger batches (an idle worker reads at once).
                     batched = True
                     self._slot_freed.clear()
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._slot_freed.wait(), BATCH_WAIT_SECONDS)
-                    except TimeoutError:
-                        pass
                     continue
                 batched = False
                 now = time.monotonic()

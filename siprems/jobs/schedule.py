@@ -24,6 +24,7 @@ and enqueue one job per store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import datetime
@@ -86,10 +87,8 @@ class Scheduler:
                 log.exception("scheduler tick failed")
             # Wake just after the next whole second (the finest cron resolution).
             delay = 1.02 - (time.time() % 1.0)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), delay)
-            except TimeoutError:
-                pass
 
     async def tick(self, now: float | None = None) -> int:
         now = time.time() if now is None else now

@@ -53,5 +53,5 @@ async def queue_status(redis, queues=QUEUES, *, details: bool = False) -> dict:
     status["dead_letters"] = sum(q["dead_letters"] for q in status["queues"].values())
     if details:
         infos = await redis.mget([keys.job_worker_info(w) for w in workers]) if workers else []
-        status["workers"] = [orjson.loads(i) if i else {"name": w} for w, i in zip(workers, infos)]
+        status["workers"] = [orjson.loads(i) if i else {"name": w} for w, i in zip(workers, infos, strict=False)]
     return status
