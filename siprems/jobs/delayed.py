@@ -14,6 +14,7 @@ from redis import exceptions as redis_errors
 
 from siprems.jobs import scripts
 from siprems.jobs.records import text
+from siprems.redis_client import Redis
 
 log = logging.getLogger("siprems.jobs.delayed")
 
@@ -22,7 +23,7 @@ MAX_SLEEP_SECONDS = 0.5  # also bounds how late a job enqueued by another proces
 
 
 class DelayedMover:
-    def __init__(self, redis):
+    def __init__(self, redis: Redis) -> None:
         self._move = redis.register_script(scripts.MOVE_DUE)
         self._wake = asyncio.Event()
 

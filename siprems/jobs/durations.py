@@ -18,6 +18,7 @@ from collections import defaultdict
 
 from siprems import keys
 from siprems.jobs.records import text
+from siprems.redis_client import Redis
 
 log = logging.getLogger("siprems.jobs.durations")
 
@@ -38,7 +39,7 @@ class DurationStats:
             if seconds <= bound:
                 fields[f"le:{bound}"] += 1
 
-    async def flush(self, redis) -> None:
+    async def flush(self, redis: Redis) -> None:
         if not self._counts:
             return
         counts, self._counts = self._counts, defaultdict(lambda: defaultdict(float))
@@ -56,7 +57,7 @@ class DurationStats:
         except Exception as exc:  # noqa: BLE001 - metrics must never stop the worker
             log.warning("job durations not recorded: %r", exc)
 
-    async def run(self, redis, stopping: asyncio.Event) -> None:
+    async def run(self, redis: Redis, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), FLUSH_SECONDS)
@@ -67,7 +68,7 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-async def render(redis) -> list[str]:
+async def render(redis: Redis) -> list[str]:
     """Prometheus text lines for every job type a worker has recorded."""
     job_types = sorted(text(t) for t in await redis.smembers(keys.JOBS_DURATION_TYPES))
     async with redis.pipeline(transaction=False) as pipe:

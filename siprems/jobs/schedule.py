@@ -33,10 +33,11 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from siprems import keys
-from siprems.db import fetch_all
+from siprems.db import Pool, fetch_all
 from siprems.jobs import producer, scripts
 from siprems.jobs.records import text
 from siprems.jobs.registry import SCHEDULES, Schedule, register_schedule
+from siprems.redis_client import Redis
 
 __all__ = ["SCHEDULES", "Schedule", "Scheduler", "occurrences", "register_schedule", "to_fire"]
 
@@ -68,7 +69,9 @@ def to_fire(missed: list[int], now: float, catchup_seconds: int) -> list[int]:
 
 
 class Scheduler:
-    def __init__(self, redis, pool=None, *, result_ttl: int, schedules: dict[str, Schedule] | None = None):
+    def __init__(
+        self, redis: Redis, pool: Pool | None = None, *, result_ttl: int, schedules: dict[str, Schedule] | None = None
+    ) -> None:
         self.redis = redis
         self.pool = pool
         self.result_ttl = result_ttl
