@@ -75,8 +75,8 @@ def _locust(stack: Stack, args, out: Path, mark: Path) -> subprocess.Popen:
         "P95_BUDGET_MS": "1000000",  # the soak judges growth and 5xx, not latency
         "MAX_ERROR_RATIO": "1",
     }
-    log = open(out / "locust.log", "wb")  # noqa: SIM115 (the child writes to it)
-    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(HERE.parent))
+    with open(out / "locust.log", "wb") as log:  # the child has its own copy of the fd
+        return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(HERE.parent))
 
 
 def _locust_failures(out: Path) -> dict[str, int]:

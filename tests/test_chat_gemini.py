@@ -230,7 +230,6 @@ async def test_an_unreachable_provider_is_a_503():
 def gemini_api(stack, fake):
     """One extra API process (one worker) with GEMINI_* pointing at the fake."""
     port = free_port()
-    log = open(stack.root / "log" / "api-gemini.log", "ab")  # noqa: SIM115 (open for the fixture's life)
     env = stack.env(
         SIPREMS_INSTANCE="api-gemini",
         GEMINI_API_KEY=KEY,
@@ -240,14 +239,15 @@ def gemini_api(stack, fake):
         WORKERS="1",
         MIGRATE_ON_START="false",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "siprems", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=str(REPO),
-        start_new_session=True,
-    )
+    with open(stack.root / "log" / "api-gemini.log", "ab") as log:  # the child has its own copy of the fd
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "siprems", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(REPO),
+            start_new_session=True,
+        )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", timeout=60, proc=proc)
         yield f"http://127.0.0.1:{port}"

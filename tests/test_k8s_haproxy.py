@@ -88,10 +88,10 @@ def _start(name: str, files: list, env: dict[str, str], log_dir) -> subprocess.P
     cmd = ["haproxy", "-W", "-db", "-L", name]
     for f in files:
         cmd += ["-f", str(f)]
-    log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 (the child writes to it)
-    return subprocess.Popen(
-        cmd, env={"PATH": os.environ["PATH"], **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with open(log_dir / f"{name}.log", "ab") as log:  # the child has its own copy of the fd
+        return subprocess.Popen(
+            cmd, env={"PATH": os.environ["PATH"], **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -210,10 +210,10 @@ def test_k8s_peers_script_runs_haproxy_and_reloads_when_a_peer_appears(tmp_path)
         "HAPROXY_CONF_DIR": str(tmp_path),
         "PATH": f"{fake_bin}:{os.environ['PATH']}",
     }
-    log = open(tmp_path / "run.log", "ab")  # noqa: SIM115 (the child writes to it)
-    proc = subprocess.Popen(
-        ["sh", str(SCRIPT), "run"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with open(tmp_path / "run.log", "ab") as log:  # the child has its own copy of the fd
+        proc = subprocess.Popen(
+            ["sh", str(SCRIPT), "run"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     peers_file = tmp_path / "peers.cfg"
     try:
         wait_for_port(stats, timeout=30, proc=proc)

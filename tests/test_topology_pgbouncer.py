@@ -182,13 +182,13 @@ def test_entrypoint_starts_a_working_pgbouncer(stack, tmp_path):
     port = free_port()
     env = _entrypoint_env(stack, run_dir, port)
     env["PGBOUNCER_DEFAULT_POOL_SIZE"] = "3"  # an override from the environment
-    log = open(tmp_path / "pgbouncer.log", "wb")  # noqa: SIM115 (the child writes to it)
-    proc = subprocess.Popen(
-        as_service_user(["env", *[f"{k}={v}" for k, v in env.items()], "sh", str(scripts / "entrypoint.sh")]),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(tmp_path / "pgbouncer.log", "wb") as log:  # the child has its own copy of the fd
+        proc = subprocess.Popen(
+            as_service_user(["env", *[f"{k}={v}" for k, v in env.items()], "sh", str(scripts / "entrypoint.sh")]),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_for_port(port, timeout=20, proc=proc)
         dsn = f"postgresql://{DB_USER}:{stack.password}@127.0.0.1:{port}/{DB_NAME}"
