@@ -18,6 +18,7 @@ from siprems.api.validation import validate
 from siprems.errors import NotFound
 from siprems.forecasting import prediction, registry, training_requests
 from siprems.inventory.restock import restock_list
+from siprems.inventory.stock import incoming_stock
 from siprems.jobs import producer, records
 
 bp = Blueprint("predict", url_prefix="/api/predict")
@@ -182,7 +183,9 @@ async def predict(request: Request, body: PredictBody):
             return prediction.model_view(ctx.db, store_id, product, body.days, body.history_days)
 
     view = await cache.cached(ctx.redis, store_id, families, name, ttl, load)
-    result = prediction.compose(product, view)
+    # Stock on order counts, as on every other surface (read per request: it is not in the cached view).
+    incoming = await incoming_stock(ctx.db, store_id, [product["product_id"]])
+    result = prediction.compose(product, view, incoming.get(product["product_id"], ()))
     if result["model"]["stale"]:
         try:  # refresh in the background, at most once a day per product
             await _enqueue_training(request, product, "refresh")

@@ -17,7 +17,7 @@ from siprems.forecasting.registry import chosen_holdout
 from siprems.forecasting.service import closed_weekdays
 from siprems.inventory.policy import COVER_HORIZON_DAYS, Incoming, assess, daily_sigma
 from siprems.inventory.restock import recommendation
-from siprems.inventory.stock import ProductStock, item_of
+from siprems.inventory.stock import ProductStock, incoming_stock, item_of
 
 STALE_AFTER_DAYS = 7  # a model that has not seen the last week is refreshed in the background
 
@@ -181,4 +181,6 @@ async def answer(pool, store_id: int, sku: str, days: int, history_days: int = 9
     product = await product_by_sku(pool, store_id, sku)
     if product is None:
         raise NotFound(f"Product with SKU {sku} not found", code="product_not_found")
-    return compose(product, await model_view(pool, store_id, product, days, history_days))
+    incoming = await incoming_stock(pool, store_id, [product["product_id"]])
+    view = await model_view(pool, store_id, product, days, history_days)
+    return compose(product, view, incoming.get(product["product_id"], ()))
