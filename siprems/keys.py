@@ -48,11 +48,6 @@ def chat_sessions(user_id: int) -> str:
     return f"{PREFIX}:chat:sessions:{user_id}"
 
 
-def chat_session_owner(session_id: str) -> str:
-    """The user id that owns a session id (so no one else can reuse it)."""
-    return f"{PREFIX}:chat:owner:{session_id}"
-
-
 # --- auth revocation (QUEUE server: never evicted) -------------------------------
 
 

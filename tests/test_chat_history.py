@@ -49,12 +49,11 @@ async def test_every_turn_slides_the_expiry(redis_clients):
     r = redis_clients[0]
     user_id, sid = _ids()
     h = ChatHistory(r, max_turns=10, ttl_seconds=500)
-    assert await h.claim(user_id, sid)
     await h.append_exchange(user_id, sid, *_pair(0))
-    for key in (keys.chat_history(user_id, sid), keys.chat_sessions(user_id), keys.chat_session_owner(sid)):
+    for key in (keys.chat_history(user_id, sid), keys.chat_sessions(user_id)):
         await r.expire(key, 5)
     await h.append_exchange(user_id, sid, *_pair(1))
-    for key in (keys.chat_history(user_id, sid), keys.chat_sessions(user_id), keys.chat_session_owner(sid)):
+    for key in (keys.chat_history(user_id, sid), keys.chat_sessions(user_id)):
         assert 490 <= await r.ttl(key) <= 500, key
 
 
@@ -68,20 +67,20 @@ async def test_concurrent_appends_from_two_clients_lose_nothing(redis_clients):
     assert all(answer == "a" + question[1:] for question, answer in zip(texts[::2], texts[1::2], strict=False))
 
 
-async def test_a_session_id_belongs_to_one_user(redis_clients):
+async def test_session_ids_are_per_user(redis_clients):
     h = ChatHistory(redis_clients[0], max_turns=10, ttl_seconds=100)
     owner, _ = _ids()
     other = owner + 1
     sid = str(uuid.uuid4())
-    assert await h.claim(owner, sid)
-    assert await h.claim(owner, sid)  # again: still theirs
-    assert not await h.claim(other, sid)
-    await h.append_exchange(owner, sid, *_pair(0))
+    await h.append_exchange(other, sid, *_pair(7))  # the other user uses the id first...
+    await h.append_exchange(owner, sid, *_pair(0))  # ...and it is still the owner's too
+    assert [m.text for m in await h.messages(owner, sid)] == ["q0", "a0"]
+    assert [m.text for m in await h.messages(other, sid)] == ["q7", "a7"]
+    assert await h.delete(other, sid)
     assert not await h.delete(other, sid)
     assert await h.exists(owner, sid) and not await h.exists(other, sid)
     assert await h.delete(owner, sid)
     assert not await h.exists(owner, sid)
-    assert await h.claim(other, sid)  # released by the delete
 
 
 async def test_session_index_drops_expired_and_evicted_sessions(redis_clients):

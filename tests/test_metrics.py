@@ -19,6 +19,15 @@ def _requests_total(text: str, route: str) -> float:
     return total
 
 
+def _latency_count(text: str, route: str) -> float:
+    return sum(
+        s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+        if s.name == "siprems_http_request_duration_seconds_count" and s.labels.get("route") == route
+    )
+
+
 def test_metrics_aggregate_over_workers_of_one_instance(stack):
     api1 = f"http://127.0.0.1:{stack.ports.api[0]}"
     before = _requests_total(httpx.get(api1 + "/metrics").text, "/health")
@@ -26,8 +35,18 @@ def test_metrics_aggregate_over_workers_of_one_instance(stack):
     for _ in range(40):
         r = httpx.get(api1 + "/health", headers={"Connection": "close"})
         assert r.status_code == 200
-    text = httpx.get(api1 + "/metrics").text
-    assert _requests_total(text, "/health") - before >= 40
+    # Workers write their request tallies once a second: wait (bounded) for them.
+    # The latency histogram is fed in bulk from the same tally, so its count
+    # matches the request counter once both are written.
+    deadline = time.monotonic() + 10
+    while True:
+        text = httpx.get(api1 + "/metrics").text
+        total, count = _requests_total(text, "/health"), _latency_count(text, "/health")
+        if (total - before >= 40 and count == total) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert total - before >= 40
+    assert count == total
     # Samples from more than one worker were merged: the pool gauges carry
     # live per-process files; check the multiprocess dir has >1 worker file.
     metrics_dir = _metrics_dir_of(stack, "api1")

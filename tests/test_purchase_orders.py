@@ -98,9 +98,14 @@ def test_partial_receipt_raises_stock_leaves_the_rest_open_and_the_advice_counts
     _assert_counts_incoming(_advice(user, "PA-1")["recommendedRestock"], before, ordered_qty["PA-1"])
 
     rest = [{"product_sku": s, "quantity": q - (6 if s == "PA-1" else 0)} for s, q in ordered_qty.items()]
-    r = user.post(f"/api/purchase-orders/{po}/receive", json={"lines": rest})
+    key = {"Idempotency-Key": f"receipt-{po}-2"}
+    r = user.post(f"/api/purchase-orders/{po}/receive", json={"lines": rest}, headers=key)
     assert r.status_code == 200 and r.json()["status"] == "received" and r.json()["received_at"]
     assert stock_of(db, ids["PA-2"]) == ordered_qty["PA-2"]
+    # A retry with the same key replays the answer; the goods are not received twice.
+    again = user.post(f"/api/purchase-orders/{po}/receive", json={"lines": rest}, headers=key)
+    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["status"] == "received" and stock_of(db, ids["PA-2"]) == ordered_qty["PA-2"]
 
 
 def test_receipts_are_ledger_movements(shop, db):

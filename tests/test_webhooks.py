@@ -198,7 +198,7 @@ async def test_the_morning_digest_lists_products_to_reorder_and_orders_due(user,
     from siprems.jobs.schedule import occurrences
     from siprems.webhooks.jobs import SCHEDULES
 
-    (digest,) = SCHEDULES
+    digest = next(s for s in SCHEDULES if s.name == "stock-digest")
     assert digest.per_store and digest.job_type == "stock_digest"
     # 07:00 in the store's time zone: 00:00 UTC for Jakarta.
     fired = occurrences(digest.cron, "Asia/Jakarta", 1767225600 - 1, 1767225600 + 86400)  # from 2026-01-01 UTC
@@ -228,3 +228,29 @@ async def test_the_morning_digest_lists_products_to_reorder_and_orders_due(user,
     assert event["event"] == "stock.digest"
     assert [i["sku"] for i in event["data"]["to_reorder"]] == ["DIG-1"]
     assert [(o["po_id"], o["open_quantity"]) for o in event["data"]["orders_due"]] == [(po, 10)]
+
+
+async def test_a_delivery_whose_job_was_lost_is_queued_again(user, db, procs, receiver, queue):
+    from siprems.db import create_pool
+    from siprems.webhooks import events
+
+    rx = receiver()
+    hook = _hook(user, rx.url, ["sale.created"])
+    with db.cursor() as cur:  # a delivery row whose enqueue never happened (the process died in between)
+        cur.execute(
+            """INSERT INTO webhook_deliveries (delivery_id, webhook_id, store_id, event, payload, created_at)
+               VALUES ('lost-1', %s, %s, 'sale.created', '{"id": "lost-1"}', now() - interval '10 minutes')""",
+            (hook["webhook_id"], store_of(db, user)),
+        )
+    pool = await create_pool(procs.stack.database_url)
+    try:
+        assert await events.redrive_pending(pool, queue) >= 1
+        assert await events.redrive_pending(pool, queue) == 0  # its job is queued: not twice
+    finally:
+        pool.close()
+        await pool.wait_closed()
+    procs.start("w1", **FAST_RETRIES)
+    log = _deliveries(user, hook["webhook_id"], lambda d: d and d[0]["status"] == "succeeded")
+    assert log[0]["delivery_id"] == "lost-1" and [r["headers"].get(signing.DELIVERY_HEADER) for r in rx.requests] == [
+        "lost-1"
+    ]

@@ -16,7 +16,8 @@ from siprems.api import docs
 from siprems.api.guard import authenticated
 from siprems.api.validation import validate
 from siprems.errors import NotFound
-from siprems.forecasting import prediction, registry, training_requests
+from siprems.forecasting import accuracy as forecast_accuracy
+from siprems.forecasting import prediction, registry, store_forecast, training_requests
 from siprems.inventory.restock import restock_list
 from siprems.inventory.stock import incoming_stock
 from siprems.jobs import producer, records
@@ -79,6 +80,39 @@ RECOMMENDATION = {
         "reorderLevel": {"type": "integer"},
         "incomingStock": {"type": "integer"},
         "basis": {"type": "string", "enum": ["forecast", "reorder_level"]},
+        "drivers": {
+            "type": ["array", "null"],
+            "items": {"type": "string"},
+            "description": "Restock list: the biggest drivers over the horizon, e.g. 'Idul Fitri +35% on 2027-03-20'",
+        },
+    },
+}
+DATED_EFFECT = {
+    "type": "object",
+    "properties": {
+        "date": {"type": "string"},
+        "name": {"type": "string"},
+        "kind": {"type": "string"},
+        "effect_pct": {"type": "number"},
+    },
+}
+DRIVERS = {
+    "type": ["object", "null"],
+    "description": "Why the forecast says so, from the fitted model's terms (percent change of a day's forecast); "
+    "null for methods without a decomposition (baselines, short histories).",
+    "properties": {
+        "method": {"type": "string"},
+        "scale": {"type": "string"},
+        "weekday": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"day": {"type": "string"}, "effect_pct": {"type": "number"}}},
+        },
+        "season": {"type": "object", "properties": {"effect_pct": {"type": "number"}}},
+        "trend": {"type": "object", "properties": {"effect_pct": {"type": "number"}}},
+        "holidays": {"type": "array", "items": DATED_EFFECT},
+        "events": {"type": "array", "items": DATED_EFFECT},
+        "promotions": {"type": "array", "items": DATED_EFFECT},
+        "summary": {"type": "array", "items": {"type": "string"}},
     },
 }
 PREDICTION = {
@@ -93,6 +127,7 @@ PREDICTION = {
         "leadTimeDays": {"type": "integer"},
         "serviceLevel": {"type": "number"},
         "model": {"type": "object"},
+        "drivers": DRIVERS,
     },
 }
 SUBMITTED = {
@@ -262,3 +297,132 @@ async def restock(request: Request, query: RestockQuery):
         lambda: restock_list(ctx.db, store_id, query.days),
     )
     return json({"horizon_days": query.days, "items": items})
+
+
+class AccuracyQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: str | None = Field(default=None, min_length=1, max_length=100, description="One product only")
+
+
+LIVE = {
+    "type": ["object", "null"],
+    "properties": {
+        "sku": {"type": "string"},
+        "model_version": {"type": ["integer", "null"]},
+        "window_start": {"type": "string"},
+        "window_end": {"type": "string"},
+        "days_scored": {"type": "integer"},
+        "mase": {"type": ["number", "null"]},
+        "wape": {"type": ["number", "null"], "description": "percent"},
+        "coverage80": {"type": ["number", "null"], "description": "percent of days inside the 80% interval"},
+        "coverage95": {"type": ["number", "null"], "description": "percent of days inside the 95% interval"},
+        "holdout_mase": {"type": ["number", "null"]},
+        "drift": {"type": "boolean"},
+        "retrain_job_id": {"type": ["string", "null"]},
+        "computed_at": {"type": "string"},
+    },
+}
+
+
+@bp.get("/accuracy")
+@openapi.summary("Live forecast accuracy over the last 28 days, per product and for the store")
+@openapi.description(
+    "Written by the daily `track_accuracy` job: each day's forecast (of the model in force before it) "
+    "against the units sold; closed and stock-out days are not scored. Drift (live MASE well above the "
+    "holdout MASE) queues a retrain."
+)
+@openapi.secured("bearerAuth")
+@docs.response(
+    200,
+    {
+        "type": "object",
+        "properties": {
+            "window_days": {"type": "integer"},
+            "store": {"type": "object"},
+            "items": {"type": "array", "items": LIVE},
+        },
+    },
+)
+@docs.errors(400, 401)
+@authenticated
+@validate(query=AccuracyQuery)
+async def accuracy(request: Request, query: AccuracyQuery):
+    return json(await forecast_accuracy.accuracy_report(request.app.ctx.db, request.ctx.store_id, query.sku))
+
+
+@bp.get("/model/<sku:str>/status")
+@openapi.summary("A product's model: version, method, trained_at, data points, holdout and live metrics, drift")
+@openapi.secured("bearerAuth")
+@docs.response(
+    200,
+    {
+        "type": "object",
+        "properties": {
+            "product_sku": {"type": "string"},
+            "product_name": {"type": "string"},
+            "model": {"type": ["object", "null"]},
+            "live": LIVE,
+            "drift": {"type": "boolean"},
+        },
+    },
+)
+@docs.errors(401, 404)
+@authenticated
+async def model_status(request: Request, sku: str):
+    status = None
+    if len(sku) <= 100:
+        status = await forecast_accuracy.model_status(request.app.ctx.db, request.ctx.store_id, sku)
+    if status is None:
+        raise _no_product(sku)
+    return json(status)
+
+
+BAND = {
+    "type": "object",
+    "properties": {k: {"type": "number"} for k in ("predicted", "lower80", "upper80", "lower", "upper")},
+}
+
+
+@bp.get("/store")
+@openapi.summary("Store-level forecast: total units and revenue over the horizon with intervals")
+@openapi.description(
+    "From every product's stored model; intervals from the products' predictive spreads (variances "
+    "added over days and products), not by summing interval bounds. Products without a model are "
+    "counted in `products_without_model` and left out."
+)
+@openapi.secured("bearerAuth")
+@docs.response(
+    200,
+    {
+        "type": "object",
+        "properties": {
+            "today": {"type": "string"},
+            "forecast_days": {"type": "integer"},
+            "products_forecast": {"type": "integer"},
+            "products_without_model": {"type": "integer"},
+            "units": BAND,
+            "revenue": BAND,
+            "daily": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"date": {"type": "string"}, "units": BAND, "revenue": BAND},
+                },
+            },
+        },
+    },
+)
+@docs.errors(400, 401)
+@authenticated
+@validate(query=RestockQuery)
+async def store_level(request: Request, query: RestockQuery):
+    ctx, store_id = request.app.ctx, request.ctx.store_id
+    body = await cache.cached(
+        ctx.redis,
+        store_id,
+        (cache.CATALOG, cache.MODELS, cache.SETTINGS),
+        f"store-forecast:{query.days}",
+        PREDICT_CACHE_TTL,
+        lambda: store_forecast.store_forecast(ctx.db, store_id, query.days),
+    )
+    return json(body)

@@ -12,7 +12,7 @@ from sanic import Blueprint, Request
 from sanic.response import json
 from sanic_ext import openapi
 
-from siprems import cache
+from siprems import cache, idempotency
 from siprems.api import docs
 from siprems.api.fieldtypes import text, whole_number
 from siprems.api.guard import authenticated, caller_locale
@@ -192,20 +192,38 @@ async def submit(request: Request, po_id: int):
 
 @bp.post("/<po_id:int>/receive")
 @openapi.summary("Receive goods (part or all): receipt movements into stock, status partially_received/received")
+@openapi.description(
+    "An `Idempotency-Key` header makes a retry safe: the same key and body replay the first answer "
+    "(`Idempotent-Replayed: true`) instead of receiving the goods twice."
+)
 @openapi.secured("bearerAuth")
+@openapi.parameter("Idempotency-Key", str, "header", description="retry-safe key")
 @docs.body(ReceiveBody)
 @docs.response(200, ORDER)
-@docs.errors(400, 401, 404, 409)
+@docs.errors(400, 401, 404, 409, 422)
 @authenticated
 @validate(json=ReceiveBody)
 async def receive(request: Request, po_id: int, body: ReceiveBody):
     ctx, store_id = request.app.ctx, request.ctx.store_id
-    order = await orders.receive(
-        ctx.db, store_id, po_id, [line.model_dump() for line in body.lines], request.ctx.identity.user_id
+    lines = [line.model_dump() for line in body.lines]
+
+    async def effect(cur):
+        return 200, await orders.receive_on(cur, store_id, po_id, lines, request.ctx.identity.user_id)
+
+    outcome = await idempotency.run_once(
+        ctx.db,
+        store_id=store_id,
+        scope=f"purchase_orders.receive:{po_id}",
+        key=idempotency.key_from(request.headers),
+        request_hash=idempotency.fingerprint(request.json),
+        ttl_seconds=ctx.settings.idempotency_ttl_seconds,
+        effect=effect,
     )
+    if outcome.replayed:
+        return json(outcome.body, status=outcome.status, headers={"Idempotent-Replayed": "true"})
     await _changed(request)
-    await events.emit_quietly(ctx.db, ctx.queue, store_id, "purchase_order.received", {"purchase_order": order})
-    return json(order)
+    await events.emit_quietly(ctx.db, ctx.queue, store_id, "purchase_order.received", {"purchase_order": outcome.body})
+    return json(outcome.body, status=outcome.status)
 
 
 @bp.post("/<po_id:int>/cancel")

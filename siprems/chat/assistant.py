@@ -12,6 +12,7 @@ from siprems.chat import facts, intents
 from siprems.chat import wording as w
 from siprems.chat.general import Answer, small_talk
 from siprems.chat.intents import Intent
+from siprems.team import roles
 
 MAX_LINES = 10
 DEFAULT_FORECAST_DAYS = 7
@@ -44,11 +45,20 @@ def match_products(text: str, products: list[facts.Product]) -> list[facts.Produ
 class BuiltinAssistant:
     """Answers one question; stateless (history is not needed for its answers)."""
 
-    async def answer(self, pool, store_id: int, message: str) -> Answer:
+    async def answer(self, pool, store_id: int, message: str, role: str = "owner") -> Answer:
+        """`role`: the asker's; a cashier gets no sales figures or forecasts."""
         store = await facts.store(pool, store_id)
         default_lang = "id" if store is None or store.country == "ID" else "en"
         intent = intents.classify(message, default_lang)
         text = small_talk(intent)
+        if text is None and intent.kind in intents.MANAGER_INTENTS and not roles.allows(role, "manager"):
+            text = w.pick(
+                intent.lang,
+                "Maaf, angka penjualan dan prakiraan hanya untuk manajer atau pemilik toko. "
+                "Saya bisa membantu soal stok produk dan acara toko.",
+                "Sorry, sales figures and forecasts are for the shop's managers and owners. "
+                "I can help with product stock and store events.",
+            )
         if text is None:
             if store is None:
                 text = w.pick(intent.lang, "Toko Anda tidak ditemukan.", "Your store was not found.")
@@ -204,6 +214,38 @@ async def _restock(pool, s, intent) -> str:
     return "\n".join(lines)
 
 
+_WHY = re.compile(r"\b(why|kenapa|mengapa|alasan|because|karena)\b")
+
+
+def _asks_why(text: str) -> bool:
+    return bool(_WHY.search(text))
+
+
+def _why(drivers: dict | None, lang: str, asked: bool) -> list[str]:
+    """The forecast's drivers as answer lines: the dated ones (holidays, events,
+    promotions, season, trend) and the busiest/quietest weekday; all of them when
+    the question asks why, the top three otherwise."""
+    if not drivers:
+        return []
+    lines = list(drivers["summary"])
+    week = sorted(drivers["weekday"], key=lambda d: d["effect_pct"])
+    if week and (week[-1]["effect_pct"] >= 10 or week[0]["effect_pct"] <= -10):
+        lines.append(
+            w.pick(
+                lang,
+                f"hari tersibuk {week[-1]['day']} {week[-1]['effect_pct']:+.0f}%, "
+                f"tersepi {week[0]['day']} {week[0]['effect_pct']:+.0f}%",
+                f"busiest weekday {week[-1]['day']} {week[-1]['effect_pct']:+.0f}%, "
+                f"quietest {week[0]['day']} {week[0]['effect_pct']:+.0f}%",
+            )
+        )
+    if not lines:
+        return []
+    shown = lines if asked else lines[:3]
+    head = w.pick(lang, "Penyebab utama perkiraan ini:", "What drives this forecast:")
+    return [head, *(f"- {line}" for line in shown)]
+
+
 async def _forecast(pool, s, intent) -> str:
     lang = intent.lang
     days = max(
@@ -235,6 +277,7 @@ async def _forecast(pool, s, intent) -> str:
                 f"{w.units(total, lang)} (~{rate}, {kind}).",
             )
         ]
+        lines += _why(await facts.forecast_drivers(pool, s, p.product_id, days), lang, _asks_why(intent.text))
     else:
         total = sum(d.over(days) for d in demand.values())
         lines = [

@@ -231,6 +231,26 @@ async def _model_paths(pool, s: Store, items: list[Product]) -> dict[int, Demand
     return out
 
 
+async def forecast_drivers(pool, s: Store, product_id: int, days: int) -> dict | None:
+    """Why the product's latest forecast says what it says over the next ``days`` days
+    (the fitted model's terms; see siprems.forecasting.drivers), or None."""
+    from siprems.forecasting.drivers import explain
+    from siprems.forecasting.result import ForecastModel
+
+    row = await fetch_one(
+        pool,
+        "SELECT model FROM forecast_models WHERE store_id = %s AND product_id = %s ORDER BY version DESC LIMIT 1",
+        (s.store_id, product_id),
+    )
+    if row is None:
+        return None
+    try:
+        return explain(ForecastModel.from_dict(row["model"]), s.today, days)
+    except Exception as exc:  # noqa: BLE001 - a foreign format must not break answers
+        log.warning("unreadable forecast drivers for product %s: %r", product_id, exc)
+        return None
+
+
 async def stock_report(pool, s: Store) -> list[StockStatus]:
     """Every product's stock status from the stock policy, most urgent first
     (out, low, ok; then fewest days of cover, lowest stock, name)."""

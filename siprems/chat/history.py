@@ -5,8 +5,10 @@ appended together in one MULTI/EXEC transaction (RPUSH both, LTRIM to the cap,
 refresh the expiries, touch the user's session index), so two instances
 answering turns of one session at the same time never lose a turn and a
 question is always followed by its own answer. The expiry slides: every turn
-pushes it `ttl` seconds ahead. A session id is claimed by one user (SET NX);
-another user presenting it gets "not found".
+pushes it `ttl` seconds ahead. Session ids are per user (every key carries the
+user id): another user presenting the same id gets a session of their own and
+sees nothing of this one, so no one can take an id first and lock its owner
+out (a global owner key once allowed exactly that).
 """
 
 from __future__ import annotations
@@ -53,17 +55,6 @@ class ChatHistory:
         self.max_messages = max(2, 2 * max_turns)
         self.ttl = max(1, ttl_seconds)
 
-    async def claim(self, user_id: int, session_id: str) -> bool:
-        """Make `session_id` this user's (refreshing it if already theirs).
-        False when another user owns it."""
-        key = keys.chat_session_owner(session_id)
-        if await self.redis.set(key, str(user_id), nx=True, ex=self.ttl):
-            return True
-        owner = await self.redis.get(key)
-        if owner is None:  # expired between the two calls: try once more
-            return bool(await self.redis.set(key, str(user_id), nx=True, ex=self.ttl))
-        return owner.decode() == str(user_id)
-
     async def exists(self, user_id: int, session_id: str) -> bool:
         return bool(await self.redis.exists(keys.chat_history(user_id, session_id)))
 
@@ -81,7 +72,6 @@ class ChatHistory:
             pipe.rpush(history, question.to_json(), answer.to_json())
             pipe.ltrim(history, -self.max_messages, -1)
             pipe.expire(history, self.ttl)
-            pipe.set(keys.chat_session_owner(session_id), str(user_id), ex=self.ttl)
             pipe.zadd(sessions, {session_id: now_ms})
             pipe.zremrangebyscore(sessions, "-inf", now_ms - self.ttl * 1000)
             pipe.expire(sessions, self.ttl)
@@ -89,18 +79,11 @@ class ChatHistory:
 
     async def delete(self, user_id: int, session_id: str) -> bool:
         """Remove a session of this user. False if they have no such session."""
-        history = keys.chat_history(user_id, session_id)
-        owner_key = keys.chat_session_owner(session_id)
-        owner = await self.redis.get(owner_key)
-        if not await self.redis.exists(history) and (owner is None or owner.decode() != str(user_id)):
-            return False
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(history)
+            pipe.delete(keys.chat_history(user_id, session_id))
             pipe.zrem(keys.chat_sessions(user_id), session_id)
-            await pipe.execute()
-        # Release the id only if it is still ours (compare-and-delete).
-        await self.redis.eval(_DELETE_IF_EQUAL, 1, owner_key, str(user_id))
-        return True
+            deleted, unindexed = await pipe.execute()
+        return bool(deleted or unindexed)
 
     async def sessions(self, user_id: int) -> list[dict]:
         """The user's live sessions, most recent first, with message counts and
@@ -138,9 +121,3 @@ class ChatHistory:
         if stale:
             await self.redis.zrem(index, *stale)
         return result
-
-
-_DELETE_IF_EQUAL = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""

@@ -21,8 +21,8 @@ import pandas as pd
 
 from .calendar import Event, EventCalendar, holiday_names, to_date
 from .result import ForecastModel
-from .selection import fit_candidate, select_model
-from .series import daily_series, fingerprint, n_open_days, trim_closed_edges
+from .series import censor, daily_series, fingerprint, n_open_days, trim_closed_edges
+from .stockouts import stockout_days
 
 __all__ = [
     "Event",
@@ -31,14 +31,17 @@ __all__ = [
     "daily_series",
     "holiday_names",
     "prepare_series",
+    "stockout_days",
     "train",
 ]
 
 
-def prepare_series(sales, *, closed_days=(), events=None, today=None) -> pd.Series:
+def prepare_series(sales, *, closed_days=(), events=None, today=None, stockout_days=()) -> pd.Series:
     """Daily history strictly before ``today`` (see :func:`series.daily_series`).
 
-    Store-closed events count as closed days.  Leading closed days are dropped.
+    Store-closed events count as closed days.  ``stockout_days`` (see
+    :mod:`.stockouts`) are missing too: censored demand, not zero demand.
+    Leading missing days are dropped.
     """
     cal = EventCalendar(None, None, events)
     closed = {to_date(d) for d in closed_days} | cal.closed_days()
@@ -46,7 +49,7 @@ def prepare_series(sales, *, closed_days=(), events=None, today=None) -> pd.Seri
     if end is not None:
         sales = [(d, q) for d, q in _pairs(sales) if to_date(d) <= end]
     y = daily_series(sales, closed, end=end if sales else None)
-    return trim_closed_edges(y)
+    return trim_closed_edges(censor(y, stockout_days))
 
 
 def _pairs(sales):
@@ -55,6 +58,20 @@ def _pairs(sales):
     if isinstance(sales, dict):
         return list(sales.items())
     return list(sales)
+
+
+_BLAS_LIMITED = False
+
+
+def _single_threaded_blas() -> None:
+    """Training processes run one fit per core: a multi-threaded BLAS call on these small
+    matrices only spins threads (CPU time doubles, wall time does not drop)."""
+    global _BLAS_LIMITED
+    if not _BLAS_LIMITED:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
+        _BLAS_LIMITED = True
 
 
 def train(
@@ -69,6 +86,7 @@ def train(
     warm_start=None,
     holdout: int = 56,
     candidates: list[str] | None = None,
+    stockout_days=(),
 ) -> ForecastModel:
     """Fit, choose and store a forecast for one product.  Never raises on short data.
 
@@ -78,9 +96,15 @@ def train(
     ``today``: first forecast day; history is everything before it (default:
     the day after the last sale).  ``warm_start``: a previous
     :class:`ForecastModel` or its dict, reused to narrow the parameter search.
+    ``stockout_days``: days the product was out of stock (:func:`stockouts.stockout_days`):
+    missing, not zero, and not closures either.
     """
-    y = prepare_series(sales, closed_days=closed_days, events=events, today=today)
-    cal = EventCalendar(country, subdiv, events)
+    from .selection import fit_candidate, select_model  # statsmodels: kept out of API start-up
+
+    _single_threaded_blas()
+    stockouts = {to_date(d) for d in stockout_days}
+    y = prepare_series(sales, closed_days=closed_days, events=events, today=today, stockout_days=stockouts)
+    cal = EventCalendar(country, subdiv, events, censored=stockouts)
     if today is not None:
         start = to_date(today)
     elif len(y):
@@ -90,14 +114,18 @@ def train(
     if len(y) == 0:  # no history at all: an empty series ending the day before start
         y = pd.Series([np.nan], index=pd.DatetimeIndex([start - dt.timedelta(days=1)]))
     warm = _warm_params(warm_start)
-    name, metrics = select_model(y, cal, holdout=holdout, candidates=candidates, warm=warm)
+    fitted: dict[str, dict] = {}
+    name, metrics = select_model(y, cal, holdout=holdout, candidates=candidates, warm=warm, fitted=fitted)
     try:
-        path = fit_candidate(name, y, cal, horizon, warm=warm)
+        # the holdout fit of the chosen candidate is the best start for the final fit
+        path = fit_candidate(name, y, cal, horizon, warm=fitted.get(name) or warm, explain=True)
     except Exception as exc:  # last resort: never fail a product
         metrics["fallback_reason"] = f"{name}: {type(exc).__name__}"
         name = "short_history" if name != "short_history" else "seasonal_naive"
         path = fit_candidate(name, y, cal, horizon)
     n_obs = n_open_days(y)
+    if stockouts:
+        metrics["stockout_days"] = sum(1 for d in y.index if d.date() in stockouts)
     return ForecastModel(
         method=name,
         start=start.isoformat(),

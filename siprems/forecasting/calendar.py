@@ -97,6 +97,8 @@ class EventCalendar:
     ``country=None`` disables public holidays (only explicit events count).
     ``lead``/``lag`` are how many days before/after a holiday get their own
     feature columns; ``week_before`` adds ``h:<name>:wk`` (days -7..-2).
+    ``censored``: days missing from a history for another reason than a
+    closure (stock-outs); they are never read as closed days.
     Unknown countries give no public holidays rather than an error.
     """
 
@@ -108,8 +110,11 @@ class EventCalendar:
         lead: int = 1,
         lag: int = 1,
         week_before: bool = True,
+        censored: Iterable[dt.date] = (),
     ) -> None:
         self.country = country.upper() if country else None
+        # days missing for another reason than a closure (stock-outs): never closures
+        self.censored: frozenset[dt.date] = frozenset(censored)
         self.subdiv = subdiv
         self.events = coerce_events(events)
         self.lead = lead
@@ -246,6 +251,8 @@ class EventCalendar:
         h0, h1 = history.index[0].date(), history.index[-1].date()
         past = self.holidays_between(h0, h1)
         isnan = np.isnan(history.to_numpy(dtype=float))
+        if self.censored:
+            isnan &= ~np.array([d.date() in self.censored for d in history.index], dtype=bool)
         by_name: dict[str, list[bool]] = {}
         for d, name in past.items():
             by_name.setdefault(canonical(name), []).append(bool(isnan[(d - h0).days]))
@@ -253,8 +260,8 @@ class EventCalendar:
             seen = by_name.get(canonical(name))
             if seen and sum(seen) * 2 > len(seen):
                 out.add(d)
+        rn = isnan[-7 * weeks :]
         recent = history.iloc[-7 * weeks :]
-        rn = np.isnan(recent.to_numpy(dtype=float))
         # only when the shop is open most days (not off-season / dormant)
         if len(recent) >= 28 and rn.mean() <= 0.5:
             dows = recent.index.day_of_week.to_numpy()

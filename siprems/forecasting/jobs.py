@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg2.errors
+
 from siprems.calendar.locale import store_locale
 from siprems.db import fetch_all, fetch_one
 from siprems.forecasting import prediction, registry, service
@@ -51,9 +53,7 @@ async def train_product(ctx: JobContext, product_id: int, sku: str | None = None
     if product is None:
         raise PermanentError(f"Product {product_id} does not exist in this store (deleted or archived)")
     await ctx.check_cancelled()
-    result = await service.train_product(
-        ctx.pool, ctx.store_id, int(product_id), run_id=ctx.job_id, ctx=ctx, redis=ctx.cache_redis
-    )
+    result = await _train(ctx, int(product_id))
     data = {"product_id": int(product_id), "sku": sku, "job_id": ctx.job_id}
     data.update({k: result[k] for k in ("version", "method", "model_id") if k in result})
     await webhook_events.emit_quietly(
@@ -83,16 +83,32 @@ async def predict(ctx: JobContext, product_sku: str, days: int = 30, **_: Any) -
     model_row = await registry.latest(ctx.pool, ctx.store_id, product["product_id"])
     today = (await store_locale(ctx.pool, ctx.store_id)).today()
     if model_row is None or prediction.is_stale(model_row, today):
-        await service.train_product(
-            ctx.pool, ctx.store_id, product["product_id"], run_id=ctx.job_id, ctx=ctx, redis=ctx.cache_redis
-        )
+        await _train(ctx, product["product_id"])
     return await prediction.answer(ctx.pool, ctx.store_id, product_sku, int(days))
+
+
+async def _train(ctx: JobContext, product_id: int) -> dict[str, Any]:
+    try:
+        return await service.train_product(
+            ctx.pool, ctx.store_id, product_id, run_id=ctx.job_id, ctx=ctx, redis=ctx.cache_redis
+        )
+    except psycopg2.errors.ForeignKeyViolation as exc:
+        # The model's product row went away during the fit: no retry can succeed.
+        raise PermanentError("The product was deleted while it was being trained.") from exc
+
+
+async def track_accuracy(ctx: JobContext, **_: Any) -> dict[str, Any]:
+    """Forecasts against what sold: the store's live accuracy; drifting products are retrained."""
+    from siprems.forecasting import accuracy
+
+    return await accuracy.track_store(ctx.pool, ctx.store_id, queue=ctx.redis)
 
 
 JOB_TYPES = (
     JobType("train_product", train_product, queue=TRAINING_QUEUE, max_retries=3, timeout=1800, backoff_base=10),
     JobType("train_all", train_all, max_retries=3, timeout=300),
     JobType("predict", predict, max_retries=2, timeout=300),
+    JobType("track_accuracy", track_accuracy, max_retries=2, timeout=900),
 )
 SCHEDULES = (
     Schedule(
@@ -109,5 +125,13 @@ SCHEDULES = (
         "train_all",
         {"only_stale": True, "trigger": "hourly"},
         per_store=True,
+    ),
+    Schedule(
+        "daily-forecast-accuracy",  # before the nightly retrain: yesterday is scored against the model it had
+        "30 1 * * *",
+        "track_accuracy",
+        {"trigger": "daily"},
+        per_store=True,
+        catchup_seconds=12 * 3600,
     ),
 )

@@ -13,6 +13,7 @@ from siprems.db import fetch_all, fetch_one
 from siprems.errors import NotFound
 from siprems.forecasting import ForecastModel, baseline, holiday_names, registry
 from siprems.forecasting.calendar import to_date
+from siprems.forecasting.drivers import explain
 from siprems.forecasting.registry import chosen_holdout
 from siprems.forecasting.service import closed_weekdays
 from siprems.inventory.policy import COVER_HORIZON_DAYS, Incoming, assess, daily_sigma
@@ -34,17 +35,26 @@ async def product_by_sku(pool, store_id: int, sku: str) -> dict | None:
     return await fetch_one(pool, PRODUCT, (store_id, sku))
 
 
-async def _history(pool, store: StoreLocale, product_id: int, start: date, end: date) -> dict[date, float]:
+async def _history(pool, store: StoreLocale, product: dict, start: date, end: date) -> dict[date, float]:
+    """Daily units sold in [start, end]. Read from the product row, so a product
+    deleted since the request looked it up answers 404, not a forecast (or a 500)."""
     rows = await fetch_all(
         pool,
-        """SELECT (transaction_date AT TIME ZONE %s)::date AS day, sum(quantity_sold) AS qty
-           FROM transactions
-           WHERE store_id = %s AND product_id = %s
-             AND transaction_date >= (%s::date - 1) AND transaction_date < (%s::date + 2)
-           GROUP BY 1""",
-        (store.timezone, store.store_id, product_id, start, end),
+        """SELECT s.day, s.qty
+           FROM products p
+           LEFT JOIN LATERAL (
+               SELECT (t.transaction_date AT TIME ZONE %s)::date AS day, sum(t.quantity_sold) AS qty
+               FROM transactions t
+               WHERE t.store_id = p.store_id AND t.product_id = p.product_id
+                 AND t.transaction_date >= (%s::date - 1) AND t.transaction_date < (%s::date + 2)
+               GROUP BY 1
+           ) s ON TRUE
+           WHERE p.store_id = %s AND p.product_id = %s""",
+        (store.timezone, start, end, store.store_id, product["product_id"]),
     )
-    return {r["day"]: float(r["qty"]) for r in rows if start <= r["day"] <= end}
+    if not rows:
+        raise NotFound(f"Product with SKU {product['sku']} not found", code="product_not_found")
+    return {r["day"]: float(r["qty"]) for r in rows if r["day"] is not None and start <= r["day"] <= end}
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
@@ -83,7 +93,7 @@ async def baseline_view(pool, store_id: int, product: dict, days: int, history_d
     today = store.today()
     since = today - timedelta(days=7 * baseline.WEEKS)
     shut = await closed_weekdays(pool, store_id)
-    sales = await _history(pool, store, product["product_id"], since, today - timedelta(days=1))
+    sales = await _history(pool, store, product, since, today - timedelta(days=1))
     events = await prediction_events(pool, store_id)
     closed = {to_date(e["date"]) for e in events if e.get("kind") == "store-closed"}
     model = baseline.baseline_model(sales, closed, shut, today)
@@ -116,7 +126,7 @@ async def _view(
     today = store.today()
     first = today - timedelta(days=history_days)
     last = today + timedelta(days=days - 1)
-    history = await _history(pool, store, product["product_id"], first, today - timedelta(days=1))
+    history = await _history(pool, store, product, first, today - timedelta(days=1))
     if events is None:
         events = await prediction_events(pool, store.store_id)
     flags = {
@@ -152,6 +162,7 @@ async def _view(
         "chartData": chart,
         "accuracy": accuracy,
         "model": facts,
+        "drivers": explain(model, today, days),
         # For `compose` (not sent): a year of daily demand and its spread, the stock policy's input.
         "_year": [r["yhat"] for r in year],
         "_sigma": [round(daily_sigma(r), 6) for r in year],

@@ -1,4 +1,4 @@
-"""Weighted ridge regression on yearly Fourier terms, weekdays and calendar dummies.
+"""Ridge regression (statsmodels OLS, closed-form ridge) on yearly Fourier terms, weekdays and calendar dummies.
 
 Works on the log1p scale.  The yearly Fourier part is clipped at prediction
 time to the range it took on the training days (Fourier terms observed over
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from statsmodels.regression.linear_model import OLS
 
 from .calendar import EventCalendar
 
@@ -116,30 +117,17 @@ def fit_ridge(
     names = [names[j] for j in keep]
     A = A[:, keep]
     n = len(y)
-    w = 0.5 ** (np.arange(n - 1, -1, -1, dtype=float) / cfg.halflife_days) if cfg.halflife_days else np.ones(n)
-    w = w[obs]
-    w = w / w.mean()
-    Ao = A[obs]
-    yo = v[obs]
-    # intercept handled by centring (unpenalised)
-    xm = np.einsum("ij,i->j", Ao, w) / w.sum()
-    ym = float((w * yo).sum() / w.sum())
-    Ac = Ao - xm
     lam = np.array([_penalty(c, cfg) for c in names])
-    # einsum, not ``@``: a multi-threaded BLAS call on this small matrix can be
-    # 50x slower on a busy machine (thread spin-up); einsum stays single-threaded
-    Aw = Ac * w[:, None]
-    G = np.einsum("ij,ik->jk", Aw, Ac)
-    rhs = np.einsum("ij,i->j", Aw, yo - ym)
-    beta = np.linalg.solve(G + np.diag(lam + 1e-9), rhs)
+    model = _ridge_model(A[obs], v[obs], cfg.halflife_days, n, obs)
+    beta = _solve(model, lam)
     # The penalties are tuned for residual noise <= noise_ref (log scale); a
     # noisier series (slow sellers) needs proportionally more shrinkage.
-    resid = yo - ym - np.einsum("ij,j->i", Ac, beta)
+    resid = model.endog - np.einsum("ij,j->i", model.exog, beta)
     sigma = 1.4826 * float(np.median(np.abs(resid - np.median(resid)))) if len(resid) else 0.0
     scale = max(1.0, (sigma / cfg.noise_ref) ** 2)
     if scale > 1.0:
-        beta = np.linalg.solve(G + np.diag(lam * scale + 1e-9), rhs)
-    intercept = ym - float(np.sum(xm * beta))
+        beta = _solve(model, lam * scale)
+    intercept, beta = float(beta[0]), beta[1:]
     fcols = [j for j, c in enumerate(names) if c.startswith("f_")]
     fpart = np.einsum("ij,j->i", A[:, fcols], beta[fcols]) if fcols else np.zeros(n)
     frange = (float(fpart[obs].min()), float(fpart[obs].max())) if obs.any() else (0.0, 0.0)
@@ -150,6 +138,26 @@ def fit_ridge(
         config={**cfg.__dict__, "penalty_scale": scale},
     )
     return fit, _apply(fit, names, A)
+
+
+def _ridge_model(X: np.ndarray, y: np.ndarray, halflife: float | None, n: int, obs: np.ndarray) -> OLS:
+    """statsmodels OLS on ``[1, X]``; recency weights (if any) enter as sqrt-weighted rows,
+    because statsmodels' closed-form ridge reads the unweighted design."""
+    Xc = np.column_stack([np.ones(len(y)), X])
+    if halflife:
+        w = (0.5 ** (np.arange(n - 1, -1, -1, dtype=float) / halflife))[obs]
+        r = np.sqrt(w / w.mean())
+        return OLS(y * r, Xc * r[:, None])
+    return OLS(y, Xc)
+
+
+def _solve(model: OLS, lam: np.ndarray) -> np.ndarray:
+    """Ridge coefficients with an unpenalised intercept.  ``lam`` is the penalty in
+    effective observations per column; statsmodels' objective divides the residual
+    sum of squares by nobs, so its weight is ``lam / nobs``."""
+    alpha = np.concatenate([[1e-12], lam + 1e-9]) / max(model.nobs, 1.0)
+    res = model.fit_regularized(method="elastic_net", alpha=alpha, L1_wt=0.0)
+    return np.asarray(res.params, dtype=float)
 
 
 def _apply(fit: RidgeFit, names: list[str], X: np.ndarray) -> np.ndarray:

@@ -15,7 +15,10 @@ from dataclasses import dataclass, field
 from .calendar import to_date
 
 PATH_KEYS = ("yhat", "lo80", "hi80", "lo95", "hi95")
-SCHEMA_VERSION = 1
+# 1: hand-written ETS + ridge (params["ets"] = {alpha, gamma, level, season, ...});
+# 2: statsmodels (params["engine"] = "statsmodels", params["ets"]["params"] = smoothing parameters).
+# A stored model answers from its stored path whatever its version; only warm starts read params.
+SCHEMA_VERSION = 2
 
 
 def _clean(obj):

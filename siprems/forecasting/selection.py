@@ -39,10 +39,14 @@ def eligible(y: pd.Series) -> list[str]:
     return list(CANDIDATES)
 
 
-def fit_candidate(name: str, y: pd.Series, cal: EventCalendar, horizon: int, warm: dict | None = None) -> models.Path:
-    """Run one candidate by name."""
+def fit_candidate(
+    name: str, y: pd.Series, cal: EventCalendar, horizon: int, warm: dict | None = None, explain: bool = False
+) -> models.Path:
+    """Run one candidate by name (``explain``: keep the drivers of a model that has them)."""
     if name == "short_history":
         return models.short_history(y, cal, horizon)
+    if name == "ridge_ets":
+        return models.ridge_ets(y, cal, horizon, warm=warm, explain=explain)
     return CANDIDATES[name](y, cal, horizon, warm=warm)
 
 
@@ -54,8 +58,12 @@ def select_model(
     candidates: list[str] | None = None,
     margin: float = 0.25,
     warm: dict | None = None,
+    fitted: dict[str, dict] | None = None,
 ) -> tuple[str, dict]:
     """Return ``(chosen name, report)``.
+
+    ``fitted`` (if given) receives each candidate's holdout-fit parameters: the
+    final fit on the whole history starts from them (a warm start).
 
     ``report`` is ``{"selected": name, "holdout_days": n, "holdout": {name: metrics}}``
     (``holdout_days`` 0 and an empty ``holdout`` when no holdout was run).
@@ -86,6 +94,8 @@ def select_model(
             results[name] = {"error": type(exc).__name__}
             continue
         results[name] = score(test.to_numpy(), path, scale)
+        if fitted is not None:
+            fitted[name] = path.params
     ok = {n: r for n, r in results.items() if "mase" in r and np.isfinite(r["mase"])}
     if not ok:
         best = PRIMARY if PRIMARY in names else names[0]

@@ -58,6 +58,19 @@ def daily_series(sales: Iterable, closed_days: Iterable = (), *, start=None, end
     return pd.Series(values, index=index, name="qty")
 
 
+def censor(y: pd.Series, days: Iterable) -> pd.Series:
+    """``y`` with ``days`` (e.g. stock-outs) set to NaN: missing, whatever was sold."""
+    marks = {to_date(d) for d in days}
+    if not marks or len(y) == 0:
+        return y
+    mask = np.array([d.date() in marks for d in y.index], dtype=bool)
+    if not mask.any():
+        return y
+    out = y.copy()
+    out[mask] = np.nan
+    return out
+
+
 def trim_closed_edges(y: pd.Series) -> pd.Series:
     """Drop leading NaN days (a history cannot start on a closed day)."""
     valid = np.flatnonzero(~np.isnan(y.to_numpy()))

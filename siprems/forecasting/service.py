@@ -19,6 +19,8 @@ from siprems.calendar.events import prediction_events
 from siprems.calendar.locale import StoreLocale, store_locale
 from siprems.db import fetch_all, fetch_one
 from siprems.forecasting import ForecastModel, registry, train
+from siprems.forecasting.stockouts import stockout_days
+from siprems.inventory import ledger
 from siprems.redis_client import Redis
 
 log = logging.getLogger("siprems.forecasting")
@@ -45,13 +47,26 @@ async def closed_weekdays(pool, store_id: int) -> set[int]:
     return {DAY_NAMES.index(r["day_of_week"]) for r in rows}
 
 
+async def stockouts(pool, store: StoreLocale, product_id: int, since: date, today: date) -> list[tuple]:
+    """The product's stock-out intervals since ``since`` from the stock ledger, as local days."""
+    zone = store.tz
+    start = datetime.combine(since, datetime.min.time(), zone)
+    end = datetime.combine(today, datetime.min.time(), zone)
+    found = await ledger.stockout_intervals(pool, store.store_id, start, end, [product_id])
+    return [
+        (began.astimezone(zone).date(), back.astimezone(zone).date() if back is not None else None)
+        for began, back in found.get(product_id, [])
+    ]
+
+
 async def training_inputs(pool, store: StoreLocale, product_id: int) -> dict:
     today = store.today()
     since = today - timedelta(days=HISTORY_WINDOW_DAYS)
-    sales, events, shut = await asyncio.gather(
+    sales, events, shut, out = await asyncio.gather(
         daily_sales(pool, store, product_id, since),
         prediction_events(pool, store.store_id),
         closed_weekdays(pool, store.store_id),
+        stockouts(pool, store, product_id, since, today),
     )
     closed: set[date] = set()
     if sales and shut:
@@ -65,6 +80,7 @@ async def training_inputs(pool, store: StoreLocale, product_id: int) -> dict:
     return {
         "sales": [(d, q) for d, q, _ in sales],
         "closed_days": closed,
+        "stockout_days": stockout_days(out, until=today - timedelta(days=1), sold_on=(d for d, q, _ in sales if q > 0)),
         "events": events,
         "country": store.country,
         "subdiv": store.subdivision,
@@ -77,6 +93,7 @@ def _fit(inputs: dict, warm: dict | None) -> tuple[ForecastModel, float]:
     model = train(
         inputs["sales"],
         closed_days=inputs["closed_days"],
+        stockout_days=inputs.get("stockout_days", ()),
         events=inputs["events"],
         country=inputs["country"],
         subdiv=inputs["subdiv"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from siprems.forecasting.drivers import driver_lines
 from siprems.inventory.stock import ProductStock, store_stock
 
 URGENCY_RANK = {"high": 0, "medium": 1, "low": 2}
@@ -43,6 +44,9 @@ def recommendation(s: ProductStock, horizon_days: int) -> dict[str, Any]:
         "basis": pos.basis,
         "modelVersion": s.model_version,
     }
+    body["drivers"] = (
+        driver_lines(s.model, s.forecast[0]["date"], horizon_days) if s.model is not None and s.forecast else None
+    )
     if s.forecast is None:
         body["message"] = NO_MODEL_MESSAGE
     return body

@@ -41,6 +41,7 @@ class ProductStock:
     position: StockPosition
     forecast: list[dict[str, Any]] | None  # rows from today; None without a model
     model_version: int | None
+    model: dict[str, Any] | None = None  # the stored model the forecast came from (for its drivers)
 
     @property
     def product_id(self) -> int:
@@ -103,7 +104,9 @@ async def assess_rows(
         days = COVER_HORIZON_DAYS if cover else item.lead_time_days + REVIEW_DAYS
         forecast = _forecast(found["model"] if found else None, today, days, pid)
         position = assess(item, forecast, today=today, incoming=incoming.get(pid, ()))
-        out.append(ProductStock(dict(row), position, forecast, found["version"] if found and forecast else None))
+        model = found["model"] if found and forecast else None
+        version = found["version"] if found and model else None
+        out.append(ProductStock(dict(row), position, forecast, version, model))
     return out
 
 

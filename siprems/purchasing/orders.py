@@ -199,55 +199,59 @@ async def submit(pool, store_id: int, po_id: int, today: date) -> dict:
 
 
 async def receive(pool, store_id: int, po_id: int, lines: list[dict], user_id: int | None) -> dict:
-    """Receive some or all of an order's open quantities: `receipt` movements
-    into stock and the order's counters in one transaction."""
     async with transaction(pool) as cur:
-        order = await _load(cur, store_id, po_id, lock=True)
-        if order["status"] not in OPEN:
-            raise _refuse(order, "received (submit it first)" if order["status"] == "draft" else "received")
-        await cur.execute(
-            """SELECT l.line_id, l.product_id, p.sku, l.quantity, l.quantity_received
-               FROM purchase_order_lines l JOIN products p USING (product_id) WHERE l.po_id = %s""",
-            (po_id,),
-        )
-        ordered = {r["sku"]: dict(r) for r in await cur.fetchall()}
-        totals: dict[str, int] = {}
-        for line in lines:
-            totals[line["product_sku"]] = totals.get(line["product_sku"], 0) + line["quantity"]
-        for sku, qty in totals.items():
-            line = ordered.get(sku)
-            if line is None:
-                raise ValidationFailed(
-                    f"Field 'lines': product {sku} is not on purchase order {po_id}.",
-                    extra={"details": [{"field": "lines.product_sku", "message": f"{sku} is not on this order"}]},
-                )
-            open_qty = line["quantity"] - line["quantity_received"]
-            if qty > open_qty:
-                raise Conflict(
-                    f"Receiving {qty} of {sku} exceeds the {open_qty} still open on purchase order {po_id}.",
-                    code="over_receipt",
-                )
-        await receive_into_stock(
-            cur,
-            store_id,
-            user_id,
-            {ordered[sku]["product_id"]: qty for sku, qty in totals.items()},
-            reference=f"po:{po_id}",
-        )
-        await cur.execute(
-            """UPDATE purchase_order_lines l SET quantity_received = l.quantity_received + r.qty
-               FROM unnest(%s::bigint[], %s::int[]) AS r(line_id, qty) WHERE l.line_id = r.line_id""",
-            ([ordered[sku]["line_id"] for sku in totals], list(totals.values())),
-        )
-        await cur.execute(
-            """UPDATE purchase_orders o SET updated_at = now(),
-                      status = CASE WHEN x.open = 0 THEN 'received' ELSE 'partially_received' END,
-                      received_at = CASE WHEN x.open = 0 THEN now() END
-               FROM (SELECT sum(quantity - quantity_received) AS open FROM purchase_order_lines WHERE po_id = %s) x
-               WHERE o.po_id = %s""",
-            (po_id, po_id),
-        )
-        return await _answer(cur, store_id, po_id)
+        return await receive_on(cur, store_id, po_id, lines, user_id)
+
+
+async def receive_on(cur, store_id: int, po_id: int, lines: list[dict], user_id: int | None) -> dict:
+    """Receive some or all of an order's open quantities: `receipt` movements
+    into stock and the order's counters, on the caller's transaction."""
+    order = await _load(cur, store_id, po_id, lock=True)
+    if order["status"] not in OPEN:
+        raise _refuse(order, "received (submit it first)" if order["status"] == "draft" else "received")
+    await cur.execute(
+        """SELECT l.line_id, l.product_id, p.sku, l.quantity, l.quantity_received
+           FROM purchase_order_lines l JOIN products p USING (product_id) WHERE l.po_id = %s""",
+        (po_id,),
+    )
+    ordered = {r["sku"]: dict(r) for r in await cur.fetchall()}
+    totals: dict[str, int] = {}
+    for line in lines:
+        totals[line["product_sku"]] = totals.get(line["product_sku"], 0) + line["quantity"]
+    for sku, qty in totals.items():
+        line = ordered.get(sku)
+        if line is None:
+            raise ValidationFailed(
+                f"Field 'lines': product {sku} is not on purchase order {po_id}.",
+                extra={"details": [{"field": "lines.product_sku", "message": f"{sku} is not on this order"}]},
+            )
+        open_qty = line["quantity"] - line["quantity_received"]
+        if qty > open_qty:
+            raise Conflict(
+                f"Receiving {qty} of {sku} exceeds the {open_qty} still open on purchase order {po_id}.",
+                code="over_receipt",
+            )
+    await receive_into_stock(
+        cur,
+        store_id,
+        user_id,
+        {ordered[sku]["product_id"]: qty for sku, qty in totals.items()},
+        reference=f"po:{po_id}",
+    )
+    await cur.execute(
+        """UPDATE purchase_order_lines l SET quantity_received = l.quantity_received + r.qty
+           FROM unnest(%s::bigint[], %s::int[]) AS r(line_id, qty) WHERE l.line_id = r.line_id""",
+        ([ordered[sku]["line_id"] for sku in totals], list(totals.values())),
+    )
+    await cur.execute(
+        """UPDATE purchase_orders o SET updated_at = now(),
+                  status = CASE WHEN x.open = 0 THEN 'received' ELSE 'partially_received' END,
+                  received_at = CASE WHEN x.open = 0 THEN now() END
+           FROM (SELECT sum(quantity - quantity_received) AS open FROM purchase_order_lines WHERE po_id = %s) x
+           WHERE o.po_id = %s""",
+        (po_id, po_id),
+    )
+    return await _answer(cur, store_id, po_id)
 
 
 async def cancel(pool, store_id: int, po_id: int) -> dict:

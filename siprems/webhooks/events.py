@@ -67,3 +67,25 @@ async def emit_quietly(pool, queue, store_id: int, event: str, data: dict, *, ke
         await emit(pool, queue, store_id, event, data, key=key)
     except Exception:
         log.exception("could not queue webhook event", extra={"store_id": store_id, "event": event})
+
+
+async def redrive_pending(pool, queue, *, older_than_seconds: int = 120, limit: int = 1000) -> int:
+    """Enqueue again deliveries still `pending` with no attempt (the process died
+    between writing the row and enqueueing its job, or the queue was down).
+    The job id is the delivery's, so a job still queued is not duplicated, and
+    a delivery that succeeded meanwhile is not sent again."""
+    rows = await fetch_all(
+        pool,
+        """SELECT delivery_id, store_id FROM webhook_deliveries
+           WHERE status = 'pending' AND attempt_count = 0
+             AND created_at < now() - make_interval(secs => %s) AND created_at > now() - interval '1 day'
+           ORDER BY created_at LIMIT %s""",
+        (older_than_seconds, limit),
+    )
+    specs = [
+        producer.JobSpec(
+            JOB_TYPE, {"delivery_id": r["delivery_id"]}, store_id=r["store_id"], job_id=f"webhook:{r['delivery_id']}"
+        )
+        for r in rows
+    ]
+    return sum(e.created for e in await producer.enqueue_many(queue, specs))
