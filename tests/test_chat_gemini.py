@@ -203,12 +203,13 @@ async def test_a_blocked_prompt_becomes_a_polite_refusal(fake, provider):
 
 
 async def test_a_timeout_is_a_504_and_not_retried(fake, provider):
-    fake.reset({**ok("too late"), "sleep": 3})
+    fake.reset({**ok("too late"), "sleep": 6})
     started = time.monotonic()
     with pytest.raises(ProviderTimeout) as err:
         await provider.generate("s", [Turn("user", "q")])
     assert err.value.status == 504 and err.value.code == "assistant_timeout"
-    assert time.monotonic() - started < 2.0
+    # Gave up (timeout 1 s) well before the answer came (6 s), with room for a loaded machine.
+    assert time.monotonic() - started < 5.0
     assert len(fake.requests) == 1
 
 

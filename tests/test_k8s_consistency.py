@@ -330,7 +330,7 @@ def haproxy_vars(*files: str) -> tuple[set[str], set[str]]:
         text = (REPO / "haproxy" / name).read_text()
         for var, rest in re.findall(r"\$\{(\w+)(\[\*\]|-[^}]*)?\}", text):
             used.add(var)
-            if not rest and not re.search(rf"defined\({var}\)", text):
+            if not rest and not re.search(rf"defined\({var}\)|presetenv {var} ", text):
                 required.add(var)
     return used, required
 

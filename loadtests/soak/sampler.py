@@ -18,8 +18,8 @@ import psycopg2
 import psycopg2.extras
 import redis
 
-from siprems import keys
 from devtools.stack import DB_NAME, DB_USER, Stack
+from siprems import keys
 from siprems.jobs.registry import QUEUES
 
 

@@ -88,8 +88,11 @@ def _load(cur, anchor: date, days: int) -> tuple[int, int, int]:
     )
     store_id = cur.fetchone()[0]
     cur.execute(
-        "INSERT INTO users (store_id, email, full_name, password_hash) VALUES (%s, %s, %s, %s)",
+        "INSERT INTO users (store_id, email, full_name, password_hash) VALUES (%s, %s, %s, %s) RETURNING user_id",
         (store_id, DEMO_EMAIL, DEMO_NAME, hash_password(DEMO_PASSWORD)),
+    )
+    cur.execute(
+        "INSERT INTO store_members (store_id, user_id, role) VALUES (%s, %s, 'owner')", (store_id, cur.fetchone()[0])
     )
     for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"):
         cur.execute(
