@@ -210,6 +210,19 @@ def test_restore_refuses_a_non_empty_database_unless_forced(databases, demo_sour
 def test_retention_keeps_the_newest_archives(databases, tmp_path):
     url = databases()
     apply_migrations(url)
+    # Without a direct URL the commands refuse rather than dump through pgbouncer.
+    env = {**os.environ, "DATABASE_URL": url, "DATABASE_DIRECT_URL": ""}
+    refused = subprocess.run(
+        [sys.executable, "-m", "siprems", "backup", "--dir", str(tmp_path)],
+        check=False,
+        env=env,
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 1 and "DATABASE_DIRECT_URL" in refused.stderr
+    assert list(Path(tmp_path).iterdir()) == []
     names = []
     for _ in range(3):
         done = _siprems("backup", "--dir", str(tmp_path), "--keep", "2", url=url)
