@@ -30,10 +30,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # devtools/ (the stack) at the repository root
 
+from devtools.stack import Stack
 from soak import chart, slopes
 from soak.sampler import Sampler
-
-from devtools.stack import Stack
 
 SERVICES = ("postgres", "pgbouncer", "redis", "queue", "api1", "api2", "haproxy", "worker", "scheduler")
 INTERVAL = 10.0
@@ -80,8 +79,8 @@ def _locust(stack: Stack, args, out: Path, mark: Path) -> subprocess.Popen:
         "P95_BUDGET_MS": "1000000",  # the soak judges growth and 5xx, not latency
         "MAX_ERROR_RATIO": "1",
     }
-    log = open(out / "locust.log", "wb")  # noqa: SIM115 (the child writes to it)
-    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(HERE.parent))
+    with open(out / "locust.log", "wb") as log:  # the child has its own copy of the fd
+        return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(HERE.parent))
 
 
 def _locust_failures(out: Path) -> dict[str, int]:

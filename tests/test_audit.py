@@ -8,6 +8,7 @@ import uuid
 
 import psycopg2
 import pytest
+
 from support_users import register
 from test_team_roles import invite, join
 

@@ -148,15 +148,15 @@ def test_backup_restore_round_trip_is_identical_and_served(stack, databases, dem
         "JWT_SECRET": stack.jwt_secret,
         "SIPREMS_ENV": "development",
     }
-    log = open(tmp_path / "api.log", "wb")  # noqa: SIM115 (the child writes to it)
-    api = subprocess.Popen(
-        [sys.executable, "-m", "siprems", "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        cwd=str(REPO),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(tmp_path / "api.log", "wb") as log:  # the child has its own copy of the fd
+        api = subprocess.Popen(
+            [sys.executable, "-m", "siprems", "serve", "--port", str(port), "--workers", "1"],
+            env=env,
+            cwd=str(REPO),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", timeout=60, proc=api)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from devtools.stack import REPO, free_port, wait_for_http
 from siprems.chat.gemini import (
     GeminiProvider,
     ProviderBadResponse,
@@ -25,7 +26,6 @@ from siprems.chat.gemini import (
     ProviderUnavailable,
     Turn,
 )
-from devtools.stack import REPO, free_port, wait_for_http
 
 KEY = "test-key-" + uuid.uuid4().hex[:8]
 MODEL = "gemini-test"
@@ -231,7 +231,6 @@ async def test_an_unreachable_provider_is_a_503():
 def gemini_api(stack, fake):
     """One extra API process (one worker) with GEMINI_* pointing at the fake."""
     port = free_port()
-    log = open(stack.root / "log" / "api-gemini.log", "ab")  # noqa: SIM115 (open for the fixture's life)
     env = stack.env(
         SIPREMS_INSTANCE="api-gemini",
         GEMINI_API_KEY=KEY,
@@ -241,14 +240,15 @@ def gemini_api(stack, fake):
         WORKERS="1",
         MIGRATE_ON_START="false",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "siprems", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=str(REPO),
-        start_new_session=True,
-    )
+    with open(stack.root / "log" / "api-gemini.log", "ab") as log:  # the child has its own copy of the fd
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "siprems", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(REPO),
+            start_new_session=True,
+        )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", timeout=60, proc=proc)
         yield f"http://127.0.0.1:{port}"

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 from sanic import Sanic
 from sanic.exceptions import SanicException
-from support_sales import anonymous
 
 from siprems.app import create_app
 from siprems.config import Settings
+from support_sales import anonymous
 
 ORIGINS = ("http://localhost:3000", "http://localhost:5173")
 HEADERS = ("authorization", "content-type", "idempotency-key")

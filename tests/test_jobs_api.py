@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 
 import httpx
-from support_jobs import wait_job
 
 from siprems.jobs import producer
+from support_jobs import wait_job
 
 pytest_plugins = ["support_jobs_fixtures"]  # fixtures: procs, queue, pg, job_test_tables
 

@@ -10,12 +10,11 @@ import json
 import subprocess
 import sys
 
-from support_jobs import runs_of, state_is, wait_job
-
-from siprems import keys
 from devtools.stack import REPO
+from siprems import keys
 from siprems.jobs import producer
 from siprems.jobs.registry import get_type
+from support_jobs import runs_of, state_is, wait_job
 
 pytest_plugins = ["support_jobs_fixtures"]  # fixtures: procs, queue, pg, job_test_tables
 
@@ -46,7 +45,7 @@ async def test_always_failing_job_is_retried_with_growing_delays_then_dead_lette
     # comes sooner than its delay; how much later depends on the machine's load, so
     # the upper side is only a sanity bound. The scheduled delays themselves are
     # checked exactly by the back-off test above and by `last_delay_ms` below.
-    for gap, low in zip(gaps, [0.2, 0.4, 0.8]):
+    for gap, low in zip(gaps, [0.2, 0.4, 0.8], strict=False):
         assert low <= gap < 30, gaps
     assert 800 <= job.last_delay_ms <= 1600, job.last_delay_ms
     assert job.error == "The job failed unexpectedly."

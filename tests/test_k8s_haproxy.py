@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from k8s_support import OVERLAYS, REPO, container, env_of, one, render
-from topology_support import Backend, client_from, fresh_source_address
 
 from devtools.stack import free_port, wait_for_port
+from k8s_support import OVERLAYS, REPO, container, env_of, one, render
+from topology_support import Backend, client_from, fresh_source_address
 
 HAPROXY_DIR = REPO / "haproxy"
 SCRIPT = HAPROXY_DIR / "k8s-peers.sh"
@@ -100,10 +100,10 @@ def _start(name: str, files: list, env: dict[str, str], log_dir) -> subprocess.P
     cmd = ["haproxy", "-W", "-db", "-L", name]
     for f in files:
         cmd += ["-f", str(f)]
-    log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 (the child writes to it)
-    return subprocess.Popen(
-        cmd, env={"PATH": os.environ["PATH"], **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with open(log_dir / f"{name}.log", "ab") as log:  # the child has its own copy of the fd
+        return subprocess.Popen(
+            cmd, env={"PATH": os.environ["PATH"], **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -142,7 +142,7 @@ def _two_haproxies(tmp_path, backend, share: bool):
             env["HAPROXY_TABLE_PEERS"] = "peers siprems"
             files.append(peers)
         procs.append(_start(f"haproxy-{i}", files, env, tmp_path))
-    for proc, (http, _, _) in zip(procs, ports):
+    for proc, (http, _, _) in zip(procs, ports, strict=False):
         wait_for_port(http, timeout=30, proc=proc)
     if share:
         # A fresh pair connects to each other at once; the collision is settled by
@@ -271,10 +271,10 @@ def test_k8s_peers_script_runs_haproxy_and_reloads_when_a_peer_appears(tmp_path)
         "HAPROXY_CONF_DIR": str(tmp_path),
         "PATH": f"{fake_bin}:{os.environ['PATH']}",
     }
-    log = open(tmp_path / "run.log", "ab")  # noqa: SIM115 (the child writes to it)
-    proc = subprocess.Popen(
-        ["sh", str(SCRIPT), "run"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with open(tmp_path / "run.log", "ab") as log:  # the child has its own copy of the fd
+        proc = subprocess.Popen(
+            ["sh", str(SCRIPT), "run"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     peers_file = tmp_path / "peers.cfg"
     try:
         wait_for_port(stats, timeout=30, proc=proc)

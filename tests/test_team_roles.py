@@ -11,9 +11,9 @@ import uuid
 
 import httpx
 import pytest
-from support_users import User
 
 from siprems.api import access
+from support_users import User
 
 RANK = {"cashier": 1, "manager": 2, "owner": 3}
 DUMMY_PATH_VALUES = {

@@ -10,6 +10,7 @@ from collections import Counter
 
 import httpx
 import pytest
+
 from topology_support import server_status, wait_until
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg2.errors
 
@@ -225,6 +225,6 @@ async def change_password(pool, queue, settings, identity: Identity, old_passwor
         # Other sessions end: their refresh tokens stop working.
         await cur.execute(
             "UPDATE refresh_tokens SET revoked_at = %s WHERE user_id = %s AND revoked_at IS NULL",
-            (datetime.now(timezone.utc), identity.user_id),
+            (datetime.now(UTC), identity.user_id),
         )
         return await _issue_pair(cur, identity, settings, version)

@@ -207,16 +207,13 @@ async def delete_event(pool, locale: StoreLocale, event_id: str, user_id: int | 
         await _audit(cur, locale, user_id, "delete", dict(deleted), None)
 
 
-async def prediction_events(pool, locale: StoreLocale, start: date, end: date) -> list[tuple[date, str, str]]:
-    """(date, name, type) of every event forecasting should use in [start, end]:
-    the store's events marked include_in_prediction plus public holidays."""
+async def prediction_events(pool, store_id: int) -> list[dict]:
+    """The store's events that forecasting uses (marked include_in_prediction), as
+    `{date, name, kind}`: the one loader of store events for training and charts.
+    Public holidays are not among them: forecasting reads those from the country."""
     rows = await fetch_all(
         pool,
-        """SELECT event_date, event_name, type FROM events
-                  WHERE store_id = %s AND include_in_prediction AND event_date BETWEEN %s AND %s
-                  ORDER BY event_date""",
-        (locale.store_id, start, end),
+        "SELECT event_name, event_date, type FROM events WHERE store_id = %s AND include_in_prediction",
+        (store_id,),
     )
-    found = [(r["event_date"], r["event_name"], r["type"]) for r in rows]
-    found += [(d, n, "holiday") for d, n in public_holidays(locale.country, start, end, locale.subdivision)]
-    return sorted(found)
+    return [{"date": r["event_date"], "name": r["event_name"], "kind": r["type"]} for r in rows]
