@@ -22,8 +22,14 @@ test: deps
 clean-run:
 	rm -rf .run
 
-lint:
-	@.venv/bin/ruff check siprems workers tests
+# ruff (rules in pyproject.toml), the formatter, mypy (strict on siprems/jobs and
+# siprems/inventory), import-linter (layer contracts in setup.cfg).
+LINT_PATHS = siprems workers tests devtools benchmarks loadtests
+lint: deps
+	.venv/bin/ruff check $(LINT_PATHS)
+	.venv/bin/ruff format --check $(LINT_PATHS)
+	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 # 500 store owners against the running local stack (start `make run` first).
 USERS ?= 500

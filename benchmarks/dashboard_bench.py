@@ -170,8 +170,8 @@ def main() -> int:
         return 0
 
     os.environ["RATE_GENERAL"] = "1000000"  # the benchmark is one user: no rate limit
-    from siprems.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
     from devtools.stack import Stack
+    from siprems.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
 
     root = Path(tempfile.mkdtemp(prefix="siprems-bench-"))
     stack = Stack(root=root, fast_unsafe_postgres=False)

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import redis.asyncio as aioredis
 
-from siprems import jobtypes, keys
 from devtools.stack import REPO, Stack
+from siprems import jobtypes, keys
 from siprems.jobs import producer
 from siprems.jobs.producer import JobSpec
 

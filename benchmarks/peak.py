@@ -26,13 +26,15 @@ import time
 from pathlib import Path
 
 import httpx
+import psycopg2
+import redis
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from devtools.stack import DB_USER, Stack
 from loadtests.proc_cpu import cpu_by_component, delta
 from siprems.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
-from devtools.stack import Stack
 
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "50"))
@@ -92,6 +94,26 @@ def _wrk(
         "non2xx": int(non2xx.group(1)) if non2xx else 0,
         "cpu": used,
     }
+
+
+def _round_trips(stack: Stack) -> dict[str, int]:
+    """Counters of the services a request talks to: queries pgbouncer relayed
+    (SHOW STATS: one per round trip) and commands each Redis processed (INFO
+    stats; a cached read is one EVALSHA round trip whose GETs count too)."""
+    conn = psycopg2.connect(
+        host="127.0.0.1", port=stack.ports.pgbouncer, dbname="pgbouncer", user=DB_USER, password=stack.password
+    )
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute("SHOW STATS")
+        cols = [c.name for c in cur.description]
+        queries = sum(row[cols.index("total_query_count")] for row in cur.fetchall())
+    conn.close()
+    out = {"db": int(queries)}
+    for name, port in (("redis", stack.ports.redis), ("queue", stack.ports.queue)):
+        with redis.Redis(port=port) as r:
+            out[name] = int(r.info("stats")["total_commands_processed"])
+    return out
 
 
 def _wait_for_model(base: str, headers: dict, body: str) -> None:
@@ -175,8 +197,11 @@ def main() -> int:
         sessions = {p.pid for p in stack.procs.values()}  # every service leads its own session
         for label, base in (("api1 direct", f"http://127.0.0.1:{stack.ports.api[0]}"), ("HAProxy", stack.base_url)):
             for name, path, method, body, fresh in cases:
+                trips = _round_trips(stack)
                 r = _wrk(base + path, method, token, body, fresh, root, sessions)
                 n = max(r["requests"], 1)
+                after = _round_trips(stack)
+                per = {k: (after[k] - trips[k]) / n for k in after}  # the counter reads themselves: negligible
                 cpu_ms = sum(r["cpu"].get(c, 0.0) for c in STACK) * 1000 / n
                 print(
                     f"| {label} | {name} | {r['rps']:.0f} | {r['p50']} | {r['p99']} | {cpu_ms:.2f} | "
@@ -184,8 +209,12 @@ def main() -> int:
                     flush=True,
                 )
                 parts = ", ".join(f"{c} {r['cpu'].get(c, 0.0) * 1000 / n:.2f}" for c in STACK if r["cpu"].get(c))
-                breakdown.append(f"- {label} {name}: {parts}")
-        print("\nCPU ms per request by component:\n" + "\n".join(breakdown))
+                trips_text = (
+                    f"per request: DB queries {per['db']:.2f}, Redis commands (those inside a Lua script "
+                    f"included) cache {per['redis']:.2f}, queue {per['queue']:.2f}"
+                )
+                breakdown.append(f"- {label} {name}: {parts}; {trips_text}")
+        print("\nCPU ms per request by component, DB queries and Redis commands per request:\n" + "\n".join(breakdown))
     finally:
         if bare is not None:
             bare.terminate()

@@ -52,7 +52,7 @@ def _chown_service_user(path: Path) -> None:
     if os.geteuid() == 0:
         entry = pwd.getpwnam("postgres")
         os.chown(path, entry.pw_uid, entry.pw_gid)
-        for root, dirs, files in os.walk(path):
+        for root, _dirs, files in os.walk(path):
             os.chown(root, entry.pw_uid, entry.pw_gid)
             for name in files:
                 os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
@@ -329,10 +329,10 @@ class Stack:
         cmd = self.commands()[name]
         extra = {"SIPREMS_INSTANCE": name} if name.startswith("api") else {}
         extra.update(env)
-        log = open(self.root / "log" / f"{name}.log", "ab")
-        proc = subprocess.Popen(
-            cmd, env=self.env(**extra), stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO), start_new_session=True
-        )
+        with open(self.root / "log" / f"{name}.log", "ab") as log:  # the child has its own copy of the fd
+            proc = subprocess.Popen(
+                cmd, env=self.env(**extra), stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO), start_new_session=True
+            )
         self.procs[name] = proc
         port = wait_port if wait_port is not None else self._port_of(name)
         if port:
@@ -399,15 +399,15 @@ class Stack:
             "-f",
             str(REPO / "haproxy" / backend),
         ]
-        log = open(self.root / "log" / f"{name}.log", "ab")  # noqa: SIM115 (the child writes to it)
-        proc = subprocess.Popen(
-            cmd,
-            env=self.env(HAPROXY_PORT=port, HAPROXY_STATS_PORT=stats, **env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=str(REPO),
-            start_new_session=True,
-        )
+        with open(self.root / "log" / f"{name}.log", "ab") as log:  # the child has its own copy of the fd
+            proc = subprocess.Popen(
+                cmd,
+                env=self.env(HAPROXY_PORT=port, HAPROXY_STATS_PORT=stats, **env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=str(REPO),
+                start_new_session=True,
+            )
         self.procs[name] = proc
         wait_for_port(port, timeout=30, proc=proc)
         return proc, port, stats

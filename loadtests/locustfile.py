@@ -185,8 +185,9 @@ def _onboarded(environment) -> None:
             ("/api/auth", "/api/products/import", "/api/transactions/import", "/api/predict [first")
         ):
             print(
-                f"| {entry.method} {entry.name} | {entry.num_requests} | {entry.get_response_time_percentile(0.5):.0f} | "
-                f"{entry.get_response_time_percentile(0.95):.0f} | {entry.max_response_time:.0f} | {entry.num_failures} |"
+                f"| {entry.method} {entry.name} | {entry.num_requests} | "
+                f"{entry.get_response_time_percentile(0.5):.0f} | {entry.get_response_time_percentile(0.95):.0f} | "
+                f"{entry.max_response_time:.0f} | {entry.num_failures} |"
             )
     for error in sorted(environment.stats.errors.values(), key=lambda e: -e.occurrences):
         print(f"  sign-up phase failure x{error.occurrences}: {error.method} {error.name}: {str(error.error)[:160]}")

@@ -33,9 +33,10 @@ MARKERS = (
 
 
 def _processes(sessions: set[int] | None) -> dict[int, tuple[int, str, float]]:
-    """pid -> (parent pid, command line, CPU seconds user+system), of the given
-    sessions only when named (the services one harness started)."""
-    out = {}
+    """pid -> (parent pid, command line, CPU seconds user+system); when
+    `sessions` is given, only processes of those sessions and their descendants
+    (PostgreSQL backends start sessions of their own under the postmaster)."""
+    found: dict[int, tuple[int, int, str, float]] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -44,10 +45,21 @@ def _processes(sessions: set[int] | None) -> dict[int, tuple[int, str, float]]:
             fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if sessions is not None and int(fields[3]) not in sessions:
-            continue
-        out[int(proc.name)] = (int(fields[1]), cmdline, (int(fields[11]) + int(fields[12])) / CLK_TCK)
-    return out
+        cpu = (int(fields[11]) + int(fields[12])) / CLK_TCK
+        found[int(proc.name)] = (int(fields[1]), int(fields[3]), cmdline, cpu)
+    if sessions is None:
+        return {pid: (ppid, cmd, cpu) for pid, (ppid, _, cmd, cpu) in found.items()}
+    member: dict[int, bool] = {}
+
+    def belongs(pid: int, depth: int = 0) -> bool:
+        if pid not in member:
+            entry = found.get(pid)
+            member[pid] = entry is not None and (
+                entry[1] in sessions or (depth < 20 and entry[0] > 1 and belongs(entry[0], depth + 1))
+            )
+        return member[pid]
+
+    return {pid: (ppid, cmd, cpu) for pid, (ppid, _, cmd, cpu) in found.items() if belongs(pid)}
 
 
 def _component(cmdline: str) -> str | None:

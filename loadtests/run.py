@@ -169,7 +169,8 @@ def print_summary(prefix: Path, users: str, wall: float) -> None:
             think = (float(os.environ.get("THINK_MIN", "0.5")) + float(os.environ.get("THINK_MAX", "2"))) / 2
             offered = int(users) / think  # what the users would send if every answer were instant
             print(
-                f"\n(offered ≈ {offered:.0f} req/s at {think:.2f} s mean think time: served {float(r['Requests/s']) / offered:.0%})"
+                f"\n(offered ≈ {offered:.0f} req/s at {think:.2f} s mean think time: "
+                f"served {float(r['Requests/s']) / offered:.0%})"
             )
     print()
 

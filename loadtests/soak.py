@@ -30,13 +30,13 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # devtools/ (the stack) at the repository root
 
+from devtools.stack import Stack
 from soak import chart, slopes
 from soak.sampler import Sampler
 
-from devtools.stack import Stack
-
 SERVICES = ("postgres", "pgbouncer", "redis", "queue", "api1", "api2", "haproxy", "worker", "scheduler")
 INTERVAL = 10.0
+MAX_OTHER_FAILURES = 0.01  # share of requests failing other than 5xx (429s are not failures)
 
 
 def _args(argv):
@@ -55,8 +55,11 @@ def _args(argv):
     return p.parse_args(argv)
 
 
-def _start_stack(root: Path) -> Stack:
+def _start_stack(root: Path, minutes: float) -> Stack:
     os.environ.setdefault("HAPROXY_TRUSTED_PROXY", "127.0.0.1")  # each virtual user is its own client address
+    # The locustfile logs in once and never refreshes: with the default 30-minute access
+    # tokens the second half of an hour's run was all 401 token_expired. Tokens outlive the run.
+    os.environ.setdefault("JWT_ACCESS_MINUTES", str(int(minutes) + 30))
     stack = Stack(root=root)
     stack.start_all()
     for name in ("worker", "scheduler"):
@@ -76,8 +79,8 @@ def _locust(stack: Stack, args, out: Path, mark: Path) -> subprocess.Popen:
         "P95_BUDGET_MS": "1000000",  # the soak judges growth and 5xx, not latency
         "MAX_ERROR_RATIO": "1",
     }
-    log = open(out / "locust.log", "wb")  # noqa: SIM115 (the child writes to it)
-    return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(HERE.parent))
+    with open(out / "locust.log", "wb") as log:  # the child has its own copy of the fd
+        return subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(HERE.parent))
 
 
 def _locust_failures(out: Path) -> dict[str, int]:
@@ -120,7 +123,7 @@ def main(argv=None) -> int:
     mark = out / "steady.mark"
     mark.unlink(missing_ok=True)
     print(f"soak: {args.users} users for {args.minutes:g} min; stack in {root}; results in {out}", flush=True)
-    stack = _start_stack(root)
+    stack = _start_stack(root, args.minutes)
     rows: list[dict[str, float]] = []
     steady_at = None
     try:
@@ -173,7 +176,9 @@ def report(args, out: Path, rows: list[dict[str, float]], steady_at: float | Non
     steady_rate = (window[-1]["haproxy_requests_total"] - window[0]["haproxy_requests_total"]) / max(
         window[-1]["elapsed_s"] - window[0]["elapsed_s"], 1
     )
-    ok = not growing and five_xx == 0 and failures["5xx"] == 0
+    # A soak whose own workload fails (e.g. expired tokens: all 401) measures something else.
+    broken = failures["other"] + failures["connection"] > MAX_OTHER_FAILURES * max(requests, 1)
+    ok = not growing and five_xx == 0 and failures["5xx"] == 0 and not broken
     title = f"soak {args.users} users, {args.minutes:g} min: {'PASS' if ok else 'FAIL'}"
     chart.draw(rows, warmup_until, out / "soak.png", title)
     summary = "\n".join(
@@ -192,7 +197,8 @@ def report(args, out: Path, rows: list[dict[str, float]], steady_at: float | Non
                 f"- 5xx: {five_xx} (HAProxy frontend, whole run), {failures['5xx']} (locust); "
                 f"connection errors {failures['connection']}, other failed requests {failures['other']}"
             ),
-            f"- growing after warm-up: {', '.join(growing) or 'none'}",
+            f"- growing after warm-up: {', '.join(growing) or 'none'}"
+            + ("; **the workload itself failed** (other failures over 1%)" if broken else ""),
             "",
             slopes.markdown(trends),
             "",

@@ -73,15 +73,26 @@ def _seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _direct_url(args: argparse.Namespace) -> str:
+    """--url, else DATABASE_DIRECT_URL; never DATABASE_URL (pgbouncer's transaction pooling
+    would split pg_dump's session and the exported snapshot across server connections)."""
+    from siprems.backup.tools import BackupError
+    from siprems.config import load_settings
+
+    url = args.url or load_settings().database_direct_url
+    if not url:
+        raise BackupError("set DATABASE_DIRECT_URL (PostgreSQL itself, not pgbouncer) or pass --url")
+    return url
+
+
 def _backup(args: argparse.Namespace) -> int:
     import json
 
     from siprems.backup.dump import backup
     from siprems.backup.tools import BackupError
-    from siprems.config import load_settings
 
     try:
-        data = backup(args.url or load_settings().migrations_url, args.dir, keep=args.keep)
+        data = backup(_direct_url(args), args.dir, keep=args.keep)
     except BackupError as exc:
         print(f"backup failed: {exc}", file=sys.stderr)
         return 1
@@ -95,10 +106,9 @@ def _restore(args: argparse.Namespace) -> int:
 
     from siprems.backup.restore import restore
     from siprems.backup.tools import BackupError
-    from siprems.config import load_settings
 
     try:
-        result = restore(args.url or load_settings().migrations_url, args.file, force=args.force, jobs=args.jobs)
+        result = restore(_direct_url(args), args.file, force=args.force, jobs=args.jobs)
     except BackupError as exc:
         print(f"restore refused or failed: {exc}", file=sys.stderr)
         return 2

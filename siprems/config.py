@@ -95,7 +95,7 @@ class Settings:
     def migrations_url(self) -> str:
         return self.database_direct_url or self.database_url
 
-    def validate(self) -> "Settings":
+    def validate(self) -> Settings:
         if self.env not in {"development", "test", "production"}:
             raise ConfigError(f"SIPREMS_ENV must be development, test or production, not {self.env!r}")
         if self.is_production and (not self.jwt_secret or self.jwt_secret == DEFAULT_JWT_SECRET):

@@ -39,7 +39,7 @@ def summarise(text: str, instance: str) -> dict:
     buckets: dict[float, float] = {}
     cache: Tally = Tally()
     in_flight = 0.0
-    for name, s in _samples(text):
+    for _name, s in _samples(text):
         if s.name == "siprems_http_requests_total":
             requests += s.value
             by_status[s.labels["status"][0] + "xx"] += s.value
@@ -86,7 +86,7 @@ async def queue_metrics_text(queue) -> bytes:
         return b""
     try:
         status = await queue_status(queue)
-    except Exception as exc:  # the queue being down must not break /metrics
+    except Exception as exc:  # noqa: BLE001 - the queue being down must not break /metrics
         log.warning("queue status unavailable: %r", exc)
         return b"# queue status unavailable\n"
     lines = []
@@ -94,7 +94,7 @@ async def queue_metrics_text(queue) -> bytes:
         lines.append(f"{name} {value}")
     try:
         lines += await job_durations(queue)
-    except Exception as exc:  # as above: never break /metrics
+    except Exception as exc:  # noqa: BLE001 - as above: never break /metrics
         log.warning("job durations unavailable: %r", exc)
     return ("\n".join(lines) + "\n").encode() if lines else b""
 
@@ -119,7 +119,7 @@ def _clean(text) -> str:
 
 async def cache_stats(redis, metrics_text: str) -> dict:
     hits = misses = 0.0
-    for name, s in _samples(metrics_text):
+    for _name, s in _samples(metrics_text):
         if s.name == "siprems_cache_requests_total":
             if s.labels["result"] == "hit":
                 hits += s.value
@@ -152,7 +152,7 @@ async def cache_stats(redis, metrics_text: str) -> dict:
             used_memory_human=memory.get("used_memory_human"),
             maxmemory_policy=memory.get("maxmemory_policy"),
         )
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - /cache-stats reports an unavailable Redis, never fails
         log.warning("cache stats: redis unavailable: %r", exc)
         result.update(available=False)
     return result

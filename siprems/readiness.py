@@ -8,10 +8,9 @@ CHECK_TIMEOUT = 2.0
 
 
 async def _database(pool) -> str:
-    async with pool.acquire() as conn:
-        async with conn.cursor() as cur:
-            await cur.execute("SELECT 1")
-            await cur.fetchone()
+    async with pool.acquire() as conn, conn.cursor() as cur:
+        await cur.execute("SELECT 1")
+        await cur.fetchone()
     return "ok"
 
 
@@ -23,7 +22,7 @@ async def _redis(client) -> str:
 async def _bounded(coro) -> str:
     try:
         return await asyncio.wait_for(coro, CHECK_TIMEOUT)
-    except Exception:  # any failure means "down"; the reason is not the client's business
+    except Exception:  # noqa: BLE001 - any failure means "down"; the reason is not the client's business
         return "down"
 
 

@@ -13,10 +13,10 @@ import httpx
 import psycopg2
 import psycopg2.extras
 import pytest
-from support_users import User, register
 
-from siprems import jobtypes
 from devtools.stack import Stack
+from siprems import jobtypes
+from support_users import User, register
 
 jobtypes.install()  # tests enqueue jobs in-process, as the API does
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 import redis
 
-from siprems import keys
 from devtools.stack import REPO
+from siprems import keys
 from siprems.jobs import records
 
 VISIBILITY_MS = 1500

@@ -9,9 +9,9 @@ import psycopg2.extras
 import pytest
 import pytest_asyncio
 import redis.asyncio as aioredis
-from support_jobs import Procs
 
 from devtools.testing_handlers import TEST_TABLES_SQL
+from support_jobs import Procs
 
 
 @pytest.fixture()

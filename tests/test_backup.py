@@ -17,9 +17,9 @@ import httpx
 import psycopg2
 import pytest
 
+from devtools.stack import REPO, free_port, wait_for_http
 from siprems.db.migrate import apply_migrations
 from siprems.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
-from devtools.stack import REPO, free_port, wait_for_http
 
 # Every row of every table, in a stable order: equal digests mean equal contents.
 TABLE_DIGEST = "SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM public.{} t"
@@ -148,15 +148,15 @@ def test_backup_restore_round_trip_is_identical_and_served(stack, databases, dem
         "JWT_SECRET": stack.jwt_secret,
         "SIPREMS_ENV": "development",
     }
-    log = open(tmp_path / "api.log", "wb")  # noqa: SIM115 (the child writes to it)
-    api = subprocess.Popen(
-        [sys.executable, "-m", "siprems", "serve", "--port", str(port), "--workers", "1"],
-        env=env,
-        cwd=str(REPO),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(tmp_path / "api.log", "wb") as log:  # the child has its own copy of the fd
+        api = subprocess.Popen(
+            [sys.executable, "-m", "siprems", "serve", "--port", str(port), "--workers", "1"],
+            env=env,
+            cwd=str(REPO),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", timeout=60, proc=api)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
@@ -210,6 +210,19 @@ def test_restore_refuses_a_non_empty_database_unless_forced(databases, demo_sour
 def test_retention_keeps_the_newest_archives(databases, tmp_path):
     url = databases()
     apply_migrations(url)
+    # Without a direct URL the commands refuse rather than dump through pgbouncer.
+    env = {**os.environ, "DATABASE_URL": url, "DATABASE_DIRECT_URL": ""}
+    refused = subprocess.run(
+        [sys.executable, "-m", "siprems", "backup", "--dir", str(tmp_path)],
+        check=False,
+        env=env,
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert refused.returncode == 1 and "DATABASE_DIRECT_URL" in refused.stderr
+    assert list(Path(tmp_path).iterdir()) == []
     names = []
     for _ in range(3):
         done = _siprems("backup", "--dir", str(tmp_path), "--keep", "2", url=url)

@@ -124,7 +124,7 @@ def listed(answer: str) -> list[str]:
 def assert_lists(answer: str, names: list[str]) -> None:
     lines = listed(answer)
     assert len(lines) == len(names), answer
-    for line, name in zip(lines, names):
+    for line, name in zip(lines, names, strict=False):
         assert line.startswith((f"- {name} (", f"- {name}:")), (line, name)
 
 

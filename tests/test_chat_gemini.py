@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
+from devtools.stack import REPO, free_port, wait_for_http
 from siprems.chat.gemini import (
     GeminiProvider,
     ProviderBadResponse,
@@ -25,7 +26,6 @@ from siprems.chat.gemini import (
     ProviderUnavailable,
     Turn,
 )
-from devtools.stack import REPO, free_port, wait_for_http
 
 KEY = "test-key-" + uuid.uuid4().hex[:8]
 MODEL = "gemini-test"
@@ -203,12 +203,13 @@ async def test_a_blocked_prompt_becomes_a_polite_refusal(fake, provider):
 
 
 async def test_a_timeout_is_a_504_and_not_retried(fake, provider):
-    fake.reset({**ok("too late"), "sleep": 3})
+    fake.reset({**ok("too late"), "sleep": 6})
     started = time.monotonic()
     with pytest.raises(ProviderTimeout) as err:
         await provider.generate("s", [Turn("user", "q")])
     assert err.value.status == 504 and err.value.code == "assistant_timeout"
-    assert time.monotonic() - started < 2.0
+    # Gave up (timeout 1 s) well before the answer came (6 s), with room for a loaded machine.
+    assert time.monotonic() - started < 5.0
     assert len(fake.requests) == 1
 
 
@@ -230,7 +231,6 @@ async def test_an_unreachable_provider_is_a_503():
 def gemini_api(stack, fake):
     """One extra API process (one worker) with GEMINI_* pointing at the fake."""
     port = free_port()
-    log = open(stack.root / "log" / "api-gemini.log", "ab")  # noqa: SIM115 (open for the fixture's life)
     env = stack.env(
         SIPREMS_INSTANCE="api-gemini",
         GEMINI_API_KEY=KEY,
@@ -240,14 +240,15 @@ def gemini_api(stack, fake):
         WORKERS="1",
         MIGRATE_ON_START="false",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "siprems", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=str(REPO),
-        start_new_session=True,
-    )
+    with open(stack.root / "log" / "api-gemini.log", "ab") as log:  # the child has its own copy of the fd
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "siprems", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=str(REPO),
+            start_new_session=True,
+        )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/health", timeout=60, proc=proc)
         yield f"http://127.0.0.1:{port}"

@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+
 from support_sales import (
     add_product,
     assert_error,

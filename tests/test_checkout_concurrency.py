@@ -8,6 +8,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+
 from support_sales import add_product, sales_count, stock_of, store_of
 
 

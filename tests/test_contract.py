@@ -16,6 +16,7 @@ import uuid
 
 import httpx
 import pytest
+
 from support_sales import add_product, store_of
 
 ORIGIN = "http://localhost:3000"

@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+
 from support_sales import (
     add_product,
     add_sale,

@@ -8,15 +8,15 @@ from datetime import date, datetime
 
 import pytest
 import redis
+
+from siprems import keys
+from siprems.calendar.holidays import holiday_name, public_holidays
 from support_sales import (
     JAKARTA,
     anonymous,
     assert_error,
     store_of,
 )
-
-from siprems import keys
-from siprems.calendar.holidays import holiday_name, public_holidays
 
 THIS_YEAR = datetime.now(JAKARTA).year
 FRONTEND_BODY = {

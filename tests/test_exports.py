@@ -16,10 +16,10 @@ import httpx
 import psycopg2
 import psycopg2.extras
 import pytest
-from support_purchasing import supplier
-from support_sales import add_product, add_sale, assert_error, store_of
 
 from siprems.demo.seed import DEMO_EMAIL, DEMO_PASSWORD, seed
+from support_purchasing import supplier
+from support_sales import add_product, add_sale, assert_error, store_of
 
 TRICKY = [
     ("FX-1", '=HYPERLINK("http://x")', "+cmd", "-1 variation", "@SUM(A1)"),
@@ -62,7 +62,7 @@ def shop(user, db):
 def test_csv_cells_that_start_a_formula_are_neutralised(shop):
     user, _, _ = shop
     rows = _raw_cells(user.get("/api/export/products.csv"))
-    header, cells = rows[0], {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    header, cells = rows[0], {r[0]: dict(zip(rows[0], r, strict=False)) for r in rows[1:]}
     assert header[:3] == ["sku", "name", "category"]
     assert cells["FX-1"]["name"] == '\'=HYPERLINK("http://x")'
     assert cells["FX-1"]["category"] == "'+cmd" and cells["FX-1"]["variation"] == "'-1 variation"
@@ -138,7 +138,8 @@ def test_purchase_orders_csv(user, db):
         cur.execute("INSERT INTO purchase_orders (store_id, supplier_id) VALUES (%s, %s) RETURNING po_id", (store, sid))
         po = cur.fetchone()["po_id"]
         cur.execute(
-            "INSERT INTO purchase_order_lines (po_id, store_id, product_id, quantity, unit_cost) VALUES (%s,%s,%s,12,5)",
+            "INSERT INTO purchase_order_lines (po_id, store_id, product_id, quantity, unit_cost) "
+            "VALUES (%s,%s,%s,12,5)",
             (po, store, p["product_id"]),
         )
     rows = _csv(user.get("/api/export/purchase-orders.csv"))
@@ -258,14 +259,16 @@ def test_exports_of_two_years_stream_in_constant_memory(stack, demo):
         cur.execute(
             """INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit, is_promo,
                                          transaction_date)
-               SELECT store_id, product_id, quantity_sold, price_per_unit, is_promo, transaction_date - k * interval '1 minute'
+               SELECT store_id, product_id, quantity_sold, price_per_unit, is_promo,
+                      transaction_date - k * interval '1 minute'
                FROM transactions, generate_series(1, 15) AS k WHERE store_id = %s""",
             (store_id,),
         )
     size8, lines8, growth8, t8 = _measure(stack, client, "/api/export/transactions.csv")
     json_size, _, json_growth, tj = _measure(stack, client, "/api/export/store.json")
     print(
-        f"\ndemo 2 years: {demo_rows} rows, {size1 / 2**20:.1f} MiB CSV in {t1:.1f} s, peak RSS growth {growth1:.1f} MiB;"
+        f"\ndemo 2 years: {demo_rows} rows, {size1 / 2**20:.1f} MiB CSV in {t1:.1f} s, "
+        f"peak RSS growth {growth1:.1f} MiB;"
         f" x16: {lines8 - 1} rows, {size8 / 2**20:.1f} MiB in {t8:.1f} s, growth {growth8:.1f} MiB;"
         f" store.json {json_size / 2**20:.1f} MiB in {tj:.1f} s, growth {json_growth:.1f} MiB"
     )

@@ -6,10 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from support_sales import add_product, store_of
 
+from siprems.calendar.locale import store_locale
 from siprems.db import create_pool
-from siprems.forecasting import ForecastModel, accuracy, registry, service
+from siprems.forecasting import ForecastModel, accuracy, registry
+from support_sales import add_product, store_of
 
 HOLDOUT_MASE = 0.3
 
@@ -47,8 +48,8 @@ async def test_accuracy_job_matches_an_independent_computation(stack, user, db):
     rng = np.random.default_rng(11)
     pool = await create_pool(stack.database_url, maxsize=2)
     try:
-        store = await service.store_context(pool, store_id)
-        zone, today = ZoneInfo(store.timezone), store.today
+        store = await store_locale(pool, store_id)
+        zone, today = ZoneInfo(store.timezone), store.today()
         first = today - timedelta(days=28)
         days = [today - timedelta(days=k) for k in range(400, 0, -1)]
         units = {d: int(rng.poisson(20 + 8 * (d.weekday() >= 5))) for d in days}

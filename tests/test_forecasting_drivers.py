@@ -34,7 +34,7 @@ def _shop(uplift: float, promo_uplift: float = 1.0, seed: int = 5):
     )
     vals = base * mult * np.exp(rng.normal(0, 0.05, len(idx)))
     events = [{"date": d, "name": "Flash sale", "kind": "promotion"} for d in sorted(promo_days)]
-    return [(d.date(), float(v)) for d, v in zip(idx, vals)], events
+    return [(d.date(), float(v)) for d, v in zip(idx, vals, strict=False)], events
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,7 @@ def synthetic(days: int = 3 * 365, uplift: float = 1.8, noise: float = 0.05, see
     base = 100.0 * WEEKLY[idx.day_of_week.to_numpy()] * yearly
     up = np.array([uplift if d.date() in hol else 1.0 for d in idx])
     vals = base * up * np.exp(rng.normal(0, noise, days))
-    return [(d.date(), float(v)) for d, v in zip(idx, vals)], hol
+    return [(d.date(), float(v)) for d, v in zip(idx, vals, strict=False)], hol
 
 
 @pytest.fixture(scope="module")
@@ -211,7 +211,7 @@ def test_holdout_metrics_reported(synth_model):
     m = model.metrics
     assert m["selected"] == model.method and m["holdout_days"] == 56
     assert set(m["holdout"]) == {"ridge_ets", "seasonal_naive", "weekday_mean"}
-    for name, met in m["holdout"].items():
+    for _name, met in m["holdout"].items():
         assert {"mase", "smape", "wape", "coverage95"} <= set(met)
     assert m["holdout"][model.method]["mase"] < 1.0
 

@@ -18,7 +18,7 @@ def _sales(days: int = 400, seed: int = 3) -> list[tuple[dt.date, float]]:
     idx = pd.date_range(end=TODAY - dt.timedelta(days=1), periods=days, freq="D")
     weekly = np.array([1.0, 0.9, 1.0, 1.1, 1.2, 1.6, 0.5])
     vals = 40.0 * weekly[idx.day_of_week.to_numpy()] * np.exp(rng.normal(0, 0.1, days))
-    return [(d.date(), float(v)) for d, v in zip(idx, vals)]
+    return [(d.date(), float(v)) for d, v in zip(idx, vals, strict=False)]
 
 
 # A model as the hand-written engine (schema 1) stored it in forecast_models.model.

@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from siprems.calendar.locale import store_locale
 from siprems.forecasting import stockout_days, train
 
 TODAY = dt.date(2017, 1, 2)
@@ -91,10 +92,9 @@ async def test_training_reads_stockouts_from_the_stock_ledger(stack, user, db):
     from datetime import UTC, datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    from support_sales import add_product, add_sale, store_of
-
     from siprems.db import create_pool
     from siprems.forecasting import service
+    from support_sales import add_product, add_sale, store_of
 
     store_id = store_of(db, user)
     product = add_product(db, store_id, stock=0)
@@ -125,7 +125,7 @@ async def test_training_reads_stockouts_from_the_stock_ledger(stack, user, db):
             )
     pool = await create_pool(stack.database_url, maxsize=2)
     try:
-        store = await service.store_context(pool, store_id)
+        store = await store_locale(pool, store_id)
         inputs = await service.training_inputs(pool, store, pid)
     finally:
         pool.close()

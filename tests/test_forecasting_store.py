@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from support_sales import add_product, store_of
-
+from siprems.calendar.locale import store_locale
 from siprems.db import create_pool
-from siprems.forecasting import ForecastModel, registry, service
+from siprems.forecasting import ForecastModel, registry
 from siprems.forecasting.store_forecast import ProductPath, aggregate
+from support_sales import add_product, store_of
 
 Z95 = 1.959963984540054
 
@@ -53,7 +53,7 @@ async def test_store_forecast_endpoint(stack, user, db):
     add_product(db, store_id)  # no model: counted, left out
     pool = await create_pool(stack.database_url, maxsize=2)
     try:
-        today = (await service.store_context(pool, store_id)).today
+        today = (await store_locale(pool, store_id)).today()
         for p, mean, sd in ((a, 8.0, 2.0), (b, 3.0, 1.5)):
             rows = _rows(today, 60, mean, sd)
             path = {k: [r[k] for r in rows] for k in ("yhat", "lo80", "hi80", "lo95", "hi95")}

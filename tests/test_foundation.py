@@ -96,7 +96,7 @@ def test_production_refuses_default_secret():
 def _migrate(dsn, queue):
     try:
         queue.put(apply_migrations(dsn))
-    except Exception as exc:  # reported to the parent
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
         queue.put(repr(exc))
 
 

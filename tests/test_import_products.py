@@ -4,6 +4,7 @@ name row and field), written atomically, upsert by SKU by default."""
 from __future__ import annotations
 
 import pytest
+
 from test_products_api import assert_error, product
 
 

@@ -10,10 +10,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 import redis
-from test_import_products import csv_body
-from test_products_api import assert_error, product, store_of
 
 from siprems import keys
+from test_import_products import csv_body
+from test_products_api import assert_error, product, store_of
 
 JAKARTA = timezone(timedelta(hours=7))
 

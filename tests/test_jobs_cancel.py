@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 import time
 
-from support_jobs import effects_of, runs_of, state_is, wait_job
-
 from siprems import keys
 from siprems.jobs import producer
+from support_jobs import effects_of, runs_of, state_is, wait_job
 
 pytest_plugins = ["support_jobs_fixtures"]  # fixtures: procs, queue, pg, job_test_tables
 

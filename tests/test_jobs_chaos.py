@@ -7,10 +7,9 @@ import asyncio
 import random
 import time
 
-from support_jobs import query
-
 from siprems.jobs import producer, records
 from siprems.jobs.producer import JobSpec
+from support_jobs import query
 
 pytest_plugins = ["support_jobs_fixtures"]  # fixtures: procs, queue, pg, job_test_tables
 

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import time
 
-from support_jobs import state_is, wait_job
-
 from siprems import keys
 from siprems.jobs import producer
+from support_jobs import state_is, wait_job
 
 pytest_plugins = ["support_jobs_fixtures"]  # fixtures: procs, queue, pg, job_test_tables
 

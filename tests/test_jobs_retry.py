@@ -10,12 +10,11 @@ import json
 import subprocess
 import sys
 
-from support_jobs import runs_of, state_is, wait_job
-
-from siprems import keys
 from devtools.stack import REPO
+from siprems import keys
 from siprems.jobs import producer
 from siprems.jobs.registry import get_type
+from support_jobs import runs_of, state_is, wait_job
 
 pytest_plugins = ["support_jobs_fixtures"]  # fixtures: procs, queue, pg, job_test_tables
 
@@ -42,12 +41,13 @@ async def test_always_failing_job_is_retried_with_growing_delays_then_dead_lette
     runs = runs_of(pg, done.job_id)
     assert len(runs) == 1 + 3  # first run + max_retries
     gaps = [(b["started_at"] - a["started_at"]).total_seconds() for a, b in itertools.pairwise(runs)]
-    # Delay n is base*2^(n-1)*U(0.5, 1): 0.2-0.4 s, 0.4-0.8 s, 0.8-1.6 s (plus
-    # scheduling slack). Adjacent ranges touch, so only n=1 vs n=3 is strict.
-    slack = 0.5
-    for gap, (low, high) in zip(gaps, [(0.2, 0.4), (0.4, 0.8), (0.8, 1.6)]):
-        assert low <= gap <= high + slack, gaps
-    assert gaps[0] < gaps[2], gaps
+    # Delay n is base*2^(n-1)*U(0.5, 1): 0.2-0.4 s, 0.4-0.8 s, 0.8-1.6 s. A retry never
+    # comes sooner than its delay; how much later depends on the machine's load, so
+    # the upper side is only a sanity bound. The scheduled delays themselves are
+    # checked exactly by the back-off test above and by `last_delay_ms` below.
+    for gap, low in zip(gaps, [0.2, 0.4, 0.8], strict=False):
+        assert low <= gap < 30, gaps
+    assert 800 <= job.last_delay_ms <= 1600, job.last_delay_ms
     assert job.error == "The job failed unexpectedly."
     assert "RuntimeError: this job always fails" in job.traceback and job.failures == 3
 

@@ -5,16 +5,18 @@ overlay's StatefulSet; and two HAProxy peers really sharing one rate limit."""
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from k8s_support import OVERLAYS, REPO, container, env_of, one, render
-from topology_support import Backend
 
 from devtools.stack import free_port, wait_for_port
+from k8s_support import OVERLAYS, REPO, container, env_of, one, render
+from topology_support import Backend, client_from, fresh_source_address
 
 HAPROXY_DIR = REPO / "haproxy"
 SCRIPT = HAPROXY_DIR / "k8s-peers.sh"
@@ -84,14 +86,24 @@ def test_peers_file_has_this_pod_and_leaves_out_peers_that_do_not_resolve(tmp_pa
     assert lines == [["peer", "haproxy-1", "127.0.0.1:10000"]]
 
 
+def _wait_for(predicate, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    return predicate()
+
+
 def _start(name: str, files: list, env: dict[str, str], log_dir) -> subprocess.Popen:
     cmd = ["haproxy", "-W", "-db", "-L", name]
     for f in files:
         cmd += ["-f", str(f)]
-    log = open(log_dir / f"{name}.log", "ab")  # noqa: SIM115 (the child writes to it)
-    return subprocess.Popen(
-        cmd, env={"PATH": os.environ["PATH"], **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with open(log_dir / f"{name}.log", "ab") as log:  # the child has its own copy of the fd
+        return subprocess.Popen(
+            cmd, env={"PATH": os.environ["PATH"], **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -122,45 +134,104 @@ def _two_haproxies(tmp_path, backend, share: bool):
             "API1_ADDR": backend.addr,
             "API2_ADDR": backend.addr,
         }
-        files = [HAPROXY_DIR / "haproxy.cfg", HAPROXY_DIR / "backend-local.cfg"]
+        # A runtime socket, only to see when the peers have connected.
+        sock = tmp_path / f"haproxy-{i}.sock"
+        (tmp_path / f"socket-{i}.cfg").write_text(f"global\n    stats socket {sock} mode 600 level admin\n")
+        files = [HAPROXY_DIR / "haproxy.cfg", HAPROXY_DIR / "backend-local.cfg", tmp_path / f"socket-{i}.cfg"]
         if share:
             env["HAPROXY_TABLE_PEERS"] = "peers siprems"
             files.append(peers)
         procs.append(_start(f"haproxy-{i}", files, env, tmp_path))
-    for proc, (http, _, _) in zip(procs, ports):
+    for proc, (http, _, _) in zip(procs, ports, strict=False):
         wait_for_port(http, timeout=30, proc=proc)
+    if share:
+        # A fresh pair connects to each other at once; the collision is settled by
+        # dropping one session, and updates sent meanwhile are lost. Wait until
+        # both sides are established and stay so (same connection count for 2 s),
+        # so the test measures sharing, not start-up.
+        socks = [tmp_path / f"haproxy-{i}.sock" for i in range(2)]
+        assert _wait_for(lambda: _peers_settled(socks), 30), [_runtime(s, "show peers") for s in socks]
     return procs, [f"http://127.0.0.1:{http}" for http, _, _ in ports]
 
 
-def _statuses_after_first_node_used_the_budget(urls) -> list[int]:
-    with httpx.Client(timeout=10) as c:
-        # 8 of the 10-per-10 s budget on node A (the same client address)...
-        assert [c.get(urls[0] + "/api/products").status_code for _ in range(8)] == [200] * 8
-        # ...then node B; peers push each update at once, give it a moment per request.
-        statuses = []
-        for _ in range(6):
-            time.sleep(0.2)
-            statuses.append(c.get(urls[1] + "/api/products").status_code)
-        return statuses
+def _peer_sessions(sock) -> list[str]:
+    return re.findall(
+        r"\(remote,active\).*?last_status=(\w+).*?new_conn=(\d+)", _runtime(sock, "show peers"), re.DOTALL
+    )
+
+
+def _peers_settled(socks) -> bool:
+    first = [_peer_sessions(s) for s in socks]
+    if not all(sessions and all(status == "ESTA" for status, _ in sessions) for sessions in first):
+        return False
+    time.sleep(2)
+    return [_peer_sessions(s) for s in socks] == first
+
+
+def _runtime(sock, command: str) -> str:
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(str(sock))
+            s.sendall(command.encode() + b"\n")
+            chunks = []
+            while chunk := s.recv(65536):
+                chunks.append(chunk)
+        return b"".join(chunks).decode()
+    except OSError:
+        return ""
+
+
+def _rate_seen(sock, key: str) -> int | None:
+    """http_req_rate of `key` in a node's rl_general table (None: no entry).
+    Keys look like "127.0.0.1ip:" (haproxy.cfg's concat() appends its prefix)."""
+    for line in _runtime(sock, "show table rl_general").splitlines():
+        if f"key={key} " in line and "http_req_rate(10000)=" in line:
+            return int(line.rsplit("http_req_rate(10000)=", 1)[1].split()[0])
+    return None
 
 
 @pytest.mark.parametrize("share", [True, False], ids=["peers", "no-peers"])
 def test_rate_limit_is_shared_between_peers(tmp_path, share):
     backend = Backend("echo")
     procs = []
+    socks = [tmp_path / f"haproxy-{i}.sock" for i in range(2)]
     try:
         procs, urls = _two_haproxies(tmp_path, backend, share)
-        statuses = _statuses_after_first_node_used_the_budget(urls)
+        if share:
+            # Warm-up from another client address: once node B holds its entry,
+            # the A -> B session is up for good (the simultaneous connects of a
+            # fresh pair collide and one is retried; updates sent then are lost).
+            warm_source = fresh_source_address()
+            with client_from(warm_source, urls[0]) as warm:
+                assert warm.get("/api/x").status_code == 200
+                assert _wait_for(
+                    lambda: any(
+                        f"key={warm_source}ip:" in line
+                        for line in _runtime(socks[1], "show table rl_general").splitlines()
+                    ),
+                    30,
+                )
+        with httpx.Client(timeout=10) as c:
+            # 8 of the 10-per-10 s budget on node A...
+            assert [c.get(urls[0] + "/api/products").status_code for _ in range(8)] == [200] * 8
+            if share:
+                # ...which node B learns within moments...
+                assert _wait_for(lambda: _rate_seen(socks[1], "127.0.0.1ip:") == 8, 10), _runtime(
+                    socks[1], "show table rl_general"
+                )
+            # ...then node B.
+            statuses = [c.get(urls[1] + "/api/products").status_code for _ in range(4)]
     finally:
         for proc in procs:
             _stop(proc)
         backend.close()
     if share:
-        # B knows A's 8: requests 9 and 10 pass, the 11th is over the limit.
-        assert 429 in statuses[:4], statuses
+        # B counts from A's 8: requests 9 and 10 pass, the 11th is over the limit.
+        assert statuses == [200, 200, 429, 429], statuses
     else:
         # Without peers each node counts alone: B has its whole budget.
-        assert statuses == [200] * 6, statuses
+        assert statuses == [200] * 4, statuses
 
 
 def _children(pid: int) -> list[tuple[int, str]]:
@@ -168,16 +239,6 @@ def _children(pid: int) -> list[tuple[int, str]]:
         ["ps", "--ppid", str(pid), "-o", "pid=,args="], check=False, capture_output=True, text=True
     ).stdout
     return [(int(line.split(None, 1)[0]), line.split(None, 1)[1]) for line in out.splitlines() if line.strip()]
-
-
-def _wait_for(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    return predicate()
 
 
 def test_k8s_peers_script_runs_haproxy_and_reloads_when_a_peer_appears(tmp_path):
@@ -210,10 +271,10 @@ def test_k8s_peers_script_runs_haproxy_and_reloads_when_a_peer_appears(tmp_path)
         "HAPROXY_CONF_DIR": str(tmp_path),
         "PATH": f"{fake_bin}:{os.environ['PATH']}",
     }
-    log = open(tmp_path / "run.log", "ab")  # noqa: SIM115 (the child writes to it)
-    proc = subprocess.Popen(
-        ["sh", str(SCRIPT), "run"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+    with open(tmp_path / "run.log", "ab") as log:  # the child has its own copy of the fd
+        proc = subprocess.Popen(
+            ["sh", str(SCRIPT), "run"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     peers_file = tmp_path / "peers.cfg"
     try:
         wait_for_port(stats, timeout=30, proc=proc)

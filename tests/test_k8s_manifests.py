@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+
 from k8s_support import CRD_FILES, OVERLAYS, find, is_custom, one, render, validate
 
 # What each overlay must contain (kind -> names), so a resource dropped from a

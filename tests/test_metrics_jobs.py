@@ -8,9 +8,9 @@ import time
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-from support_jobs import state_is, wait_job
 
 from siprems.jobs import producer
+from support_jobs import state_is, wait_job
 
 pytest_plugins = ["support_jobs_fixtures"]  # fixtures: procs, queue, pg, job_test_tables
 

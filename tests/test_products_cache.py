@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
 from test_import_products import csv_body
 from test_products_api import product, store_of
 

@@ -9,6 +9,7 @@ import math
 from datetime import date, timedelta
 
 import pytest
+
 from support_purchasing import assign, product_with_history, supplier, train
 from support_sales import add_product, assert_error, stock_of, store_of
 

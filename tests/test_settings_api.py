@@ -4,6 +4,7 @@ page's day map), validation of every field, and per-store isolation."""
 from __future__ import annotations
 
 import pytest
+
 from test_products_api import assert_error
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]

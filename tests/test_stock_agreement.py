@@ -9,10 +9,10 @@ import re
 import time
 
 import pytest
-from support_sales import add_product, add_sale, local_noon, store_of
 
 from siprems.chat import facts, grounding
 from siprems.db import create_pool
+from support_sales import add_product, add_sale, local_noon, store_of
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +103,33 @@ async def test_all_surfaces_agree(store, stack):
     assert low_line.startswith(f"Low on stock ({len(not_ok)}):"), low_line
     for sku in not_ok:
         assert f"[{sku}]" in low_line and f"order {restock[sku]['recommendedRestock']}" in low_line, low_line
+
+
+def test_stock_on_order_counts_the_same_on_predict_and_the_restock_list(user, db, worker):
+    """A submitted purchase order arriving tomorrow is incoming stock for the policy: /api/predict
+    and /api/predict/restock both count it (and agree on the status it leads to)."""
+    store_id = store_of(db, user)
+    p = add_product(db, store_id, "PO-1", stock=3, name="Ordered Goods")
+    for days_ago in range(1, 60):
+        add_sale(db, store_id, p["product_id"], 6, "1000", local_noon(days_ago))
+    with_model(user, "PO-1")
+    before = user.post("/api/predict", json={"product_sku": "PO-1", "days": 7}).json()["recommendations"][0]
+    assert before["incomingStock"] == 0 and before["stockStatus"] == "low"
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO suppliers (store_id, name) VALUES (%s, 'S') RETURNING supplier_id", (store_id,))
+        supplier_id = cur.fetchone()["supplier_id"]
+        cur.execute(
+            """INSERT INTO purchase_orders (store_id, supplier_id, status, expected_date, ordered_at)
+               VALUES (%s, %s, 'ordered', (now() AT TIME ZONE 'Asia/Jakarta')::date + 1, now()) RETURNING po_id""",
+            (store_id, supplier_id),
+        )
+        po_id = cur.fetchone()["po_id"]
+        cur.execute(
+            "INSERT INTO purchase_order_lines (po_id, store_id, product_id, quantity) VALUES (%s, %s, %s, 500)",
+            (po_id, store_id, p["product_id"]),
+        )
+    rec = user.post("/api/predict", json={"product_sku": "PO-1", "days": 7}).json()["recommendations"][0]
+    listed = {i["sku"]: i for i in user.get("/api/predict/restock").json()["items"]}["PO-1"]
+    assert rec["incomingStock"] == listed["incomingStock"] == 500
+    assert rec["stockStatus"] == listed["stockStatus"] == "ok"
+    assert rec["recommendedRestock"] == listed["recommendedRestock"] == 0

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
+
 from support_sales import add_product, store_of
 
 
@@ -161,11 +162,13 @@ async def test_stockout_intervals_come_from_the_ledger(stack, user, db):
     user.post("/api/transactions/checkout", json={"items": [{"product": {"id": p["sku"]}, "quantity": 2}]})
     with db.cursor() as cur:  # move the sale back in time to have a measurable gap
         cur.execute(
-            "UPDATE stock_movements SET created_at = now() - interval '3 hours' WHERE product_id = %s AND kind = 'sale'",
+            "UPDATE stock_movements SET created_at = now() - interval '3 hours' "
+            "WHERE product_id = %s AND kind = 'sale'",
             (p["product_id"],),
         )
         cur.execute(
-            "UPDATE stock_movements SET created_at = now() - interval '4 hours' WHERE product_id = %s AND kind = 'opening'",
+            "UPDATE stock_movements SET created_at = now() - interval '4 hours' "
+            "WHERE product_id = %s AND kind = 'opening'",
             (p["product_id"],),
         )
     user.post("/api/stock/adjustments", json={"product_sku": p["sku"], "delta": 5, "reason": "delivery"})

@@ -4,6 +4,7 @@ supplier's lead time reaching the products that follow it, store isolation."""
 from __future__ import annotations
 
 import pytest
+
 from support_purchasing import assign, supplier
 from support_sales import add_product, assert_error, store_of
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from topology_support import REPO, Backend, stats_rows, wait_until
 
 DOCKERFILES = ["docker/Dockerfile", "docker/pgbouncer.Dockerfile"]

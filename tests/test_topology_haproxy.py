@@ -18,6 +18,7 @@ import uuid
 import httpx
 import jwt
 import pytest
+
 from topology_support import (
     REPO,
     Backend,
@@ -334,9 +335,9 @@ def test_main_stack_stats_lists_both_servers_up(stack):
     metrics = httpx.get(f"http://127.0.0.1:{stack.ports.stats}/metrics").text
     for name in ("api1", "api2"):
         line = next(
-            l
-            for l in metrics.splitlines()
-            if l.startswith(f'haproxy_server_status{{proxy="be_api",server="{name}",state="UP"}}')
+            row
+            for row in metrics.splitlines()
+            if row.startswith(f'haproxy_server_status{{proxy="be_api",server="{name}",state="UP"}}')
         )
         assert line.endswith(" 1")
 

@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from topology_support import REPO
 
 from devtools.stack import ENV_KEYS, free_port
+from topology_support import REPO
 
 SCRIPT = REPO / "scripts" / "health_check.sh"
 

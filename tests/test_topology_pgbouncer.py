@@ -19,7 +19,6 @@ from pathlib import Path
 import aiopg
 import psycopg2
 import pytest
-from topology_support import REPO
 
 from devtools.stack import (
     DB_NAME,
@@ -29,6 +28,7 @@ from devtools.stack import (
     pgbouncer_defaults,
     wait_for_port,
 )
+from topology_support import REPO
 
 CLIENTS = 300
 
@@ -45,7 +45,7 @@ def _show(conn, what: str) -> list[dict]:
     with conn.cursor() as cur:
         cur.execute(f"SHOW {what}")
         names = [d.name for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+        return [dict(zip(names, row, strict=False)) for row in cur.fetchall()]
 
 
 def test_admin_console_shows_transaction_pools_and_settings(stack):
@@ -182,13 +182,13 @@ def test_entrypoint_starts_a_working_pgbouncer(stack, tmp_path):
     port = free_port()
     env = _entrypoint_env(stack, run_dir, port)
     env["PGBOUNCER_DEFAULT_POOL_SIZE"] = "3"  # an override from the environment
-    log = open(tmp_path / "pgbouncer.log", "wb")  # noqa: SIM115 (the child writes to it)
-    proc = subprocess.Popen(
-        as_service_user(["env", *[f"{k}={v}" for k, v in env.items()], "sh", str(scripts / "entrypoint.sh")]),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(tmp_path / "pgbouncer.log", "wb") as log:  # the child has its own copy of the fd
+        proc = subprocess.Popen(
+            as_service_user(["env", *[f"{k}={v}" for k, v in env.items()], "sh", str(scripts / "entrypoint.sh")]),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         wait_for_port(port, timeout=20, proc=proc)
         dsn = f"postgresql://{DB_USER}:{stack.password}@127.0.0.1:{port}/{DB_NAME}"

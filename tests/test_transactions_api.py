@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+
 from support_sales import (
     JAKARTA,
     add_product,

@@ -8,11 +8,11 @@ from __future__ import annotations
 import time
 
 import pytest
+
+from siprems.webhooks import signing, urls
 from support_purchasing import assign, product_with_history, supplier
 from support_sales import add_product, assert_error, store_of
 from support_webhooks import Receiver
-
-from siprems.webhooks import signing, urls
 
 pytest_plugins = ["support_jobs_fixtures"]  # fixtures: procs, queue, pg
 

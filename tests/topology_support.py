@@ -104,7 +104,7 @@ def stats_rows(stats_port: int, auth: tuple[str, str] | None = None) -> list[dic
     r.raise_for_status()
     lines = r.text.splitlines()
     header = lines[0].lstrip("# ").split(",")
-    return [dict(zip(header, line.split(","))) for line in lines[1:] if line]
+    return [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
 
 
 def server_status(stats_port: int) -> dict[str, str]:

@@ -14,8 +14,8 @@ import psycopg2.extras
 import redis
 
 from chaos import plugin
-from siprems import keys
 from devtools.stack import REPO, Stack
+from siprems import keys
 
 LOADTESTS = REPO / "loadtests"
 WORKERS = ("worker", "worker2")

@@ -93,6 +93,7 @@ async def kill_queue(run) -> Phase:
 
 # -- 6. one client past its rate limit -------------------------------------------------------------
 FLOOD_SECONDS = 4.0
+FLOOD_MAX_SECONDS = 20.0
 FLOOD_CONCURRENCY = 16
 
 
@@ -111,7 +112,9 @@ async def flood(run) -> Phase:
     ) as http:
 
         async def hammer():
-            while now() - phase.t_fault < FLOOD_SECONDS:
+            # FLOOD_SECONDS, longer while no 429 came yet: on a CPU-starved host 16 connections
+            # may not reach the limit in 4 s (seen: 70 requests), which says nothing about limiting.
+            while now() - phase.t_fault < (FLOOD_SECONDS if retry_afters else FLOOD_MAX_SECONDS):
                 resp, s = await call(http, run.rec, "flooder", "flood", "GET", "/api/products/stats")
                 if s.status == 429:
                     retry_afters.append(resp.headers.get("retry-after", ""))

@@ -82,7 +82,7 @@ class Monitor:
         r = await self.http.get(f"http://127.0.0.1:{self.stack.ports.stats}/stats;csv")
         lines = r.text.splitlines()
         header = lines[0].lstrip("# ").split(",")
-        rows = [dict(zip(header, line.split(","))) for line in lines[1:] if line]
+        rows = [dict(zip(header, line.split(","), strict=False)) for line in lines[1:] if line]
         return {
             row["svname"]: row["status"]
             for row in rows

@@ -33,7 +33,7 @@ def draw(rows: list[dict[str, float]], warmup_until: float, path: Path, title: s
     rows[0]["req_per_s"] = 0.0
     minutes = [r["elapsed_s"] / 60 for r in rows]
     fig, axes = plt.subplots(4, 2, figsize=(14, 16), sharex=True)
-    for ax, (label, wanted) in zip(axes.flat, PANELS):
+    for ax, (label, wanted) in zip(axes.flat, PANELS, strict=False):
         for column in [c for c in rows[-1] if wanted(c)]:
             ax.plot(minutes, [r.get(column, 0) for r in rows], label=column, linewidth=1)
         ax.axvline(warmup_until / 60, color="grey", linestyle="--", linewidth=0.8)

@@ -7,6 +7,7 @@ by the services it started, so every sample fits one CSV row.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -18,8 +19,8 @@ import psycopg2
 import psycopg2.extras
 import redis
 
-from siprems import keys
 from devtools.stack import DB_NAME, DB_USER, Stack
+from siprems import keys
 from siprems.jobs.registry import QUEUES
 
 
@@ -147,10 +148,8 @@ class Sampler:
         for queue in QUEUES:
             waiting += self.queue.xlen(keys.job_stream(queue))
             dead += self.queue.xlen(keys.job_dead_letters(queue))
-            try:
+            with contextlib.suppress(redis.ResponseError):  # no group yet
                 pending += self.queue.xpending(keys.job_stream(queue), keys.JOBS_GROUP)["pending"]
-            except redis.ResponseError:  # no group yet
-                pass
         row.update(jobs_in_streams=waiting, jobs_pending=pending, jobs_dead_letters=dead)
         return row
 

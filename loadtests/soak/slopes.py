@@ -52,7 +52,7 @@ def slope(xs: list[float], ys: list[float]) -> float:
         return 0.0
     mx, my = sum(xs) / n, sum(ys) / n
     sxx = sum((x - mx) ** 2 for x in xs)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx if sxx else 0.0
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=False)) / sxx if sxx else 0.0
 
 
 def tolerance_for(column: str) -> tuple[float, float] | None:

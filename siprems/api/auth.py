@@ -37,6 +37,9 @@ class RegisterBody(_Strict):
     email: str
     password: str = Field(min_length=8, max_length=255)
     full_name: str = Field(min_length=2, max_length=100)
+    invitation_token: str | None = Field(
+        default=None, min_length=1, max_length=200, description="Join the inviting store instead of creating one"
+    )
     _check_email = field_validator("email")(_email)
     _trim_name = field_validator("full_name", mode="before")(lambda v: v.strip() if isinstance(v, str) else v)
 
@@ -76,6 +79,7 @@ LOGIN = {
         "email": {"type": "string"},
         "full_name": {"type": "string"},
         "store_id": {"type": "integer"},
+        "role": {"type": "string", "enum": ["owner", "manager", "cashier"]},
         **TOKENS["properties"],
     },
 }
@@ -89,23 +93,24 @@ USER = {
         "is_active": {"type": "boolean"},
         "store_id": {"type": "integer"},
         "store_name": {"type": "string"},
+        "role": {"type": "string", "enum": ["owner", "manager", "cashier"]},
     },
 }
 MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}}
 
 
 @bp.post("/register")
-@openapi.summary("Register a user and create their store")
+@openapi.summary("Register a user: the owner of a new store, or with `invitation_token` a member of that store")
 @docs.body(RegisterBody)
 @docs.response(201, {"type": "object", "properties": {"message": {"type": "string"}, "user": USER}})
-@docs.errors(400)
+@docs.errors(400, 403, 404, 409, 410)
 @validate(json=RegisterBody)
 async def register(request: Request, body: RegisterBody):
-    user = await accounts.register(request.app.ctx.db, body.email, body.password, body.full_name)
+    user = await accounts.register(request.app.ctx.db, body.email, body.password, body.full_name, body.invitation_token)
     return json(
         {
             "message": "Registration successful",
-            "user": {"user_id": user["user_id"], "email": user["email"], "full_name": user["full_name"]},
+            "user": {k: user[k] for k in ("user_id", "email", "full_name", "store_id", "role")},
         },
         status=201,
     )

@@ -150,9 +150,6 @@ def validation_message(errors: list[dict]) -> tuple[str, list[dict]]:
         details.append({"field": field, "message": msg})
     first = details[0] if details else {"field": "body", "message": "is invalid"}
     text = first["message"]
-    if not text.startswith(("is ", "must ")):
-        text = ": " + text[:1].lower() + text[1:]
-    else:
-        text = " " + text
+    text = ": " + text[:1].lower() + text[1:] if not text.startswith(("is ", "must ")) else " " + text
     more = f" (and {len(details) - 1} more problem{'s' if len(details) > 2 else ''})" if len(details) > 1 else ""
     return f"Field '{first['field']}'{text}{more}.", details

@@ -137,7 +137,7 @@ async def list_events(request: Request, query: RangeQuery):
 async def create_event(request: Request, body: EventBody):
     ctx = request.app.ctx
     locale = await caller_locale(request)
-    created = await events.create_event(ctx.db, locale, body.data())
+    created = await events.create_event(ctx.db, locale, body.data(), request.ctx.identity.user_id)
     await cache.invalidate(ctx.redis, request.ctx.store_id, cache.EVENTS)  # forecasts and other event-dependent reads
     return json(created, status=201)
 
@@ -165,7 +165,7 @@ async def get_event(request: Request, event_id: str):
 async def update_event(request: Request, event_id: str, body: EventBody):
     ctx = request.app.ctx
     locale = await caller_locale(request)
-    updated = await events.update_event(ctx.db, locale, event_id, body.data())
+    updated = await events.update_event(ctx.db, locale, event_id, body.data(), request.ctx.identity.user_id)
     await cache.invalidate(ctx.redis, request.ctx.store_id, cache.EVENTS)
     return json(updated)
 
@@ -178,6 +178,6 @@ async def update_event(request: Request, event_id: str, body: EventBody):
 @authenticated
 async def delete_event(request: Request, event_id: str):
     ctx = request.app.ctx
-    await events.delete_event(ctx.db, await caller_locale(request), event_id)
+    await events.delete_event(ctx.db, await caller_locale(request), event_id, request.ctx.identity.user_id)
     await cache.invalidate(ctx.redis, request.ctx.store_id, cache.EVENTS)
     return json({"message": "Event deleted successfully"})

@@ -19,6 +19,7 @@ from siprems.errors import NotFound
 from siprems.forecasting import accuracy as forecast_accuracy
 from siprems.forecasting import prediction, registry, store_forecast, training_requests
 from siprems.inventory.restock import restock_list
+from siprems.inventory.stock import incoming_stock
 from siprems.jobs import producer, records
 
 bp = Blueprint("predict", url_prefix="/api/predict")
@@ -204,15 +205,22 @@ async def predict(request: Request, body: PredictBody):
             )
         source, ttl = "baseline", BASELINE_CACHE_TTL
         name, families = f"predict-baseline:{shape}", (cache.HISTORY, cache.EVENTS, cache.SETTINGS)
-        load = lambda: prediction.baseline_view(ctx.db, store_id, product, body.days, body.history_days)
+
+        def load():
+            return prediction.baseline_view(ctx.db, store_id, product, body.days, body.history_days)
     else:
         # The model id is in the name: a new model is a new entry. A sale changes the
         # stock, which only `compose` reads, so the view survives it.
         source, ttl = "model", PREDICT_CACHE_TTL
         name, families = f"predict:{shape}:{latest['model_id']}", (cache.HISTORY, cache.EVENTS, cache.SETTINGS)
-        load = lambda: prediction.model_view(ctx.db, store_id, product, body.days, body.history_days)
+
+        def load():
+            return prediction.model_view(ctx.db, store_id, product, body.days, body.history_days)
+
     view = await cache.cached(ctx.redis, store_id, families, name, ttl, load)
-    result = prediction.compose(product, view)
+    # Stock on order counts, as on every other surface (read per request: it is not in the cached view).
+    incoming = await incoming_stock(ctx.db, store_id, [product["product_id"]])
+    result = prediction.compose(product, view, incoming.get(product["product_id"], ()))
     if result["model"]["stale"]:
         try:  # refresh in the background, at most once a day per product
             await _enqueue_training(request, product, "refresh")

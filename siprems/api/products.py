@@ -228,6 +228,6 @@ async def delete_product(request: Request, sku: str, query: DeleteParams):
         product = await products.archive_product(ctx.db, store_id, sku, _user(request))
         await _changed(request)
         return json({"message": "Product archived successfully", "sku": sku, "product": product})
-    await products.delete_product(ctx.db, store_id, sku)
+    await products.delete_product(ctx.db, store_id, sku, _user(request))
     await _changed(request)
     return json({"message": "Product deleted successfully", "sku": sku})

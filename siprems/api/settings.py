@@ -69,7 +69,7 @@ def _with_user(request: Request, loaded: dict) -> dict:
 
 async def _save(request: Request, body: StoreFields, hours=None) -> dict:
     ctx, store_id = request.app.ctx, request.ctx.store_id
-    saved = await settings.update(ctx.db, store_id, body.store_changes(), hours)
+    saved = await settings.update(ctx.db, store_id, body.store_changes(), hours, request.ctx.identity.user_id)
     await cache.invalidate(ctx.redis, store_id, cache.SETTINGS)
     return _with_user(request, saved)
 

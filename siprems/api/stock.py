@@ -8,12 +8,13 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from sanic import Blueprint, Request
 from sanic.response import json
-from sanic_ext import openapi, validate
+from sanic_ext import openapi
 
 from siprems import cache
 from siprems.api import docs
 from siprems.api.fieldtypes import IsoDate, text, whole_number
 from siprems.api.guard import authenticated, caller_locale
+from siprems.api.validation import validate
 from siprems.inventory import ledger
 
 bp = Blueprint("stock", url_prefix="/api/stock")

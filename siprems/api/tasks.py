@@ -64,42 +64,27 @@ SUBMITTED = {
         "product_sku": {"type": "string"},
     },
 }
+
+
+def _task_rows(**extra: dict) -> dict:
+    """The schema of a list of task rows: id, name, worker and status, plus `extra` fields."""
+    fields = {"task_id": {"type": "string"}, "task_name": {"type": "string"}, "worker": {"type": ["string", "null"]}}
+    return {
+        "type": "array",
+        "items": {"type": "object", "properties": {**fields, **extra, "status": {"type": "string"}}},
+    }
+
+
 ACTIVE = {
     "type": "object",
     "properties": {
-        "active_tasks": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "task_id": {"type": "string"},
-                    "task_name": {"type": "string"},
-                    "worker": {"type": ["string", "null"]},
-                    "args": {"type": "object"},
-                    "kwargs": {"type": "object"},
-                    "status": {"type": "string"},
-                    "progress": {"type": "integer"},
-                },
-            },
-        }
+        "active_tasks": _task_rows(args={"type": "object"}, kwargs={"type": "object"}, progress={"type": "integer"})
     },
 }
 SCHEDULED = {
     "type": "object",
     "properties": {
-        "scheduled_tasks": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "task_id": {"type": "string"},
-                    "task_name": {"type": "string"},
-                    "worker": {"type": ["string", "null"]},
-                    "eta": {"type": "string"},
-                    "status": {"type": "string"},
-                },
-            },
-        },
+        "scheduled_tasks": _task_rows(eta={"type": "string"}),
         "periodic": {
             "type": "array",
             "items": {

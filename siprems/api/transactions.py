@@ -31,6 +31,7 @@ from siprems.api.validation import validate
 from siprems.calendar.locale import check_year
 from siprems.errors import ValidationFailed
 from siprems.sales import ledger, selling
+from siprems.team import roles
 from siprems.webhooks import sale_events
 
 bp = Blueprint("transactions", url_prefix="/api/transactions")
@@ -187,7 +188,13 @@ async def list_transactions(request: Request, query: ListQuery):
     locale = await caller_locale(request)
     return json(
         await ledger.list_sales(
-            db, locale, limit=query.limit, offset=query.offset, start=query.start_date, end=query.end_date
+            db,
+            locale,
+            limit=query.limit,
+            offset=query.offset,
+            start=query.start_date,
+            end=query.end_date,
+            sold_by=_own_sales_only(request),
         )
     )
 
@@ -201,7 +208,13 @@ async def list_transactions(request: Request, query: ListQuery):
 async def get_transaction(request: Request, transaction_id: int):
     db = request.app.ctx.db
     locale = await caller_locale(request)
-    return json(await ledger.get_sale(db, locale, transaction_id))
+    return json(await ledger.get_sale(db, locale, transaction_id, _own_sales_only(request)))
+
+
+def _own_sales_only(request: Request) -> int | None:
+    """A cashier sees only their own sales of today (siprems.team.roles)."""
+    identity = request.ctx.identity
+    return identity.user_id if roles.sees_only_own_sales_today(identity.role) else None
 
 
 async def _run(request: Request, scope: str, effect) -> object:

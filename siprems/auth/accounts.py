@@ -8,40 +8,63 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg2.errors
 
 from siprems.auth import passwords, revocation, throttle, tokens
 from siprems.auth.tokens import Identity
 from siprems.db import fetch_one, transaction
-from siprems.errors import ApiError, BadRequest, Unauthorized
+from siprems.errors import ApiError, BadRequest, Forbidden, Unauthorized
+from siprems.team import invitations, members
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-async def register(pool, email: str, password: str, full_name: str) -> dict:
+async def register(pool, email: str, password: str, full_name: str, invitation_token: str | None = None) -> dict:
+    """A new user: with an invitation token they join its store with its role,
+    else they own a new store of their own."""
     problem = await asyncio.to_thread(passwords.password_problem, password)
     if problem:
         raise BadRequest(problem, code="weak_password")
     password_hash = await asyncio.to_thread(passwords.hash_password, password)
     try:
         async with transaction(pool) as cur:
-            await cur.execute("INSERT INTO stores (name) VALUES (%s) RETURNING store_id", (f"{full_name}'s store",))
-            store_id = (await cur.fetchone())["store_id"]
+            invite = await invitations.claim(cur, invitation_token, email) if invitation_token else None
+            if invite is None:
+                await cur.execute("INSERT INTO stores (name) VALUES (%s) RETURNING store_id", (f"{full_name}'s store",))
+                store_id = (await cur.fetchone())["store_id"]
+            else:
+                store_id = invite["store_id"]
             await cur.execute(
                 """INSERT INTO users (store_id, email, full_name, password_hash)
                    VALUES (%s, %s, %s, %s) RETURNING user_id, email, full_name, created_at""",
                 (store_id, email, full_name, password_hash),
             )
             user = dict(await cur.fetchone())
-            await cur.execute(
-                "INSERT INTO opening_hours (store_id, day_of_week) SELECT %s, unnest(%s::text[])",
-                (store_id, list(DAYS)),
-            )
+            if invite is None:
+                await members.add(cur, store_id, user["user_id"], "owner")
+                await cur.execute(
+                    "INSERT INTO opening_hours (store_id, day_of_week) SELECT %s, unnest(%s::text[])",
+                    (store_id, list(DAYS)),
+                )
+            else:
+                await invitations.join(cur, invite, user["user_id"], email)
     except psycopg2.errors.UniqueViolation as exc:
         raise BadRequest("Email already in use", code="email_taken") from exc
-    return user
+    return {**user, "store_id": store_id, "role": invite["role"] if invite else "owner"}
+
+
+async def accept_invitation(pool, settings, identity: Identity, token: str) -> dict:
+    """A logged-in user joins the invitation's store, which becomes their
+    active one; returns tokens for it (their earlier tokens keep naming the
+    store they were issued for, where they are still a member)."""
+    async with transaction(pool) as cur:
+        invite = await invitations.claim(cur, token, identity.email)
+        await invitations.join(cur, invite, identity.user_id, identity.email)
+        joined = Identity(identity.user_id, invite["store_id"], identity.email, role=invite["role"])
+        pair = await _issue_pair(cur, joined, settings, identity.version)
+    return {"store_id": invite["store_id"], "role": invite["role"], **pair}
 
 
 async def _issue_pair(cur, identity: Identity, settings, version: int, family: str | None = None) -> dict:
@@ -67,7 +90,9 @@ async def login(pool, redis, queue, settings, email: str, password: str) -> dict
     await throttle.check(redis, email)
     user = await fetch_one(
         pool,
-        "SELECT user_id, store_id, email, full_name, password_hash, is_active FROM users WHERE lower(email) = lower(%s)",
+        """SELECT u.user_id, u.store_id, u.email, u.full_name, u.password_hash, u.is_active, m.role
+             FROM users u LEFT JOIN store_members m ON m.store_id = u.store_id AND m.user_id = u.user_id
+            WHERE lower(u.email) = lower(%s)""",
         (email,),
     )
     # Verify against a dummy hash when the user is unknown: same cost, no oracle.
@@ -80,17 +105,38 @@ async def login(pool, redis, queue, settings, email: str, password: str) -> dict
     await throttle.succeeded(redis, email)
     if not user["is_active"]:
         raise Unauthorized("Account is deactivated", code="account_deactivated")
-    identity = Identity(user["user_id"], user["store_id"], user["email"])
-    version = await revocation.current_version(queue, identity.user_id)
+    version = await revocation.current_version(queue, user["user_id"])
     async with transaction(pool) as cur:
+        store_id, role = user["store_id"], user["role"]
+        if role is None:  # removed from their active store: another one they belong to
+            store_id, role = await _other_store(cur, user["user_id"])
+        identity = Identity(user["user_id"], store_id, user["email"], role=role)
         pair = await _issue_pair(cur, identity, settings, version)
     return {
         "user_id": user["user_id"],
         "email": user["email"],
         "full_name": user["full_name"],
-        "store_id": user["store_id"],
+        "store_id": store_id,
+        "role": role,
         **pair,
     }
+
+
+async def _other_store(cur, user_id: int) -> tuple[int, str]:
+    await cur.execute(
+        """UPDATE users u SET store_id = m.store_id, updated_at = now()
+             FROM (SELECT store_id, role FROM store_members WHERE user_id = %(user)s
+                    ORDER BY joined_at DESC LIMIT 1) m
+            WHERE u.user_id = %(user)s RETURNING m.store_id, m.role""",
+        {"user": user_id},
+    )
+    row = await cur.fetchone()
+    if row is None:
+        raise Forbidden(
+            "This account is not a member of any store any more; ask a store owner for an invitation.",
+            code="not_a_member",
+        )
+    return row["store_id"], row["role"]
 
 
 async def refresh(pool, queue, settings, refresh_token: str) -> dict:
@@ -99,18 +145,24 @@ async def refresh(pool, queue, settings, refresh_token: str) -> dict:
     reused = False
     async with transaction(pool) as cur:
         await cur.execute(
-            """SELECT t.used_at, t.revoked_at, u.is_active FROM refresh_tokens t
-               JOIN users u USING (user_id) WHERE t.jti = %s FOR UPDATE OF t""",
-            (claims.jti,),
+            """SELECT t.used_at, t.revoked_at, u.is_active, m.role FROM refresh_tokens t
+               JOIN users u USING (user_id)
+               LEFT JOIN store_members m ON m.user_id = t.user_id AND m.store_id = %s
+              WHERE t.jti = %s FOR UPDATE OF t""",
+            (claims.identity.store_id, claims.jti),
         )
         row = await cur.fetchone()
         if row is None or row["revoked_at"] is not None or not row["is_active"]:
             raise Unauthorized("Invalid or expired refresh token", code="invalid_token")
+        if row["role"] is None:
+            raise Unauthorized("No longer a member of this store; please log in again", code="not_a_member")
         if row["used_at"] is not None:
             reused = True
         else:
             await cur.execute("UPDATE refresh_tokens SET used_at = now() WHERE jti = %s", (claims.jti,))
-            pair = await _issue_pair(cur, claims.identity, settings, version, claims.family)
+            # The role as it is now: a role change shows in the next access token.
+            identity = dataclasses.replace(claims.identity, role=row["role"])
+            pair = await _issue_pair(cur, identity, settings, version, claims.family)
     if reused:
         # A rotated token came back: someone holds a copy. Revoke the family.
         await revoke_family(pool, claims.family)
@@ -144,8 +196,10 @@ async def logout(pool, queue, settings, identity: Identity, refresh_token: str |
 async def profile(pool, identity: Identity) -> dict | None:
     return await fetch_one(
         pool,
-        """SELECT u.user_id, u.email, u.full_name, u.created_at, u.is_active, u.store_id, s.name AS store_name
-           FROM users u JOIN stores s USING (store_id) WHERE u.user_id = %s AND u.store_id = %s""",
+        """SELECT u.user_id, u.email, u.full_name, u.created_at, u.is_active, m.store_id, s.name AS store_name,
+                  m.role
+             FROM store_members m JOIN users u ON u.user_id = m.user_id JOIN stores s ON s.store_id = m.store_id
+            WHERE m.user_id = %s AND m.store_id = %s""",
         (identity.user_id, identity.store_id),
     )
 
@@ -171,6 +225,6 @@ async def change_password(pool, queue, settings, identity: Identity, old_passwor
         # Other sessions end: their refresh tokens stop working.
         await cur.execute(
             "UPDATE refresh_tokens SET revoked_at = %s WHERE user_id = %s AND revoked_at IS NULL",
-            (datetime.now(timezone.utc), identity.user_id),
+            (datetime.now(UTC), identity.user_id),
         )
         return await _issue_pair(cur, identity, settings, version)

@@ -2,8 +2,9 @@
 
 Claims: `sub` (user id as a string, what HAProxy keys rate limits on),
 `user_id`, `store_id`, `type` (`access` | `refresh`), `iat`, `exp`, for
-access tokens `sid` (the session: its refresh family) and `ver` (the user's
-token version, see `siprems.auth.revocation`), and for refresh tokens `jti`
+access tokens `sid` (the session: its refresh family), `ver` (the user's
+token version, see `siprems.auth.revocation`) and `role` (the member's role
+in the store; a refresh reads it anew from the database), and for refresh tokens `jti`
 and `fam` (the rotation family).
 """
 
@@ -27,6 +28,9 @@ class Identity:
     email: str
     session: str = ""  # the refresh family the access token belongs to
     version: int = 0  # the user's token version when the token was issued
+    # The member's role in the store (siprems.team.roles). Tokens issued before roles existed
+    # carry none: every user then owned their store. A role change bumps the token version.
+    role: str = "owner"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ def issue_access(identity: Identity, secret: str, minutes: int) -> str:
         "type": "access",
         "sid": identity.session,
         "ver": identity.version,
+        "role": identity.role,
         "iat": now,
         "exp": now + minutes * 60,
     }
@@ -112,11 +117,18 @@ def decode_access(token: str, secret: str) -> Identity:
         str(claims.get("email", "")),
         str(claims.get("sid", "")),
         version if isinstance(version, int) else 0,
+        _role(claims.get("role", "owner")),
     )
     if len(_verified) >= _VERIFIED_MAX:
         _verified.clear()  # crude but bounded; a miss only costs one verification
     _verified[(secret, token)] = (identity, int(claims["exp"]))
     return identity
+
+
+def _role(value) -> str:
+    if value not in ("owner", "manager", "cashier"):
+        raise Unauthorized("The token is invalid.", code="invalid_token")
+    return value
 
 
 def decode_refresh(token: str, secret: str) -> RefreshClaims:

@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from siprems import audit
 from siprems.calendar.holidays import public_holidays
 from siprems.calendar.locale import StoreLocale
-from siprems.db import cursor, fetch_all, fetch_one
+from siprems.db import fetch_all, fetch_one, transaction
 from siprems.errors import Forbidden, NotFound
 
 EVENT_TYPES = ("promotion", "holiday", "store-closed")
@@ -147,64 +148,72 @@ def _protect_public_holiday(event_id: str, locale: StoreLocale, action: str) -> 
         )
 
 
-async def create_event(pool, locale: StoreLocale, data: EventInput) -> dict:
-    async with cursor(pool) as cur:
+async def create_event(pool, locale: StoreLocale, data: EventInput, user_id: int | None = None) -> dict:
+    async with transaction(pool) as cur:
         await cur.execute(
             f"""INSERT INTO events (store_id, event_name, event_date, type, description, include_in_prediction)
                 VALUES (%s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}""",
             (locale.store_id, data.name, data.date, data.type, data.description, data.include_in_prediction),
         )
-        return _event(await cur.fetchone(), locale)
-
-
-async def update_event(pool, locale: StoreLocale, event_id: str, data: EventInput) -> dict:
-    _protect_public_holiday(event_id, locale, "edited")
-    numeric = _store_event_id(event_id)
-    row = None
-    if numeric is not None:
-        async with cursor(pool) as cur:
-            await cur.execute(
-                f"""UPDATE events SET event_name = %s, event_date = %s, type = %s, description = %s,
-                           include_in_prediction = %s
-                     WHERE store_id = %s AND event_id = %s RETURNING {_COLUMNS}""",
-                (
-                    data.name,
-                    data.date,
-                    data.type,
-                    data.description,
-                    data.include_in_prediction,
-                    locale.store_id,
-                    numeric,
-                ),
-            )
-            row = await cur.fetchone()
-    if row is None:
-        raise _not_found(event_id)
+        row = dict(await cur.fetchone())
+        await _audit(cur, locale, user_id, "create", None, row)
     return _event(row, locale)
 
 
-async def delete_event(pool, locale: StoreLocale, event_id: str) -> None:
+async def _audit(cur, locale: StoreLocale, user_id: int | None, action: str, before, after) -> None:
+    """The audit entry of an event change, sent with the COMMIT."""
+    event_id = (after or before)["event_id"]
+    old, new = audit.changed(before, after)
+    sql, params = audit.statement(locale.store_id, user_id, "event", event_id, action, old, new)
+    await cur.execute_and_commit(sql, params)
+
+
+async def update_event(pool, locale: StoreLocale, event_id: str, data: EventInput, user_id: int | None = None) -> dict:
+    _protect_public_holiday(event_id, locale, "edited")
+    numeric = _store_event_id(event_id)
+    if numeric is None:
+        raise _not_found(event_id)
+    async with transaction(pool) as cur:
+        await cur.execute(
+            f"SELECT {_COLUMNS} FROM events WHERE store_id = %s AND event_id = %s FOR UPDATE",
+            (locale.store_id, numeric),
+        )
+        before = await cur.fetchone()
+        if before is None:
+            raise _not_found(event_id)
+        await cur.execute(
+            f"""UPDATE events SET event_name = %s, event_date = %s, type = %s, description = %s,
+                       include_in_prediction = %s
+                 WHERE store_id = %s AND event_id = %s RETURNING {_COLUMNS}""",
+            (data.name, data.date, data.type, data.description, data.include_in_prediction, locale.store_id, numeric),
+        )
+        row = dict(await cur.fetchone())
+        await _audit(cur, locale, user_id, "update", dict(before), row)
+    return _event(row, locale)
+
+
+async def delete_event(pool, locale: StoreLocale, event_id: str, user_id: int | None = None) -> None:
     _protect_public_holiday(event_id, locale, "deleted")
     numeric = _store_event_id(event_id)
-    deleted = 0
-    if numeric is not None:
-        async with cursor(pool) as cur:
-            await cur.execute("DELETE FROM events WHERE store_id = %s AND event_id = %s", (locale.store_id, numeric))
-            deleted = cur.rowcount
-    if not deleted:
+    if numeric is None:
         raise _not_found(event_id)
+    async with transaction(pool) as cur:
+        await cur.execute(
+            f"DELETE FROM events WHERE store_id = %s AND event_id = %s RETURNING {_COLUMNS}", (locale.store_id, numeric)
+        )
+        deleted = await cur.fetchone()
+        if deleted is None:
+            raise _not_found(event_id)
+        await _audit(cur, locale, user_id, "delete", dict(deleted), None)
 
 
-async def prediction_events(pool, locale: StoreLocale, start: date, end: date) -> list[tuple[date, str, str]]:
-    """(date, name, type) of every event forecasting should use in [start, end]:
-    the store's events marked include_in_prediction plus public holidays."""
+async def prediction_events(pool, store_id: int) -> list[dict]:
+    """The store's events that forecasting uses (marked include_in_prediction), as
+    `{date, name, kind}`: the one loader of store events for training and charts.
+    Public holidays are not among them: forecasting reads those from the country."""
     rows = await fetch_all(
         pool,
-        """SELECT event_date, event_name, type FROM events
-                  WHERE store_id = %s AND include_in_prediction AND event_date BETWEEN %s AND %s
-                  ORDER BY event_date""",
-        (locale.store_id, start, end),
+        "SELECT event_name, event_date, type FROM events WHERE store_id = %s AND include_in_prediction",
+        (store_id,),
     )
-    found = [(r["event_date"], r["event_name"], r["type"]) for r in rows]
-    found += [(d, n, "holiday") for d, n in public_holidays(locale.country, start, end, locale.subdivision)]
-    return sorted(found)
+    return [{"date": r["event_date"], "name": r["event_name"], "kind": r["type"]} for r in rows]

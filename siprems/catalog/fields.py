@@ -119,10 +119,9 @@ class _ProductInput(BaseModel):
         return canonical_keys(data)
 
 
-class ProductCreate(_ProductInput):
-    """POST /api/products and one row of a product import."""
+class _ProductForm(_ProductInput):
+    """The product form's fields, as POST and PUT take them (`sku` is each one's own)."""
 
-    sku: Sku
     name: Name
     category: Category
     price: Money
@@ -136,23 +135,18 @@ class ProductCreate(_ProductInput):
     is_archived: bool | None = None
 
 
-class ProductReplace(_ProductInput):
+class ProductCreate(_ProductForm):
+    """POST /api/products and one row of a product import."""
+
+    sku: Sku
+
+
+class ProductReplace(_ProductForm):
     """PUT /api/products/<sku>: every field of the product form is given;
     omitted optional form fields become null. `sku` renames when it differs.
     Forecast/stock settings and `is_archived` keep their values unless sent."""
 
     sku: Sku | None = None
-    name: Name
-    category: Category
-    price: Money
-    stock: Stock
-    cost_price: Money | None = None
-    variation: Variation | None = None
-    description: Description | None = None
-    lead_time_days: LeadTime | None = None
-    service_level: ServiceLevel | None = None
-    reorder_level: ReorderLevel | None = None
-    is_archived: bool | None = None
 
 
 class ProductPatch(_ProductInput):

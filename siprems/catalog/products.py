@@ -9,6 +9,7 @@ from typing import Any
 
 import psycopg2.errors
 
+from siprems import audit
 from siprems.catalog.fields import ProductCreate, ProductPatch, ProductReplace
 from siprems.db import fetch_all, fetch_one, transaction
 from siprems.errors import Conflict, NotFound
@@ -137,11 +138,31 @@ SELECT * FROM created"""
 
 async def create_product(pool, store_id: int, body: ProductCreate, user_id: int | None = None) -> dict:
     try:
-        row = await fetch_one(pool, _CREATE, {**stock_ledger.params(store_id, user_id, "opening"), **body.model_dump()})
+        async with transaction(pool) as cur:
+            await cur.execute(_CREATE, {**stock_ledger.params(store_id, user_id, "opening"), **body.model_dump()})
+            row = dict(await cur.fetchone())
+            await _audit(cur, store_id, user_id, "create", None, row)
     except psycopg2.errors.UniqueViolation as exc:
         raise sku_taken(body.sku) from exc
-    assert row is not None
     return await _present_one(pool, store_id, row)
+
+
+def _audited(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k not in ("created_at", "updated_at")}
+
+
+async def _audit(cur, store_id: int, user_id: int | None, action: str, before: dict | None, after: dict | None):
+    """The audit entry of a product change, sent with the COMMIT (one round trip).
+    An update records only the fields that changed (with the SKU and id)."""
+    base = after if after is not None else before
+    old, new = audit.changed(_audited(before) if before else None, _audited(after) if after else None)
+    ident = {"product_id": base["product_id"], "sku": base["sku"]}
+    old = {**ident, **old} if old is not None else None
+    new = {**ident, **new} if new is not None else None
+    if before is not None and after is not None and before["sku"] != after["sku"]:
+        old["sku"] = before["sku"]
+    sql, params = audit.statement(store_id, user_id, "product", base["sku"], action, old, new)
+    await cur.execute_and_commit(sql, params)
 
 
 # The edit and, when it changes stock, its `adjustment` movement in one statement.
@@ -177,6 +198,8 @@ async def _update(pool, store_id: int, sku: str, changes: dict[str, Any], user_i
             sql = _UPDATE.format(sets=", ".join(sets), columns=COLUMNS, movement=_EDIT_MOVEMENT)
             await cur.execute(sql, params)
             row = dict(await cur.fetchone())
+            archived = row["is_archived"] and not before["is_archived"]
+            await _audit(cur, store_id, user_id, "archive" if archived else "update", dict(before), row)
     except psycopg2.errors.UniqueViolation as exc:
         raise sku_taken(changes["sku"]) from exc
     return await _present_one(pool, store_id, row)
@@ -197,21 +220,24 @@ async def patch_product(pool, store_id: int, sku: str, body: ProductPatch, user_
     return await _update(pool, store_id, sku, body.changes(), user_id)
 
 
-async def delete_product(pool, store_id: int, sku: str) -> None:
+async def delete_product(pool, store_id: int, sku: str, user_id: int | None = None) -> None:
     """Delete a product with no sales; 409 when it has any (archive it instead)."""
     try:
-        # ON DELETE RESTRICT on transactions.product_id: the check and the delete are one statement.
-        deleted = await fetch_one(
-            pool, "DELETE FROM products WHERE store_id = %s AND sku = %s RETURNING product_id", (store_id, sku)
-        )
+        async with transaction(pool) as cur:
+            # ON DELETE RESTRICT on transactions.product_id: the check and the delete are one statement.
+            await cur.execute(
+                f"DELETE FROM products WHERE store_id = %s AND sku = %s RETURNING {COLUMNS}", (store_id, sku)
+            )
+            deleted = await cur.fetchone()
+            if deleted is None:
+                raise not_found(sku)
+            await _audit(cur, store_id, user_id, "delete", dict(deleted), None)
     except psycopg2.errors.ForeignKeyViolation as exc:
         raise Conflict(
             f"Cannot delete product {sku}: it has sales history. "
             f"Archive it instead (DELETE /api/products/{sku}?archive=true).",
             code="product_has_sales",
         ) from exc
-    if deleted is None:
-        raise not_found(sku)
 
 
 async def archive_product(pool, store_id: int, sku: str, user_id: int | None = None) -> dict:

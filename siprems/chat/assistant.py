@@ -12,6 +12,7 @@ from siprems.chat import facts, intents
 from siprems.chat import wording as w
 from siprems.chat.general import Answer, small_talk
 from siprems.chat.intents import Intent
+from siprems.team import roles
 
 MAX_LINES = 10
 DEFAULT_FORECAST_DAYS = 7
@@ -44,11 +45,20 @@ def match_products(text: str, products: list[facts.Product]) -> list[facts.Produ
 class BuiltinAssistant:
     """Answers one question; stateless (history is not needed for its answers)."""
 
-    async def answer(self, pool, store_id: int, message: str) -> Answer:
+    async def answer(self, pool, store_id: int, message: str, role: str = "owner") -> Answer:
+        """`role`: the asker's; a cashier gets no sales figures or forecasts."""
         store = await facts.store(pool, store_id)
         default_lang = "id" if store is None or store.country == "ID" else "en"
         intent = intents.classify(message, default_lang)
         text = small_talk(intent)
+        if text is None and intent.kind in intents.MANAGER_INTENTS and not roles.allows(role, "manager"):
+            text = w.pick(
+                intent.lang,
+                "Maaf, angka penjualan dan prakiraan hanya untuk manajer atau pemilik toko. "
+                "Saya bisa membantu soal stok produk dan acara toko.",
+                "Sorry, sales figures and forecasts are for the shop's managers and owners. "
+                "I can help with product stock and store events.",
+            )
         if text is None:
             if store is None:
                 text = w.pick(intent.lang, "Toko Anda tidak ditemukan.", "Your store was not found.")

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 
-import holidays
-
+from siprems.calendar import holidays
 from siprems.catalog.read import stock_rows
 from siprems.db import fetch_all, fetch_one
 from siprems.inventory import stock as inventory
@@ -258,7 +257,7 @@ async def stock_report(pool, s: Store) -> list[StockStatus]:
     positions = await inventory.store_stock(pool, s.store_id, today=s.today)
     items = [_product(p.product) for p in positions]
     demand = await demand_forecast(pool, s, items)
-    return [StockStatus(p, demand[p.product_id], pos.position) for p, pos in zip(items, positions)]
+    return [StockStatus(p, demand[p.product_id], pos.position) for p, pos in zip(items, positions, strict=False)]
 
 
 async def calendar(pool, s: Store, days: int, lang: str) -> list[CalendarEntry]:
@@ -281,17 +280,8 @@ async def calendar(pool, s: Store, days: int, lang: str) -> list[CalendarEntry]:
 
 def public_holidays(s: Store, start: date, end: date, lang: str) -> list[tuple[date, str]]:
     """Public holidays of the store's country in [start, end), named in the
-    asker's language when the `holidays` package has it."""
-    try:
-        probe = holidays.country_holidays(s.country, subdiv=s.subdivision)
-        wanted = {"id": "id", "en": "en_US"}.get(lang)
-        language = wanted if wanted in getattr(probe, "supported_languages", ()) else None
-        table = holidays.country_holidays(
-            s.country, subdiv=s.subdivision, years=range(start.year, end.year + 1), language=language
-        )
-    except (NotImplementedError, KeyError, ValueError):
-        return []  # a country or subdivision the package does not know
-    return sorted((day, name) for day, name in table.items() if start <= day < end)
+    asker's language when the `holidays` package has it (siprems.calendar.holidays)."""
+    return holidays.public_holidays(s.country, start, end - timedelta(days=1), s.subdivision, language=lang)
 
 
 def period_range(kind: str, n: int, today: date) -> tuple[date, date]:

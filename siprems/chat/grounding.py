@@ -8,17 +8,23 @@ from datetime import timedelta
 
 from siprems.chat import assistant, facts, intents
 from siprems.chat import wording as w
+from siprems.team import roles
 
 MAX_GROUNDING_CHARS = 6000
 
-SYSTEM_PROMPT = """You are the SIPREMS inventory assistant for the shop "{store}".
-Answer questions about this shop's stock, restocking, sales, forecasts, events and holidays, and how to use the SIPREMS app.
-Use ONLY the figures in STORE DATA below; never invent products or numbers. If STORE DATA does not contain what is asked, say plainly that you cannot answer it.
-Questions outside the shop and the app: politely decline.
-Answer in the language of the user's question (Indonesian or English), briefly, in plain text. Money in {currency}{rupiah}.
-
-STORE DATA
-{data}"""
+SYSTEM_PROMPT = (
+    'You are the SIPREMS inventory assistant for the shop "{store}".\n'
+    "Answer questions about this shop's stock, restocking, sales, forecasts, events and holidays, and "
+    "how to use the SIPREMS app.\n"
+    "Use ONLY the figures in STORE DATA below; never invent products or numbers. "
+    "If STORE DATA does not contain what is asked, say plainly that you cannot answer it.\n"
+    "Questions outside the shop and the app: politely decline.\n"
+    "Answer in the language of the user's question (Indonesian or English), briefly, in plain text. "
+    "Money in {currency}{rupiah}.\n"
+    "\n"
+    "STORE DATA\n"
+    "{data}"
+)
 
 
 def _products_line(report: list[facts.StockStatus]) -> str:
@@ -29,8 +35,11 @@ def _products_line(report: list[facts.StockStatus]) -> str:
     )
 
 
-async def summary(pool, s: facts.Store, question: str) -> str:
-    """Compact facts for the prompt, capped at MAX_GROUNDING_CHARS."""
+async def summary(pool, s: facts.Store, question: str, role: str = "owner") -> str:
+    """Compact facts for the prompt, capped at MAX_GROUNDING_CHARS. For a
+    cashier (`role`) only stock levels and events: no sales or forecasts."""
+    if not roles.allows(role, "manager"):
+        return await _cashier_summary(pool, s, question)
     intent = intents.classify(question, "id" if s.country == "ID" else "en")
     lines = [
         (
@@ -58,6 +67,28 @@ async def summary(pool, s: facts.Store, question: str) -> str:
     start, end = facts.period_range("last_n", 30, s.today)
     best = await facts.ranking(pool, s, start, end, best=True)
     lines.append("Best sellers last 30 days: " + ", ".join(f"{r.product.name} {r.units} units" for r in best) + ".")
+    entries = await facts.calendar(pool, s, 30, intent.lang)
+    lines.append(
+        "Events and holidays next 30 days: "
+        + ("; ".join(f"{e.day.isoformat()} {e.name} ({e.kind})" for e in entries[:15]) or "none")
+        + "."
+    )
+    text = "\n".join(lines)
+    return text if len(text) <= MAX_GROUNDING_CHARS else text[:MAX_GROUNDING_CHARS] + "\n[truncated]"
+
+
+async def _cashier_summary(pool, s: facts.Store, question: str) -> str:
+    intent = intents.classify(question, "id" if s.country == "ID" else "en")
+    lines = [f"Shop: {s.name}; today {s.today.isoformat()} ({w.day(s.today, 'en')})."]
+    lines.append(
+        "The user is a CASHIER: sales figures, revenue and forecasts are not available to them; "
+        "if asked, say that a manager or owner can see them."
+    )
+    if intent.kind in intents.STORE_INTENTS and intent.kind not in intents.MANAGER_INTENTS:
+        answer = await assistant.BuiltinAssistant().answer(pool, s.store_id, question, "cashier")
+        lines.append("Computed answer to this question (use these figures):\n" + answer.text)
+    products = await facts.products(pool, s.store_id)
+    lines.append("Stock: " + ("; ".join(f"{p.name} [{p.sku}] {p.stock}" for p in products[:60]) or "none") + ".")
     entries = await facts.calendar(pool, s, 30, intent.lang)
     lines.append(
         "Events and holidays next 30 days: "

@@ -16,6 +16,8 @@ HELP, GREETING, THANKS, UNKNOWN = "help", "greeting", "thanks", "unknown"
 
 # Intents whose answer needs the store's data.
 STORE_INTENTS = {LOW_STOCK, RESTOCK, FORECAST, BEST, WORST, SALES, EVENTS}
+# Of those, the ones that show sales figures or forecasts: not for a cashier (siprems.team.roles).
+MANAGER_INTENTS = {RESTOCK, FORECAST, BEST, WORST, SALES}
 
 
 @dataclass(frozen=True)

@@ -94,11 +94,13 @@ class ChatService:
 
     async def _answer(self, identity: Identity, message: str, past: list[Message]) -> str:
         if self.provider is None:
-            return (await assistant.BuiltinAssistant().answer(self.pool, identity.store_id, message)).text
+            return (
+                await assistant.BuiltinAssistant().answer(self.pool, identity.store_id, message, identity.role)
+            ).text
         store = await facts.store(self.pool, identity.store_id)
         if store is None:
             raise NotFound("Your store was not found.", code="store_not_found")
-        data = await grounding.summary(self.pool, store, message)
+        data = await grounding.summary(self.pool, store, message, identity.role)
         turns = _prompt_history(past) + [Turn("user", message)]
         return await self.provider.generate(grounding.system_prompt(store, data), turns)
 

@@ -7,8 +7,9 @@ inside `transaction()`; single statements run in autocommit.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Sequence
+from typing import Any
 
 import aiopg
 import orjson
@@ -56,9 +57,8 @@ def _acquire(pool: aiopg.Pool):
 @asynccontextmanager
 async def cursor(pool: aiopg.Pool) -> AsyncIterator[Any]:
     """A dict cursor in autocommit mode (each statement is its own transaction)."""
-    async with _acquire(pool) as conn:
-        async with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            yield cur
+    async with _acquire(pool) as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        yield cur
 
 
 class TransactionCursor:
@@ -99,20 +99,19 @@ class TransactionCursor:
 @asynccontextmanager
 async def transaction(pool: aiopg.Pool) -> AsyncIterator[Any]:
     """A dict cursor inside BEGIN … COMMIT; rolls back on any exception."""
-    async with _acquire(pool) as conn:
-        async with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-            tx = TransactionCursor(cur)
-            try:
-                yield tx
-            except BaseException:
-                if tx.begun and not tx.done and not conn.closed:
-                    try:
-                        await cur.execute("ROLLBACK")
-                    except Exception:  # broken or busy connection: never reuse it
-                        conn.close()
-                raise
-            if tx.begun and not tx.done:
-                await cur.execute("COMMIT")
+    async with _acquire(pool) as conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        tx = TransactionCursor(cur)
+        try:
+            yield tx
+        except BaseException:
+            if tx.begun and not tx.done and not conn.closed:
+                try:
+                    await cur.execute("ROLLBACK")
+                except Exception:  # noqa: BLE001 - broken or busy connection: never reuse it
+                    conn.close()
+            raise
+        if tx.begun and not tx.done:
+            await cur.execute("COMMIT")
 
 
 async def fetch_all(pool: aiopg.Pool, sql: str, params: Sequence[Any] | dict | None = None) -> list[dict]:

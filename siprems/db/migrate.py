@@ -47,28 +47,27 @@ def apply_migrations(dsn: str, *, wait_seconds: float = 30.0) -> list[str]:
     """Apply pending migrations; returns the names applied by this call."""
     conn = _connect_with_retry(dsn, wait_seconds)
     try:
-        with conn:  # one transaction: commit on success, rollback on error
-            with conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-                cur.execute(
-                    """CREATE TABLE IF NOT EXISTS schema_migrations (
+        with conn, conn.cursor() as cur:  # one transaction: commit on success, rollback on error
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+            cur.execute(
+                """CREATE TABLE IF NOT EXISTS schema_migrations (
                            version    INTEGER PRIMARY KEY,
                            name       TEXT NOT NULL,
                            applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"""
+            )
+            cur.execute("SELECT version FROM schema_migrations")
+            done = {row[0] for row in cur.fetchall()}
+            applied = []
+            for migration in discover():
+                if migration.version in done:
+                    continue
+                log.info("applying migration %s", migration.name)
+                cur.execute(migration.sql)
+                cur.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                    (migration.version, migration.name),
                 )
-                cur.execute("SELECT version FROM schema_migrations")
-                done = {row[0] for row in cur.fetchall()}
-                applied = []
-                for migration in discover():
-                    if migration.version in done:
-                        continue
-                    log.info("applying migration %s", migration.name)
-                    cur.execute(migration.sql)
-                    cur.execute(
-                        "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
-                        (migration.version, migration.name),
-                    )
-                    applied.append(migration.name)
+                applied.append(migration.name)
         return applied
     finally:
         conn.close()

@@ -88,8 +88,11 @@ def _load(cur, anchor: date, days: int) -> tuple[int, int, int]:
     )
     store_id = cur.fetchone()[0]
     cur.execute(
-        "INSERT INTO users (store_id, email, full_name, password_hash) VALUES (%s, %s, %s, %s)",
+        "INSERT INTO users (store_id, email, full_name, password_hash) VALUES (%s, %s, %s, %s) RETURNING user_id",
         (store_id, DEMO_EMAIL, DEMO_NAME, hash_password(DEMO_PASSWORD)),
+    )
+    cur.execute(
+        "INSERT INTO store_members (store_id, user_id, role) VALUES (%s, %s, 'owner')", (store_id, cur.fetchone()[0])
     )
     for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"):
         cur.execute(
@@ -128,7 +131,7 @@ def _load(cur, anchor: date, days: int) -> tuple[int, int, int]:
         trend = 1 + 0.15 * t
         holiday_factor = _holiday_factor(day, id_holidays)
         promo = day in promos
-        for (sku, _n, category, price, _c, _s, base), pid in zip(PRODUCTS, product_ids):
+        for (sku, _n, category, price, _c, _s, base), pid in zip(PRODUCTS, product_ids, strict=False):
             factor = WEEKDAY[day.weekday()] * yearly * trend * holiday_factor
             if category == "Bakery" and sku == "BAK-003":
                 factor *= 6.0 if holiday_factor > 1.3 else 1.0  # festive cookies before Lebaran

@@ -14,22 +14,12 @@ from decimal import Decimal
 from typing import Any
 
 from siprems import jsonutil
+from siprems.catalog.products import WRITABLE
 from siprems.exports.cells import neutralise
 from siprems.exports.stream import Snapshot, snapshot
 
-PRODUCT_COLUMNS = (
-    "sku",
-    "name",
-    "category",
-    "variation",
-    "description",
-    "price",
-    "cost_price",
-    "stock",
-    "lead_time_days",
-    "service_level",
-    "is_archived",
-)
+# The catalogue's writable columns: an export posts back to the import unchanged.
+PRODUCT_COLUMNS = WRITABLE
 PRODUCTS_SQL = f"SELECT {', '.join(PRODUCT_COLUMNS)} FROM products WHERE store_id = %s ORDER BY product_id"
 
 TRANSACTION_COLUMNS = (

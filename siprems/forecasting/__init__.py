@@ -54,7 +54,7 @@ def prepare_series(sales, *, closed_days=(), events=None, today=None, stockout_d
 
 def _pairs(sales):
     if isinstance(sales, pd.Series):
-        return list(zip(sales.index, sales.to_numpy()))
+        return list(zip(sales.index, sales.to_numpy(), strict=False))
     if isinstance(sales, dict):
         return list(sales.items())
     return list(sales)

@@ -94,11 +94,14 @@ def forecast_for(versions: Sequence[tuple[int, ForecastModel]], day: dt.date) ->
 async def track_store(pool: Any, store_id: int, *, today: dt.date | None = None, queue: Any = None) -> dict[str, Any]:
     """Record outcomes and live accuracy for every product of the store that has a model;
     queue a retrain for drifting ones (when ``queue`` is given). Returns a summary."""
-    from .service import closed_weekdays, daily_sales, stockouts, store_context, store_events
+    from siprems.calendar.events import prediction_events
+    from siprems.calendar.locale import store_locale
+
+    from .service import closed_weekdays, daily_sales, stockouts
     from .stockouts import stockout_days
 
-    store = await store_context(pool, store_id)
-    today = today or store.today
+    store = await store_locale(pool, store_id)
+    today = today or store.today()
     first = today - dt.timedelta(days=WINDOW_DAYS)
     rows = await fetch_all(
         pool,
@@ -115,7 +118,7 @@ async def track_store(pool: Any, store_id: int, *, today: dt.date | None = None,
     shut = await closed_weekdays(pool, store_id)
     closed_events = {
         e["date"] if isinstance(e["date"], dt.date) else dt.date.fromisoformat(str(e["date"]))
-        for e in await store_events(pool, store_id)
+        for e in await prediction_events(pool, store_id)
         if e["kind"] == "store-closed"
     }
     summary: dict[str, Any] = {"products": 0, "drifting": [], "retrain_jobs": []}
@@ -230,9 +233,9 @@ async def _store_accuracy(
 ) -> None:
     async with transaction(pool) as cur:
         await cur.execute(
-            """INSERT INTO forecast_accuracy (product_id, store_id, model_version, window_start, window_end, days_scored,
-                                              mase, wape, coverage80, coverage95, holdout_mase, drift, retrain_job_id,
-                                              computed_at)
+            """INSERT INTO forecast_accuracy (product_id, store_id, model_version, window_start, window_end,
+                                              days_scored, mase, wape, coverage80, coverage95, holdout_mase, drift,
+                                              retrain_job_id, computed_at)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())
                ON CONFLICT (product_id) DO UPDATE SET
                    model_version = EXCLUDED.model_version, window_start = EXCLUDED.window_start,

@@ -18,12 +18,13 @@ closures).  It produces
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from siprems.calendar.holidays import country_year
 
 EVENT_KINDS = ("promotion", "holiday", "store-closed")
 
@@ -85,16 +86,9 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in canonical(name).lower()).strip("_")
 
 
-@functools.lru_cache(maxsize=256)
 def _country_year(country: str, subdiv: str | None, year: int) -> tuple[tuple[dt.date, str], ...]:
-    """One country's public holidays in one year, computed once per process
-    (the `holidays` package takes tens of milliseconds per country-year)."""
-    try:
-        import holidays
-
-        return tuple(holidays.country_holidays(country, subdiv=subdiv, years=year).items())
-    except (NotImplementedError, KeyError, AttributeError):
-        return ()
+    """One country's public holidays in one year, from the one cached source."""
+    return country_year(country, subdiv, year)
 
 
 class EventCalendar:
@@ -288,7 +282,7 @@ def load_events_csv(path: str, name: str = "Kieler Woche", kind: str = "promotio
     df = pd.read_csv(path)
     date_col = df.columns[0]
     flag = df[df.columns[1]] if len(df.columns) > 1 else pd.Series(1, index=df.index)
-    return [Event(to_date(d), name, kind) for d, f in zip(df[date_col], flag) if f == 1]
+    return [Event(to_date(d), name, kind) for d, f in zip(df[date_col], flag, strict=False) if f == 1]
 
 
 def iter_dates(start: dt.date, days: int) -> Iterable[dt.date]:

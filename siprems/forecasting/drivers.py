@@ -45,7 +45,7 @@ def fitted_drivers(
     """The decomposition of a ``ridge_ets`` path over ``index`` (stored with the model)."""
     from .regression import predict_ridge
 
-    coef = dict(zip(rfit.columns, rfit.coef))
+    coef = dict(zip(rfit.columns, rfit.coef, strict=False))
     # dow0..dow5 are Monday..Saturday against Sunday (0)
     dow = np.array([coef.get(f"dow{d}", 0.0) for d in range(6)] + [0.0])
     weekday = dow - dow.mean()
@@ -101,7 +101,7 @@ def _season(rfit: RidgeFit, index: pd.DatetimeIndex, cfg: RidgeConfig) -> np.nda
     from .regression import EPOCH, _fourier
 
     days = (pd.DatetimeIndex(index) - EPOCH).days.to_numpy(dtype=float)
-    coef = dict(zip(rfit.columns, rfit.coef))
+    coef = dict(zip(rfit.columns, rfit.coef, strict=False))
     part = np.zeros(len(index))
     for name, values in _fourier(days, cfg.fourier).items():
         part += coef.get(name, 0.0) * values

@@ -70,7 +70,7 @@ def warm_params(warm: dict[str, Any] | None) -> list[float] | None:
     params = (warm or {}).get("params")
     if not isinstance(params, dict) or not all(isinstance(params.get(k), (int, float)) for k in PARAM_NAMES):
         return None
-    return [min(max(float(params[k]), lo), hi) for k, (lo, hi) in zip(PARAM_NAMES, _FIT_BOUNDS)]
+    return [min(max(float(params[k]), lo), hi) for k, (lo, hi) in zip(PARAM_NAMES, _FIT_BOUNDS, strict=False)]
 
 
 def fit_ets(y: np.ndarray, horizon: int, warm: dict[str, Any] | None = None) -> EtsFit:
@@ -113,7 +113,7 @@ def fit_ets(y: np.ndarray, horizon: int, warm: dict[str, Any] | None = None) -> 
         mean = mean + float(np.median(err) - np.mean(err))
     sd = np.sqrt(np.maximum(np.nan_to_num(np.asarray(fc.var_pred_mean, dtype=float).reshape(-1)), 0.0))
     return EtsFit(
-        params={k: float(p) for k, p in zip(PARAM_NAMES, np.asarray(params, dtype=float))},
+        params={k: float(p) for k, p in zip(PARAM_NAMES, np.asarray(params, dtype=float), strict=False)},
         mean=mean,
         sd=sd,
         sigma=float(np.sqrt(max(float(res.scale), 0.0))),

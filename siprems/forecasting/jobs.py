@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg2.errors
 
+from siprems.calendar.locale import store_locale
 from siprems.db import fetch_all, fetch_one
 from siprems.forecasting import prediction, registry, service
 from siprems.jobs.context import ChildJob, JobContext, WaitForChildren
@@ -80,7 +81,7 @@ async def predict(ctx: JobContext, product_sku: str, days: int = 30, **_: Any) -
     if product is None:
         raise PermanentError(f"Product with SKU {product_sku} not found")
     model_row = await registry.latest(ctx.pool, ctx.store_id, product["product_id"])
-    today = (await service.store_context(ctx.pool, ctx.store_id)).today
+    today = (await store_locale(ctx.pool, ctx.store_id)).today()
     if model_row is None or prediction.is_stale(model_row, today):
         await _train(ctx, product["product_id"])
     return await prediction.answer(ctx.pool, ctx.store_id, product_sku, int(days))

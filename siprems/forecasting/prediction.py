@@ -7,16 +7,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 
+from siprems.calendar.events import prediction_events
+from siprems.calendar.locale import StoreLocale, store_locale
 from siprems.db import fetch_all, fetch_one
 from siprems.errors import NotFound
 from siprems.forecasting import ForecastModel, baseline, holiday_names, registry
 from siprems.forecasting.calendar import to_date
 from siprems.forecasting.drivers import explain
 from siprems.forecasting.registry import chosen_holdout
-from siprems.forecasting.service import StoreContext, closed_weekdays, store_context, store_events
+from siprems.forecasting.service import closed_weekdays
 from siprems.inventory.policy import COVER_HORIZON_DAYS, Incoming, assess, daily_sigma
 from siprems.inventory.restock import recommendation
-from siprems.inventory.stock import ProductStock, item_of
+from siprems.inventory.stock import ProductStock, incoming_stock, item_of
 
 STALE_AFTER_DAYS = 7  # a model that has not seen the last week is refreshed in the background
 
@@ -33,7 +35,7 @@ async def product_by_sku(pool, store_id: int, sku: str) -> dict | None:
     return await fetch_one(pool, PRODUCT, (store_id, sku))
 
 
-async def _history(pool, store: StoreContext, product: dict, start: date, end: date) -> dict[date, float]:
+async def _history(pool, store: StoreLocale, product: dict, start: date, end: date) -> dict[date, float]:
     """Daily units sold in [start, end]. Read from the product row, so a product
     deleted since the request looked it up answers 404, not a forecast (or a 500)."""
     rows = await fetch_all(
@@ -67,7 +69,7 @@ async def model_view(pool, store_id: int, product: dict, days: int, history_days
     if model_row is None:
         return await baseline_view(pool, store_id, product, days, history_days)
     model = ForecastModel.from_dict(model_row["model"])
-    store = await store_context(pool, store_id)
+    store = await store_locale(pool, store_id)
     holdout = chosen_holdout(model_row["model"])
     wape = holdout.get("wape")  # percent
     facts = {
@@ -79,7 +81,7 @@ async def model_view(pool, store_id: int, product: dict, days: int, history_days
         "train_start": model.train_start,
         "train_end": model.train_end,
         "holdout": holdout,
-        "stale": is_stale(model_row, store.today),
+        "stale": is_stale(model_row, store.today()),
     }
     accuracy = None if wape is None else round(max(0.0, min(100.0, 100.0 - float(wape))), 1)
     return await _view(pool, store, product, model, days, history_days, facts, accuracy)
@@ -87,12 +89,12 @@ async def model_view(pool, store_id: int, product: dict, days: int, history_days
 
 async def baseline_view(pool, store_id: int, product: dict, days: int, history_days: int = 90) -> dict:
     """Like `model_view`, from the provisional weekday-mean baseline (no model yet)."""
-    store = await store_context(pool, store_id)
-    today = store.today
+    store = await store_locale(pool, store_id)
+    today = store.today()
     since = today - timedelta(days=7 * baseline.WEEKS)
     shut = await closed_weekdays(pool, store_id)
     sales = await _history(pool, store, product, since, today - timedelta(days=1))
-    events = await store_events(pool, store_id)
+    events = await prediction_events(pool, store_id)
     closed = {to_date(e["date"]) for e in events if e.get("kind") == "store-closed"}
     model = baseline.baseline_model(sales, closed, shut, today)
     facts = {
@@ -112,7 +114,7 @@ async def baseline_view(pool, store_id: int, product: dict, days: int, history_d
 
 async def _view(
     pool,
-    store: StoreContext,
+    store: StoreLocale,
     product: dict,
     model: ForecastModel,
     days: int,
@@ -121,12 +123,12 @@ async def _view(
     accuracy: float | None,
     events: list[dict] | None = None,
 ) -> dict:
-    today = store.today
+    today = store.today()
     first = today - timedelta(days=history_days)
     last = today + timedelta(days=days - 1)
     history = await _history(pool, store, product, first, today - timedelta(days=1))
     if events is None:
-        events = await store_events(pool, store.store_id)
+        events = await prediction_events(pool, store.store_id)
     flags = {
         f["date"]: f for f in holiday_names(first, last, country=store.country, subdiv=store.subdivision, events=events)
     }
@@ -190,4 +192,6 @@ async def answer(pool, store_id: int, sku: str, days: int, history_days: int = 9
     product = await product_by_sku(pool, store_id, sku)
     if product is None:
         raise NotFound(f"Product with SKU {sku} not found", code="product_not_found")
-    return compose(product, await model_view(pool, store_id, product, days, history_days))
+    incoming = await incoming_stock(pool, store_id, [product["product_id"]])
+    view = await model_view(pool, store_id, product, days, history_days)
+    return compose(product, view, incoming.get(product["product_id"], ()))

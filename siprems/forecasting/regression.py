@@ -161,7 +161,7 @@ def _solve(model: OLS, lam: np.ndarray) -> np.ndarray:
 
 
 def _apply(fit: RidgeFit, names: list[str], X: np.ndarray) -> np.ndarray:
-    coef = dict(zip(fit.columns, fit.coef))
+    coef = dict(zip(fit.columns, fit.coef, strict=False))
     b = np.array([coef.get(c, 0.0) for c in names])
     is_f = np.array([c.startswith("f_") for c in names], dtype=bool)
     out = coef.get("_intercept", 0.0) + np.einsum("ij,j->i", X, np.where(is_f, 0.0, b))

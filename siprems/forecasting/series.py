@@ -27,7 +27,7 @@ def daily_series(sales: Iterable, closed_days: Iterable = (), *, start=None, end
     daily total is floored at 0.
     """
     if isinstance(sales, pd.Series):
-        pairs = list(zip(sales.index, sales.to_numpy()))
+        pairs = list(zip(sales.index, sales.to_numpy(), strict=False))
     elif isinstance(sales, dict):
         pairs = list(sales.items())
     else:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from siprems import cache, metrics
+from siprems.calendar.events import prediction_events
+from siprems.calendar.locale import StoreLocale, store_locale
 from siprems.db import fetch_all, fetch_one
 from siprems.forecasting import ForecastModel, registry, train
 from siprems.forecasting.stockouts import stockout_days
@@ -30,26 +30,7 @@ SYNC_TRAIN_MAX_DAYS = 1200  # longer histories train in a worker (fit > ~1 s)
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-@dataclass
-class StoreContext:
-    store_id: int
-    country: str
-    subdivision: str | None
-    timezone: str
-
-    @property
-    def today(self) -> date:
-        return datetime.now(ZoneInfo(self.timezone)).date()
-
-
-async def store_context(pool, store_id: int) -> StoreContext:
-    row = await fetch_one(pool, "SELECT country, subdivision, timezone FROM stores WHERE store_id = %s", (store_id,))
-    if row is None:
-        return StoreContext(store_id, "ID", None, "Asia/Jakarta")
-    return StoreContext(store_id, row["country"] or "ID", row["subdivision"], row["timezone"] or "Asia/Jakarta")
-
-
-async def daily_sales(pool, store: StoreContext, product_id: int, since: date) -> list[tuple[date, float, bool]]:
+async def daily_sales(pool, store: StoreLocale, product_id: int, since: date) -> list[tuple[date, float, bool]]:
     rows = await fetch_all(
         pool,
         """SELECT (transaction_date AT TIME ZONE %s)::date AS day, sum(quantity_sold) AS qty, bool_or(is_promo) AS promo
@@ -61,23 +42,14 @@ async def daily_sales(pool, store: StoreContext, product_id: int, since: date) -
     return [(r["day"], float(r["qty"]), bool(r["promo"])) for r in rows if r["day"] >= since]
 
 
-async def store_events(pool, store_id: int) -> list[dict]:
-    rows = await fetch_all(
-        pool,
-        "SELECT event_name, event_date, type FROM events WHERE store_id = %s AND include_in_prediction",
-        (store_id,),
-    )
-    return [{"date": r["event_date"], "name": r["event_name"], "kind": r["type"]} for r in rows]
-
-
 async def closed_weekdays(pool, store_id: int) -> set[int]:
     rows = await fetch_all(pool, "SELECT day_of_week FROM opening_hours WHERE store_id = %s AND is_closed", (store_id,))
     return {DAY_NAMES.index(r["day_of_week"]) for r in rows}
 
 
-async def stockouts(pool, store: StoreContext, product_id: int, since: date, today: date) -> list[tuple]:
+async def stockouts(pool, store: StoreLocale, product_id: int, since: date, today: date) -> list[tuple]:
     """The product's stock-out intervals since ``since`` from the stock ledger, as local days."""
-    zone = ZoneInfo(store.timezone)
+    zone = store.tz
     start = datetime.combine(since, datetime.min.time(), zone)
     end = datetime.combine(today, datetime.min.time(), zone)
     found = await ledger.stockout_intervals(pool, store.store_id, start, end, [product_id])
@@ -87,12 +59,12 @@ async def stockouts(pool, store: StoreContext, product_id: int, since: date, tod
     ]
 
 
-async def training_inputs(pool, store: StoreContext, product_id: int) -> dict:
-    today = store.today
+async def training_inputs(pool, store: StoreLocale, product_id: int) -> dict:
+    today = store.today()
     since = today - timedelta(days=HISTORY_WINDOW_DAYS)
     sales, events, shut, out = await asyncio.gather(
         daily_sales(pool, store, product_id, since),
-        store_events(pool, store.store_id),
+        prediction_events(pool, store.store_id),
         closed_weekdays(pool, store.store_id),
         stockouts(pool, store, product_id, since, today),
     )
@@ -136,7 +108,7 @@ async def train_product(
 ) -> dict:
     """Train one product and store the model as a new version (idempotent per run id);
     `redis` is the cache Redis, whose cached predictions and stock reads must see the model."""
-    store = await store_context(pool, store_id)
+    store = await store_locale(pool, store_id)
     inputs = await training_inputs(pool, store, product_id)
     previous = await registry.latest(pool, store_id, product_id)
     if ctx is not None:

@@ -80,10 +80,9 @@ SELECT p.product_id, p.price, m.model
 
 async def store_forecast(pool: Any, store_id: int, days: int) -> dict[str, Any]:
     """`GET /api/predict/store`: the store's expected units and revenue over ``days`` days from today."""
-    from .service import store_context
+    from siprems.calendar.locale import store_locale
 
-    store = await store_context(pool, store_id)
-    today = store.today
+    today = (await store_locale(pool, store_id)).today()
     paths, missing = [], 0
     for row in await fetch_all(pool, PRODUCTS_WITH_MODELS, (store_id,)):
         if row["model"] is None:

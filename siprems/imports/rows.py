@@ -147,7 +147,7 @@ def _parse_csv(body: bytes, columns: dict[str, str]) -> Rows:
                     f"CSV line {reader.line_num} has {len(record)} fields; the header has {len(names)}.",
                     code="invalid_csv",
                 )
-            items.append({n: restore(v) for n, v in zip(names, record) if v.strip() != ""})
+            items.append({n: restore(v) for n, v in zip(names, record, strict=False) if v.strip() != ""})
             lines.append(reader.line_num)
             if len(items) > MAX_ROWS:
                 raise TooManyRows(

@@ -27,10 +27,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg2.errors
 
-from siprems.db import fetch_all, transaction
+from siprems.db import Pool, fetch_all, transaction
 from siprems.errors import Conflict, NotFound
 
 KINDS = ("opening", "sale", "import", "adjustment", "stocktake", "receipt", "return")
@@ -52,12 +53,13 @@ def insert_sql(select: str) -> str:
 
 # Opening movements for products written outside the ledger (the demo loader's
 # bulk INSERT): each product's current stock becomes its opening balance.
-OPENING_FOR_STORE = """INSERT INTO stock_movements (store_id, product_id, kind, delta, balance_after, reference, created_at)
+OPENING_FOR_STORE = """INSERT INTO stock_movements
+       (store_id, product_id, kind, delta, balance_after, reference, created_at)
 SELECT store_id, product_id, 'opening', stock, stock, %s, created_at FROM products
  WHERE store_id = %s AND NOT EXISTS (SELECT 1 FROM stock_movements m WHERE m.product_id = products.product_id)"""
 
 
-def params(store_id: int, user_id: int | None, kind: str, reason: str | None = None) -> dict:
+def params(store_id: int, user_id: int | None, kind: str, reason: str | None = None) -> dict[str, Any]:
     if kind not in KINDS:
         raise ValueError(f"unknown stock movement kind {kind!r}")
     return {"store": store_id, "mv_user": user_id, "mv_kind": kind, "mv_reason": reason}
@@ -83,7 +85,7 @@ def _merged(changes: Iterable[tuple[int, int]]) -> dict[int, int]:
 
 
 async def record_movements(
-    cur,
+    cur: Any,
     store_id: int,
     user_id: int | None,
     kind: str,
@@ -92,7 +94,7 @@ async def record_movements(
     reference: str | None = None,
     reason: str | None = None,
     keep_zero: bool = False,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Apply `(product_id, delta)` changes to the store's products and record
     one movement each (repeated products are summed; zero deltas are skipped
     unless `keep_zero`, which a stocktake uses to record a count that matched).
@@ -115,7 +117,7 @@ _LOCK = """SELECT product_id, sku, name, stock FROM products
 
 
 async def set_counts(
-    cur,
+    cur: Any,
     store_id: int,
     user_id: int | None,
     counts: Iterable[tuple[int, int]],
@@ -123,7 +125,7 @@ async def set_counts(
     kind: str = "stocktake",
     reference: str | None = None,
     reason: str | None = None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Set products to counted quantities (delta = counted - current, taken
     under a row lock so concurrent sales cannot slip between); every count is
     recorded, a matching one with delta 0."""
@@ -144,7 +146,7 @@ class Adjustment:
     reason: str = ""
 
 
-async def adjust(pool, store_id: int, user_id: int | None, change: Adjustment) -> dict:
+async def adjust(pool: Pool, store_id: int, user_id: int | None, change: Adjustment) -> dict[str, Any]:
     """An `adjustment` by delta or a `stocktake` to a counted quantity, for one
     product by SKU. 404 for an unknown SKU; 409 when a delta would take stock
     below zero (the body names `available` and `requested`)."""
@@ -185,11 +187,11 @@ class MovementQuery:
     offset: int = 0
 
 
-async def list_movements(pool, store_id: int, q: MovementQuery) -> dict:
+async def list_movements(pool: Pool, store_id: int, q: MovementQuery) -> dict[str, Any]:
     """Newest first: `{"items": [...], "total": n}`; each item names its SKU,
     product and the user's email."""
     where = ["m.store_id = %(store)s"]
-    args: dict = {"store": store_id, "limit": q.limit, "offset": q.offset}
+    args: dict[str, Any] = {"store": store_id, "limit": q.limit, "offset": q.offset}
     if q.sku is not None:
         where.append("p.sku = %(sku)s")
         args["sku"] = q.sku
@@ -255,7 +257,7 @@ SELECT product_id, greatest(started, %(start)s) AS started, ended
 
 
 async def stockout_intervals(
-    pool, store_id: int, start: datetime, end: datetime, product_ids: list[int] | None = None
+    pool: Pool, store_id: int, start: datetime, end: datetime, product_ids: list[int] | None = None
 ) -> dict[int, list[tuple[datetime, datetime | None]]]:
     """Per product, the intervals [ran out, restocked) during which its stock
     was zero, overlapping [start, end): `ended` is None while still out of

@@ -105,7 +105,8 @@ async def assess_rows(
         forecast = _forecast(found["model"] if found else None, today, days, pid)
         position = assess(item, forecast, today=today, incoming=incoming.get(pid, ()))
         model = found["model"] if found and forecast else None
-        out.append(ProductStock(dict(row), position, forecast, found["version"] if model else None, model))
+        version = found["version"] if found and model else None
+        out.append(ProductStock(dict(row), position, forecast, version, model))
     return out
 
 

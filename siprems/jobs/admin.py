@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import orjson
 from redis import exceptions as redis_errors
@@ -22,17 +24,18 @@ from siprems import keys
 from siprems.jobs import producer, records, scripts, status
 from siprems.jobs.records import text
 from siprems.jobs.registry import QUEUES, REGISTRY, load_plugins
+from siprems.redis_client import Redis
 
 
-def _print(value) -> None:
+def _print(value: Any) -> None:
     sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2, default=str).decode() + "\n")
 
 
-def _fields(raw) -> dict:
+def _fields(raw: Any) -> dict[str, Any]:
     return {text(k): text(v) for k, v in (raw or {}).items()}
 
 
-async def _pending(redis, queues, limit: int) -> list[dict]:
+async def _pending(redis: Redis, queues: Sequence[str], limit: int) -> list[dict[str, Any]]:
     out = []
     for queue in queues:
         try:
@@ -57,18 +60,18 @@ async def _pending(redis, queues, limit: int) -> list[dict]:
     return out
 
 
-async def _dead(redis, queues, limit: int) -> list[dict]:
+async def _dead(redis: Redis, queues: Sequence[str], limit: int) -> list[dict[str, Any]]:
     out = []
     for queue in queues:
-        for entry_id, fields in await redis.xrevrange(keys.job_dead_letters(queue), count=limit):
+        for entry_id, fields in await redis.xrevrange(keys.job_dead_letters(queue), count=limit) or []:
             out.append({"queue": queue, "dead_id": text(entry_id), **_fields(fields)})
     return out
 
 
-async def redrive(redis, ident: str, queues=QUEUES) -> dict:
+async def redrive(redis: Redis, ident: str, queues: Sequence[str] = QUEUES) -> dict[str, Any]:
     """Re-drive by dead-letter entry id or by job id (its newest dead letter)."""
     for queue in queues:
-        for entry_id, fields in await redis.xrevrange(keys.job_dead_letters(queue), count=10_000):
+        for entry_id, fields in await redis.xrevrange(keys.job_dead_letters(queue), count=10_000) or []:
             f = _fields(fields)
             if ident in (text(entry_id), f.get("job_id")):
                 job_type = REGISTRY.get(f.get("type", ""))
@@ -114,9 +117,9 @@ async def _run(args: argparse.Namespace) -> int:
                 }
             )
         elif args.command == "cancel":
-            result = await producer.cancel(redis, args.job_id, result_ttl=settings.job_result_ttl_seconds)
-            _print({"job_id": args.job_id, "outcome": result.outcome, "state": result.state})
-            return 0 if result.outcome in ("REVOKED", "CANCELLING") else 1
+            cancelled = await producer.cancel(redis, args.job_id, result_ttl=settings.job_result_ttl_seconds)
+            _print({"job_id": args.job_id, "outcome": cancelled.outcome, "state": cancelled.state})
+            return 0 if cancelled.outcome in ("REVOKED", "CANCELLING") else 1
         elif args.command == "enqueue":
             done = await producer.enqueue(redis, args.type, orjson.loads(args.args), store_id=args.store)
             _print({"job_id": done.job_id, "created": done.created})

@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from siprems import keys
+from siprems.config import Settings
+from siprems.db import Pool
 from siprems.jobs import producer, scripts
 from siprems.jobs.errors import JobCancelled, LeaseLost
+from siprems.redis_client import Redis
 
 log = logging.getLogger("siprems.jobs")
 
@@ -20,7 +23,7 @@ log = logging.getLogger("siprems.jobs")
 @dataclass
 class ChildJob:
     type: str
-    args: dict
+    args: dict[str, Any]
     key: str  # unique among the parent's children: the child id is f"{parent}.{key}"
 
 
@@ -38,15 +41,15 @@ class JobContext:
         job_id: str,
         job_type: str,
         store_id: int,
-        args: dict,
+        args: dict[str, Any],
         attempt: int,
-        redis,
-        pool,
-        settings,
+        redis: Redis,
+        pool: Pool,
+        settings: Settings,
         worker: str,
-        cache_redis=None,
+        cache_redis: Redis | None = None,
         lease_lost: Callable[[], bool] = lambda: False,
-    ):
+    ) -> None:
         self.job_id = job_id
         self.type = job_type
         self.store_id = store_id
@@ -73,7 +76,7 @@ class JobContext:
         fields: dict[str, Any] = {"progress": max(0, min(100, int(percent)))}
         if message is not None:
             fields["message"] = message
-        await self.redis.hset(keys.job_record(self.job_id), mapping=fields)
+        await self.redis.hset(keys.job_record(self.job_id), mapping=fields)  # type: ignore[arg-type]  # str/int values
         await self.check_cancelled()
 
     async def fan_out(self, children: list[ChildJob], message: str | None = None) -> WaitForChildren:

@@ -6,6 +6,7 @@ deliver a job twice or lose one."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -13,6 +14,7 @@ from redis import exceptions as redis_errors
 
 from siprems.jobs import scripts
 from siprems.jobs.records import text
+from siprems.redis_client import Redis
 
 log = logging.getLogger("siprems.jobs.delayed")
 
@@ -21,7 +23,7 @@ MAX_SLEEP_SECONDS = 0.5  # also bounds how late a job enqueued by another proces
 
 
 class DelayedMover:
-    def __init__(self, redis):
+    def __init__(self, redis: Redis) -> None:
         self._move = redis.register_script(scripts.MOVE_DUE)
         self._wake = asyncio.Event()
 
@@ -49,7 +51,5 @@ class DelayedMover:
             if next_due is not None:
                 wait = min(wait, max(0.0, next_due - time.time()))
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), wait)
-            except TimeoutError:
-                pass

@@ -12,11 +12,13 @@ histogram `siprems_job_duration_seconds{type=...}`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 
 from siprems import keys
 from siprems.jobs.records import text
+from siprems.redis_client import Redis
 
 log = logging.getLogger("siprems.jobs.durations")
 
@@ -37,7 +39,7 @@ class DurationStats:
             if seconds <= bound:
                 fields[f"le:{bound}"] += 1
 
-    async def flush(self, redis) -> None:
+    async def flush(self, redis: Redis) -> None:
         if not self._counts:
             return
         counts, self._counts = self._counts, defaultdict(lambda: defaultdict(float))
@@ -52,15 +54,13 @@ class DurationStats:
                         else:
                             pipe.hincrby(key, field, int(value))
                 await pipe.execute()
-        except Exception as exc:  # metrics must never stop the worker
+        except Exception as exc:  # noqa: BLE001 - metrics must never stop the worker
             log.warning("job durations not recorded: %r", exc)
 
-    async def run(self, redis, stopping: asyncio.Event) -> None:
+    async def run(self, redis: Redis, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), FLUSH_SECONDS)
-            except TimeoutError:
-                pass
             await self.flush(redis)
 
 
@@ -68,7 +68,7 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-async def render(redis) -> list[str]:
+async def render(redis: Redis) -> list[str]:
     """Prometheus text lines for every job type a worker has recorded."""
     job_types = sorted(text(t) for t in await redis.smembers(keys.JOBS_DURATION_TYPES))
     async with redis.pipeline(transaction=False) as pipe:
@@ -83,7 +83,7 @@ async def render(redis) -> list[str]:
         "# HELP siprems_jobs_finished_total Jobs finished by type and outcome (all workers)",
         "# TYPE siprems_jobs_finished_total counter",
     ]
-    for job_type, raw in zip(job_types, replies):
+    for job_type, raw in zip(job_types, replies, strict=False):
         if not raw:
             continue
         fields = {text(k): float(text(v)) for k, v in raw.items()}

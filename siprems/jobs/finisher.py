@@ -9,11 +9,13 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
 from redis import exceptions as redis_errors
 
 from siprems import keys
 from siprems.jobs import scripts
+from siprems.redis_client import Redis
 
 log = logging.getLogger("siprems.jobs.worker")
 
@@ -22,13 +24,15 @@ TRANSIENT = (redis_errors.ConnectionError, redis_errors.TimeoutError)
 
 
 class Finisher:
-    def __init__(self, redis, result_ttl: int, *, recorded: Callable[[str, str], None], retried: Callable[[], None]):
+    def __init__(
+        self, redis: Redis, result_ttl: int, *, recorded: Callable[[str, str], None], retried: Callable[[], None]
+    ):
         self._redis = redis
         self._finish = redis.register_script(scripts.FINISH_BATCH)
         self._ttl = result_ttl
         self._recorded = recorded  # (queue, entry id) once acknowledged
         self._retried = retried  # a job went to the delayed set
-        self._done: dict[str, list[tuple]] = defaultdict(list)
+        self._done: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         self._event = asyncio.Event()
 
     def add(self, queue: str, entry_id: str, job_id: str, outcome: str, a: str, b: str) -> None:
@@ -57,7 +61,7 @@ class Finisher:
             if finished() and not any(self._done.values()):
                 return
 
-    async def _flush(self, batch: dict[str, list[tuple]]) -> None:
+    async def _flush(self, batch: dict[str, list[tuple[Any, ...]]]) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
             for queue, items in batch.items():
                 for start in range(0, len(items), CHUNK):

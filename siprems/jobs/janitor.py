@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from siprems import keys
 from siprems.jobs import scripts
@@ -22,7 +23,7 @@ PRUNE_EVERY_SECONDS = 300
 
 
 class Janitor:
-    def __init__(self, worker):
+    def __init__(self, worker: Any) -> None:  # a runtime.Worker (which imports this module)
         self.worker = worker
         self.min_idle_ms = worker.visibility_ms
         self.interval = max(0.1, worker.visibility_ms / 2000)

@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 import redis
@@ -33,7 +34,7 @@ RENEW_CHUNK = 500
 
 
 class LeaseKeeper(threading.Thread):
-    def __init__(self, url: str, consumer: str, visibility_ms: int, info: Callable[[], dict]):
+    def __init__(self, url: str, consumer: str, visibility_ms: int, info: Callable[[], dict[str, Any]]):
         super().__init__(name="lease-keeper", daemon=True)
         self.consumer = consumer
         self.interval = max(0.05, visibility_ms / 4000)

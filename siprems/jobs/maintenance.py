@@ -8,15 +8,17 @@ from __future__ import annotations
 import time
 
 from siprems import keys
+from siprems.config import Settings
 from siprems.jobs.records import text
 from siprems.jobs.registry import QUEUES
+from siprems.redis_client import Redis
 
 REPAIR_AFTER_SECONDS = 600
 DEAD_LETTER_DAYS = 30
 FORGET_WORKERS_AFTER_SECONDS = 3600
 
 
-async def cleanup(redis, settings) -> dict:
+async def cleanup(redis: Redis, settings: Settings) -> dict[str, int]:
     now = time.time()
     dropped = repaired = 0
     async for key in redis.scan_iter(match=keys.job_store_active("") + "*", count=500):
@@ -26,7 +28,7 @@ async def cleanup(redis, settings) -> dict:
                 pipe.hmget(keys.job_record(job_id), "state", "entry", "queue", "enqueued_at", "created_at")
                 pipe.zscore(keys.JOBS_DELAYED, job_id)
             replies = await pipe.execute()
-        for job_id, (fields, delayed) in zip(ids, zip(replies[0::2], replies[1::2])):
+        for job_id, (fields, delayed) in zip(ids, zip(replies[0::2], replies[1::2], strict=False), strict=False):
             state, entry, queue, enqueued, created = (text(f) for f in fields)
             if state in ("", "SUCCESS", "FAILURE", "REVOKED"):
                 dropped += await redis.zrem(key, job_id)

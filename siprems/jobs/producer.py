@@ -11,6 +11,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from redis import exceptions as redis_errors
 
@@ -19,6 +20,7 @@ from siprems.errors import ServiceUnavailable
 from siprems.jobs import scripts
 from siprems.jobs.records import text
 from siprems.jobs.registry import get_type
+from siprems.redis_client import Redis
 
 DEFAULT_IDEMPOTENCY_TTL = 86_400
 
@@ -26,7 +28,7 @@ DEFAULT_IDEMPOTENCY_TTL = 86_400
 @dataclass
 class JobSpec:
     type: str
-    args: dict = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
     store_id: int = 0  # 0: a system job that belongs to no store
     job_id: str | None = None  # deterministic ids make enqueueing idempotent
     idempotency_key: str | None = None  # per store; a repeat returns the first job's id
@@ -60,7 +62,7 @@ def _due_ms(due_at: datetime | float | None) -> int:
     return int(seconds * 1000)
 
 
-def _args(spec: JobSpec) -> list:
+def _args(spec: JobSpec) -> list[Any]:
 
     job_type = get_type(spec.type)
     idem = keys.job_idempotency(spec.store_id, spec.idempotency_key) if spec.idempotency_key else ""
@@ -81,12 +83,12 @@ def _args(spec: JobSpec) -> list:
     ]
 
 
-async def enqueue(redis, job_type: str, args: dict | None = None, **options) -> Enqueued:
+async def enqueue(redis: Redis, job_type: str, args: dict[str, Any] | None = None, **options: Any) -> Enqueued:
     """Enqueue one job; options are the fields of JobSpec."""
     return (await enqueue_many(redis, [JobSpec(job_type, args or {}, **options)]))[0]
 
 
-async def enqueue_many(redis, specs: list[JobSpec]) -> list[Enqueued]:
+async def enqueue_many(redis: Redis, specs: list[JobSpec]) -> list[Enqueued]:
     """Enqueue several jobs in one round trip (each enqueue is atomic)."""
     if not specs:
         return []
@@ -103,7 +105,7 @@ async def enqueue_many(redis, specs: list[JobSpec]) -> list[Enqueued]:
     return [Enqueued(text(r[0]), int(r[1]) == 1) for r in replies]
 
 
-async def cancel(redis, job_id: str, *, result_ttl: int, store_id: int | None = None) -> CancelResult:
+async def cancel(redis: Redis, job_id: str, *, result_ttl: int, store_id: int | None = None) -> CancelResult:
     """Revoke a job that has not started (REVOKED at once, it never runs) or
     ask a running one to stop at its next checkpoint (CANCELLING)."""
     script = redis.register_script(scripts.CANCEL)

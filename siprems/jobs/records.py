@@ -16,9 +16,10 @@ from typing import Any
 import orjson
 
 from siprems import keys
+from siprems.redis_client import Redis
 
 
-class JobState(str, Enum):
+class JobState(str, Enum):  # noqa: UP042 - str() and f-strings of a state keep their current text
     PENDING = "PENDING"
     STARTED = "STARTED"
     RETRY = "RETRY"
@@ -68,7 +69,7 @@ class Job:
     queue: str
     store_id: int
     state: JobState
-    args: dict = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
     attempts: int = 0
     failures: int = 0
     max_retries: int = 0
@@ -85,7 +86,7 @@ class Job:
     worker: str = ""
     parent_id: str = ""
     cancel_requested: bool = False
-    children: dict | None = None
+    children: dict[str, Any] | None = None
     last_delay_ms: int | None = None
 
     @property
@@ -93,7 +94,7 @@ class Job:
         return self.state in FINISHED
 
     @classmethod
-    def from_hash(cls, raw: dict) -> Job:
+    def from_hash(cls, raw: dict[Any, Any]) -> Job:
         h = {text(k): text(v) for k, v in raw.items()}
         children = None
         if h.get("sealed") or h.get("children_total"):
@@ -130,7 +131,7 @@ class Job:
             last_delay_ms=_int(h.get("last_delay_ms", "")),
         )
 
-    def to_api(self) -> dict:
+    def to_api(self) -> dict[str, Any]:
         """The task shape of the API contract (section 2.2) plus our extra fields."""
         body: dict[str, Any] = {
             "task_id": self.id,
@@ -167,12 +168,12 @@ def _default_message(state: JobState) -> str:
     }[state]
 
 
-async def get_job(redis, job_id: str) -> Job | None:
+async def get_job(redis: Redis, job_id: str) -> Job | None:
     raw = await redis.hgetall(keys.job_record(job_id))
     return Job.from_hash(raw) if raw else None
 
 
-async def get_jobs(redis, job_ids: list[str]) -> list[Job]:
+async def get_jobs(redis: Redis, job_ids: list[str]) -> list[Job]:
     """The records of these ids that still exist, in the same order."""
     if not job_ids:
         return []
@@ -183,7 +184,7 @@ async def get_jobs(redis, job_ids: list[str]) -> list[Job]:
     return [Job.from_hash(raw) for raw in rows if raw]
 
 
-async def store_unfinished(redis, store_id: int, limit: int = 200) -> list[Job]:
+async def store_unfinished(redis: Redis, store_id: int, limit: int = 200) -> list[Job]:
     """A store's unfinished jobs, oldest first."""
     ids = [text(i) for i in await redis.zrange(keys.job_store_active(store_id), 0, limit - 1)]
     return [job for job in await get_jobs(redis, ids) if job.state in UNFINISHED]

@@ -45,7 +45,7 @@ class JobType:
         """Exponential back-off with "equal jitter": a random delay between half
         and all of base * 2**(n-1), so delays grow yet retries spread out."""
         ceiling = min(self.backoff_max, self.backoff_base * 2 ** max(0, failure_number - 1))
-        return ceiling * random.uniform(0.5, 1.0)
+        return float(ceiling * random.uniform(0.5, 1.0))
 
 
 @dataclass(frozen=True)

@@ -17,16 +17,21 @@ second SIGTERM or SIGINT hands back at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import time
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
 from siprems import keys
+from siprems.config import Settings
+from siprems.db import Pool
 from siprems.jobs import scripts
 from siprems.jobs.context import JobContext
 from siprems.jobs.delayed import DelayedMover
@@ -37,7 +42,7 @@ from siprems.jobs.janitor import Janitor
 from siprems.jobs.lease import LeaseKeeper
 from siprems.jobs.records import text
 from siprems.jobs.registry import QUEUES, UnknownJobType, get_type
-from siprems.redis_client import create_redis
+from siprems.redis_client import Redis, create_redis
 
 log = logging.getLogger("siprems.jobs.worker")
 
@@ -55,7 +60,7 @@ def queue_client(url: str, block_ms: int) -> aioredis.Redis:
     )
 
 
-async def ensure_groups(redis, queues) -> None:
+async def ensure_groups(redis: Redis, queues: Sequence[str]) -> None:
     """Create each stream's group from ID 0 (so entries added before the group
     existed are delivered too); BUSYGROUP means it already exists."""
     for queue in queues:
@@ -67,7 +72,15 @@ async def ensure_groups(redis, queues) -> None:
 
 
 class Worker:
-    def __init__(self, settings, *, queues=QUEUES, concurrency: int | None = None, name: str | None = None, pool=None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        queues: Sequence[str] = QUEUES,
+        concurrency: int | None = None,
+        name: str | None = None,
+        pool: Pool | None = None,
+    ) -> None:
         self.settings = settings
         self.queues = list(queues)
         self.concurrency = max(1, concurrency or settings.job_concurrency)
@@ -77,7 +90,7 @@ class Worker:
         self.redis = queue_client(settings.queue_redis_url, self.block_ms)
         self.cache_redis = create_redis(settings.redis_url)  # handed to handlers (cache invalidation)
         self.pool = pool
-        self.inflight: dict[tuple[str, str], asyncio.Task | None] = {}
+        self.inflight: dict[tuple[str, str], asyncio.Task[None] | None] = {}
         self.stopping = asyncio.Event()
         self._hurry = asyncio.Event()
         self._slot_freed = asyncio.Event()
@@ -95,7 +108,7 @@ class Worker:
         self.janitor = Janitor(self)
         self.lease = LeaseKeeper(settings.queue_redis_url, self.name, self.visibility_ms, self._info)
 
-    def _info(self) -> dict:
+    def _info(self) -> dict[str, Any]:
         return {
             "queues": self.queues,
             "concurrency": self.concurrency,
@@ -163,7 +176,7 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*left, return_exceptions=True)
 
-    async def _wait_running(self, running, hurry) -> None:
+    async def _wait_running(self, running: Iterable[asyncio.Future[Any]], hurry: asyncio.Future[Any]) -> None:
         deadline = time.monotonic() + self.settings.job_shutdown_grace_seconds
         pending = set(running)
         while pending and not hurry.done():
@@ -186,10 +199,8 @@ class Worker:
                 if free <= 0:
                     self._slot_freed.clear()
                     if self.free_slots() <= 0 and not self.stopping.is_set():
-                        try:
+                        with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(self._slot_freed.wait(), self.block_ms / 1000)
-                        except TimeoutError:
-                            pass
                     continue
                 if self._recover:
                     await self._read_own_pending()
@@ -199,10 +210,8 @@ class Worker:
                     # reads come in bigger batches (an idle worker reads at once).
                     batched = True
                     self._slot_freed.clear()
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._slot_freed.wait(), BATCH_WAIT_SECONDS)
-                    except TimeoutError:
-                        pass
                     continue
                 batched = False
                 now = time.monotonic()
@@ -255,7 +264,7 @@ class Worker:
         self._recover = False
 
     # -- running ---------------------------------------------------------------
-    async def dispatch(self, queue: str, entries, check_deliveries: bool = False) -> None:
+    async def dispatch(self, queue: str, entries: Any, check_deliveries: bool = False) -> None:
         """Start a batch of entries: one script call marks them STARTED (or
         acknowledges those that must not run), then one task per job."""
         pairs: list[str] = []
@@ -309,6 +318,7 @@ class Worker:
             self.finisher.add(queue, entry_id, job_id, "FAILURE", str(exc), "")
             return
         self.lease.hold(queue, entry_id, time.monotonic() + jt.timeout + self.visibility_ms / 1000)
+        assert self.pool is not None  # created by run() before any dispatch
         ctx = JobContext(
             job_id=job_id,
             job_type=job_type,
@@ -345,14 +355,14 @@ class Worker:
         return any(t is None or not t.done() for t in self.inflight.values())
 
 
-def _stream_items(reply):
+def _stream_items(reply: Any) -> list[Any]:
     """XREADGROUP reply (RESP2): [[stream, [(entry id, fields), ...]], ...]."""
     return reply or []
 
 
-def _queue_of(stream) -> str:
+def _queue_of(stream: Any) -> str:
     return text(stream)[len(keys.job_stream("")) :]
 
 
-async def run_worker(settings, **options) -> None:
+async def run_worker(settings: Settings, **options: Any) -> None:
     await Worker(settings, **options).run()

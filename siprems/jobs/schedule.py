@@ -24,6 +24,7 @@ and enqueue one job per store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import datetime
@@ -32,10 +33,11 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from siprems import keys
-from siprems.db import fetch_all
+from siprems.db import Pool, fetch_all
 from siprems.jobs import producer, scripts
 from siprems.jobs.records import text
 from siprems.jobs.registry import SCHEDULES, Schedule, register_schedule
+from siprems.redis_client import Redis
 
 __all__ = ["SCHEDULES", "Schedule", "Scheduler", "occurrences", "register_schedule", "to_fire"]
 
@@ -67,7 +69,9 @@ def to_fire(missed: list[int], now: float, catchup_seconds: int) -> list[int]:
 
 
 class Scheduler:
-    def __init__(self, redis, pool=None, *, result_ttl: int, schedules: dict[str, Schedule] | None = None):
+    def __init__(
+        self, redis: Redis, pool: Pool | None = None, *, result_ttl: int, schedules: dict[str, Schedule] | None = None
+    ) -> None:
         self.redis = redis
         self.pool = pool
         self.result_ttl = result_ttl
@@ -86,10 +90,8 @@ class Scheduler:
                 log.exception("scheduler tick failed")
             # Wake just after the next whole second (the finest cron resolution).
             delay = 1.02 - (time.time() % 1.0)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), delay)
-            except TimeoutError:
-                pass
 
     async def tick(self, now: float | None = None) -> int:
         now = time.time() if now is None else now

@@ -5,6 +5,8 @@ acknowledged (pending), plus delayed jobs and dead letters."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import orjson
 
@@ -12,11 +14,12 @@ from siprems import keys
 from siprems.jobs.lease import HEARTBEAT_SECONDS
 from siprems.jobs.records import text
 from siprems.jobs.registry import QUEUES
+from siprems.redis_client import Redis
 
 ALIVE_SECONDS = 5 * HEARTBEAT_SECONDS
 
 
-def _group_info(groups) -> dict | None:
+def _group_info(groups: list[dict[str, Any]]) -> dict[str, Any] | None:
     for group in groups if isinstance(groups, list) else []:
         g = {text(k): v for k, v in group.items()}
         if text(g.get("name")) == keys.JOBS_GROUP:
@@ -29,7 +32,7 @@ def _group_info(groups) -> dict | None:
     return None  # no group yet: no worker has ever started
 
 
-async def queue_status(redis, queues=QUEUES, *, details: bool = False) -> dict:
+async def queue_status(redis: Redis, queues: Sequence[str] = QUEUES, *, details: bool = False) -> dict[str, Any]:
     now_ms = int(time.time() * 1000)
     async with redis.pipeline(transaction=False) as pipe:
         pipe.zrangebyscore(keys.JOBS_WORKERS, now_ms - ALIVE_SECONDS * 1000, "+inf")
@@ -40,7 +43,7 @@ async def queue_status(redis, queues=QUEUES, *, details: bool = False) -> dict:
             pipe.xlen(keys.job_dead_letters(queue))
         replies = await pipe.execute(raise_on_error=False)
     workers = sorted(text(w) for w in replies[0])
-    status: dict = {"workers_alive": len(workers), "delayed": int(replies[1]), "queues": {}}
+    status: dict[str, Any] = {"workers_alive": len(workers), "delayed": int(replies[1]), "queues": {}}
     for i, queue in enumerate(queues):
         groups, length, dead = replies[2 + 3 * i : 5 + 3 * i]
         length = length if isinstance(length, int) else 0
@@ -53,5 +56,5 @@ async def queue_status(redis, queues=QUEUES, *, details: bool = False) -> dict:
     status["dead_letters"] = sum(q["dead_letters"] for q in status["queues"].values())
     if details:
         infos = await redis.mget([keys.job_worker_info(w) for w in workers]) if workers else []
-        status["workers"] = [orjson.loads(i) if i else {"name": w} for w, i in zip(workers, infos)]
+        status["workers"] = [orjson.loads(i) if i else {"name": w} for w, i in zip(workers, infos, strict=False)]
     return status

@@ -260,7 +260,8 @@ async def cancel(pool, store_id: int, po_id: int) -> dict:
         if order["status"] in ("received", "cancelled"):
             raise _refuse(order, "cancelled")
         await cur.execute(
-            "UPDATE purchase_orders SET status = 'cancelled', cancelled_at = now(), updated_at = now() WHERE po_id = %s",
+            "UPDATE purchase_orders SET status = 'cancelled', cancelled_at = now(), updated_at = now() "
+            "WHERE po_id = %s",
             (po_id,),
         )
         return await _answer(cur, store_id, po_id)

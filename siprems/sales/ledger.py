@@ -33,12 +33,25 @@ def tx_row(row: dict, tz: tzinfo) -> dict:
 
 
 async def list_sales(
-    pool, locale: StoreLocale, *, limit: int, offset: int, start: date | None = None, end: date | None = None
+    pool,
+    locale: StoreLocale,
+    *,
+    limit: int,
+    offset: int,
+    start: date | None = None,
+    end: date | None = None,
+    sold_by: int | None = None,
 ) -> list[dict]:
-    """Newest first; `start`/`end` are local calendar days, both inclusive."""
+    """Newest first; `start`/`end` are local calendar days, both inclusive;
+    `sold_by`: only that user's sales of today (what a cashier sees)."""
     sql = f"""SELECT {ROW_COLUMNS} FROM transactions t JOIN products p ON p.product_id = t.product_id
                WHERE t.store_id = %(store)s"""
     params: dict = {"store": locale.store_id, "limit": limit, "offset": offset}
+    if sold_by is not None:
+        today = locale.today()
+        start, end = max(start or today, today), min(end or today, today)
+        sql += " AND t.user_id = %(sold_by)s"
+        params["sold_by"] = sold_by
     if start is not None:
         sql += " AND t.transaction_date >= %(start)s"
         params["start"] = locale.day_start(start)
@@ -49,15 +62,20 @@ async def list_sales(
     return [tx_row(r, locale.tz) for r in await fetch_all(pool, sql, params)]
 
 
-async def get_sale(pool, locale: StoreLocale, transaction_id: int) -> dict:
+async def get_sale(pool, locale: StoreLocale, transaction_id: int, sold_by: int | None = None) -> dict:
+    """One line; with `sold_by`, only that user's line of today (else 404 like a missing one)."""
     row = None
     if 0 < transaction_id <= MAX_ID:
         row = await fetch_one(
             pool,
-            f"""SELECT {ROW_COLUMNS} FROM transactions t JOIN products p ON p.product_id = t.product_id
+            f"""SELECT {ROW_COLUMNS}, t.user_id FROM transactions t JOIN products p ON p.product_id = t.product_id
                        WHERE t.store_id = %s AND t.transaction_id = %s""",
             (locale.store_id, transaction_id),
         )
+    if row is not None and sold_by is not None:
+        today_start = locale.day_start(locale.today())
+        if row["user_id"] != sold_by or row["transaction_date"] < today_start:
+            row = None
     if row is None:
         raise NotFound(f"Transaction {transaction_id} not found", code="transaction_not_found")
     return tx_row(row, locale.tz)

@@ -144,7 +144,7 @@ async def sell(
     tz = zone(products[lines[0].sku]["store_timezone"])
     return [
         tx_row({**inserted[pid], "product_name": products[line.sku]["name"], "sku": line.sku}, tz)
-        for pid, line in zip(ids, lines)
+        for pid, line in zip(ids, lines, strict=False)
     ]
 
 

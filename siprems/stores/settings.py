@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from siprems import audit
 from siprems.db import fetch_all, fetch_one, transaction
 from siprems.errors import NotFound, ValidationFailed
 from siprems.stores.fields import DAYS, DayHours, supported_countries
@@ -71,13 +72,20 @@ def merge_hours(current: dict[str, dict], changes: dict[str, DayHours]) -> dict[
     return merged
 
 
-async def update(pool, store_id: int, store_changes: dict[str, Any], hours_changes: dict[str, DayHours] | None) -> dict:
-    """Apply store fields and/or opening hours in one transaction; returns `load()`'s shape."""
+async def update(
+    pool,
+    store_id: int,
+    store_changes: dict[str, Any],
+    hours_changes: dict[str, DayHours] | None,
+    user_id: int | None = None,
+) -> dict:
+    """Apply store fields and/or opening hours in one transaction, with its
+    audit entry (the fields and days that changed); returns `load()`'s shape."""
     async with transaction(pool) as cur:
         # NO KEY UPDATE: serialises settings saves without blocking inserts
         # elsewhere that take KEY SHARE on the store row for their foreign key.
         await cur.execute(f"SELECT {_STORE_COLUMNS} FROM stores WHERE store_id = %s FOR NO KEY UPDATE", (store_id,))
-        store = await cur.fetchone()
+        store = old_store = await cur.fetchone()
         if store is None:
             raise NotFound("Store not found", code="store_not_found")
         changes = dict(store_changes)
@@ -95,6 +103,7 @@ async def update(pool, store_id: int, store_changes: dict[str, Any], hours_chang
             "SELECT day_of_week, open_time, close_time, is_closed FROM opening_hours WHERE store_id = %s", (store_id,)
         )
         hours = _hours_map(list(await cur.fetchall()))
+        before = {"store": dict(old_store), "opening_hours": hours}
         if hours_changes:
             hours = merge_hours(hours, hours_changes)
             days = list(hours_changes)
@@ -112,4 +121,17 @@ async def update(pool, store_id: int, store_changes: dict[str, Any], hours_chang
                     [hours[d]["closed"] for d in days],
                 ),
             )
+        old_store, new_store = audit.changed(before["store"], dict(store))
+        old_hours, new_hours = audit.changed(before["opening_hours"], hours)
+        if new_store or new_hours:
+            sql, params = audit.statement(
+                store_id,
+                user_id,
+                "settings",
+                store_id,
+                "update",
+                {"store": old_store, "opening_hours": old_hours},
+                {"store": new_store, "opening_hours": new_hours},
+            )
+            await cur.execute(sql, params)
     return {"store": dict(store), "opening_hours": hours}
