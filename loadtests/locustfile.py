@@ -37,6 +37,9 @@ P95_BUDGET_MS = float(os.environ.get("P95_BUDGET_MS", "100"))
 MAX_ERROR_RATIO = float(os.environ.get("MAX_ERROR_RATIO", "0.005"))
 PRODUCTS = int(os.environ.get("PRODUCTS", "6"))
 HISTORY_DAYS = int(os.environ.get("HISTORY_DAYS", "120"))
+TOKEN_REFRESH_SECONDS = float(
+    os.environ.get("TOKEN_REFRESH_SECONDS", "1200")
+)  # access tokens live 30 min (JWT_ACCESS_MINUTES)
 THINK_MIN, THINK_MAX = float(os.environ.get("THINK_MIN", "0.5")), float(os.environ.get("THINK_MAX", "2"))
 
 
@@ -76,6 +79,7 @@ class ShopOwner(FastHttpUser):
 
     def on_start(self) -> None:
         _done.setdefault("started", time.time())
+        self.tokens_at = time.time()
         n = next(_ids)
         self.forwarded = f"198.18.{n // 250 % 250}.{n % 250 + 1}"
         self.email = f"lt-{uuid.uuid4().hex[:12]}@load.test"
@@ -90,8 +94,7 @@ class ShopOwner(FastHttpUser):
         body = self._call(
             "POST", "/api/auth/login", "/api/auth/login", json={"email": self.email, "password": self.password}
         )
-        token = (body or {}).get("access_token", "")
-        self.headers = {"Authorization": f"Bearer {token}", "X-Forwarded-For": self.forwarded}
+        self._use_tokens(body)
         products = _catalogue(PRODUCTS)
         self.skus = [p["sku"] for p in products]
         self._call("POST", "/api/products/import", "/api/products/import", json={"products": products})
@@ -104,7 +107,25 @@ class ShopOwner(FastHttpUser):
         _onboarded(self.environment)
 
     # -- helpers ---------------------------------------------------------------
-    def _call(self, method: str, path: str, name: str, **kwargs):
+    def _use_tokens(self, body) -> None:
+        self.refresh_token = (body or {}).get("refresh_token", "")
+        token = (body or {}).get("access_token", "")
+        self.headers = {"Authorization": f"Bearer {token}", "X-Forwarded-For": self.forwarded}
+
+    def _refresh(self) -> bool:
+        """A 30-minute access token expires in a long run: rotate it as the frontend does."""
+        body = self._call(
+            "POST", "/api/auth/refresh", "/api/auth/refresh", json={"refresh_token": self.refresh_token}, retry=False
+        )
+        if not body or not body.get("access_token"):
+            return False
+        self._use_tokens(body)
+        return True
+
+    def _call(self, method: str, path: str, name: str, retry: bool = True, **kwargs):
+        if retry and getattr(self, "refresh_token", "") and time.time() - self.tokens_at > TOKEN_REFRESH_SECONDS:
+            self.tokens_at = time.time()
+            self._refresh()
         headers = {**self.headers, **kwargs.pop("headers", {})}
         with self.client.request(method, path, name=name, headers=headers, catch_response=True, **kwargs) as r:
             if r.status_code == 429:
