@@ -224,9 +224,15 @@ def test_database_cluster_and_backups(overlay):
 
 @pytest.fixture(scope="module")
 def app_routes() -> set[str]:
+    from sanic import Sanic
+    from sanic.exceptions import SanicException
+
     from siprems.app import create_app
 
-    app = create_app(load_settings({"SIPREMS_ENV": "test"}))
+    try:  # one app per process: another test (test_cors) may have built it already
+        app = Sanic.get_app("siprems")
+    except SanicException:
+        app = create_app(load_settings({"SIPREMS_ENV": "test"}))
     return {"/" + r.path.lstrip("/") for r in app.router.routes}
 
 
