@@ -5,6 +5,7 @@ non-zero when the locustfile's gate fails (errors > 0.5% excluding designed
 429s, or p95 over budget).
 
 Environment: USERS (500), SPAWN (50), DURATION (3m), HOST (http://127.0.0.1:5000),
+BACKLOG_WAIT (900: seconds to follow the training backlog after the load),
 P95_BUDGET_MS (100), LOCUST_PROCESSES (1), RESET_STATS (1: print the sign-up phase
 separately, then measure the steady state once every shop is onboarded; 0: one table).
 """
@@ -89,7 +90,7 @@ def main() -> int:
     if steady is not None:
         served = _served_requests(prefix)
         cpu_table("Steady state only", time.monotonic() - steady[0], delta(steady[1], last), served)
-    backlog.drain(started, wall)
+    backlog.drain(started, wall, float(os.environ.get("BACKLOG_WAIT", "900")))
     return proc.returncode
 
 
