@@ -24,7 +24,9 @@ def _instances(stack) -> list[str]:
 
 
 def _profile_statuses(stack, token: str) -> set[int]:
-    headers = {"Authorization": f"Bearer {token}"}
+    # A new connection per probe: the kernel spreads them over every worker of the
+    # instance (one kept-alive connection would only ever ask one worker).
+    headers = {"Authorization": f"Bearer {token}", "Connection": "close"}
     seen = set()
     for url in _instances(stack):
         with httpx.Client(base_url=url, timeout=10, headers=headers) as c:
