@@ -82,7 +82,10 @@ class Settings:
     job_shutdown_grace_seconds: float = 60.0  # SIGTERM: wait this long, then hand jobs back
     job_plugins: list[str] = field(default_factory=list)  # extra handler modules (tests)
     # Workers run below the API's CPU priority: model fits must never starve requests.
+    # SCHED_IDLE (Linux): a worker only gets CPU time no API process wants; nice on top
+    # orders workers among themselves and is what remains where SCHED_IDLE is unavailable.
     worker_nice: int = 10
+    worker_idle_sched: bool = True
 
     # Webhooks: the n-th failed delivery is retried after about base * 2**(n-1) s (capped at 1 h)
     webhook_retry_base_seconds: float = 10.0

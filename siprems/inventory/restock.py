@@ -54,7 +54,7 @@ def recommendation(s: ProductStock, horizon_days: int) -> dict[str, Any]:
 
 async def restock_list(pool: Any, store_id: int, horizon_days: int = 14) -> list[dict[str, Any]]:
     """Every active product with advice, most urgent first."""
-    items = [recommendation(s, horizon_days) for s in await store_stock(pool, store_id)]
+    items = [recommendation(s, horizon_days) for s in await store_stock(pool, store_id, with_drivers=True)]
     items.sort(
         key=lambda r: (
             URGENCY_RANK[r["urgency"]],

@@ -17,7 +17,7 @@ from typing import Any
 
 from siprems.calendar.locale import store_locale
 from siprems.catalog.read import stock_rows
-from siprems.forecasting import registry
+from siprems.forecasting import model_cache, registry
 from siprems.forecasting.result import ForecastModel
 from siprems.inventory.policy import (
     COVER_HORIZON_DAYS,
@@ -63,11 +63,11 @@ async def incoming_stock(pool: Any, store_id: int, product_ids: Sequence[int]) -
     return {pid: [Incoming(quantity=qty, expected=day) for day, qty in rows] for pid, rows in found.items()}
 
 
-def _forecast(model: dict[str, Any] | None, today: date, days: int, product_id: int) -> list[dict[str, Any]] | None:
+def _forecast(model: ForecastModel | None, today: date, days: int, product_id: int) -> list[dict[str, Any]] | None:
     if model is None:
         return None
     try:
-        return ForecastModel.from_dict(model).forecast(today, days)
+        return model.forecast(today, days)
     except (KeyError, TypeError, ValueError) as exc:  # an unreadable model counts as none
         log.warning("unreadable forecast model for product %s: %r", product_id, exc)
         return None
@@ -88,13 +88,21 @@ def urgent_first(items: list[ProductStock]) -> list[ProductStock]:
 
 
 async def assess_rows(
-    pool: Any, store_id: int, rows: Sequence[Mapping[str, Any]], *, today: date | None = None, cover: bool = True
+    pool: Any,
+    store_id: int,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    today: date | None = None,
+    cover: bool = True,
+    with_drivers: bool = False,
 ) -> list[ProductStock]:
-    """The policy for products already read (rows with the stock columns)."""
+    """The policy for products already read (rows with the stock columns).
+    `with_drivers`: also read each newest model whole (its driver terms, for the restock list)."""
     if today is None:
         today = (await store_locale(pool, store_id)).today()
     ids = [int(r["product_id"]) for r in rows]
-    models = await registry.latest_models(pool, store_id, ids)
+    models = await model_cache.newest(pool, store_id, ids)
+    stored = await registry.latest_models(pool, store_id, ids) if with_drivers else {}
     incoming = await incoming_stock(pool, store_id, ids)
     out = []
     for row in rows:
@@ -102,18 +110,21 @@ async def assess_rows(
         item = item_of(row)
         found = models.get(pid)
         days = COVER_HORIZON_DAYS if cover else item.lead_time_days + REVIEW_DAYS
-        forecast = _forecast(found["model"] if found else None, today, days, pid)
+        forecast = _forecast(found.model if found else None, today, days, pid)
+        version = found.version if found and forecast else None
+        whole = stored.get(pid)
+        model = whole["model"] if whole and version is not None and whole["version"] == version else None
         position = assess(item, forecast, today=today, incoming=incoming.get(pid, ()))
-        model = found["model"] if found and forecast else None
-        version = found["version"] if found and model else None
         out.append(ProductStock(dict(row), position, forecast, version, model))
     return out
 
 
-async def store_stock(pool: Any, store_id: int, *, today: date | None = None) -> list[ProductStock]:
+async def store_stock(
+    pool: Any, store_id: int, *, today: date | None = None, with_drivers: bool = False
+) -> list[ProductStock]:
     """Every active product of the store with its stock position, most urgent first."""
     rows = await stock_rows(pool, store_id)
-    return urgent_first(await assess_rows(pool, store_id, rows, today=today))
+    return urgent_first(await assess_rows(pool, store_id, rows, today=today, with_drivers=with_drivers))
 
 
 async def statuses(pool: Any, store_id: int, rows: Sequence[Mapping[str, Any]]) -> dict[int, str]:
