@@ -5,10 +5,17 @@ Decimal, never float."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 import orjson
+from pydantic import ConfigDict, WithJsonSchema
 
 loads = orjson.loads
+
+# A NUMERIC column in a response dataclass: a Decimal, documented (and sent) as a number.
+Number = Annotated[Decimal, WithJsonSchema({"type": "number"})]
+# `__pydantic_config__ = DOCUMENTED` in a response dataclass: its attribute docstrings describe the fields.
+DOCUMENTED = ConfigDict(use_attribute_docstrings=True)
 
 
 def _default(value):

@@ -1,10 +1,17 @@
-"""OpenAPI helpers: document request and response bodies from pydantic models
-(inline JSON schemas, so `$ref`s never point at a misplaced `definitions`)."""
+"""OpenAPI helpers: document request and response bodies from their classes.
+
+A request body is a pydantic model; a response body is a dataclass (or a list
+of them): the one definition of its shape, which orjson serialises natively
+(no pydantic per request). Each schema is generated once, at import, by a
+pydantic TypeAdapter and inlined, so `$ref`s never point at a misplaced
+`definitions`."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
+from pydantic import TypeAdapter
 from sanic_ext import openapi
 from sanic_ext.extensions.openapi.types import Schema
 
@@ -20,7 +27,8 @@ class RawSchema(Schema):
 
 
 def _inline(schema: dict) -> dict:
-    """Inline `$defs` references so the schema is self-contained."""
+    """Inline `$defs` references so the schema is self-contained; drop the
+    generated titles ("Supplier Id"), which only repeat the names."""
     defs = schema.pop("$defs", {})
 
     def walk(node: Any) -> Any:
@@ -28,7 +36,7 @@ def _inline(schema: dict) -> dict:
             ref = node.get("$ref")
             if isinstance(ref, str) and ref.startswith("#/$defs/"):
                 return walk(dict(defs[ref.split("/")[-1]]))
-            return {k: walk(v) for k, v in node.items()}
+            return {k: walk(v) for k, v in node.items() if not (k == "title" and isinstance(v, str))}
         if isinstance(node, list):
             return [walk(v) for v in node]
         return node
@@ -36,26 +44,40 @@ def _inline(schema: dict) -> dict:
     return walk(schema)
 
 
-def schema_of(model_or_schema: Any) -> dict:
-    if isinstance(model_or_schema, dict):
-        return model_or_schema
-    return _inline(model_or_schema.model_json_schema())
+def schema_of(shape: Any, mode: Literal["validation", "serialization"] = "validation") -> dict:
+    """The JSON schema of a type (a pydantic model, a dataclass, `list[...]`);
+    a dict is taken as a ready schema."""
+    if isinstance(shape, dict):
+        return shape
+    return _inline(TypeAdapter(shape).json_schema(mode=mode))
 
 
 def body(model: Any, *, content_type: str = "application/json", description: str = ""):
     return openapi.body({content_type: RawSchema(schema_of(model))}, description=description, required=True)
 
 
-def response(status: int, model: Any = None, description: str = ""):
-    schema = schema_of(model) if model is not None else {"type": "object"}
+def response(status: int, shape: Any = None, description: str = ""):
+    """Document the JSON body answered with `status`: the class the handler returns."""
+    schema = schema_of(shape, "serialization") if shape is not None else {"type": "object"}
     return openapi.response(status, {"application/json": RawSchema(schema)}, description or str(status))
 
 
-ERROR = {
-    "type": "object",
-    "required": ["error", "message"],
-    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
-}
+@dataclass(slots=True)
+class Error:
+    """Every error body (siprems/api/errors.py)."""
+
+    error: str
+    message: str
+
+
+@dataclass(slots=True)
+class Message:
+    """A confirmation without data, e.g. after a delete (the frontend needs a JSON body)."""
+
+    message: str
+
+
+ERROR = schema_of(Error, "serialization")
 
 
 def errors(*statuses: int):

@@ -4,6 +4,8 @@ currency) and its opening hours, in the day map of the settings page:
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 from sanic import Blueprint, Request
 from sanic.response import json
 from sanic_ext import openapi
@@ -13,38 +15,25 @@ from siprems.api import docs
 from siprems.api.guard import authenticated
 from siprems.api.validation import validate
 from siprems.stores import settings
-from siprems.stores.fields import DAYS, HoursBody, SaveAll, StoreCreate, StoreFields
+from siprems.stores.fields import HoursBody, SaveAll, StoreCreate, StoreFields
+from siprems.stores.settings import Store, Week
 
 bp = Blueprint("settings", url_prefix="/api/settings")
 
-DAY = {
-    "type": "object",
-    "properties": {
-        "open": {"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$"},
-        "close": {"type": "string"},
-        "closed": {"type": "boolean"},
-    },
-}
-HOURS = {"type": "object", "properties": {day: DAY for day in DAYS}}
-STORE = {
-    "type": "object",
-    "properties": {
-        "store_id": {"type": "integer"},
-        "user_id": {"type": "integer"},
-        "name": {"type": "string"},
-        "address": {"type": ["string", "null"]},
-        "country": {"type": "string"},
-        "subdivision": {"type": ["string", "null"]},
-        "timezone": {"type": "string"},
-        "currency": {"type": "string"},
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"},
-    },
-}
-SETTINGS = {"type": "object", "properties": {"store": STORE, "opening_hours": HOURS}}
+
+@dataclass(slots=True)
+class UserStore(Store):
+    user_id: int  # the caller's: not in the store's cache entry, added per request
+
+
+@dataclass(slots=True)
+class SettingsBody:
+    store: UserStore
+    opening_hours: Week
 
 
 async def _current(request: Request) -> dict:
+    """The store's `StoreSettings` from the cache, decoded."""
     ctx, store_id = request.app.ctx, request.ctx.store_id
     loaded = await cache.cached(
         ctx.redis,
@@ -58,7 +47,7 @@ async def _current(request: Request) -> dict:
 
 
 def _with_user(request: Request, loaded: dict) -> dict:
-    # The cache is per store; user_id belongs to the caller, so it is added after.
+    """A `SettingsBody` from a `StoreSettings` (as a dict: cached entries come decoded)."""
     store = {
         "store_id": loaded["store"]["store_id"],
         "user_id": request.ctx.identity.user_id,
@@ -71,13 +60,13 @@ async def _save(request: Request, body: StoreFields, hours=None) -> dict:
     ctx, store_id = request.app.ctx, request.ctx.store_id
     saved = await settings.update(ctx.db, store_id, body.store_changes(), hours, request.ctx.identity.user_id)
     await cache.invalidate(ctx.redis, store_id, cache.SETTINGS)
-    return _with_user(request, saved)
+    return _with_user(request, asdict(saved))
 
 
 @bp.get("/store")
 @openapi.summary("The caller's store and its opening hours")
 @openapi.secured("bearerAuth")
-@docs.response(200, SETTINGS)
+@docs.response(200, SettingsBody)
 @docs.errors(401, 404)
 @authenticated
 async def get_store(request: Request):
@@ -88,7 +77,7 @@ async def get_store(request: Request):
 @openapi.summary("Set the store's details (every user has one store: this updates it, 200)")
 @openapi.secured("bearerAuth")
 @docs.body(StoreCreate)
-@docs.response(200, SETTINGS)
+@docs.response(200, SettingsBody)
 @docs.errors(400, 401)
 @authenticated
 @validate(json=StoreCreate)
@@ -100,7 +89,7 @@ async def post_store(request: Request, body: StoreCreate):
 @openapi.summary("Change some of the store's details (omitted or null = unchanged)")
 @openapi.secured("bearerAuth")
 @docs.body(StoreFields)
-@docs.response(200, SETTINGS)
+@docs.response(200, SettingsBody)
 @docs.errors(400, 401)
 @authenticated
 @validate(json=StoreFields)
@@ -111,7 +100,7 @@ async def put_store(request: Request, body: StoreFields):
 @bp.get("/operating-hours")
 @openapi.summary("Opening hours, Monday to Sunday (closed days keep their last times)")
 @openapi.secured("bearerAuth")
-@docs.response(200, HOURS)
+@docs.response(200, Week)
 @docs.errors(401)
 @authenticated
 async def get_hours(request: Request):
@@ -122,7 +111,7 @@ async def get_hours(request: Request):
 @openapi.summary("Change the opening hours of some or all days")
 @openapi.secured("bearerAuth")
 @docs.body(HoursBody)
-@docs.response(200, SETTINGS)
+@docs.response(200, SettingsBody)
 @docs.errors(400, 401)
 @authenticated
 @validate(json=HoursBody)
@@ -134,7 +123,7 @@ async def put_hours(request: Request, body: HoursBody):
 @openapi.summary("Save the settings page at once: store fields and opening hours")
 @openapi.secured("bearerAuth")
 @docs.body(SaveAll)
-@docs.response(200, SETTINGS)
+@docs.response(200, SettingsBody)
 @docs.errors(400, 401)
 @authenticated
 @validate(json=SaveAll)

@@ -3,6 +3,7 @@ preferred supplier, the supplier's SKU, pack size and lead-time source."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -16,6 +17,7 @@ from siprems.api.fieldtypes import text, whole_number
 from siprems.api.guard import authenticated
 from siprems.api.validation import validate
 from siprems.purchasing import suppliers
+from siprems.purchasing.suppliers import ProductPurchasing, Supplier
 
 bp = Blueprint("suppliers")
 
@@ -73,38 +75,16 @@ class PurchasingPatch(_Input):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
-SUPPLIER = {
-    "type": "object",
-    "properties": {
-        "supplier_id": {"type": "integer"},
-        "name": {"type": "string"},
-        "contact": {"type": ["string", "null"]},
-        "email": {"type": ["string", "null"]},
-        "phone": {"type": ["string", "null"]},
-        "lead_time_days": {"type": "integer"},
-        "notes": {"type": ["string", "null"]},
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"},
-    },
-}
-PURCHASING = {
-    "type": "object",
-    "properties": {
-        "sku": {"type": "string"},
-        "name": {"type": "string"},
-        "supplier_id": {"type": ["integer", "null"]},
-        "supplier_sku": {"type": ["string", "null"]},
-        "pack_size": {"type": "integer"},
-        "lead_time_days": {"type": "integer", "description": "the lead time the restock advice uses"},
-        "lead_time_from_supplier": {"type": "boolean"},
-    },
-}
+@dataclass(slots=True)
+class SupplierDeleted:
+    message: str
+    supplier_id: int
 
 
 @bp.get("/api/suppliers")
 @openapi.summary("The store's suppliers, by name")
 @openapi.secured("bearerAuth")
-@docs.response(200, {"type": "array", "items": SUPPLIER})
+@docs.response(200, list[Supplier])
 @docs.errors(401)
 @authenticated
 async def list_suppliers(request: Request):
@@ -115,7 +95,7 @@ async def list_suppliers(request: Request):
 @openapi.summary("Create a supplier")
 @openapi.secured("bearerAuth")
 @docs.body(SupplierCreate)
-@docs.response(201, SUPPLIER)
+@docs.response(201, Supplier)
 @docs.errors(400, 401, 409)
 @authenticated
 @validate(json=SupplierCreate)
@@ -127,7 +107,7 @@ async def create_supplier(request: Request, body: SupplierCreate):
 @bp.get("/api/suppliers/<supplier_id:int>")
 @openapi.summary("One supplier")
 @openapi.secured("bearerAuth")
-@docs.response(200, SUPPLIER)
+@docs.response(200, Supplier)
 @docs.errors(401, 404)
 @authenticated
 async def get_supplier(request: Request, supplier_id: int):
@@ -138,7 +118,7 @@ async def get_supplier(request: Request, supplier_id: int):
 @openapi.summary("Change a supplier; a new lead time reaches the products that follow it")
 @openapi.secured("bearerAuth")
 @docs.body(SupplierPatch)
-@docs.response(200, SUPPLIER)
+@docs.response(200, Supplier)
 @docs.errors(400, 401, 404, 409)
 @authenticated
 @validate(json=SupplierPatch)
@@ -152,18 +132,18 @@ async def patch_supplier(request: Request, supplier_id: int, body: SupplierPatch
 @bp.delete("/api/suppliers/<supplier_id:int>")
 @openapi.summary("Delete a supplier without purchase orders (409 otherwise)")
 @openapi.secured("bearerAuth")
-@docs.response(200, {"type": "object", "properties": {"message": {"type": "string"}}})
+@docs.response(200, SupplierDeleted)
 @docs.errors(401, 404, 409)
 @authenticated
 async def delete_supplier(request: Request, supplier_id: int):
     await suppliers.delete_supplier(request.app.ctx.db, request.ctx.store_id, supplier_id)
-    return json({"message": "Supplier deleted", "supplier_id": supplier_id})
+    return json(SupplierDeleted("Supplier deleted", supplier_id))
 
 
 @bp.get("/api/products/<sku:str>/purchasing")
 @openapi.summary("A product's preferred supplier, supplier SKU, pack size and lead time")
 @openapi.secured("bearerAuth")
-@docs.response(200, PURCHASING)
+@docs.response(200, ProductPurchasing)
 @docs.errors(401, 404)
 @authenticated
 async def get_purchasing(request: Request, sku: str):
@@ -174,7 +154,7 @@ async def get_purchasing(request: Request, sku: str):
 @openapi.summary("Set a product's purchasing fields (a first supplier brings its lead time)")
 @openapi.secured("bearerAuth")
 @docs.body(PurchasingPatch)
-@docs.response(200, PURCHASING)
+@docs.response(200, ProductPurchasing)
 @docs.errors(400, 401, 404)
 @authenticated
 @validate(json=PurchasingPatch)

@@ -9,12 +9,15 @@ trigger in migration 0004)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg2.errors
 
 from siprems.db import fetch_all, fetch_one, is_id, transaction
 from siprems.errors import Conflict, NotFound
+from siprems.jsonutil import DOCUMENTED
 
 COLUMNS = "supplier_id, name, contact, email, phone, lead_time_days, notes, created_at, updated_at"
 WRITABLE = ("name", "contact", "email", "phone", "lead_time_days", "notes")
@@ -22,6 +25,33 @@ PURCHASING = (
     "p.sku, p.name, p.preferred_supplier_id AS supplier_id, p.supplier_sku, p.pack_size, "
     "p.lead_time_days, p.lead_time_from_supplier"
 )
+
+
+@dataclass(slots=True)
+class Supplier:
+    supplier_id: int
+    name: str
+    contact: str | None
+    email: str | None
+    phone: str | None
+    lead_time_days: int
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(slots=True)
+class ProductPurchasing:
+    __pydantic_config__ = DOCUMENTED
+
+    sku: str
+    name: str
+    supplier_id: int | None
+    supplier_sku: str | None
+    pack_size: int
+    lead_time_days: int
+    """the lead time the restock advice uses"""
+    lead_time_from_supplier: bool
 
 
 def not_found(supplier_id: int) -> NotFound:
@@ -32,13 +62,14 @@ def _name_taken(name: str) -> Conflict:
     return Conflict(f"A supplier named '{name}' already exists", code="supplier_name_taken")
 
 
-async def list_suppliers(pool, store_id: int) -> list[dict]:
-    return await fetch_all(
+async def list_suppliers(pool, store_id: int) -> list[Supplier]:
+    rows = await fetch_all(
         pool, f"SELECT {COLUMNS} FROM suppliers WHERE store_id = %s ORDER BY lower(name), supplier_id", (store_id,)
     )
+    return [Supplier(**row) for row in rows]
 
 
-async def get_supplier(pool, store_id: int, supplier_id: int) -> dict:
+async def get_supplier(pool, store_id: int, supplier_id: int) -> Supplier:
     if not is_id(supplier_id):
         raise not_found(supplier_id)
     row = await fetch_one(
@@ -46,10 +77,10 @@ async def get_supplier(pool, store_id: int, supplier_id: int) -> dict:
     )
     if row is None:
         raise not_found(supplier_id)
-    return row
+    return Supplier(**row)
 
 
-async def create_supplier(pool, store_id: int, fields: dict[str, Any]) -> dict:
+async def create_supplier(pool, store_id: int, fields: dict[str, Any]) -> Supplier:
     values = {name: fields.get(name) for name in WRITABLE}
     try:
         row = await fetch_one(
@@ -63,7 +94,7 @@ async def create_supplier(pool, store_id: int, fields: dict[str, Any]) -> dict:
     except psycopg2.errors.UniqueViolation as exc:
         raise _name_taken(values["name"]) from exc
     assert row is not None
-    return row
+    return Supplier(**row)
 
 
 async def _sync_lead_times(cur, store_id: int, supplier_id: int) -> None:
@@ -80,7 +111,7 @@ async def _sync_lead_times(cur, store_id: int, supplier_id: int) -> None:
     )
 
 
-async def update_supplier(pool, store_id: int, supplier_id: int, changes: dict[str, Any]) -> dict:
+async def update_supplier(pool, store_id: int, supplier_id: int, changes: dict[str, Any]) -> Supplier:
     if not is_id(supplier_id):
         raise not_found(supplier_id)
     sets = [f"{name} = %({name})s" for name in WRITABLE if name in changes]
@@ -95,12 +126,12 @@ async def update_supplier(pool, store_id: int, supplier_id: int, changes: dict[s
             row = await cur.fetchone()
             if row is None:
                 raise not_found(supplier_id)
-            row = dict(row)
+            supplier = Supplier(**row)
             if "lead_time_days" in changes:
                 await _sync_lead_times(cur, store_id, supplier_id)
     except psycopg2.errors.UniqueViolation as exc:
         raise _name_taken(changes.get("name", "")) from exc
-    return row
+    return supplier
 
 
 async def delete_supplier(pool, store_id: int, supplier_id: int) -> None:
@@ -124,16 +155,16 @@ def _product_not_found(sku: str) -> NotFound:
     return NotFound(f"Product with SKU {sku} not found", code="product_not_found")
 
 
-async def product_purchasing(pool, store_id: int, sku: str) -> dict:
+async def product_purchasing(pool, store_id: int, sku: str) -> ProductPurchasing:
     row = await fetch_one(
         pool, f"SELECT {PURCHASING} FROM products p WHERE p.store_id = %s AND p.sku = %s", (store_id, sku)
     )
     if row is None:
         raise _product_not_found(sku)
-    return row
+    return ProductPurchasing(**row)
 
 
-async def set_product_purchasing(pool, store_id: int, sku: str, changes: dict[str, Any]) -> dict:
+async def set_product_purchasing(pool, store_id: int, sku: str, changes: dict[str, Any]) -> ProductPurchasing:
     """Change the purchasing fields sent. `lead_time_days`: a number overrides
     the supplier's; null follows the preferred supplier again."""
     async with transaction(pool) as cur:
@@ -184,7 +215,7 @@ async def set_product_purchasing(pool, store_id: int, sku: str, changes: dict[st
         if supplier_id is not None:
             await _sync_one(cur, product["product_id"])
         await cur.execute(f"SELECT {PURCHASING} FROM products p WHERE p.product_id = %s", (product["product_id"],))
-        return dict(await cur.fetchone())
+        return ProductPurchasing(**await cur.fetchone())
 
 
 async def _sync_one(cur, product_id: int) -> None:

@@ -7,6 +7,8 @@ a row lock so two saves never interleave day by day.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from siprems import audit
@@ -16,6 +18,51 @@ from siprems.stores.fields import DAYS, DayHours, supported_countries
 
 DEFAULT_HOURS = {"open": "08:00", "close": "21:00", "closed": False}
 _STORE_COLUMNS = "store_id, name, address, country, subdivision, timezone, currency, created_at, updated_at"
+
+
+@dataclass(slots=True)
+class Store:
+    store_id: int
+    name: str
+    address: str | None
+    country: str
+    subdivision: str | None
+    timezone: str
+    currency: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(slots=True)
+class Hours:
+    """One day, times as "HH:MM"; a closed day keeps its last times."""
+
+    open: str
+    close: str
+    closed: bool
+
+
+@dataclass(slots=True)
+class Week:
+    """The settings page's day map, by day name."""
+
+    Monday: Hours
+    Tuesday: Hours
+    Wednesday: Hours
+    Thursday: Hours
+    Friday: Hours
+    Saturday: Hours
+    Sunday: Hours
+
+
+@dataclass(slots=True)
+class StoreSettings:
+    store: Store
+    opening_hours: Week
+
+
+def _settings(store: dict, hours: dict[str, dict]) -> StoreSettings:
+    return StoreSettings(Store(**store), Week(**{day: Hours(**times) for day, times in hours.items()}))
 
 
 def _hours_map(rows: list[dict]) -> dict[str, dict]:
@@ -33,12 +80,11 @@ async def opening_hours(pool, store_id: int) -> dict[str, dict]:
     return _hours_map(rows)
 
 
-async def load(pool, store_id: int) -> dict:
-    """`{"store": {...}, "opening_hours": {...}}` (without user_id: the caller adds it)."""
+async def load(pool, store_id: int) -> StoreSettings:
     store = await fetch_one(pool, f"SELECT {_STORE_COLUMNS} FROM stores WHERE store_id = %s", (store_id,))
     if store is None:
         raise NotFound("Store not found", code="store_not_found")
-    return {"store": store, "opening_hours": await opening_hours(pool, store_id)}
+    return _settings(store, await opening_hours(pool, store_id))
 
 
 def _check_subdivision(country: str, subdivision: str | None) -> None:
@@ -78,7 +124,7 @@ async def update(
     store_changes: dict[str, Any],
     hours_changes: dict[str, DayHours] | None,
     user_id: int | None = None,
-) -> dict:
+) -> StoreSettings:
     """Apply store fields and/or opening hours in one transaction, with its
     audit entry (the fields and days that changed); returns `load()`'s shape."""
     async with transaction(pool) as cur:
@@ -134,4 +180,4 @@ async def update(
                 {"store": new_store, "opening_hours": new_hours},
             )
             await cur.execute(sql, params)
-    return {"store": dict(store), "opening_hours": hours}
+    return _settings(store, hours)

@@ -1,0 +1,43 @@
+"""Responses match the schemas the OpenAPI document declares for them (which
+are generated from the response classes): per resource, a walk through its
+routes with every body checked closed (see support_shapes.py)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from support_purchasing import supplier
+from support_sales import add_product, store_of
+from support_shapes import Shapes
+
+
+@pytest.fixture(scope="module")
+def shapes(base_url) -> Shapes:
+    return Shapes(httpx.get(base_url + "/docs/openapi.json").json())
+
+
+def test_suppliers_and_purchasing(user, db, shapes):
+    add_product(db, store_of(db, user), "SH-1")
+    created = shapes.check(user.post("/api/suppliers", json={"name": "Shape Co", "email": "s@shape.example"}), 201)
+    sid = created["supplier_id"]
+    shapes.check(user.get("/api/suppliers"))
+    shapes.check(user.get(f"/api/suppliers/{sid}"))
+    shapes.check(user.patch(f"/api/suppliers/{sid}", json={"notes": "Mondays"}))
+    shapes.check(user.patch("/api/products/SH-1/purchasing", json={"supplier_id": sid, "pack_size": 6}))
+    shapes.check(user.get("/api/products/SH-1/purchasing"))
+    shapes.check(user.patch("/api/products/SH-1/purchasing", json={"supplier_id": None}))
+    assert supplier(user, "Other Co")["name"] == "Other Co"
+    shapes.check(user.delete(f"/api/suppliers/{sid}"))
+    shapes.check(user.get(f"/api/suppliers/{sid}"), 404)
+
+
+def test_settings(user, shapes):
+    shapes.check(user.get("/api/settings/store"))
+    shapes.check(user.get("/api/settings/operating-hours"))
+    shapes.check(user.put("/api/settings/store", json={"address": "Jl. Contoh 1"}))
+    shapes.check(user.post("/api/settings/store", json={"name": "Shape Shop"}))
+    shapes.check(user.put("/api/settings/operating-hours", json={"Sunday": {"closed": True}}))
+    shapes.check(user.put("/api/settings/save-all", json={"storeName": "Shape Shop 2"}))
+    body = shapes.check(user.get("/api/settings/store"))  # the cached entry, with the caller's user_id
+    assert body["store"]["user_id"] == user.user_id and body["opening_hours"]["Sunday"]["closed"] is True
