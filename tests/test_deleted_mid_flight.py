@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from siprems.catalog import read as catalog
 from siprems.db import create_pool
 from siprems.errors import NotFound
 from siprems.forecasting import prediction
@@ -110,7 +111,7 @@ async def test_unexpected_database_errors_reach_clients_as_a_kind_only(user, db,
 
 async def test_a_prediction_for_a_product_deleted_after_its_lookup_is_404(user, db, pool):
     store_id = _store_id(db, user)
-    product = await prediction.product_by_sku(pool, store_id, _product(db, store_id)["sku"])
+    product = await catalog.product_by_sku(pool, store_id, _product(db, store_id)["sku"])
     _delete(db, product["product_id"])  # between the request's lookup and its forecast
     for view in (prediction.model_view, prediction.baseline_view):
         with pytest.raises(NotFound) as raised:

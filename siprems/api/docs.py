@@ -62,6 +62,28 @@ def response(status: int, shape: Any = None, description: str = ""):
     return openapi.response(status, {"application/json": RawSchema(schema)}, description or str(status))
 
 
+def array_of(item: dict) -> dict:
+    return {"type": "array", "items": item}
+
+
+def page_of(item: dict) -> dict:
+    """One page of a paginated list: the `item`s, the total and the paging asked for."""
+    return {
+        "type": "object",
+        "properties": {
+            "items": array_of(item),
+            "total": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+        },
+    }
+
+
+def deleted(id_field: str) -> dict:
+    """What a DELETE answers: a message and the id of what is gone."""
+    return {"type": "object", "properties": {"message": {"type": "string"}, id_field: {"type": "integer"}}}
+
+
 @dataclass(slots=True)
 class Error:
     """Every error body (siprems/api/errors.py)."""

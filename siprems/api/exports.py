@@ -4,8 +4,9 @@ a spreadsheet would run as formulas are neutralised (`siprems.exports.cells`).""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date, timedelta
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sanic import Blueprint, Request
@@ -58,15 +59,33 @@ def _csv_doc(columns: tuple[str, ...]):
     )
 
 
-@bp.get("/products.csv")
-@openapi.summary("Every product of the store as CSV (re-imports through POST /api/products/import)")
-@openapi.secured("bearerAuth")
-@_csv_doc(store_data.PRODUCT_COLUMNS)
-@docs.errors(401)
-@authenticated
-async def products_csv(request: Request):
-    chunks = store_data.products_csv(request.app.ctx.db, request.ctx.store_id)
-    return await _stream(request, chunks, CSV, "products.csv")
+def _whole_table_csv(
+    filename: str, summary: str, columns: tuple[str, ...], rows: Callable[[Any, int], AsyncIterator[str]]
+) -> None:
+    """A route that streams one of the store's tables, all of it, as CSV (no query)."""
+
+    @bp.get(f"/{filename}", name=filename.replace(".", "_").replace("-", "_"))
+    @openapi.summary(summary)
+    @openapi.secured("bearerAuth")
+    @_csv_doc(columns)
+    @docs.errors(401)
+    @authenticated
+    async def export(request: Request):
+        return await _stream(request, rows(request.app.ctx.db, request.ctx.store_id), CSV, filename)
+
+
+_whole_table_csv(
+    "products.csv",
+    "Every product of the store as CSV (re-imports through POST /api/products/import)",
+    store_data.PRODUCT_COLUMNS,
+    store_data.products_csv,
+)
+_whole_table_csv(
+    "purchase-orders.csv",
+    "Purchase order lines as CSV, one row per line",
+    store_data.ORDER_LINE_COLUMNS,
+    store_data.purchase_orders_csv,
+)
 
 
 @bp.get("/transactions.csv")
@@ -84,17 +103,6 @@ async def transactions_csv(request: Request, query: RangeQuery):
     end = locale.day_start(query.end + timedelta(days=1)) if query.end else None
     chunks = store_data.transactions_csv(request.app.ctx.db, request.ctx.store_id, start, end)
     return await _stream(request, chunks, CSV, "transactions.csv")
-
-
-@bp.get("/purchase-orders.csv")
-@openapi.summary("Purchase order lines as CSV, one row per line")
-@openapi.secured("bearerAuth")
-@_csv_doc(store_data.ORDER_LINE_COLUMNS)
-@docs.errors(401)
-@authenticated
-async def purchase_orders_csv(request: Request):
-    chunks = store_data.purchase_orders_csv(request.app.ctx.db, request.ctx.store_id)
-    return await _stream(request, chunks, CSV, "purchase-orders.csv")
 
 
 @bp.get("/store.json")

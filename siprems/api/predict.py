@@ -15,6 +15,7 @@ from siprems import cache, metrics
 from siprems.api import docs
 from siprems.api.guard import authenticated
 from siprems.api.validation import validate
+from siprems.catalog import read as catalog
 from siprems.errors import NotFound
 from siprems.forecasting import accuracy as forecast_accuracy
 from siprems.forecasting import prediction, registry, store_forecast, training_requests
@@ -142,17 +143,6 @@ SUBMITTED = {
 }
 
 
-def _no_product(sku: str) -> NotFound:
-    return NotFound(f"Product with SKU {sku} not found", code="product_not_found")
-
-
-async def _product(request: Request, sku: str) -> dict:
-    product = await prediction.product_by_sku(request.app.ctx.db, request.ctx.store_id, sku)
-    if product is None:
-        raise _no_product(sku)
-    return product
-
-
 async def _enqueue_training(request: Request, product: dict, reason: str) -> str:
     today = time.strftime("%Y-%m-%d")
     enq = await producer.enqueue(
@@ -185,7 +175,7 @@ async def predict(request: Request, body: PredictBody):
     ctx, store_id = request.app.ctx, request.ctx.store_id
     found = await registry.product_with_latest_id(ctx.db, store_id, body.product_sku)
     if found is None:
-        raise _no_product(body.product_sku)
+        raise catalog.not_found(body.product_sku)
     product, latest = found
     shape = f"{product['product_id']}:{body.days}:{body.history_days}"
     if latest is None:
@@ -239,7 +229,9 @@ async def predict(request: Request, body: PredictBody):
 @authenticated
 @validate(json=AsyncBody)
 async def predict_async(request: Request, body: AsyncBody):
-    product = await _product(request, body.product_sku)
+    product = await catalog.product_by_sku(request.app.ctx.db, request.ctx.store_id, body.product_sku)
+    if product is None:
+        raise catalog.not_found(body.product_sku)
     enq = await producer.enqueue(
         request.app.ctx.queue,
         "predict",
@@ -369,11 +361,9 @@ async def accuracy(request: Request, query: AccuracyQuery):
 @docs.errors(401, 404)
 @authenticated
 async def model_status(request: Request, sku: str):
-    status = None
-    if len(sku) <= 100:
-        status = await forecast_accuracy.model_status(request.app.ctx.db, request.ctx.store_id, sku)
+    status = await forecast_accuracy.model_status(request.app.ctx.db, request.ctx.store_id, sku)
     if status is None:
-        raise _no_product(sku)
+        raise catalog.not_found(sku)
     return json(status)
 
 

@@ -3,17 +3,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sanic import Blueprint, Request
 from sanic.response import json
 from sanic_ext import openapi
 
 from siprems import cache
 from siprems.api import docs
-from siprems.api.fieldtypes import IsoDate, text, whole_number
+from siprems.api.fieldtypes import text, whole_number
 from siprems.api.guard import authenticated, caller_locale
+from siprems.api.paging import DayRangePage
 from siprems.api.validation import validate
 from siprems.inventory import ledger
 
@@ -42,24 +41,11 @@ class AdjustmentBody(BaseModel):
         return self
 
 
-class MovementsQuery(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
+class MovementsQuery(DayRangePage):
     sku: Sku | None = Field(None, description="Only this product")
-    from_: IsoDate | None = Field(None, alias="from", description="First local day, YYYY-MM-DD (inclusive)")
-    to: IsoDate | None = Field(None, description="Last local day, YYYY-MM-DD (inclusive)")
     reason: text(min_length=1, max_length=100) | None = Field(
         None, description="A kind (" + ", ".join(ledger.KINDS) + ") or words of the reason text"
     )
-    limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0, le=1_000_000)
-
-    @field_validator("to")
-    @classmethod
-    def _ordered(cls, end: date | None, info: ValidationInfo) -> date | None:
-        start = info.data.get("from_")
-        if end is not None and start is not None and start > end:
-            raise ValueError("must not be before from")
-        return end
 
 
 MOVEMENT = {
@@ -104,27 +90,16 @@ async def create_adjustment(request: Request, body: AdjustmentBody):
 @openapi.summary("The stock ledger, newest first (paginated)")
 @openapi.secured("bearerAuth")
 @docs.query(MovementsQuery)
-@docs.response(
-    200,
-    {
-        "type": "object",
-        "properties": {
-            "items": {"type": "array", "items": MOVEMENT},
-            "total": {"type": "integer"},
-            "limit": {"type": "integer"},
-            "offset": {"type": "integer"},
-        },
-    },
-)
+@docs.response(200, docs.page_of(MOVEMENT))
 @docs.errors(400, 401, 403)
 @authenticated
 @validate(query=MovementsQuery)
 async def list_movements(request: Request, query: MovementsQuery):
-    locale = await caller_locale(request)
+    start, end = query.instants(await caller_locale(request))
     q = ledger.MovementQuery(
         sku=query.sku,
-        start=locale.day_start(query.from_) if query.from_ else None,
-        end=locale.days_window(query.to, query.to)[1] if query.to else None,
+        start=start,
+        end=end,
         reason=query.reason,
         limit=query.limit,
         offset=query.offset,

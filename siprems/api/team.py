@@ -91,7 +91,7 @@ NEW_INVITATION = {
 @bp.get("/members")
 @openapi.summary("The store's members and their roles")
 @openapi.secured("bearerAuth")
-@docs.response(200, {"type": "array", "items": MEMBER})
+@docs.response(200, docs.array_of(MEMBER))
 @docs.errors(401, 403)
 @authenticated
 async def list_members(request: Request):
@@ -119,7 +119,7 @@ async def change_role(request: Request, user_id: int, body: RoleBody):
 @openapi.summary("Remove a member from the store (not the last owner)")
 @openapi.description("Their access tokens stop working within seconds; their refresh tokens at once.")
 @openapi.secured("bearerAuth")
-@docs.response(200, {"type": "object", "properties": {"message": {"type": "string"}, "user_id": {"type": "integer"}}})
+@docs.response(200, docs.deleted("user_id"))
 @docs.errors(401, 403, 404, 409)
 @authenticated
 async def remove_member(request: Request, user_id: int):
@@ -133,7 +133,7 @@ async def remove_member(request: Request, user_id: int):
 @openapi.summary("Open invitations of the store (all with include_closed=true)")
 @openapi.secured("bearerAuth")
 @docs.query(InvitationsQuery)
-@docs.response(200, {"type": "array", "items": INVITATION})
+@docs.response(200, docs.array_of(INVITATION))
 @docs.errors(400, 401, 403)
 @authenticated
 @validate(query=InvitationsQuery)

@@ -97,7 +97,7 @@ def _production(request: Request) -> bool:
 @bp.get("/")
 @openapi.summary("The store's webhook endpoints")
 @openapi.secured("bearerAuth")
-@docs.response(200, {"type": "array", "items": WEBHOOK})
+@docs.response(200, docs.array_of(WEBHOOK))
 @docs.errors(401)
 @authenticated
 async def list_webhooks(request: Request):
@@ -148,7 +148,7 @@ async def patch_webhook(request: Request, webhook_id: int, body: WebhookPatch):
 @bp.delete("/<webhook_id:int>")
 @openapi.summary("Delete an endpoint and its delivery log")
 @openapi.secured("bearerAuth")
-@docs.response(200, {"type": "object", "properties": {"message": {"type": "string"}}})
+@docs.response(200, docs.deleted("webhook_id"))
 @docs.errors(401, 404)
 @authenticated
 async def delete_webhook(request: Request, webhook_id: int):
@@ -160,7 +160,7 @@ async def delete_webhook(request: Request, webhook_id: int):
 @openapi.summary("The endpoint's deliveries, newest first, with every attempt")
 @openapi.secured("bearerAuth")
 @docs.query(DeliveriesQuery)
-@docs.response(200, {"type": "array", "items": DELIVERY})
+@docs.response(200, docs.array_of(DELIVERY))
 @docs.errors(400, 401, 404)
 @authenticated
 @validate(query=DeliveriesQuery)

@@ -11,8 +11,9 @@ import psycopg2.errors
 
 from siprems import audit
 from siprems.catalog.fields import ProductCreate, ProductPatch, ProductReplace
+from siprems.catalog.read import not_found
 from siprems.db import fetch_all, fetch_one, transaction
-from siprems.errors import Conflict, NotFound
+from siprems.errors import Conflict
 from siprems.inventory import ledger as stock_ledger
 from siprems.inventory import stock as inventory
 
@@ -55,10 +56,6 @@ async def _present_all(pool, store_id: int, rows: list[dict]) -> list[dict]:
 
 async def _present_one(pool, store_id: int, row: dict) -> dict:
     return (await _present_all(pool, store_id, [row]))[0]
-
-
-def not_found(sku: str) -> NotFound:
-    return NotFound(f"Product with SKU {sku} not found", code="product_not_found")
 
 
 def sku_taken(sku: str) -> Conflict:

@@ -1,16 +1,56 @@
-"""Product rows for readers outside the catalogue (stock policy, assistant):
-the columns they may rely on, read in one place."""
+"""The one read model of products for readers outside the catalogue (stock
+policy, forecasting, the assistant, dashboard, webhooks, purchasing's advice):
+the columns they may rely on, read here, and the 404 of a missing SKU.
+
+A query that must stay one round trip while joining something else to the
+product (its newest model, its sales) selects `stock_columns(alias)` instead
+of naming the columns itself; only the keys (`product_id`, `store_id`, `sku`,
+`is_archived`) appear in such joins.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from siprems.db import fetch_all
+from siprems.db import fetch_all, fetch_one
+from siprems.errors import NotFound
 
-STOCK_COLUMNS = (
-    "product_id, sku, name, category, price, stock, lead_time_days, service_level, reorder_level, is_archived"
+_STOCK_FIELDS = (
+    "product_id",
+    "sku",
+    "name",
+    "category",
+    "price",
+    "stock",
+    "lead_time_days",
+    "service_level",
+    "reorder_level",
+    "is_archived",
 )
+STOCK_COLUMNS = ", ".join(_STOCK_FIELDS)
+
+
+def stock_columns(alias: str) -> str:
+    """The stock columns qualified by a table alias, for joins (`p.product_id, p.sku, ...`)."""
+    return ", ".join(f"{alias}.{name}" for name in _STOCK_FIELDS)
+
+
+def not_found(sku: str) -> NotFound:
+    """The 404 of a SKU the store does not have (another store's answers the same)."""
+    return NotFound(f"Product with SKU {sku} not found", code="product_not_found")
+
+
+MAX_SKU = 100  # longer strings are never a SKU: no query for them
+
+
+async def product_by_sku(pool: Any, store_id: int, sku: str) -> dict[str, Any] | None:
+    """One product's stock row by SKU (archived ones too), or None."""
+    if len(sku) > MAX_SKU:
+        return None
+    return await fetch_one(
+        pool, f"SELECT {STOCK_COLUMNS} FROM products WHERE store_id = %s AND sku = %s", (store_id, sku)
+    )
 
 
 async def stock_rows(

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 
 from siprems.calendar.events import prediction_events
 from siprems.calendar.locale import StoreLocale, store_locale
-from siprems.db import fetch_all, fetch_one
-from siprems.errors import NotFound
+from siprems.catalog import read as catalog
+from siprems.db import fetch_all
 from siprems.forecasting import ForecastModel, baseline, holiday_names, registry
 from siprems.forecasting.calendar import to_date
 from siprems.forecasting.drivers import explain
@@ -22,17 +22,10 @@ from siprems.inventory.stock import ProductStock, incoming_stock, item_of
 
 STALE_AFTER_DAYS = 7  # a model that has not seen the last week is refreshed in the background
 
-PRODUCT = """SELECT product_id, sku, name, category, stock, lead_time_days, service_level, reorder_level
-             FROM products WHERE store_id = %s AND sku = %s"""
-
 
 def is_stale(model_row: dict, today: date) -> bool:
     start = date.fromisoformat(model_row["model"]["start"])
     return (today - start).days > STALE_AFTER_DAYS
-
-
-async def product_by_sku(pool, store_id: int, sku: str) -> dict | None:
-    return await fetch_one(pool, PRODUCT, (store_id, sku))
 
 
 async def _history(pool, store: StoreLocale, product: dict, start: date, end: date) -> dict[date, float]:
@@ -53,7 +46,7 @@ async def _history(pool, store: StoreLocale, product: dict, start: date, end: da
         (store.timezone, start, end, store.store_id, product["product_id"]),
     )
     if not rows:
-        raise NotFound(f"Product with SKU {product['sku']} not found", code="product_not_found")
+        raise catalog.not_found(product["sku"])
     return {r["day"]: float(r["qty"]) for r in rows if r["day"] is not None and start <= r["day"] <= end}
 
 
@@ -189,9 +182,9 @@ def compose(product: dict, view: dict, incoming: Sequence[Incoming] = ()) -> dic
 
 async def answer(pool, store_id: int, sku: str, days: int, history_days: int = 90) -> dict:
     """The whole `/api/predict` body, uncached (the async job's result)."""
-    product = await product_by_sku(pool, store_id, sku)
+    product = await catalog.product_by_sku(pool, store_id, sku)
     if product is None:
-        raise NotFound(f"Product with SKU {sku} not found", code="product_not_found")
+        raise catalog.not_found(sku)
     incoming = await incoming_stock(pool, store_id, [product["product_id"]])
     view = await model_view(pool, store_id, product, days, history_days)
     return compose(product, view, incoming.get(product["product_id"], ()))

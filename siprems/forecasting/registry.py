@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from siprems import jsonutil
+from siprems.catalog import read as catalog
 from siprems.db import fetch_all, fetch_one, transaction
 
 KEEP_VERSIONS = 5
@@ -33,9 +34,8 @@ WHERE store_id = %s AND product_id = %s ORDER BY version DESC LIMIT 1
 """
 
 
-PRODUCT_WITH_LATEST_ID = """
-SELECT p.product_id, p.sku, p.name, p.category, p.stock, p.lead_time_days, p.service_level, p.reorder_level,
-       m.model_id, m.version, m.trained_at
+PRODUCT_WITH_LATEST_ID = f"""
+SELECT {catalog.stock_columns("p")}, m.model_id, m.version, m.trained_at
   FROM products p
   LEFT JOIN LATERAL (SELECT model_id, version, trained_at FROM forecast_models
                       WHERE store_id = p.store_id AND product_id = p.product_id
@@ -54,6 +54,8 @@ def chosen_holdout(model: dict) -> dict:
 async def product_with_latest_id(pool, store_id: int, sku: str) -> tuple[dict, dict | None] | None:
     """A product (by SKU) and its newest model's id and version, in one query;
     None when the store has no such product."""
+    if len(sku) > catalog.MAX_SKU:
+        return None
     row = await fetch_one(pool, PRODUCT_WITH_LATEST_ID, (store_id, sku))
     if row is None:
         return None

@@ -31,8 +31,9 @@ from typing import Any
 
 import psycopg2.errors
 
+from siprems.catalog import read as catalog
 from siprems.db import Pool, fetch_all, transaction
-from siprems.errors import Conflict, NotFound
+from siprems.errors import Conflict
 
 KINDS = ("opening", "sale", "import", "adjustment", "stocktake", "receipt", "return")
 MAX_REASON = 500
@@ -158,7 +159,7 @@ async def adjust(pool: Pool, store_id: int, user_id: int | None, change: Adjustm
         )
         product = await cur.fetchone()
         if product is None:
-            raise NotFound(f"Product with SKU {change.sku} not found", code="product_not_found")
+            raise catalog.not_found(change.sku)
         pid = product["product_id"]
         if change.counted is not None:
             delta, kind = change.counted - product["stock"], "stocktake"

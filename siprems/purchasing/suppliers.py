@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg2.errors
 
+from siprems.catalog import read as catalog
 from siprems.db import fetch_all, fetch_one, is_id, transaction
 from siprems.errors import Conflict, NotFound
 from siprems.jsonutil import DOCUMENTED
@@ -151,16 +152,12 @@ async def delete_supplier(pool, store_id: int, supplier_id: int) -> None:
         raise not_found(supplier_id)
 
 
-def _product_not_found(sku: str) -> NotFound:
-    return NotFound(f"Product with SKU {sku} not found", code="product_not_found")
-
-
 async def product_purchasing(pool, store_id: int, sku: str) -> ProductPurchasing:
     row = await fetch_one(
         pool, f"SELECT {PURCHASING} FROM products p WHERE p.store_id = %s AND p.sku = %s", (store_id, sku)
     )
     if row is None:
-        raise _product_not_found(sku)
+        raise catalog.not_found(sku)
     return ProductPurchasing(**row)
 
 
@@ -174,7 +171,7 @@ async def set_product_purchasing(pool, store_id: int, sku: str, changes: dict[st
         )
         product = await cur.fetchone()
         if product is None:
-            raise _product_not_found(sku)
+            raise catalog.not_found(sku)
         supplier_id = changes.get("supplier_id", product["preferred_supplier_id"])
         if "supplier_id" in changes and supplier_id is not None:
             if not is_id(supplier_id):
