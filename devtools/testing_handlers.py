@@ -1,9 +1,11 @@
 """Job types and a schedule for tests and benchmarks only. Loaded by workers
 and schedulers when JOB_PLUGINS=devtools.testing_handlers.
 
-`record_effect` shows idempotency: every run is logged in job_test_runs, but
-the effect (a row keyed by job id, ON CONFLICT DO NOTHING) happens once per
-job however often the job is delivered."""
+`record_effect` logs every run in job_test_runs and, when it completes, its
+effect in job_test_effects. The effect is deliberately not idempotent (a plain
+INSERT, no key): how often a job's effect is applied is what the queue made of
+it (a job run twice past its effect, e.g. two workers holding one lease, shows
+as two rows), not something the handler hides."""
 
 from __future__ import annotations
 
@@ -26,10 +28,13 @@ CREATE TABLE IF NOT EXISTS job_test_runs (
 );
 CREATE INDEX IF NOT EXISTS job_test_runs_job_idx ON job_test_runs (job_id);
 CREATE TABLE IF NOT EXISTS job_test_effects (
-    job_id      TEXT PRIMARY KEY,
+    effect_id   BIGSERIAL PRIMARY KEY,
+    job_id      TEXT NOT NULL,
     worker      TEXT NOT NULL,
+    attempt     INTEGER NOT NULL,
     created_at  TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
 );
+CREATE INDEX IF NOT EXISTS job_test_effects_job_idx ON job_test_effects (job_id);
 """
 
 
@@ -43,7 +48,7 @@ async def _log_run(ctx) -> None:
 
 @job_type("record_effect", max_retries=3, timeout=120, backoff_base=0.2, backoff_max=2)
 async def record_effect(ctx, sleep_ms: int = 0, **_):
-    """Log the run, sleep (checkpoint every 50 ms), then apply the effect once."""
+    """Log the run, sleep (checkpoint every 50 ms), then apply the effect (every time it gets here)."""
     await _log_run(ctx)
     remaining = sleep_ms / 1000
     while remaining > 0:
@@ -52,8 +57,8 @@ async def record_effect(ctx, sleep_ms: int = 0, **_):
         await ctx.check_cancelled()
     await execute(
         ctx.pool,
-        "INSERT INTO job_test_effects (job_id, worker) VALUES (%s, %s) ON CONFLICT (job_id) DO NOTHING",
-        (ctx.job_id, ctx.worker),
+        "INSERT INTO job_test_effects (job_id, worker, attempt) VALUES (%s, %s, %s)",
+        (ctx.job_id, ctx.worker, ctx.attempt),
     )
     return {"job_id": ctx.job_id, "worker": ctx.worker}
 

@@ -117,7 +117,7 @@ def runs_of(pg, job_id: str) -> list[dict]:
 
 
 def effects_of(pg, job_id: str) -> list[dict]:
-    return query(pg, "SELECT * FROM job_test_effects WHERE job_id = %s", (job_id,))
+    return query(pg, "SELECT * FROM job_test_effects WHERE job_id = %s ORDER BY effect_id", (job_id,))
 
 
 async def wait_job(queue, job_id: str, predicate: Callable[[records.Job], bool], timeout: float = 20) -> records.Job:

@@ -327,8 +327,17 @@ def test_ambiguous_product_asks_which_one(demo):
 
 
 def test_restock_figures_follow_the_documented_rule(demo):
-    # One product by hand: without a model, order up to twice the reorder level (siprems/inventory/policy.py).
-    today = demo.today()
-    r = next(r for r in demo.stock(today) if r["name"] == "Roti Coklat")
-    assert r["low"] and r["stock"] == 4 and r["reorder_level"] == 5
-    assert r["qty"] == 2 * 5 - 4
+    # One product worked by hand, asked of the app: without a model, order up to twice the
+    # reorder level (siprems/inventory/policy.py). The demo seeds Roti Coklat at stock 4,
+    # reorder level 5: order 2 * 5 - 4 = 6.
+    (row,) = demo.q(
+        "SELECT stock, reorder_level FROM products WHERE store_id = %s AND name = 'Roti Coklat'", (demo.store_id,)
+    )
+    assert (row["stock"], row["reorder_level"]) == (4, 5)
+    r = demo.client.post("/api/chat", json={"message": "How many Roti Coklat should I order?"})
+    assert r.status_code == 200, r.text
+    answer = r.json()["content"]
+    assert answer.startswith("Roti Coklat: stock 4") and "order 6 units" in answer, answer
+    items = demo.client.get("/api/predict/restock", params={"days": 14}).json()["items"]
+    (item,) = [i for i in items if i["productName"] == "Roti Coklat"]
+    assert item["recommendedRestock"] == 6 and item["basis"] == "reorder_level", item
