@@ -41,3 +41,14 @@ def test_settings(user, shapes):
     shapes.check(user.put("/api/settings/save-all", json={"storeName": "Shape Shop 2"}))
     body = shapes.check(user.get("/api/settings/store"))  # the cached entry, with the caller's user_id
     assert body["store"]["user_id"] == user.user_id and body["opening_hours"]["Sunday"]["closed"] is True
+
+
+def test_tasks(user, db, shapes):
+    add_product(db, store_of(db, user), "SH-T")
+    shapes.check(user.post("/api/tasks/training/product/SH-T"), 202)
+    task_id = shapes.check(user.post("/api/tasks/training/all"), 202)["task_id"]
+    shapes.check(user.get(f"/api/tasks/{task_id}"), 202)  # no worker here: it stays PENDING
+    assert shapes.check(user.get("/api/tasks/active"))["active_tasks"]
+    assert shapes.check(user.get("/api/tasks/scheduled"))["periodic"]
+    shapes.check(user.post(f"/api/tasks/{task_id}/cancel"))
+    assert shapes.check(user.get(f"/api/tasks/{task_id}"))["status"] == "REVOKED"

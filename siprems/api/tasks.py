@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -24,7 +26,7 @@ from siprems.catalog.products import get_product
 from siprems.db import fetch_one
 from siprems.errors import BadRequest, Conflict, NotFound
 from siprems.jobs import producer, records
-from siprems.jobs.records import JobState
+from siprems.jobs.records import JobState, TaskBody
 from siprems.jobs.registry import SCHEDULES
 
 bp = Blueprint("tasks", url_prefix="/api/tasks")
@@ -32,83 +34,67 @@ bp = Blueprint("tasks", url_prefix="/api/tasks")
 _TASK_ID = re.compile(r"^[A-Za-z0-9:._-]{1,200}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
-TASK = {
-    "type": "object",
-    "properties": {
-        "task_id": {"type": "string"},
-        "task_name": {"type": "string"},
-        "status": {"type": "string", "enum": [s.value for s in JobState]},
-        "created_at": {"type": ["string", "null"]},
-        "started_at": {"type": ["string", "null"]},
-        "finished_at": {"type": ["string", "null"]},
-        "eta": {"type": ["string", "null"]},
-        "message": {"type": "string"},
-        "progress": {"type": "integer"},
-        "attempts": {"type": "integer"},
-        "args": {"type": "object"},
-        "result": {},
-        "error": {"type": "string"},
-        "children": {
-            "type": "object",
-            "properties": {k: {"type": "integer"} for k in ("total", "succeeded", "failed", "revoked")},
-        },
-    },
-}
-SUBMITTED = {
-    "type": "object",
-    "properties": {
-        "task_id": {"type": "string"},
-        "status": {"type": "string", "enum": ["submitted"]},
-        "message": {"type": "string"},
-        "task_name": {"type": "string"},
-        "product_sku": {"type": "string"},
-    },
-}
+
+@dataclass(slots=True)
+class Submitted:
+    task_id: str
+    status: Literal["submitted"]
+    task_name: str
+    message: str
 
 
-def _task_rows(**extra: dict) -> dict:
-    """The schema of a list of task rows: id, name, worker and status, plus `extra` fields."""
-    fields = {"task_id": {"type": "string"}, "task_name": {"type": "string"}, "worker": {"type": ["string", "null"]}}
-    return {
-        "type": "array",
-        "items": {"type": "object", "properties": {**fields, **extra, "status": {"type": "string"}}},
-    }
+@dataclass(slots=True)
+class ProductSubmitted(Submitted):
+    product_sku: str
 
 
-ACTIVE = {
-    "type": "object",
-    "properties": {
-        "active_tasks": _task_rows(args={"type": "object"}, kwargs={"type": "object"}, progress={"type": "integer"})
-    },
-}
-SCHEDULED = {
-    "type": "object",
-    "properties": {
-        "scheduled_tasks": _task_rows(eta={"type": "string"}),
-        "periodic": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "name": {"type": "string"},
-                    "task_name": {"type": "string"},
-                    "cron": {"type": "string"},
-                    "timezone": {"type": "string"},
-                    "next_run": {"type": "string"},
-                },
-            },
-        },
-    },
-}
-CANCELLED = {
-    "type": "object",
-    "properties": {
-        "task_id": {"type": "string"},
-        "status": {"type": "string", "enum": ["cancelled"]},
-        "state": {"type": "string"},
-        "message": {"type": "string"},
-    },
-}
+@dataclass(slots=True)
+class ActiveTask:
+    task_id: str
+    task_name: str
+    worker: str | None
+    args: dict[str, Any]
+    kwargs: dict[str, Any]
+    status: JobState
+    progress: int
+    created_at: str | None
+
+
+@dataclass(slots=True)
+class Active:
+    active_tasks: list[ActiveTask]
+
+
+@dataclass(slots=True)
+class ScheduledTask:
+    task_id: str
+    task_name: str
+    worker: None
+    eta: str | None
+    status: JobState
+
+
+@dataclass(slots=True)
+class Periodic:
+    name: str
+    task_name: str
+    cron: str
+    timezone: str
+    next_run: str
+
+
+@dataclass(slots=True)
+class Scheduled:
+    scheduled_tasks: list[ScheduledTask]
+    periodic: list[Periodic]
+
+
+@dataclass(slots=True)
+class Cancelled:
+    task_id: str
+    status: Literal["cancelled"]
+    state: str
+    message: str
 
 
 async def _own_job(request: Request, task_id: str) -> records.Job:
@@ -142,36 +128,27 @@ async def _submit(request: Request, job_type: str, args: dict, scope: str) -> pr
 @bp.get("/active")
 @openapi.summary("The store's tasks that are running or waiting to run now")
 @openapi.secured("bearerAuth")
-@docs.response(200, ACTIVE)
+@docs.response(200, Active)
 @docs.errors(401)
 @authenticated
 async def active(request: Request):
     now_us = time.time() * 1_000_000
     jobs = await records.store_unfinished(request.app.ctx.queue, request.ctx.store_id)
     return json(
-        {
-            "active_tasks": [
-                {
-                    "task_id": j.id,
-                    "task_name": j.type,
-                    "worker": j.worker or None,
-                    "args": j.args,
-                    "kwargs": {},
-                    "status": j.state.value,
-                    "progress": j.progress,
-                    "created_at": records.iso(j.created_at),
-                }
+        Active(
+            [
+                ActiveTask(j.id, j.type, j.worker or None, j.args, {}, j.state, j.progress, records.iso(j.created_at))
                 for j in jobs
                 if not (j.due_at and j.due_at > now_us and j.state != JobState.STARTED)
             ]
-        }
+        )
     )
 
 
 @bp.get("/scheduled")
 @openapi.summary("The store's tasks waiting for a due time (retries, deferred jobs) and the periodic schedules")
 @openapi.secured("bearerAuth")
-@docs.response(200, SCHEDULED)
+@docs.response(200, Scheduled)
 @docs.errors(401)
 @authenticated
 async def scheduled(request: Request):
@@ -191,36 +168,16 @@ async def scheduled(request: Request):
             next_run = None
         if next_run is None:
             continue
-        periodic.append(
-            {
-                "name": s.name,
-                "task_name": s.job_type,
-                "cron": s.cron,
-                "timezone": tz,
-                "next_run": next_run.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-            }
-        )
-    return json(
-        {
-            "scheduled_tasks": [
-                {
-                    "task_id": j.id,
-                    "task_name": j.type,
-                    "worker": None,
-                    "eta": records.iso(j.due_at),
-                    "status": j.state.value,
-                }
-                for j in waiting
-            ],
-            "periodic": periodic,
-        }
-    )
+        utc = next_run.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        periodic.append(Periodic(s.name, s.job_type, s.cron, tz, utc))
+    waiting_tasks = [ScheduledTask(j.id, j.type, None, records.iso(j.due_at), j.state) for j in waiting]
+    return json(Scheduled(waiting_tasks, periodic))
 
 
 @bp.post("/training/product/<sku:str>")
 @openapi.summary("Train the forecast model of one product in the background")
 @openapi.secured("bearerAuth")
-@docs.response(202, SUBMITTED)
+@docs.response(202, ProductSubmitted)
 @docs.errors(400, 401, 404, 409)
 @authenticated
 async def train_product(request: Request, sku: str):
@@ -234,41 +191,26 @@ async def train_product(request: Request, sku: str):
         scope=f"train_product:{product['product_id']}",
     )
     return json(
-        {
-            "task_id": done.job_id,
-            "status": "submitted",
-            "task_name": "train_product",
-            "message": f"Training started for {sku}",
-            "product_sku": sku,
-        },
-        status=202,
+        ProductSubmitted(done.job_id, "submitted", "train_product", f"Training started for {sku}", sku), status=202
     )
 
 
 @bp.post("/training/all")
 @openapi.summary("Train every product of the store: one parent task, one child task per product")
 @openapi.secured("bearerAuth")
-@docs.response(202, SUBMITTED)
+@docs.response(202, Submitted)
 @docs.errors(400, 401)
 @authenticated
 async def train_all(request: Request):
     done = await _submit(request, "train_all", {}, scope="train_all")
-    return json(
-        {
-            "task_id": done.job_id,
-            "status": "submitted",
-            "task_name": "train_all",
-            "message": "Training started for all products",
-        },
-        status=202,
-    )
+    return json(Submitted(done.job_id, "submitted", "train_all", "Training started for all products"), status=202)
 
 
 @bp.get("/<task_id:str>")
 @openapi.summary("A task's state: 202 while PENDING, STARTED or RETRY; 200 once finished")
 @openapi.secured("bearerAuth")
-@docs.response(200, TASK)
-@docs.response(202, TASK)
+@docs.response(200, TaskBody)
+@docs.response(202, TaskBody)
 @docs.errors(401, 404)
 @authenticated
 async def get_task(request: Request, task_id: str):
@@ -279,7 +221,7 @@ async def get_task(request: Request, task_id: str):
 @bp.post("/<task_id:str>/cancel")
 @openapi.summary("Cancel a task: one not started never runs; a running one stops at its next checkpoint")
 @openapi.secured("bearerAuth")
-@docs.response(200, CANCELLED)
+@docs.response(200, Cancelled)
 @docs.errors(401, 404, 409)
 @authenticated
 async def cancel(request: Request, task_id: str):
@@ -297,4 +239,4 @@ async def cancel(request: Request, task_id: str):
         if result.outcome == "REVOKED"
         else "Cancellation requested: the task stops at its next checkpoint"
     )
-    return json({"task_id": task_id, "status": "cancelled", "state": result.state, "message": message})
+    return json(Cancelled(task_id, "cancelled", result.state, message))

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, NotRequired
 
 import orjson
+from typing_extensions import TypedDict  # pydantic documents only this TypedDict on Python 3.11
 
 from siprems import keys
 from siprems.redis_client import Redis
@@ -86,7 +87,7 @@ class Job:
     worker: str = ""
     parent_id: str = ""
     cancel_requested: bool = False
-    children: dict[str, Any] | None = None
+    children: Children | None = None
     last_delay_ms: int | None = None
 
     @property
@@ -96,7 +97,7 @@ class Job:
     @classmethod
     def from_hash(cls, raw: dict[Any, Any]) -> Job:
         h = {text(k): text(v) for k, v in raw.items()}
-        children = None
+        children: Children | None = None
         if h.get("sealed") or h.get("children_total"):
             children = {
                 "total": _int(h.get("children_total", "")) or 0,
@@ -131,12 +132,12 @@ class Job:
             last_delay_ms=_int(h.get("last_delay_ms", "")),
         )
 
-    def to_api(self) -> dict[str, Any]:
+    def to_api(self) -> TaskBody:
         """The task shape of the API contract (section 2.2) plus our extra fields."""
-        body: dict[str, Any] = {
+        body: TaskBody = {
             "task_id": self.id,
             "task_name": self.type,
-            "status": self.state.value,
+            "status": self.state,
             "created_at": iso(self.created_at),
             "started_at": iso(self.started_at),
             "finished_at": iso(self.finished_at),
@@ -155,6 +156,33 @@ class Job:
         if self.error:
             body["error"] = self.error
         return body
+
+
+class Children(TypedDict):
+    total: int
+    succeeded: int
+    failed: int
+    revoked: int
+
+
+class TaskBody(TypedDict):
+    """A background task; the optional keys are left out, not null."""
+
+    task_id: str
+    task_name: str
+    status: JobState
+    created_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    eta: str | None
+    message: str
+    progress: int
+    attempts: int
+    args: dict[str, Any]
+    children: NotRequired[Children]
+    parent_id: NotRequired[str]
+    result: NotRequired[Any]
+    error: NotRequired[str]
 
 
 def _default_message(state: JobState) -> str:
