@@ -4,6 +4,8 @@ routes with every body checked closed (see support_shapes.py)."""
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
@@ -52,3 +54,19 @@ def test_tasks(user, db, shapes):
     assert shapes.check(user.get("/api/tasks/scheduled"))["periodic"]
     shapes.check(user.post(f"/api/tasks/{task_id}/cancel"))
     assert shapes.check(user.get(f"/api/tasks/{task_id}"))["status"] == "REVOKED"
+
+
+def test_auth(base_url, shapes):
+    email, password = f"shape-{uuid.uuid4().hex[:10]}@example.com", "Quiet-Harbor-42"
+    with httpx.Client(base_url=base_url, timeout=30) as c:
+        body = {"email": email, "password": password, "full_name": "Shape Owner"}
+        assert shapes.check(c.post("/api/auth/register", json=body), 201)["user"]["role"] == "owner"
+        login = shapes.check(c.post("/api/auth/login", json={"email": email, "password": password}))
+        pair = shapes.check(c.post("/api/auth/refresh", json={"refresh_token": login["refresh_token"]}))
+        c.headers["Authorization"] = f"Bearer {pair['access_token']}"
+        shapes.check(c.get("/api/auth/profile"))
+        change = {"old_password": password, "new_password": "Other-Harbor-43"}
+        pair = shapes.check(c.post("/api/auth/change-password", json=change))
+        c.headers["Authorization"] = f"Bearer {pair['access_token']}"
+        shapes.check(c.post("/api/auth/logout", json={"refresh_token": pair["refresh_token"]}))
+        shapes.check(c.post("/api/auth/login", json={"email": email, "password": password}), 401)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict, dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sanic import Blueprint, Request
@@ -13,6 +14,7 @@ from siprems.api import docs
 from siprems.api.guard import authenticated
 from siprems.api.validation import validate
 from siprems.auth import accounts
+from siprems.auth.accounts import LoggedIn, NewUser, Profile, Tokens
 from siprems.errors import NotFound
 
 bp = Blueprint("auth", url_prefix="/api/auth")
@@ -63,63 +65,32 @@ class LogoutBody(_Strict):
     refresh_token: str | None = Field(default=None, max_length=4096)
 
 
-TOKENS = {
-    "type": "object",
-    "properties": {
-        "access_token": {"type": "string"},
-        "refresh_token": {"type": "string"},
-        "token_type": {"type": "string"},
-        "expires_in": {"type": "integer"},
-    },
-}
-LOGIN = {
-    "type": "object",
-    "properties": {
-        "user_id": {"type": "integer"},
-        "email": {"type": "string"},
-        "full_name": {"type": "string"},
-        "store_id": {"type": "integer"},
-        "role": {"type": "string", "enum": ["owner", "manager", "cashier"]},
-        **TOKENS["properties"],
-    },
-}
-USER = {
-    "type": "object",
-    "properties": {
-        "user_id": {"type": "integer"},
-        "email": {"type": "string"},
-        "full_name": {"type": "string"},
-        "created_at": {"type": "string"},
-        "is_active": {"type": "boolean"},
-        "store_id": {"type": "integer"},
-        "store_name": {"type": "string"},
-        "role": {"type": "string", "enum": ["owner", "manager", "cashier"]},
-    },
-}
-MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}}
+@dataclass(slots=True)
+class Registered:
+    message: str
+    user: NewUser
+
+
+@dataclass(slots=True)
+class PasswordChanged(Tokens):
+    message: str
 
 
 @bp.post("/register")
 @openapi.summary("Register a user: the owner of a new store, or with `invitation_token` a member of that store")
 @docs.body(RegisterBody)
-@docs.response(201, {"type": "object", "properties": {"message": {"type": "string"}, "user": USER}})
+@docs.response(201, Registered)
 @docs.errors(400, 403, 404, 409, 410)
 @validate(json=RegisterBody)
 async def register(request: Request, body: RegisterBody):
     user = await accounts.register(request.app.ctx.db, body.email, body.password, body.full_name, body.invitation_token)
-    return json(
-        {
-            "message": "Registration successful",
-            "user": {k: user[k] for k in ("user_id", "email", "full_name", "store_id", "role")},
-        },
-        status=201,
-    )
+    return json(Registered("Registration successful", user), status=201)
 
 
 @bp.post("/login")
 @openapi.summary("Log in: access and refresh tokens at the top level")
 @docs.body(LoginBody)
-@docs.response(200, LOGIN)
+@docs.response(200, LoggedIn)
 @docs.errors(400, 401, 429)
 @validate(json=LoginBody)
 async def login(request: Request, body: LoginBody):
@@ -130,7 +101,7 @@ async def login(request: Request, body: LoginBody):
 @bp.post("/refresh")
 @openapi.summary("Rotate the refresh token; a reused one revokes its family")
 @docs.body(RefreshBody)
-@docs.response(200, TOKENS)
+@docs.response(200, Tokens)
 @docs.errors(400, 401)
 @validate(json=RefreshBody)
 async def refresh(request: Request, body: RefreshBody):
@@ -141,7 +112,7 @@ async def refresh(request: Request, body: RefreshBody):
 @bp.get("/profile")
 @openapi.summary("The caller's profile")
 @openapi.secured("bearerAuth")
-@docs.response(200, USER)
+@docs.response(200, Profile)
 @docs.errors(401, 404)
 @authenticated
 async def profile(request: Request):
@@ -155,7 +126,7 @@ async def profile(request: Request):
 @openapi.summary("Change the password; other sessions are revoked, the caller gets new tokens")
 @openapi.secured("bearerAuth")
 @docs.body(ChangePasswordBody)
-@docs.response(200, {"type": "object", "properties": {"message": {"type": "string"}, **TOKENS["properties"]}})
+@docs.response(200, PasswordChanged)
 @docs.errors(400, 401)
 @authenticated
 @validate(json=ChangePasswordBody)
@@ -164,13 +135,13 @@ async def change_password(request: Request, body: ChangePasswordBody):
     pair = await accounts.change_password(
         ctx.db, ctx.queue, ctx.settings, request.ctx.identity, body.old_password, body.new_password
     )
-    return json({"message": "Password changed successfully", **pair})
+    return json(PasswordChanged(**asdict(pair), message="Password changed successfully"))
 
 
 @bp.post("/logout")
 @openapi.summary("Log out: revokes this session's tokens (and the given refresh token's session)")
 @openapi.secured("bearerAuth")
-@docs.response(200, MESSAGE)
+@docs.response(200, docs.Message)
 @docs.errors(401)
 @authenticated
 async def logout(request: Request):
@@ -180,4 +151,4 @@ async def logout(request: Request):
         token = body["refresh_token"]
     ctx = request.app.ctx
     await accounts.logout(ctx.db, ctx.queue, ctx.settings, request.ctx.identity, token)
-    return json({"message": "Logout successful"})
+    return json(docs.Message("Logout successful"))

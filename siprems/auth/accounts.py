@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg2.errors
@@ -17,11 +18,60 @@ from siprems.auth.tokens import Identity
 from siprems.db import fetch_one, transaction
 from siprems.errors import ApiError, BadRequest, Forbidden, Unauthorized
 from siprems.team import invitations, members
+from siprems.team.roles import Role
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-async def register(pool, email: str, password: str, full_name: str, invitation_token: str | None = None) -> dict:
+@dataclass(slots=True)
+class Tokens:
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_in: int  # seconds the access token lives
+
+
+@dataclass(slots=True)
+class LoggedIn(Tokens):
+    """The tokens and the user at the top level (the frontend reads them there)."""
+
+    user_id: int
+    email: str
+    full_name: str
+    store_id: int
+    role: Role
+
+
+@dataclass(slots=True)
+class Joined(Tokens):
+    """Tokens for the store just joined, now the caller's active one."""
+
+    store_id: int
+    role: Role
+
+
+@dataclass(slots=True)
+class NewUser:
+    user_id: int
+    email: str
+    full_name: str
+    store_id: int
+    role: Role
+
+
+@dataclass(slots=True)
+class Profile:
+    user_id: int
+    email: str
+    full_name: str
+    created_at: datetime
+    is_active: bool
+    store_id: int
+    store_name: str
+    role: Role
+
+
+async def register(pool, email: str, password: str, full_name: str, invitation_token: str | None = None) -> NewUser:
     """A new user: with an invitation token they join its store with its role,
     else they own a new store of their own."""
     problem = await asyncio.to_thread(passwords.password_problem, password)
@@ -38,7 +88,7 @@ async def register(pool, email: str, password: str, full_name: str, invitation_t
                 store_id = invite["store_id"]
             await cur.execute(
                 """INSERT INTO users (store_id, email, full_name, password_hash)
-                   VALUES (%s, %s, %s, %s) RETURNING user_id, email, full_name, created_at""",
+                   VALUES (%s, %s, %s, %s) RETURNING user_id, email, full_name""",
                 (store_id, email, full_name, password_hash),
             )
             user = dict(await cur.fetchone())
@@ -52,10 +102,10 @@ async def register(pool, email: str, password: str, full_name: str, invitation_t
                 await invitations.join(cur, invite, user["user_id"], email)
     except psycopg2.errors.UniqueViolation as exc:
         raise BadRequest("Email already in use", code="email_taken") from exc
-    return {**user, "store_id": store_id, "role": invite["role"] if invite else "owner"}
+    return NewUser(**user, store_id=store_id, role=invite["role"] if invite else "owner")
 
 
-async def accept_invitation(pool, settings, identity: Identity, token: str) -> dict:
+async def accept_invitation(pool, settings, identity: Identity, token: str) -> Joined:
     """A logged-in user joins the invitation's store, which becomes their
     active one; returns tokens for it (their earlier tokens keep naming the
     store they were issued for, where they are still a member)."""
@@ -64,10 +114,10 @@ async def accept_invitation(pool, settings, identity: Identity, token: str) -> d
         await invitations.join(cur, invite, identity.user_id, identity.email)
         joined = Identity(identity.user_id, invite["store_id"], identity.email, role=invite["role"])
         pair = await _issue_pair(cur, joined, settings, identity.version)
-    return {"store_id": invite["store_id"], "role": invite["role"], **pair}
+    return Joined(**dataclasses.asdict(pair), store_id=invite["store_id"], role=invite["role"])
 
 
-async def _issue_pair(cur, identity: Identity, settings, version: int, family: str | None = None) -> dict:
+async def _issue_pair(cur, identity: Identity, settings, version: int, family: str | None = None) -> Tokens:
     """A refresh token (new family unless given) and an access token of that session
     carrying the user's current token `version`."""
     refresh, claims = tokens.new_refresh(identity, settings.jwt_secret, settings.jwt_refresh_days, family)
@@ -77,15 +127,10 @@ async def _issue_pair(cur, identity: Identity, settings, version: int, family: s
         "INSERT INTO refresh_tokens (jti, family_id, user_id, expires_at) VALUES (%s, %s, %s, to_timestamp(%s))",
         (claims.jti, claims.family, identity.user_id, claims.expires_at),
     )
-    return {
-        "access_token": access,
-        "refresh_token": refresh,
-        "token_type": "Bearer",
-        "expires_in": settings.jwt_access_minutes * 60,
-    }
+    return Tokens(access, refresh, "Bearer", settings.jwt_access_minutes * 60)
 
 
-async def login(pool, redis, queue, settings, email: str, password: str) -> dict:
+async def login(pool, redis, queue, settings, email: str, password: str) -> LoggedIn:
     """`redis`: the cache Redis, where failed logins per account are counted."""
     await throttle.check(redis, email)
     user = await fetch_one(
@@ -112,14 +157,14 @@ async def login(pool, redis, queue, settings, email: str, password: str) -> dict
             store_id, role = await _other_store(cur, user["user_id"])
         identity = Identity(user["user_id"], store_id, user["email"], role=role)
         pair = await _issue_pair(cur, identity, settings, version)
-    return {
-        "user_id": user["user_id"],
-        "email": user["email"],
-        "full_name": user["full_name"],
-        "store_id": store_id,
-        "role": role,
-        **pair,
-    }
+    return LoggedIn(
+        **dataclasses.asdict(pair),
+        user_id=user["user_id"],
+        email=user["email"],
+        full_name=user["full_name"],
+        store_id=store_id,
+        role=role,
+    )
 
 
 async def _other_store(cur, user_id: int) -> tuple[int, str]:
@@ -139,7 +184,7 @@ async def _other_store(cur, user_id: int) -> tuple[int, str]:
     return row["store_id"], row["role"]
 
 
-async def refresh(pool, queue, settings, refresh_token: str) -> dict:
+async def refresh(pool, queue, settings, refresh_token: str) -> Tokens:
     claims = tokens.decode_refresh(refresh_token, settings.jwt_secret)
     version = await revocation.current_version(queue, claims.identity.user_id)
     reused = False
@@ -193,8 +238,8 @@ async def logout(pool, queue, settings, identity: Identity, refresh_token: str |
         await revoke_family(pool, family)
 
 
-async def profile(pool, identity: Identity) -> dict | None:
-    return await fetch_one(
+async def profile(pool, identity: Identity) -> Profile | None:
+    row = await fetch_one(
         pool,
         """SELECT u.user_id, u.email, u.full_name, u.created_at, u.is_active, m.store_id, s.name AS store_name,
                   m.role
@@ -202,9 +247,10 @@ async def profile(pool, identity: Identity) -> dict | None:
             WHERE m.user_id = %s AND m.store_id = %s""",
         (identity.user_id, identity.store_id),
     )
+    return Profile(**row) if row else None
 
 
-async def change_password(pool, queue, settings, identity: Identity, old_password: str, new_password: str) -> dict:
+async def change_password(pool, queue, settings, identity: Identity, old_password: str, new_password: str) -> Tokens:
     """Returns a fresh token pair for the caller; every earlier token (the caller's
     included) is revoked."""
     user = await fetch_one(pool, "SELECT password_hash FROM users WHERE user_id = %s", (identity.user_id,))
