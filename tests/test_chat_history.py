@@ -93,6 +93,6 @@ async def test_session_index_drops_expired_and_evicted_sessions(redis_clients):
     await r.zadd(keys.chat_sessions(user_id), {expired: int(time.time() * 1000) - 200_000})
     await r.delete(keys.chat_history(user_id, evicted))  # as if evicted under memory pressure
     listed = await h.sessions(user_id)
-    assert [s["session_id"] for s in listed] == [live]
-    assert listed[0]["message_count"] == 2 and listed[0]["title"] == "q0"
+    assert [s.session_id for s in listed] == [live]
+    assert listed[0].message_count == 2 and listed[0].title == "q0"
     assert await r.zcard(keys.chat_sessions(user_id)) == 1

@@ -70,3 +70,11 @@ def test_auth(base_url, shapes):
         c.headers["Authorization"] = f"Bearer {pair['access_token']}"
         shapes.check(c.post("/api/auth/logout", json={"refresh_token": pair["refresh_token"]}))
         shapes.check(c.post("/api/auth/login", json={"email": email, "password": password}), 401)
+
+
+def test_chat(user, client, shapes):
+    sid = shapes.check(user.post("/api/chat", json={"message": "How many products are low on stock?"}))["session_id"]
+    assert shapes.check(user.get("/api/chat/sessions"))["sessions"][0]["session_id"] == sid
+    assert shapes.check(user.get(f"/api/chat/history/{sid}"))["history"][0]["role"] == "user"
+    shapes.check(user.delete(f"/api/chat/{sid}"))
+    shapes.check(client.post("/chat", json={"message": "What can you do?"}))

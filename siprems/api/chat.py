@@ -10,6 +10,8 @@ is the full JSON reply.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sanic import Blueprint, Request
@@ -20,6 +22,7 @@ from siprems import jsonutil
 from siprems.api import docs
 from siprems.api.guard import authenticated, identify
 from siprems.api.validation import validate
+from siprems.chat.history import HistoryEntry, Session
 from siprems.chat.service import ChatService, Reply, provider_from_settings
 from siprems.errors import NotFound, Unauthorized, ValidationFailed
 
@@ -58,52 +61,34 @@ class LegacyChatBody(ChatBody):
     model_config = ConfigDict(extra="ignore")
 
 
-REPLY = {
-    "type": "object",
-    "required": ["role", "content", "session_id", "timestamp"],
-    "properties": {
-        "role": {"type": "string", "enum": ["assistant"]},
-        "content": {"type": "string"},
-        "session_id": {"type": "string"},
-        "timestamp": {"type": "string", "format": "date-time"},
-    },
-}
-HISTORY = {
-    "type": "object",
-    "properties": {
-        "session_id": {"type": "string"},
-        "user_id": {"type": "integer"},
-        "history": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "role": {"type": "string", "enum": ["user", "model"]},
-                    "parts": {"type": "array", "items": {"type": "string"}},
-                    "timestamp": {"type": "string", "format": "date-time"},
-                },
-            },
-        },
-    },
-}
-SESSIONS = {
-    "type": "object",
-    "properties": {
-        "sessions": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "session_id": {"type": "string"},
-                    "last_activity": {"type": "string", "format": "date-time"},
-                    "message_count": {"type": "integer"},
-                    "title": {"type": "string"},
-                },
-            },
-        }
-    },
-}
-CLEARED = {"type": "object", "properties": {"success": {"type": "boolean"}, "message": {"type": "string"}}}
+@dataclass(slots=True)
+class ReplyBody:
+    role: Literal["assistant"]
+    content: str
+    session_id: str
+    timestamp: str  # ISO 8601, UTC
+
+    @classmethod
+    def of(cls, reply: Reply) -> ReplyBody:
+        return cls("assistant", reply.content, reply.session_id, reply.timestamp)
+
+
+@dataclass(slots=True)
+class Sessions:
+    sessions: list[Session]
+
+
+@dataclass(slots=True)
+class History:
+    session_id: str
+    user_id: int
+    history: list[HistoryEntry]
+
+
+@dataclass(slots=True)
+class Cleared:
+    success: bool
+    message: str
 
 
 @bp.before_server_start
@@ -143,14 +128,14 @@ def _chunks(text: str, size: int = 48) -> list[str]:
 async def _reply(request: Request, reply: Reply, authed: bool):
     headers = {"X-Chat-History": "unavailable"} if authed and not reply.history_saved else {}
     if "text/event-stream" not in request.headers.get("accept", ""):
-        return json(reply.body(), headers=headers)
+        return json(ReplyBody.of(reply), headers=headers)
     response = await request.respond(
         content_type="text/event-stream; charset=utf-8",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
     )
     for chunk in _chunks(reply.content):
         await response.send(f"data: {jsonutil.dumps_str({'content': chunk})}\n\n")
-    await response.send(f"event: done\ndata: {jsonutil.dumps_str(reply.body())}\n\n")
+    await response.send(f"event: done\ndata: {jsonutil.dumps_str(ReplyBody.of(reply))}\n\n")
     await response.eof()
     return None
 
@@ -159,7 +144,7 @@ async def _reply(request: Request, reply: Reply, authed: bool):
 @openapi.summary("Ask the inventory assistant (JSON, or SSE with Accept: text/event-stream)")
 @openapi.secured("bearerAuth")
 @docs.body(ChatBody)
-@docs.response(200, REPLY)
+@docs.response(200, ReplyBody)
 @docs.errors(400, 401, 404, 502, 503, 504)
 @authenticated
 @validate(json=ChatBody)
@@ -171,40 +156,40 @@ async def chat(request: Request, body: ChatBody):
 @bp.get("/api/chat/sessions")
 @openapi.summary("The caller's chat sessions, most recent activity first")
 @openapi.secured("bearerAuth")
-@docs.response(200, SESSIONS)
+@docs.response(200, Sessions)
 @docs.errors(401, 503)
 @authenticated
 async def sessions(request: Request):
-    return json({"sessions": await _service(request).sessions(request.ctx.identity)})
+    return json(Sessions(await _service(request).sessions(request.ctx.identity)))
 
 
 @bp.get("/api/chat/history/<session_id:str>")
 @openapi.summary("The messages of one of the caller's sessions")
 @openapi.secured("bearerAuth")
-@docs.response(200, HISTORY)
+@docs.response(200, History)
 @docs.errors(400, 401, 404, 503)
 @authenticated
 async def history(request: Request, session_id: str):
     session_id = _path_session(session_id)
     messages = await _service(request).messages(request.ctx.identity, session_id)
-    return json({"session_id": session_id, "user_id": request.ctx.identity.user_id, "history": messages})
+    return json(History(session_id, request.ctx.identity.user_id, messages))
 
 
 @bp.delete("/api/chat/<session_id:str>")
 @openapi.summary("Delete one of the caller's sessions")
 @openapi.secured("bearerAuth")
-@docs.response(200, CLEARED)
+@docs.response(200, Cleared)
 @docs.errors(400, 401, 404, 503)
 @authenticated
 async def clear(request: Request, session_id: str):
     await _service(request).delete(request.ctx.identity, _path_session(session_id))
-    return json({"success": True, "message": "Chat session cleared"})
+    return json(Cleared(True, "Chat session cleared"))
 
 
 @bp.post("/chat")
 @openapi.summary("Legacy chat for the current frontend: no token = general help only")
 @docs.body(LegacyChatBody)
-@docs.response(200, REPLY)
+@docs.response(200, ReplyBody)
 @docs.errors(400, 404, 502, 503, 504)
 async def legacy_chat(request: Request):
     if not request.app.ctx.settings.legacy_chat_enabled:

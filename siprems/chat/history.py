@@ -16,11 +16,29 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from siprems import jsonutil, keys
 
 # Sessions listed by /api/chat/sessions (most recent first).
 MAX_LISTED_SESSIONS = 100
+
+
+@dataclass(slots=True)
+class HistoryEntry:
+    """A message as the contract lists it (Gemini's shape)."""
+
+    role: Literal["user", "model"]
+    parts: list[str]
+    timestamp: str  # ISO 8601, UTC
+
+
+@dataclass(slots=True)
+class Session:
+    session_id: str
+    last_activity: str  # ISO 8601, UTC
+    message_count: int
+    title: str  # the first question, cut at 80 characters
 
 
 @dataclass(frozen=True)
@@ -37,9 +55,8 @@ class Message:
         data = jsonutil.loads(raw)
         return cls(data["role"], data["text"], data["timestamp"])
 
-    def public(self) -> dict:
-        """The contract's shape: `{role, parts: [text], timestamp}`."""
-        return {"role": self.role, "parts": [self.text], "timestamp": self.timestamp}
+    def public(self) -> HistoryEntry:
+        return HistoryEntry(self.role, [self.text], self.timestamp)  # type: ignore[arg-type]
 
 
 def now_iso() -> str:
@@ -85,7 +102,7 @@ class ChatHistory:
             deleted, unindexed = await pipe.execute()
         return bool(deleted or unindexed)
 
-    async def sessions(self, user_id: int) -> list[dict]:
+    async def sessions(self, user_id: int) -> list[Session]:
         """The user's live sessions, most recent first, with message counts and
         the first question as a title. Sessions whose history expired or was
         evicted are dropped from the index."""
@@ -100,7 +117,8 @@ class ChatHistory:
                 pipe.llen(key)
                 pipe.lindex(key, 0)
             replies = await pipe.execute()
-        result, stale = [], []
+        result: list[Session] = []
+        stale = []
         for i, (session_id, score) in enumerate(entries):
             count, first = replies[2 * i], replies[2 * i + 1]
             sid = session_id.decode()
@@ -108,16 +126,8 @@ class ChatHistory:
                 stale.append(sid)
                 continue
             title = Message.from_json(first).text if first else ""
-            result.append(
-                {
-                    "session_id": sid,
-                    "last_activity": datetime.fromtimestamp(score / 1000, UTC)
-                    .isoformat(timespec="milliseconds")
-                    .replace("+00:00", "Z"),
-                    "message_count": int(count),
-                    "title": title[:80],
-                }
-            )
+            last = datetime.fromtimestamp(score / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            result.append(Session(sid, last, int(count), title[:80]))
         if stale:
             await self.redis.zrem(index, *stale)
         return result

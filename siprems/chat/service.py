@@ -20,7 +20,7 @@ import redis.exceptions
 from siprems.auth.tokens import Identity
 from siprems.chat import assistant, facts, general, grounding
 from siprems.chat.gemini import GeminiProvider, Turn
-from siprems.chat.history import ChatHistory, Message, now_iso
+from siprems.chat.history import ChatHistory, HistoryEntry, Message, Session, now_iso
 from siprems.errors import NotFound
 
 log = logging.getLogger("siprems.chat")
@@ -37,14 +37,6 @@ class Reply:
     session_id: str
     timestamp: str
     history_saved: bool
-
-    def body(self) -> dict:
-        return {
-            "role": "assistant",
-            "content": self.content,
-            "session_id": self.session_id,
-            "timestamp": self.timestamp,
-        }
 
 
 def provider_from_settings(settings) -> GeminiProvider | None:
@@ -104,7 +96,7 @@ class ChatService:
         turns = _prompt_history(past) + [Turn("user", message)]
         return await self.provider.generate(grounding.system_prompt(store, data), turns)
 
-    async def messages(self, identity: Identity, session_id: str) -> list[dict]:
+    async def messages(self, identity: Identity, session_id: str) -> list[HistoryEntry]:
         if not await self.history.exists(identity.user_id, session_id):
             raise _session_not_found()
         return [m.public() for m in await self.history.messages(identity.user_id, session_id)]
@@ -113,7 +105,7 @@ class ChatService:
         if not await self.history.delete(identity.user_id, session_id):
             raise _session_not_found()
 
-    async def sessions(self, identity: Identity) -> list[dict]:
+    async def sessions(self, identity: Identity) -> list[Session]:
         return await self.history.sessions(identity.user_id)
 
 
