@@ -39,7 +39,8 @@ HISTORY = "history"  # past days' sales (what forecasts chart): transaction impo
 EVENTS = "events"  # store events (holidays come from the store's country: SETTINGS)
 SETTINGS = "settings"  # store fields, locale, opening hours
 MODELS = "models"  # forecast models: a model save
-FAMILIES = (CATALOG, SALES, HISTORY, EVENTS, SETTINGS, MODELS)
+WEBHOOKS = "webhooks"  # which events the store's endpoints want: webhook writes
+FAMILIES = (CATALOG, SALES, HISTORY, EVENTS, SETTINGS, MODELS, WEBHOOKS)
 
 # (store id, family) pairs this process could not bump (Redis down).
 _missed: set[tuple[int, str]] = set()

@@ -18,9 +18,9 @@ from siprems.api.validation import validate
 from siprems.catalog import read as catalog
 from siprems.errors import NotFound
 from siprems.forecasting import accuracy as forecast_accuracy
-from siprems.forecasting import prediction, registry, store_forecast, training_requests
+from siprems.forecasting import prediction, store_forecast, training_requests
 from siprems.inventory.restock import restock_list
-from siprems.inventory.stock import incoming_stock
+from siprems.inventory.stock import product_with_inputs
 from siprems.jobs import producer, records
 
 bp = Blueprint("predict", url_prefix="/api/predict")
@@ -173,12 +173,12 @@ async def _enqueue_training(request: Request, product: dict, reason: str) -> str
 async def predict(request: Request, body: PredictBody):
     started = time.perf_counter()
     ctx, store_id = request.app.ctx, request.ctx.store_id
-    found = await registry.product_with_latest_id(ctx.db, store_id, body.product_sku)
+    found = await product_with_inputs(ctx.db, store_id, body.product_sku)  # one query: product, model id, on order
     if found is None:
         raise catalog.not_found(body.product_sku)
-    product, latest = found
+    product, inputs = found
     shape = f"{product['product_id']}:{body.days}:{body.history_days}"
-    if latest is None:
+    if inputs.model_id is None:
         (task_id,) = await training_requests.request_training(
             ctx.queue, store_id, [(product["product_id"], product["sku"])], debounce=False
         )
@@ -202,15 +202,14 @@ async def predict(request: Request, body: PredictBody):
         # The model id is in the name: a new model is a new entry. A sale changes the
         # stock, which only `compose` reads, so the view survives it.
         source, ttl = "model", PREDICT_CACHE_TTL
-        name, families = f"predict:{shape}:{latest['model_id']}", (cache.HISTORY, cache.EVENTS, cache.SETTINGS)
+        name, families = f"predict:{shape}:{inputs.model_id}", (cache.HISTORY, cache.EVENTS, cache.SETTINGS)
 
         def load():
             return prediction.model_view(ctx.db, store_id, product, body.days, body.history_days)
 
     view = await cache.cached(ctx.redis, store_id, families, name, ttl, load)
-    # Stock on order counts, as on every other surface (read per request: it is not in the cached view).
-    incoming = await incoming_stock(ctx.db, store_id, [product["product_id"]])
-    result = prediction.compose(product, view, incoming.get(product["product_id"], ()))
+    # Stock on order counts, as on every other surface (read with the product: it is not in the cached view).
+    result = prediction.compose(product, view, inputs.incoming)
     if result["model"]["stale"]:
         try:  # refresh in the background, at most once a day per product
             await _enqueue_training(request, product, "refresh")

@@ -231,7 +231,7 @@ async def _run(request: Request, scope: str, effect) -> object:
     if not outcome.replayed:  # stock and sales changed; events, settings and forecasts did not
         await cache.invalidate(ctx.redis, request.ctx.store_id, cache.CATALOG, cache.SALES)
         # Webhook events after the response: they never slow down or fail a sale.
-        request.app.add_task(sale_events.after_sale(ctx.db, ctx.queue, request.ctx.store_id, outcome.body))
+        request.app.add_task(sale_events.after_sale(ctx.db, ctx.queue, ctx.redis, request.ctx.store_id, outcome.body))
     headers = {"Idempotent-Replayed": "true"} if outcome.replayed else None
     return json(outcome.body, status=outcome.status, headers=headers)
 

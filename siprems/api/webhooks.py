@@ -10,6 +10,7 @@ from sanic import Blueprint, Request
 from sanic.response import json
 from sanic_ext import openapi
 
+from siprems import cache
 from siprems.api import docs
 from siprems.api.fieldtypes import Boolean, text
 from siprems.api.guard import authenticated
@@ -94,6 +95,11 @@ def _production(request: Request) -> bool:
     return request.app.ctx.settings.is_production
 
 
+async def _subscriptions_changed(request: Request) -> None:
+    """Sales read which events the store's endpoints want through the cache."""
+    await cache.invalidate(request.app.ctx.redis, request.ctx.store_id, cache.WEBHOOKS)
+
+
 @bp.get("/")
 @openapi.summary("The store's webhook endpoints")
 @openapi.secured("bearerAuth")
@@ -117,6 +123,7 @@ async def create_webhook(request: Request, body: WebhookCreate):
     row = await registry.create(
         request.app.ctx.db, request.ctx.store_id, body.url, list(body.events), production=_production(request)
     )
+    await _subscriptions_changed(request)
     return json({**row, "signature_header": signing.HEADER}, status=201)
 
 
@@ -142,6 +149,7 @@ async def patch_webhook(request: Request, webhook_id: int, body: WebhookPatch):
     row = await registry.update(
         request.app.ctx.db, request.ctx.store_id, webhook_id, body.changes(), production=_production(request)
     )
+    await _subscriptions_changed(request)
     return json(row)
 
 
@@ -153,6 +161,7 @@ async def patch_webhook(request: Request, webhook_id: int, body: WebhookPatch):
 @authenticated
 async def delete_webhook(request: Request, webhook_id: int):
     await registry.delete(request.app.ctx.db, request.ctx.store_id, webhook_id)
+    await _subscriptions_changed(request)
     return json({"message": "Webhook deleted", "webhook_id": webhook_id})
 
 

@@ -95,7 +95,7 @@ async def list_products(pool, store_id: int, q: ListQuery) -> dict:
         params["like"] = _like(q.search)
     rows = await fetch_all(
         pool,
-        f"""SELECT {COLUMNS}, count(*) OVER () AS total_count FROM products
+        f"""SELECT {COLUMNS}, {inventory.policy_columns("products")}, count(*) OVER () AS total_count FROM products
             WHERE {" AND ".join(where)}
             ORDER BY created_at DESC, product_id DESC LIMIT %(limit)s OFFSET %(offset)s""",
         params,
@@ -113,7 +113,11 @@ async def list_products(pool, store_id: int, q: ListQuery) -> dict:
 
 
 async def get_product(pool, store_id: int, sku: str) -> dict:
-    row = await fetch_one(pool, f"SELECT {COLUMNS} FROM products WHERE store_id = %s AND sku = %s", (store_id, sku))
+    row = await fetch_one(
+        pool,
+        f"SELECT {COLUMNS}, {inventory.policy_columns('products')} FROM products WHERE store_id = %s AND sku = %s",
+        (store_id, sku),
+    )
     if row is None:
         raise not_found(sku)
     return await _present_one(pool, store_id, row)

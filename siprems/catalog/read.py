@@ -44,19 +44,30 @@ def not_found(sku: str) -> NotFound:
 MAX_SKU = 100  # longer strings are never a SKU: no query for them
 
 
-async def product_by_sku(pool: Any, store_id: int, sku: str) -> dict[str, Any] | None:
-    """One product's stock row by SKU (archived ones too), or None."""
+async def product_by_sku(pool: Any, store_id: int, sku: str, *, extra_columns: str = "") -> dict[str, Any] | None:
+    """One product's stock row by SKU (archived ones too), or None. `extra_columns`
+    as in `stock_rows`."""
     if len(sku) > MAX_SKU:
         return None
     return await fetch_one(
-        pool, f"SELECT {STOCK_COLUMNS} FROM products WHERE store_id = %s AND sku = %s", (store_id, sku)
+        pool,
+        f"SELECT {STOCK_COLUMNS}{', ' + extra_columns if extra_columns else ''} FROM products "
+        "WHERE store_id = %s AND sku = %s",
+        (store_id, sku),
     )
 
 
 async def stock_rows(
-    pool: Any, store_id: int, *, product_ids: Sequence[int] | None = None, include_archived: bool = False
+    pool: Any,
+    store_id: int,
+    *,
+    product_ids: Sequence[int] | None = None,
+    include_archived: bool = False,
+    extra_columns: str = "",
 ) -> list[dict[str, Any]]:
-    """The store's products (active ones unless asked), ordered by name."""
+    """The store's products (active ones unless asked), ordered by name.
+    `extra_columns`: select-list items over the table `products` that a caller's own
+    module wrote (the stock policy's inputs), read in the same round trip."""
     where = ["store_id = %(store)s"]
     if not include_archived:
         where.append("NOT is_archived")
@@ -64,6 +75,7 @@ async def stock_rows(
         where.append("product_id = ANY(%(ids)s)")
     return await fetch_all(
         pool,
-        f"SELECT {STOCK_COLUMNS} FROM products WHERE {' AND '.join(where)} ORDER BY name, product_id",
+        f"SELECT {STOCK_COLUMNS}{', ' + extra_columns if extra_columns else ''} FROM products "
+        f"WHERE {' AND '.join(where)} ORDER BY name, product_id",
         {"store": store_id, "ids": list(product_ids or [])},
     )

@@ -44,6 +44,14 @@ WHERE store_id = %s AND model_id = ANY(%s)
 """
 
 
+def newest_column(product: str) -> str:
+    """A select-list subquery: `[model_id, version]` of the newest model of the
+    product row `product`, or NULL (the same choice as `NEWEST_IDS`)."""
+    return f"""(SELECT ARRAY[m.model_id, m.version] FROM forecast_models m
+                 WHERE m.store_id = {product}.store_id AND m.product_id = {product}.product_id
+                 ORDER BY m.version DESC LIMIT 1)"""
+
+
 @dataclass(frozen=True)
 class Newest:
     model_id: int
@@ -70,7 +78,12 @@ async def newest(pool: Any, store_id: int, product_ids: Sequence[int]) -> dict[i
     """product_id -> its newest model (products without one are absent)."""
     if not product_ids:
         return {}
-    rows = await fetch_all(pool, NEWEST_IDS, (store_id, list(product_ids)))
+    return await parsed(pool, store_id, await fetch_all(pool, NEWEST_IDS, (store_id, list(product_ids))))
+
+
+async def parsed(pool: Any, store_id: int, rows: Sequence[dict[str, Any]]) -> dict[int, Newest]:
+    """`rows` of `{product_id, model_id, version}` (newest ids already known, e.g. from
+    `newest_column`) -> product_id -> Newest; reads only the models this process has not parsed."""
     missing = [r["model_id"] for r in rows if r["model_id"] not in _parsed]
     if missing:
         for found in await fetch_all(pool, PATHS, (store_id, missing)):

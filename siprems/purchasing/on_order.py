@@ -11,6 +11,24 @@ from datetime import date
 from siprems.db import fetch_all
 
 OPEN_STATUSES = ("ordered", "partially_received")
+_OPEN_SQL = ", ".join(f"'{status}'" for status in OPEN_STATUSES)
+
+
+def open_column(product: str) -> str:
+    """A select-list subquery: the open quantities of the product row `product`
+    as JSON `[[expected date, units], ...]` (earliest first) or NULL, so a
+    product read brings them along in its own round trip (see `open_quantities`)."""
+    return f"""(SELECT json_agg(json_build_array(x.expected_date, x.qty) ORDER BY x.expected_date)
+                  FROM (SELECT o.expected_date, sum(l.quantity - l.quantity_received) AS qty
+                          FROM purchase_order_lines l JOIN purchase_orders o USING (po_id)
+                         WHERE o.store_id = {product}.store_id AND l.product_id = {product}.product_id
+                           AND o.status IN ({_OPEN_SQL}) AND l.quantity > l.quantity_received
+                         GROUP BY 1) x)"""
+
+
+def parse_open_column(value: list | None) -> list[tuple[date, int]]:
+    """`open_column`'s JSON as `open_quantities` gives one product's rows."""
+    return [(date.fromisoformat(day), int(qty)) for day, qty in value or ()]
 
 
 async def open_quantities(

@@ -36,7 +36,7 @@ async def contents(pool, store_id: int) -> dict:
 
 
 async def send(ctx) -> dict:
-    if "stock.digest" not in await subscribed(ctx.pool, ctx.store_id):
+    if "stock.digest" not in await subscribed(ctx.pool, ctx.store_id, ctx.cache_redis):
         return {"sent": 0}
     data = await contents(ctx.pool, ctx.store_id)
     ids = await events.emit(ctx.pool, ctx.redis, ctx.store_id, "stock.digest", data, key=f"digest:{ctx.job_id}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from siprems import cache
 from siprems.catalog.read import stock_rows
 from siprems.db import fetch_one
 from siprems.inventory import stock
@@ -14,13 +15,28 @@ from siprems.webhooks import events
 log = logging.getLogger("siprems.webhooks")
 
 
-async def subscribed(pool, store_id: int) -> set[str]:
-    row = await fetch_one(
-        pool,
-        "SELECT array_agg(DISTINCT e) AS events FROM webhooks, unnest(events) e WHERE store_id = %s AND is_active",
-        (store_id,),
+SUBSCRIBED_CACHE_SECONDS = 300
+
+
+async def subscribed(pool, store_id: int, redis=None) -> set[str]:
+    """The events some active endpoint of the store wants, through the store's cache
+    (webhook writes bump `cache.WEBHOOKS`): every sale asks, few stores have endpoints.
+    An endpoint disabled by its failures may linger here until then; `events.emit`
+    checks again, so that costs a query, never a delivery."""
+
+    async def load() -> list[str]:
+        row = await fetch_one(
+            pool,
+            "SELECT array_agg(DISTINCT e) AS events FROM webhooks, unnest(events) e WHERE store_id = %s AND is_active",
+            (store_id,),
+        )
+        return sorted(row["events"] or []) if row else []
+
+    if redis is None:
+        return set(await load())
+    return set(
+        await cache.cached(redis, store_id, (cache.WEBHOOKS,), "webhooks:events", SUBSCRIBED_CACHE_SECONDS, load)
     )
-    return set(row["events"] or []) if row else set()
 
 
 async def stock_transitions(pool, store_id: int, sold: dict[int, int]) -> dict[int, str]:
@@ -40,10 +56,10 @@ async def stock_transitions(pool, store_id: int, sold: dict[int, int]) -> dict[i
     }
 
 
-async def after_sale(pool, queue, store_id: int, body: dict) -> None:
+async def after_sale(pool, queue, redis, store_id: int, body: dict) -> None:
     """Run after the sale committed (a background task): never raises."""
     try:
-        wanted = await subscribed(pool, store_id)
+        wanted = await subscribed(pool, store_id, redis)
         if not wanted:
             return
         lines = body.get("transactions") or [body]
