@@ -59,7 +59,6 @@ def explain_all(dsn: str, store_id: int) -> None:
     since, _ = locale.days_window(today - timedelta(days=q.DEMAND_WINDOW_DAYS), today)
     base = {"store": store_id, "tz": locale.timezone}
     plans = [
-        ("cards: today's totals", q.TOTALS, {**base, "start": day_start, "end": day_end}),
         ("salesTrend: 7 days", q.DAILY, {**base, "start": week_start, "end": day_end}),
         ("stockComparison: units sold", q.SOLD_BY_PRODUCT, {**base, "ids": [], "since": since, "end": day_start}),
         (

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from siprems.calendar.locale import StoreLocale
 from siprems.dashboard import queries as q
-from siprems.db import fetch_all, fetch_one
+from siprems.db import fetch_all
 from siprems.inventory import stock as inventory
 
 RANGES = {"today": 1, "week": 7, "month": 30, "year": 365}
@@ -31,12 +31,13 @@ async def dashboard_stats(pool, locale: StoreLocale) -> dict:
     """The frontend's DashboardResponse: cards, a 7-day unit trend (zero days
     included, weekday labels) and the most urgent products (stock policy) vs their target stock."""
     today = locale.today()
-    start, end = locale.days_window(today, today)
-    totals = await fetch_one(pool, q.TOTALS, {"store": locale.store_id, "start": start, "end": end})
+    start, _ = locale.days_window(today, today)
     positions = await inventory.store_stock(pool, locale.store_id, today=today)
     counts = inventory.counts(positions)
     first = today - timedelta(days=6)
     daily = await _daily(pool, locale, first, today)
+    # Today's cards are the trend's last day (same local-day window): no query of their own.
+    totals = daily.get(today) or {"transactions": 0, "units": 0, "revenue": 0}
     trend = []
     for offset in range(7):
         day = first + timedelta(days=offset)
@@ -75,7 +76,7 @@ async def dashboard_stats(pool, locale: StoreLocale) -> dict:
             "active_products": len(positions),
             "low_stock_items": counts["low_stock_items"],
             "daily_revenue": totals["revenue"],
-            "items_sold_today": int(totals["items"]),
+            "items_sold_today": int(totals["units"]),
         },
         "salesTrend": trend,
         "stockComparison": comparison,

@@ -13,15 +13,6 @@ from __future__ import annotations
 STOCK_COMPARISON_SIZE = 5  # the earlier backend sent 5 products; now the 5 most urgent (siprems.inventory)
 DEMAND_WINDOW_DAYS = 28  # average daily demand shown is measured over the last 4 weeks
 
-# Sales totals in [start, end).
-TOTALS = """
-SELECT count(DISTINCT checkout_id) + count(*) FILTER (WHERE checkout_id IS NULL) AS transactions,
-       COALESCE(sum(quantity_sold), 0) AS items,
-       COALESCE(sum(quantity_sold * price_per_unit), 0) AS revenue
-  FROM transactions
- WHERE store_id = %(store)s AND transaction_date >= %(start)s AND transaction_date < %(end)s
-"""
-
 # Current [start, end) and previous [prev_start, start) in one scan: one row
 # per period (`current` true/false; a period without sales has no row).
 # Grouping by checkout first is about twice as fast as count(DISTINCT ...)
@@ -39,7 +30,7 @@ SELECT current,
  GROUP BY current
 """
 
-# Units, revenue and checkouts per local day in [start, end).
+# Units, revenue and checkouts per local day in [start, end) (today's row gives the cards).
 DAILY = """
 SELECT (transaction_date AT TIME ZONE %(tz)s)::date AS day,
        sum(quantity_sold) AS units,
