@@ -78,3 +78,36 @@ def test_chat(user, client, shapes):
     assert shapes.check(user.get(f"/api/chat/history/{sid}"))["history"][0]["role"] == "user"
     shapes.check(user.delete(f"/api/chat/{sid}"))
     shapes.check(client.post("/chat", json={"message": "What can you do?"}))
+
+
+def test_purchase_orders(user, db, shapes):
+    store = store_of(db, user)
+    add_product(db, store, "SH-PO")
+    sid = supplier(user, "PO Co")["supplier_id"]
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO purchase_orders (store_id, supplier_id) VALUES (%s, %s) RETURNING po_id", (store, sid))
+        po = cur.fetchone()["po_id"]
+    lines = {"lines": [{"product_sku": "SH-PO", "quantity": 5, "unit_cost": "1.50"}], "notes": "first"}
+    assert shapes.check(user.patch(f"/api/purchase-orders/{po}", json=lines))["total_cost"] == 7.5
+    shapes.check(user.post(f"/api/purchase-orders/{po}/submit"))
+    received = shapes.check(
+        user.post(f"/api/purchase-orders/{po}/receive", json={"lines": [{"product_sku": "SH-PO", "quantity": 2}]})
+    )
+    assert received["status"] == "partially_received"
+    shapes.check(user.get(f"/api/purchase-orders/{po}"))
+    shapes.check(user.get("/api/purchase-orders"))
+    shapes.check(user.post(f"/api/purchase-orders/{po}/cancel"))
+    assert shapes.check(user.post("/api/purchase-orders/draft", json={}), 201) == {"orders": [], "without_supplier": []}
+
+
+def test_webhooks(user, shapes):
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["stock.low", "sale.created"]}
+    hook = shapes.check(user.post("/api/webhooks", json=body), 201)
+    assert hook["secret"] and hook["signature_header"]
+    wid = hook["webhook_id"]
+    shapes.check(user.get("/api/webhooks"))
+    shapes.check(user.get(f"/api/webhooks/{wid}"))
+    shapes.check(user.patch(f"/api/webhooks/{wid}", json={"is_active": True}))
+    assert shapes.check(user.post(f"/api/webhooks/{wid}/ping"), 202)["delivery_id"]
+    assert shapes.check(user.get(f"/api/webhooks/{wid}/deliveries"))[0]["event"] == "ping"
+    shapes.check(user.delete(f"/api/webhooks/{wid}"))

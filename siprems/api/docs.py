@@ -8,7 +8,7 @@ pydantic TypeAdapter and inlined, so `$ref`s never point at a misplaced
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, make_dataclass
 from typing import Any, Literal
 
 from pydantic import TypeAdapter
@@ -79,9 +79,9 @@ def page_of(item: dict) -> dict:
     }
 
 
-def deleted(id_field: str) -> dict:
-    """What a DELETE answers: a message and the id of what is gone."""
-    return {"type": "object", "properties": {"message": {"type": "string"}, id_field: {"type": "integer"}}}
+def deleted(id_field: str) -> type:
+    """The class of what a DELETE answers: a message and the id of what is gone."""
+    return make_dataclass(f"Deleted_{id_field}", [("message", str), (id_field, int)], slots=True)
 
 
 @dataclass(slots=True)

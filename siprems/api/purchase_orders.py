@@ -5,7 +5,7 @@ the order's status does not allow answers 409 `invalid_state`."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sanic import Blueprint, Request
@@ -18,6 +18,7 @@ from siprems.api.fieldtypes import text, whole_number
 from siprems.api.guard import authenticated, caller_locale
 from siprems.api.validation import validate
 from siprems.purchasing import advice, orders
+from siprems.purchasing.orders import Drafted, PurchaseOrder
 from siprems.webhooks import events
 
 bp = Blueprint("purchase_orders", url_prefix="/api/purchase-orders")
@@ -36,7 +37,7 @@ class DraftBody(_Input):
 
 
 class ListQuery(BaseModel):
-    status: Literal[orders.STATUSES] | None = None  # type: ignore[valid-type]
+    status: orders.Status | None = None
 
 
 class DraftLine(_Input):
@@ -77,38 +78,6 @@ class ReceiveBody(_Input):
     lines: list[ReceiptLine] = Field(min_length=1, max_length=1000)
 
 
-LINE = {
-    "type": "object",
-    "properties": {
-        "line_id": {"type": "integer"},
-        "product_sku": {"type": "string"},
-        "product_name": {"type": "string"},
-        "quantity": {"type": "integer"},
-        "quantity_received": {"type": "integer"},
-        "unit_cost": {"type": ["number", "null"]},
-        "pack_size": {"type": "integer"},
-    },
-}
-ORDER = {
-    "type": "object",
-    "properties": {
-        "po_id": {"type": "integer"},
-        "supplier_id": {"type": "integer"},
-        "supplier_name": {"type": "string"},
-        "status": {"type": "string", "enum": list(orders.STATUSES)},
-        "notes": {"type": ["string", "null"]},
-        "expected_date": {"type": ["string", "null"], "format": "date"},
-        "ordered_at": {"type": ["string", "null"], "format": "date-time"},
-        "received_at": {"type": ["string", "null"], "format": "date-time"},
-        "cancelled_at": {"type": ["string", "null"], "format": "date-time"},
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"},
-        "total_cost": {"type": "number"},
-        "lines": {"type": "array", "items": LINE},
-    },
-}
-
-
 async def _changed(request: Request) -> None:
     # Stock and on-order quantities feed cached products, stats and restock advice.
     await cache.invalidate(request.app.ctx.redis, request.ctx.store_id, cache.CATALOG)
@@ -123,16 +92,7 @@ async def _changed(request: Request) -> None:
 )
 @openapi.secured("bearerAuth")
 @docs.body(DraftBody)
-@docs.response(
-    201,
-    {
-        "type": "object",
-        "properties": {
-            "orders": {"type": "array", "items": ORDER},
-            "without_supplier": {"type": "array", "items": {"type": "string"}},
-        },
-    },
-)
+@docs.response(201, Drafted)
 @docs.errors(400, 401)
 @authenticated
 @validate(json=DraftBody)
@@ -147,7 +107,7 @@ async def draft(request: Request, body: DraftBody):
 @openapi.summary("The store's purchase orders, newest first")
 @openapi.secured("bearerAuth")
 @docs.query(ListQuery)
-@docs.response(200, {"type": "array", "items": ORDER})
+@docs.response(200, list[PurchaseOrder])
 @docs.errors(400, 401)
 @authenticated
 @validate(query=ListQuery)
@@ -158,7 +118,7 @@ async def list_orders(request: Request, query: ListQuery):
 @bp.get("/<po_id:int>")
 @openapi.summary("One purchase order with its lines")
 @openapi.secured("bearerAuth")
-@docs.response(200, ORDER)
+@docs.response(200, PurchaseOrder)
 @docs.errors(401, 404)
 @authenticated
 async def get_order(request: Request, po_id: int):
@@ -169,7 +129,7 @@ async def get_order(request: Request, po_id: int):
 @openapi.summary("Edit a draft: notes, and lines (replaced as a whole; quantities rounded to packs)")
 @openapi.secured("bearerAuth")
 @docs.body(OrderPatch)
-@docs.response(200, ORDER)
+@docs.response(200, PurchaseOrder)
 @docs.errors(400, 401, 404, 409)
 @authenticated
 @validate(json=OrderPatch)
@@ -180,7 +140,7 @@ async def patch_order(request: Request, po_id: int, body: OrderPatch):
 @bp.post("/<po_id:int>/submit")
 @openapi.summary("Send a draft: status ordered, expected date = today + the supplier's lead time")
 @openapi.secured("bearerAuth")
-@docs.response(200, ORDER)
+@docs.response(200, PurchaseOrder)
 @docs.errors(401, 404, 409)
 @authenticated
 async def submit(request: Request, po_id: int):
@@ -199,7 +159,7 @@ async def submit(request: Request, po_id: int):
 @openapi.secured("bearerAuth")
 @openapi.parameter("Idempotency-Key", str, "header", description="retry-safe key")
 @docs.body(ReceiveBody)
-@docs.response(200, ORDER)
+@docs.response(200, PurchaseOrder)
 @docs.errors(400, 401, 404, 409, 422)
 @authenticated
 @validate(json=ReceiveBody)
@@ -229,7 +189,7 @@ async def receive(request: Request, po_id: int, body: ReceiveBody):
 @bp.post("/<po_id:int>/cancel")
 @openapi.summary("Cancel an order that is not received yet (what was received stays in stock)")
 @openapi.secured("bearerAuth")
-@docs.response(200, ORDER)
+@docs.response(200, PurchaseOrder)
 @docs.errors(401, 404, 409)
 @authenticated
 async def cancel(request: Request, po_id: int):

@@ -3,7 +3,8 @@ their delivery log, send a test ping. Signature scheme: `siprems.webhooks.signin
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sanic import Blueprint, Request
@@ -16,10 +17,11 @@ from siprems.api.fieldtypes import Boolean, text
 from siprems.api.guard import authenticated
 from siprems.api.validation import validate
 from siprems.webhooks import events, registry, signing
+from siprems.webhooks.registry import Delivery, NewWebhook, Webhook
 
 bp = Blueprint("webhooks", url_prefix="/api/webhooks")
 
-Event = Literal[registry.EVENTS]  # type: ignore[valid-type]
+Event = registry.EventName
 Url = text(min_length=8, max_length=2000)
 
 
@@ -49,39 +51,15 @@ class DeliveriesQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=1000)
 
 
-WEBHOOK = {
-    "type": "object",
-    "properties": {
-        "webhook_id": {"type": "integer"},
-        "url": {"type": "string"},
-        "events": {"type": "array", "items": {"type": "string", "enum": list(registry.EVENTS)}},
-        "is_active": {"type": "boolean"},
-        "created_at": {"type": "string", "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"},
-    },
-}
-CREATED = {
-    "type": "object",
-    "properties": {
-        **WEBHOOK["properties"],
-        "secret": {"type": "string", "description": "shown once: the HMAC key of the signatures"},
-        "signature_header": {"type": "string"},
-    },
-}
-DELIVERY = {
-    "type": "object",
-    "properties": {
-        "delivery_id": {"type": "string"},
-        "event": {"type": "string"},
-        "status": {"type": "string", "enum": ["pending", "retrying", "succeeded", "failed"]},
-        "attempt_count": {"type": "integer"},
-        "attempts": {"type": "array", "items": {"type": "object"}},
-        "payload": {"type": "object"},
-        "created_at": {"type": "string", "format": "date-time"},
-        "delivered_at": {"type": ["string", "null"], "format": "date-time"},
-        "updated_at": {"type": "string", "format": "date-time"},
-    },
-}
+WebhookDeleted = docs.deleted("webhook_id")
+
+
+@dataclass(slots=True)
+class PingQueued:
+    delivery_id: str | None  # None: the endpoint is inactive
+    message: str
+
+
 SIGNATURE_DOC = (
     f"Each delivery is a POST with the event envelope as JSON and the headers {signing.HEADER}: "
     f"t=<unix seconds>,v1=<hex HMAC-SHA256(secret, '<t>.' + raw body)>, {signing.EVENT_HEADER} and "
@@ -103,7 +81,7 @@ async def _subscriptions_changed(request: Request) -> None:
 @bp.get("/")
 @openapi.summary("The store's webhook endpoints")
 @openapi.secured("bearerAuth")
-@docs.response(200, docs.array_of(WEBHOOK))
+@docs.response(200, list[Webhook])
 @docs.errors(401)
 @authenticated
 async def list_webhooks(request: Request):
@@ -115,7 +93,7 @@ async def list_webhooks(request: Request):
 @openapi.description(SIGNATURE_DOC)
 @openapi.secured("bearerAuth")
 @docs.body(WebhookCreate)
-@docs.response(201, CREATED)
+@docs.response(201, NewWebhook)
 @docs.errors(400, 401)
 @authenticated
 @validate(json=WebhookCreate)
@@ -124,13 +102,13 @@ async def create_webhook(request: Request, body: WebhookCreate):
         request.app.ctx.db, request.ctx.store_id, body.url, list(body.events), production=_production(request)
     )
     await _subscriptions_changed(request)
-    return json({**row, "signature_header": signing.HEADER}, status=201)
+    return json(row, status=201)
 
 
 @bp.get("/<webhook_id:int>")
 @openapi.summary("One webhook endpoint")
 @openapi.secured("bearerAuth")
-@docs.response(200, WEBHOOK)
+@docs.response(200, Webhook)
 @docs.errors(401, 404)
 @authenticated
 async def get_webhook(request: Request, webhook_id: int):
@@ -141,7 +119,7 @@ async def get_webhook(request: Request, webhook_id: int):
 @openapi.summary("Change an endpoint's URL, events or whether it is active")
 @openapi.secured("bearerAuth")
 @docs.body(WebhookPatch)
-@docs.response(200, WEBHOOK)
+@docs.response(200, Webhook)
 @docs.errors(400, 401, 404)
 @authenticated
 @validate(json=WebhookPatch)
@@ -156,20 +134,20 @@ async def patch_webhook(request: Request, webhook_id: int, body: WebhookPatch):
 @bp.delete("/<webhook_id:int>")
 @openapi.summary("Delete an endpoint and its delivery log")
 @openapi.secured("bearerAuth")
-@docs.response(200, docs.deleted("webhook_id"))
+@docs.response(200, WebhookDeleted)
 @docs.errors(401, 404)
 @authenticated
 async def delete_webhook(request: Request, webhook_id: int):
     await registry.delete(request.app.ctx.db, request.ctx.store_id, webhook_id)
     await _subscriptions_changed(request)
-    return json({"message": "Webhook deleted", "webhook_id": webhook_id})
+    return json(WebhookDeleted("Webhook deleted", webhook_id))
 
 
 @bp.get("/<webhook_id:int>/deliveries")
 @openapi.summary("The endpoint's deliveries, newest first, with every attempt")
 @openapi.secured("bearerAuth")
 @docs.query(DeliveriesQuery)
-@docs.response(200, docs.array_of(DELIVERY))
+@docs.response(200, list[Delivery])
 @docs.errors(400, 401, 404)
 @authenticated
 @validate(query=DeliveriesQuery)
@@ -180,13 +158,11 @@ async def list_deliveries(request: Request, webhook_id: int, query: DeliveriesQu
 @bp.post("/<webhook_id:int>/ping")
 @openapi.summary("Send a signed `ping` event to this endpoint now (a delivery like any other)")
 @openapi.secured("bearerAuth")
-@docs.response(202, {"type": "object", "properties": {"delivery_id": {"type": "string"}}})
+@docs.response(202, PingQueued)
 @docs.errors(401, 404)
 @authenticated
 async def ping(request: Request, webhook_id: int):
     ctx, store_id = request.app.ctx, request.ctx.store_id
     hook = await registry.get(ctx.db, store_id, webhook_id)
-    ids = await events.emit(
-        ctx.db, ctx.queue, store_id, "ping", {"webhook_id": hook["webhook_id"]}, webhook_id=webhook_id
-    )
-    return json({"delivery_id": ids[0] if ids else None, "message": "Ping queued."}, status=202)
+    ids = await events.emit(ctx.db, ctx.queue, store_id, "ping", {"webhook_id": hook.webhook_id}, webhook_id=webhook_id)
+    return json(PingQueued(ids[0] if ids else None, "Ping queued."), status=202)

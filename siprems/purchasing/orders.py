@@ -9,21 +9,58 @@ locks the order row (FOR UPDATE) in one transaction."""
 from __future__ import annotations
 
 import math
-from datetime import date, timedelta
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
 
 from siprems.db import is_id, transaction
 from siprems.errors import Conflict, NotFound, ValidationFailed
+from siprems.jsonutil import Number
 from siprems.purchasing import on_order
 from siprems.purchasing.stock_in import receive_into_stock
 
-STATUSES = ("draft", "ordered", "partially_received", "received", "cancelled")
+Status = Literal["draft", "ordered", "partially_received", "received", "cancelled"]
+STATUSES: tuple[Status, ...] = ("draft", "ordered", "partially_received", "received", "cancelled")
 OPEN = on_order.OPEN_STATUSES  # on order: counted as incoming stock
 
 ORDER = """o.po_id, o.supplier_id, s.name AS supplier_name, o.status, o.notes, o.expected_date,
            o.ordered_at, o.received_at, o.cancelled_at, o.created_at, o.updated_at"""
 LINE = """l.line_id, p.sku AS product_sku, p.name AS product_name, l.quantity, l.quantity_received,
           l.unit_cost, p.pack_size"""
+
+
+@dataclass(slots=True)
+class OrderLine:
+    line_id: int
+    product_sku: str
+    product_name: str
+    quantity: int
+    quantity_received: int
+    unit_cost: Number | None
+    pack_size: int
+
+
+@dataclass(slots=True)
+class PurchaseOrder:
+    po_id: int
+    supplier_id: int
+    supplier_name: str
+    status: Status
+    notes: str | None
+    expected_date: date | None
+    ordered_at: datetime | None
+    received_at: datetime | None
+    cancelled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    lines: list[OrderLine]
+    total_cost: Number
+
+
+@dataclass(slots=True)
+class Drafted:
+    orders: list[PurchaseOrder]
+    without_supplier: list[str]  # SKUs to restock that have no preferred supplier
 
 
 def not_found(po_id: int) -> NotFound:
@@ -57,11 +94,9 @@ async def _lines(cur, po_ids: list[int]) -> dict[int, list[dict]]:
     return out
 
 
-def _present(order: dict, lines: list[dict]) -> dict:
-    order = dict(order)
-    order["lines"] = lines
-    order["total_cost"] = sum((line["unit_cost"] or 0) * line["quantity"] for line in lines)
-    return order
+def _present(order: dict, lines: list[dict]) -> PurchaseOrder:
+    total = sum((line["unit_cost"] or 0) * line["quantity"] for line in lines)
+    return PurchaseOrder(**order, lines=[OrderLine(**line) for line in lines], total_cost=total)
 
 
 async def _load(cur, store_id: int, po_id: int, *, lock: bool = False) -> dict:
@@ -78,17 +113,17 @@ async def _load(cur, store_id: int, po_id: int, *, lock: bool = False) -> dict:
     return dict(row)
 
 
-async def _answer(cur, store_id: int, po_id: int) -> dict:
+async def _answer(cur, store_id: int, po_id: int) -> PurchaseOrder:
     order = await _load(cur, store_id, po_id)
     return _present(order, (await _lines(cur, [po_id]))[po_id])
 
 
-async def get_order(pool, store_id: int, po_id: int) -> dict:
+async def get_order(pool, store_id: int, po_id: int) -> PurchaseOrder:
     async with transaction(pool) as cur:
         return await _answer(cur, store_id, po_id)
 
 
-async def list_orders(pool, store_id: int, status: str | None = None) -> list[dict]:
+async def list_orders(pool, store_id: int, status: str | None = None) -> list[PurchaseOrder]:
     async with transaction(pool) as cur:
         await cur.execute(
             f"""SELECT {ORDER} FROM purchase_orders o JOIN suppliers s USING (supplier_id)
@@ -100,12 +135,12 @@ async def list_orders(pool, store_id: int, status: str | None = None) -> list[di
     return [_present(o, lines[o["po_id"]]) for o in orders]
 
 
-async def draft_from_advice(pool, store_id: int, advice: list[dict]) -> dict:
+async def draft_from_advice(pool, store_id: int, advice: list[dict]) -> Drafted:
     """One draft order per supplier for the products the advice says to restock.
     `advice` rows: productId, recommendedRestock (the restock overview's)."""
     wanted = {a["productId"]: a["recommendedRestock"] for a in advice if (a.get("recommendedRestock") or 0) > 0}
     if not wanted:
-        return {"orders": [], "without_supplier": []}
+        return Drafted([], [])
     async with transaction(pool) as cur:
         await cur.execute(
             """SELECT product_id, sku, preferred_supplier_id, pack_size, cost_price FROM products
@@ -138,7 +173,7 @@ async def draft_from_advice(pool, store_id: int, advice: list[dict]) -> dict:
                     ),
                 )
         orders = [await _answer(cur, store_id, i) for i in ids]
-    return {"orders": orders, "without_supplier": [p["sku"] for p in products if p["preferred_supplier_id"] is None]}
+    return Drafted(orders, [p["sku"] for p in products if p["preferred_supplier_id"] is None])
 
 
 async def _product_ids(cur, store_id: int, skus: list[str]) -> dict[str, dict]:
@@ -156,7 +191,7 @@ async def _product_ids(cur, store_id: int, skus: list[str]) -> dict[str, dict]:
     return found
 
 
-async def update_draft(pool, store_id: int, po_id: int, changes: dict[str, Any]) -> dict:
+async def update_draft(pool, store_id: int, po_id: int, changes: dict[str, Any]) -> PurchaseOrder:
     """Notes, and the lines (replaced as a whole), of a draft order."""
     async with transaction(pool) as cur:
         order = await _load(cur, store_id, po_id, lock=True)
@@ -180,7 +215,7 @@ async def update_draft(pool, store_id: int, po_id: int, changes: dict[str, Any])
         return await _answer(cur, store_id, po_id)
 
 
-async def submit(pool, store_id: int, po_id: int, today: date) -> dict:
+async def submit(pool, store_id: int, po_id: int, today: date) -> PurchaseOrder:
     async with transaction(pool) as cur:
         order = await _load(cur, store_id, po_id, lock=True)
         if order["status"] != "draft":
@@ -198,12 +233,12 @@ async def submit(pool, store_id: int, po_id: int, today: date) -> dict:
         return await _answer(cur, store_id, po_id)
 
 
-async def receive(pool, store_id: int, po_id: int, lines: list[dict], user_id: int | None) -> dict:
+async def receive(pool, store_id: int, po_id: int, lines: list[dict], user_id: int | None) -> PurchaseOrder:
     async with transaction(pool) as cur:
         return await receive_on(cur, store_id, po_id, lines, user_id)
 
 
-async def receive_on(cur, store_id: int, po_id: int, lines: list[dict], user_id: int | None) -> dict:
+async def receive_on(cur, store_id: int, po_id: int, lines: list[dict], user_id: int | None) -> PurchaseOrder:
     """Receive some or all of an order's open quantities: `receipt` movements
     into stock and the order's counters, on the caller's transaction."""
     order = await _load(cur, store_id, po_id, lock=True)
@@ -254,7 +289,7 @@ async def receive_on(cur, store_id: int, po_id: int, lines: list[dict], user_id:
     return await _answer(cur, store_id, po_id)
 
 
-async def cancel(pool, store_id: int, po_id: int) -> dict:
+async def cancel(pool, store_id: int, po_id: int) -> PurchaseOrder:
     async with transaction(pool) as cur:
         order = await _load(cur, store_id, po_id, lock=True)
         if order["status"] in ("received", "cancelled"):
