@@ -25,8 +25,10 @@ from sanic_ext import openapi
 
 from siprems import cache, idempotency
 from siprems.api import docs
+from siprems.api.daily_cache import cached_for_today
 from siprems.api.fieldtypes import Boolean, IsoDate, text, whole_number
 from siprems.api.guard import authenticated, caller_locale
+from siprems.api.responses import raw_json
 from siprems.api.validation import validate
 from siprems.calendar.locale import check_year
 from siprems.errors import ValidationFailed
@@ -185,18 +187,24 @@ def _idempotency_header(handler):
 @validate(query=ListQuery)
 async def list_transactions(request: Request, query: ListQuery):
     db = request.app.ctx.db
-    locale = await caller_locale(request)
-    return json(
-        await ledger.list_sales(
+    sold_by = _own_sales_only(request)
+    # Per role scope: a cashier's entry holds only their own sales of today (until local midnight).
+    scope = "all" if sold_by is None else f"user{sold_by}"
+    name = f"sales:{scope}:{query.limit}:{query.offset}:{query.start_date}:{query.end_date}"
+
+    def load(locale):
+        return ledger.list_sales(
             db,
             locale,
             limit=query.limit,
             offset=query.offset,
             start=query.start_date,
             end=query.end_date,
-            sold_by=_own_sales_only(request),
+            sold_by=sold_by,
         )
-    )
+
+    # Sales and product renames (the lines carry the product's name) bump SALES / CATALOG.
+    return raw_json(await cached_for_today(request, (cache.SALES, cache.CATALOG), name, load))
 
 
 @bp.get("/<transaction_id:int>")
