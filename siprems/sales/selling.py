@@ -44,45 +44,81 @@ def merge_lines(lines: list[SaleLine]) -> list[SaleLine]:
     return list(merged.values())
 
 
-_LOCK = """
-SELECT product_id, sku, name, price, stock, is_archived,
-       (SELECT timezone FROM stores WHERE store_id = %(store)s) AS store_timezone
-  FROM products
- WHERE store_id = %(store)s AND sku = ANY(%(skus)s)
- ORDER BY product_id
-   FOR NO KEY UPDATE OF products
-"""
-
 _SALE_MOVEMENTS = stock_ledger.insert_sql(
     "SELECT d.product_id, d.delta, d.balance_after, "
     "COALESCE('checkout:' || %(checkout)s::text, 'transaction:' || s.transaction_id) "
     "FROM decrement d JOIN sold s ON s.product_id = d.product_id"
 )
 
-# Stock decrement, sale lines and their stock movements in one statement (one round trip).
+# One statement, one round trip: lock the products (in product_id order, the same
+# for every sale, so two carts that share products queue up instead of
+# deadlocking), decrement the stock of lines that can be sold, record those sale
+# lines and their stock movements, and answer the locked rows as they were
+# before (for the errors). `sell` checks that every line was sold; if one was
+# not, it raises and the caller's transaction rolls the others back.
 _SELL = f"""
 WITH u AS (
-    SELECT * FROM unnest(%(ids)s::bigint[], %(qtys)s::int[], %(prices)s::numeric[], %(promos)s::bool[])
-           WITH ORDINALITY AS u(pid, qty, price, promo, ord)
+    SELECT * FROM unnest(%(skus)s::text[], %(qtys)s::int[], %(prices)s::numeric[], %(promos)s::bool[])
+           WITH ORDINALITY AS u(sku, qty, price, promo, ord)
+),
+locked AS (
+    SELECT product_id, sku, name, price, stock, is_archived
+      FROM products
+     WHERE store_id = %(store)s AND sku = ANY(%(skus)s::text[])
+     ORDER BY product_id
+       FOR NO KEY UPDATE
+),
+sellable AS (
+    SELECT l.product_id, l.name, l.sku, u.qty, COALESCE(u.price, l.price) AS price, u.promo, u.ord
+      FROM u JOIN locked l ON l.sku = u.sku
+     WHERE NOT l.is_archived AND l.stock >= u.qty
 ),
 decrement AS (
-    UPDATE products p SET stock = p.stock - u.qty, updated_at = now()
-      FROM u
-     WHERE p.product_id = u.pid
-    RETURNING p.product_id, -u.qty AS delta, p.stock AS balance_after
+    UPDATE products p SET stock = p.stock - s.qty, updated_at = now()
+      FROM sellable s
+     WHERE p.product_id = s.product_id
+    RETURNING p.product_id, -s.qty AS delta, p.stock AS balance_after
 ),
 sold AS (
     INSERT INTO transactions (store_id, product_id, quantity_sold, price_per_unit, is_promo, transaction_date,
                               checkout_id, user_id)
-    SELECT %(store)s, u.pid, u.qty, u.price, u.promo, COALESCE(%(sold_at)s, now()), %(checkout)s::uuid,
+    SELECT %(store)s, s.product_id, s.qty, s.price, s.promo, COALESCE(%(sold_at)s, now()), %(checkout)s::uuid,
            %(mv_user)s
-      FROM u
-     ORDER BY u.ord
+      FROM sellable s
+     ORDER BY s.ord
     RETURNING transaction_id, transaction_date, product_id, quantity_sold, price_per_unit, is_promo, checkout_id
 ),
 moved AS ({_SALE_MOVEMENTS})
-SELECT * FROM sold
+SELECT sold.*, facts.locked, facts.store_timezone
+  FROM (SELECT (SELECT json_agg(l) FROM locked l) AS locked,
+               (SELECT timezone FROM stores WHERE store_id = %(store)s) AS store_timezone) facts
+  LEFT JOIN sold ON true
 """
+
+
+def _refusal(line: SaleLine, product: dict | None) -> Exception:
+    """Why `line` could not be sold (the product as locked, before this sale)."""
+    if product is None:
+        return NotFound(
+            f"Product with SKU {line.sku} not found", code="product_not_found", extra={"product_sku": line.sku}
+        )
+    if product["is_archived"]:
+        return Conflict(
+            f"Product {product['name']} ({line.sku}) is archived and cannot be sold.",
+            code="product_archived",
+            extra={"product_sku": line.sku},
+        )
+    return Conflict(
+        f"Insufficient stock for {product['name']} ({line.sku}): "
+        f"available {product['stock']}, requested {line.quantity}.",
+        code="insufficient_stock",
+        extra={
+            "product_sku": line.sku,
+            "product_name": product["name"],
+            "available": product["stock"],
+            "requested": line.quantity,
+        },
+    )
 
 
 async def sell(
@@ -98,53 +134,33 @@ async def sell(
     in line order. Each line's stock change is a `sale` movement in the ledger.
 
     Raises NotFound for an unknown (or other store's) SKU, Conflict for an
-    archived product or insufficient stock; nothing is written then (the
-    caller's transaction rolls back).
+    archived product or insufficient stock (the first such line, in line order);
+    the caller's transaction must then roll back (other lines may have been written).
     """
-    await cur.execute(_LOCK, {"store": store_id, "skus": [line.sku for line in lines]})
-    products = {row["sku"]: row for row in await cur.fetchall()}
-    for line in lines:
-        if line.sku not in products:
-            raise NotFound(
-                f"Product with SKU {line.sku} not found", code="product_not_found", extra={"product_sku": line.sku}
-            )
-    for line in lines:
-        product = products[line.sku]
-        if product["is_archived"]:
-            raise Conflict(
-                f"Product {product['name']} ({line.sku}) is archived and cannot be sold.",
-                code="product_archived",
-                extra={"product_sku": line.sku},
-            )
-        if product["stock"] < line.quantity:
-            raise Conflict(
-                f"Insufficient stock for {product['name']} ({line.sku}): "
-                f"available {product['stock']}, requested {line.quantity}.",
-                code="insufficient_stock",
-                extra={
-                    "product_sku": line.sku,
-                    "product_name": product["name"],
-                    "available": product["stock"],
-                    "requested": line.quantity,
-                },
-            )
-
-    ids = [products[line.sku]["product_id"] for line in lines]
     params = {
         **stock_ledger.params(store_id, user_id, "sale"),
-        "ids": ids,
+        "skus": [line.sku for line in lines],
         "qtys": [line.quantity for line in lines],
-        "prices": [line.price if line.price is not None else products[line.sku]["price"] for line in lines],
+        "prices": [line.price for line in lines],
         "promos": [line.is_promo for line in lines],
         "sold_at": sold_at,
         "checkout": checkout_id,
     }
     await cur.execute(_SELL, params)
-    inserted = {row["product_id"]: row for row in await cur.fetchall()}
-    tz = zone(products[lines[0].sku]["store_timezone"])
+    rows = await cur.fetchall()  # one per line sold (at least one, with the locked products)
+    products = {row["sku"]: row for row in rows[0]["locked"] or ()}
+    inserted = {row["product_id"]: row for row in rows if row["transaction_id"] is not None}
+    for line in lines:
+        product = products.get(line.sku)
+        if product is None or product["product_id"] not in inserted:
+            raise _refusal(line, product)
+    tz = zone(rows[0]["store_timezone"])
     return [
-        tx_row({**inserted[pid], "product_name": products[line.sku]["name"], "sku": line.sku}, tz)
-        for pid, line in zip(ids, lines, strict=False)
+        tx_row(
+            {**inserted[products[line.sku]["product_id"]], "product_name": products[line.sku]["name"], "sku": line.sku},
+            tz,
+        )
+        for line in lines
     ]
 
 
