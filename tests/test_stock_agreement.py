@@ -93,7 +93,7 @@ async def test_all_surfaces_agree(store, stack):
 
     pool = await create_pool(stack.database_url, maxsize=2)
     try:
-        s = await facts.store(pool, store_id)
+        s = await facts.answer_context(pool, store_id)
         assert s is not None
         data = await grounding.summary(pool, s, "How is business?")
     finally:

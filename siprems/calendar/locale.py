@@ -5,9 +5,11 @@ and can use the (store_id, transaction_date) index."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from siprems import cache
@@ -56,6 +58,19 @@ class StoreLocale:
         return self.day_start(first), self.day_start(last + timedelta(days=1))
 
 
+LOCALE_COLUMNS = "country, subdivision, timezone"  # of `stores`: what `locale_of` reads
+
+
+def locale_of(store_id: int, row: Mapping[str, Any]) -> StoreLocale:
+    """The locale from a `stores` row's LOCALE_COLUMNS (the defaults where unset or unknown)."""
+    return StoreLocale(
+        store_id,
+        (row["country"] or DEFAULT_COUNTRY).upper(),
+        row["subdivision"] or None,
+        zone_name(row["timezone"]),
+    )
+
+
 LOCALE_CACHE_SECONDS = 300
 
 
@@ -64,16 +79,11 @@ async def store_locale(pool, store_id: int, redis=None) -> StoreLocale:
     is given (settings writes bump the store's cache generation)."""
 
     async def load() -> dict:
-        row = await fetch_one(
-            pool, "SELECT country, subdivision, timezone FROM stores WHERE store_id = %s", (store_id,)
-        )
+        row = await fetch_one(pool, f"SELECT {LOCALE_COLUMNS} FROM stores WHERE store_id = %s", (store_id,))
         if row is None:
             raise NotFound("Store not found")
-        return {
-            "country": (row["country"] or DEFAULT_COUNTRY).upper(),
-            "subdivision": row["subdivision"] or None,
-            "timezone": zone_name(row["timezone"]),
-        }
+        locale = locale_of(store_id, row)
+        return {"country": locale.country, "subdivision": locale.subdivision, "timezone": locale.timezone}
 
     found = (
         await load()

@@ -1,11 +1,19 @@
-"""The one read model of products for readers outside the catalogue (stock
-policy, forecasting, the assistant, dashboard, webhooks, purchasing's advice):
-the columns they may rely on, read here, and the 404 of a missing SKU.
+"""The one read model of products for readers outside the catalogue: the
+columns they may rely on, read here, and the 404 of a missing SKU.
 
-A query that must stay one round trip while joining something else to the
-product (its newest model, its sales) selects `stock_columns(alias)` instead
-of naming the columns itself; only the keys (`product_id`, `store_id`, `sku`,
-`is_archived`) appear in such joins.
+Who reads products, and how:
+- whole rows: `stock_rows` (the stock policy, the assistant, webhooks' sale
+  events, the training fan-out) and `product_by_sku` (`/api/predict`, the
+  async prediction job);
+- one query joining the product to something else (its newest model:
+  `forecasting.registry`, `forecasting.store_forecast`): `stock_columns(alias)`,
+  so the join stays one round trip without naming the columns again;
+- filters and joins by key only (`product_id`, `store_id`, `sku`,
+  `is_archived`): sales and model queries (forecasting's stale products and
+  accuracy, the ledger's joins), and the dashboard's sales by `category`.
+Not readers: the catalogue itself (`catalog/products.py`: the products API,
+every column), and the writers that lock and change a product inside their own
+transaction (a sale, a stock movement, purchasing's own fields, imports).
 """
 
 from __future__ import annotations

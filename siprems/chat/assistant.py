@@ -45,10 +45,13 @@ def match_products(text: str, products: list[facts.Product]) -> list[facts.Produ
 class BuiltinAssistant:
     """Answers one question; stateless (history is not needed for its answers)."""
 
-    async def answer(self, pool, store_id: int, message: str, role: str = "owner") -> Answer:
-        """`role`: the asker's; a cashier gets no sales figures or forecasts."""
-        store = await facts.store(pool, store_id)
-        default_lang = "id" if store is None or store.country == "ID" else "en"
+    async def answer(
+        self, pool, store_id: int, message: str, role: str = "owner", context: facts.AnswerContext | None = None
+    ) -> Answer:
+        """`role`: the asker's; a cashier gets no sales figures or forecasts. `context`: the
+        store's, when the caller has read it already (the Gemini grounding)."""
+        store = context or await facts.answer_context(pool, store_id)
+        default_lang = "id" if store is None or store.locale.country == "ID" else "en"
         intent = intents.classify(message, default_lang)
         text = small_talk(intent)
         if text is None and intent.kind in intents.MANAGER_INTENTS and not roles.allows(role, "manager"):
@@ -67,7 +70,7 @@ class BuiltinAssistant:
         return Answer(text, intent)
 
 
-async def _store_answer(pool, s: facts.Store, intent: Intent) -> str:
+async def _store_answer(pool, s: facts.AnswerContext, intent: Intent) -> str:
     handler = {
         intents.LOW_STOCK: _low_stock,
         intents.RESTOCK: _restock,

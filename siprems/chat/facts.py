@@ -21,8 +21,12 @@ from datetime import date, timedelta
 from fractions import Fraction
 
 from siprems.calendar import holidays
+from siprems.calendar.locale import LOCALE_COLUMNS, StoreLocale, locale_of
 from siprems.catalog.read import stock_rows
 from siprems.db import fetch_all, fetch_one
+from siprems.forecasting import registry
+from siprems.forecasting.drivers import explain
+from siprems.forecasting.result import ForecastModel
 from siprems.inventory import stock as inventory
 from siprems.inventory.policy import StockPosition
 
@@ -33,14 +37,19 @@ MODEL_PATH_DAYS = 120  # days of a stored forecast read per product
 
 
 @dataclass(frozen=True)
-class Store:
-    store_id: int
+class AnswerContext:
+    """What an answer is computed against: the store's locale (the one store-locale
+    type), its name and currency for the wording, and its local day when the
+    question came in (fixed for the whole answer)."""
+
+    locale: StoreLocale
     name: str
-    country: str
-    subdivision: str | None
-    timezone: str
     currency: str
     today: date
+
+    @property
+    def store_id(self) -> int:
+        return self.locale.store_id
 
 
 @dataclass(frozen=True)
@@ -121,16 +130,13 @@ class CalendarEntry:
     description: str | None = None
 
 
-async def store(pool, store_id: int) -> Store | None:
-    row = await fetch_one(
-        pool,
-        """
-        SELECT store_id, name, country, subdivision, timezone, currency,
-               (now() AT TIME ZONE timezone)::date AS today
-        FROM stores WHERE store_id = %s""",
-        (store_id,),
-    )
-    return Store(**row) if row else None
+async def answer_context(pool, store_id: int) -> AnswerContext | None:
+    """The store's context in one query (None when there is no such store)."""
+    row = await fetch_one(pool, f"SELECT name, currency, {LOCALE_COLUMNS} FROM stores WHERE store_id = %s", (store_id,))
+    if row is None:
+        return None
+    locale = locale_of(store_id, row)
+    return AnswerContext(locale, row["name"], row["currency"], locale.today())
 
 
 def _product(row: dict) -> Product:
@@ -141,8 +147,8 @@ async def products(pool, store_id: int) -> list[Product]:
     return [_product(row) for row in await stock_rows(pool, store_id)]
 
 
-def _bounds(s: Store, start: date, end: date) -> dict:
-    return {"store_id": s.store_id, "tz": s.timezone, "start": start, "end": end}
+def _bounds(s: AnswerContext, start: date, end: date) -> dict:
+    return {"store_id": s.store_id, "tz": s.locale.timezone, "start": start, "end": end}
 
 
 _RANGE = (
@@ -151,7 +157,7 @@ _RANGE = (
 )
 
 
-async def units_by_product(pool, s: Store, start: date, end: date) -> dict[int, tuple[int, object]]:
+async def units_by_product(pool, s: AnswerContext, start: date, end: date) -> dict[int, tuple[int, object]]:
     """product_id -> (units, revenue) sold in [start, end) local dates."""
     rows = await fetch_all(
         pool,
@@ -165,7 +171,7 @@ async def units_by_product(pool, s: Store, start: date, end: date) -> dict[int, 
     return {r["product_id"]: (int(r["units"]), r["revenue"]) for r in rows}
 
 
-async def totals(pool, s: Store, start: date, end: date) -> Totals:
+async def totals(pool, s: AnswerContext, start: date, end: date) -> Totals:
     row = await fetch_one(
         pool,
         f"""
@@ -178,7 +184,7 @@ async def totals(pool, s: Store, start: date, end: date) -> Totals:
     return Totals(row["revenue"], int(row["transactions"]), int(row["items"]))
 
 
-async def ranking(pool, s: Store, start: date, end: date, *, best: bool, limit: int = 5) -> list[Ranked]:
+async def ranking(pool, s: AnswerContext, start: date, end: date, *, best: bool, limit: int = 5) -> list[Ranked]:
     """Products by units sold in [start, end): most first (best) or fewest
     first, zero-sale products included. Ties: by name."""
     sold = await units_by_product(pool, s, start, end)
@@ -187,7 +193,7 @@ async def ranking(pool, s: Store, start: date, end: date, *, best: bool, limit: 
     return rows[:limit]
 
 
-async def demand_forecast(pool, s: Store, items: list[Product]) -> dict[int, Demand]:
+async def demand_forecast(pool, s: AnswerContext, items: list[Product]) -> dict[int, Demand]:
     """Expected demand per product: the one place that decides where it comes
     from. The latest trained forecast (forecasting's model registry) when the
     product has one; otherwise the recent average, flagged as an estimate."""
@@ -201,47 +207,27 @@ async def demand_forecast(pool, s: Store, items: list[Product]) -> dict[int, Dem
     }
 
 
-async def _model_paths(pool, s: Store, items: list[Product]) -> dict[int, Demand]:
+async def _model_paths(pool, s: AnswerContext, items: list[Product]) -> dict[int, Demand]:
     """Forecast paths from today of the products' latest stored models. Any
     model that cannot be read falls back to the estimate (logged), so a change
     in the model format never breaks the assistant."""
-    try:
-        from siprems.forecasting.result import ForecastModel
-    except ImportError:
-        return {}
-    wanted = [p.product_id for p in items]
-    rows = await fetch_all(
-        pool,
-        """
-        SELECT DISTINCT ON (product_id) product_id, model FROM forecast_models
-        WHERE store_id = %s AND product_id = ANY(%s)
-        ORDER BY product_id, version DESC""",
-        (s.store_id, wanted),
-    )
     out = {}
-    for row in rows:
+    for product_id, newest in (await registry.latest_models(pool, s.store_id, [p.product_id for p in items])).items():
         try:
-            forecast = ForecastModel.from_dict(row["model"]).forecast(s.today, MODEL_PATH_DAYS)
+            forecast = ForecastModel.from_dict(newest["model"]).forecast(s.today, MODEL_PATH_DAYS)
             values = [float(r["yhat"]) for r in forecast]
         except Exception as exc:  # noqa: BLE001 - a foreign format must not break answers
-            log.warning("unreadable forecast model for product %s: %r", row["product_id"], exc)
+            log.warning("unreadable forecast model for product %s: %r", product_id, exc)
             continue
         if len(values) == MODEL_PATH_DAYS:
-            out[row["product_id"]] = Demand.from_path(values)
+            out[product_id] = Demand.from_path(values)
     return out
 
 
-async def forecast_drivers(pool, s: Store, product_id: int, days: int) -> dict | None:
+async def forecast_drivers(pool, s: AnswerContext, product_id: int, days: int) -> dict | None:
     """Why the product's latest forecast says what it says over the next ``days`` days
     (the fitted model's terms; see siprems.forecasting.drivers), or None."""
-    from siprems.forecasting.drivers import explain
-    from siprems.forecasting.result import ForecastModel
-
-    row = await fetch_one(
-        pool,
-        "SELECT model FROM forecast_models WHERE store_id = %s AND product_id = %s ORDER BY version DESC LIMIT 1",
-        (s.store_id, product_id),
-    )
+    row = await registry.latest(pool, s.store_id, product_id)
     if row is None:
         return None
     try:
@@ -251,7 +237,7 @@ async def forecast_drivers(pool, s: Store, product_id: int, days: int) -> dict |
         return None
 
 
-async def stock_report(pool, s: Store) -> list[StockStatus]:
+async def stock_report(pool, s: AnswerContext) -> list[StockStatus]:
     """Every product's stock status from the stock policy, most urgent first
     (out, low, ok; then fewest days of cover, lowest stock, name)."""
     positions = await inventory.store_stock(pool, s.store_id, today=s.today)
@@ -260,7 +246,7 @@ async def stock_report(pool, s: Store) -> list[StockStatus]:
     return [StockStatus(p, demand[p.product_id], pos.position) for p, pos in zip(items, positions, strict=False)]
 
 
-async def calendar(pool, s: Store, days: int, lang: str) -> list[CalendarEntry]:
+async def calendar(pool, s: AnswerContext, days: int, lang: str) -> list[CalendarEntry]:
     """Store events and public holidays from today for `days` days."""
     end = s.today + timedelta(days=days)
     rows = await fetch_all(
@@ -278,10 +264,12 @@ async def calendar(pool, s: Store, days: int, lang: str) -> list[CalendarEntry]:
     return entries
 
 
-def public_holidays(s: Store, start: date, end: date, lang: str) -> list[tuple[date, str]]:
+def public_holidays(s: AnswerContext, start: date, end: date, lang: str) -> list[tuple[date, str]]:
     """Public holidays of the store's country in [start, end), named in the
     asker's language when the `holidays` package has it (siprems.calendar.holidays)."""
-    return holidays.public_holidays(s.country, start, end - timedelta(days=1), s.subdivision, language=lang)
+    return holidays.public_holidays(
+        s.locale.country, start, end - timedelta(days=1), s.locale.subdivision, language=lang
+    )
 
 
 def period_range(kind: str, n: int, today: date) -> tuple[date, date]:

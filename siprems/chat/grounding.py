@@ -35,21 +35,21 @@ def _products_line(report: list[facts.StockStatus]) -> str:
     )
 
 
-async def summary(pool, s: facts.Store, question: str, role: str = "owner") -> str:
+async def summary(pool, s: facts.AnswerContext, question: str, role: str = "owner") -> str:
     """Compact facts for the prompt, capped at MAX_GROUNDING_CHARS. For a
     cashier (`role`) only stock levels and events: no sales or forecasts."""
     if not roles.allows(role, "manager"):
         return await _cashier_summary(pool, s, question)
-    intent = intents.classify(question, "id" if s.country == "ID" else "en")
+    intent = intents.classify(question, "id" if s.locale.country == "ID" else "en")
     lines = [
         (
-            f"Shop: {s.name}; country {s.country}; timezone {s.timezone}; currency {s.currency}; "
+            f"Shop: {s.name}; country {s.locale.country}; timezone {s.locale.timezone}; currency {s.currency}; "
             f"today {s.today.isoformat()} ({w.day(s.today, 'en')})."
         )
     ]
     if intent.kind in intents.STORE_INTENTS:
         # First, so the size cap never cuts it.
-        answer = await assistant.BuiltinAssistant().answer(pool, s.store_id, question)
+        answer = await assistant.BuiltinAssistant().answer(pool, s.store_id, question, context=s)
         lines.append("Computed answer to this question (use these figures):\n" + answer.text)
     for kind in ("today", "this_week", "this_month"):
         start, end = facts.period_range(kind, 0, s.today)
@@ -67,29 +67,27 @@ async def summary(pool, s: facts.Store, question: str, role: str = "owner") -> s
     start, end = facts.period_range("last_n", 30, s.today)
     best = await facts.ranking(pool, s, start, end, best=True)
     lines.append("Best sellers last 30 days: " + ", ".join(f"{r.product.name} {r.units} units" for r in best) + ".")
-    entries = await facts.calendar(pool, s, 30, intent.lang)
-    lines.append(
-        "Events and holidays next 30 days: "
-        + ("; ".join(f"{e.day.isoformat()} {e.name} ({e.kind})" for e in entries[:15]) or "none")
-        + "."
-    )
-    text = "\n".join(lines)
-    return text if len(text) <= MAX_GROUNDING_CHARS else text[:MAX_GROUNDING_CHARS] + "\n[truncated]"
+    return await _with_calendar(pool, s, intent.lang, lines)
 
 
-async def _cashier_summary(pool, s: facts.Store, question: str) -> str:
-    intent = intents.classify(question, "id" if s.country == "ID" else "en")
+async def _cashier_summary(pool, s: facts.AnswerContext, question: str) -> str:
+    intent = intents.classify(question, "id" if s.locale.country == "ID" else "en")
     lines = [f"Shop: {s.name}; today {s.today.isoformat()} ({w.day(s.today, 'en')})."]
     lines.append(
         "The user is a CASHIER: sales figures, revenue and forecasts are not available to them; "
         "if asked, say that a manager or owner can see them."
     )
     if intent.kind in intents.STORE_INTENTS and intent.kind not in intents.MANAGER_INTENTS:
-        answer = await assistant.BuiltinAssistant().answer(pool, s.store_id, question, "cashier")
+        answer = await assistant.BuiltinAssistant().answer(pool, s.store_id, question, "cashier", context=s)
         lines.append("Computed answer to this question (use these figures):\n" + answer.text)
     products = await facts.products(pool, s.store_id)
     lines.append("Stock: " + ("; ".join(f"{p.name} [{p.sku}] {p.stock}" for p in products[:60]) or "none") + ".")
-    entries = await facts.calendar(pool, s, 30, intent.lang)
+    return await _with_calendar(pool, s, intent.lang, lines)
+
+
+async def _with_calendar(pool, s: facts.AnswerContext, lang: str, lines: list[str]) -> str:
+    """The summary's last line (events and holidays of the next 30 days), joined and capped."""
+    entries = await facts.calendar(pool, s, 30, lang)
     lines.append(
         "Events and holidays next 30 days: "
         + ("; ".join(f"{e.day.isoformat()} {e.name} ({e.kind})" for e in entries[:15]) or "none")
@@ -99,7 +97,7 @@ async def _cashier_summary(pool, s: facts.Store, question: str) -> str:
     return text if len(text) <= MAX_GROUNDING_CHARS else text[:MAX_GROUNDING_CHARS] + "\n[truncated]"
 
 
-def system_prompt(s: facts.Store, data: str) -> str:
+def system_prompt(s: facts.AnswerContext, data: str) -> str:
     return SYSTEM_PROMPT.format(
         store=s.name, currency=s.currency, rupiah=" (write Rp)" if s.currency == "IDR" else "", data=data
     )

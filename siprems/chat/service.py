@@ -89,7 +89,7 @@ class ChatService:
             return (
                 await assistant.BuiltinAssistant().answer(self.pool, identity.store_id, message, identity.role)
             ).text
-        store = await facts.store(self.pool, identity.store_id)
+        store = await facts.answer_context(self.pool, identity.store_id)
         if store is None:
             raise NotFound("Your store was not found.", code="store_not_found")
         data = await grounding.summary(self.pool, store, message, identity.role)

@@ -15,13 +15,15 @@ holdout choice and ``backtest`` for the rolling-origin benchmark.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .calendar import Event, EventCalendar, holiday_names, to_date
 from .result import ForecastModel
-from .series import censor, daily_series, fingerprint, n_open_days, trim_closed_edges
+from .series import DateLike, Sales, censor, daily_series, fingerprint, n_open_days, sale_pairs, trim_closed_edges
 from .stockouts import stockout_days
 
 __all__ = [
@@ -36,7 +38,14 @@ __all__ = [
 ]
 
 
-def prepare_series(sales, *, closed_days=(), events=None, today=None, stockout_days=()) -> pd.Series:
+def prepare_series(
+    sales: Sales,
+    *,
+    closed_days: Iterable[DateLike] = (),
+    events: Any = None,
+    today: DateLike | None = None,
+    stockout_days: Iterable[DateLike] = (),
+) -> pd.Series:
     """Daily history strictly before ``today`` (see :func:`series.daily_series`).
 
     Store-closed events count as closed days.  ``stockout_days`` (see
@@ -47,17 +56,9 @@ def prepare_series(sales, *, closed_days=(), events=None, today=None, stockout_d
     closed = {to_date(d) for d in closed_days} | cal.closed_days()
     end = to_date(today) - dt.timedelta(days=1) if today is not None else None
     if end is not None:
-        sales = [(d, q) for d, q in _pairs(sales) if to_date(d) <= end]
+        sales = [(d, q) for d, q in sale_pairs(sales) if to_date(d) <= end]
     y = daily_series(sales, closed, end=end if sales else None)
     return trim_closed_edges(censor(y, stockout_days))
-
-
-def _pairs(sales):
-    if isinstance(sales, pd.Series):
-        return list(zip(sales.index, sales.to_numpy(), strict=False))
-    if isinstance(sales, dict):
-        return list(sales.items())
-    return list(sales)
 
 
 _BLAS_LIMITED = False
@@ -75,18 +76,18 @@ def _single_threaded_blas() -> None:
 
 
 def train(
-    sales,
+    sales: Sales,
     *,
-    closed_days=(),
-    events=None,
+    closed_days: Iterable[DateLike] = (),
+    events: Any = None,
     country: str | None = "ID",
     subdiv: str | None = None,
-    today=None,
+    today: DateLike | None = None,
     horizon: int = 365,
-    warm_start=None,
+    warm_start: ForecastModel | Mapping[str, Any] | None = None,
     holdout: int = 56,
     candidates: list[str] | None = None,
-    stockout_days=(),
+    stockout_days: Iterable[DateLike] = (),
 ) -> ForecastModel:
     """Fit, choose and store a forecast for one product.  Never raises on short data.
 
@@ -114,7 +115,7 @@ def train(
     if len(y) == 0:  # no history at all: an empty series ending the day before start
         y = pd.Series([np.nan], index=pd.DatetimeIndex([start - dt.timedelta(days=1)]))
     warm = _warm_params(warm_start)
-    fitted: dict[str, dict] = {}
+    fitted: dict[str, dict[str, Any]] = {}
     name, metrics = select_model(y, cal, holdout=holdout, candidates=candidates, warm=warm, fitted=fitted)
     try:
         # the holdout fit of the chosen candidate is the best start for the final fit
@@ -147,8 +148,9 @@ def train(
     )
 
 
-def _warm_params(warm_start) -> dict | None:
+def _warm_params(warm_start: ForecastModel | Mapping[str, Any] | None) -> dict[str, Any] | None:
     if warm_start is None:
         return None
     d = warm_start.to_dict() if isinstance(warm_start, ForecastModel) else dict(warm_start)
-    return d.get("params") or None
+    params: dict[str, Any] | None = d.get("params") or None
+    return params

@@ -13,18 +13,13 @@ from typing import Any
 import psycopg2.errors
 
 from siprems.calendar.locale import store_locale
-from siprems.db import fetch_all, fetch_one
+from siprems.catalog import read as catalog
+from siprems.db import fetch_all
 from siprems.forecasting import prediction, registry, service
 from siprems.jobs.context import ChildJob, JobContext, WaitForChildren
 from siprems.jobs.errors import PermanentError
 from siprems.jobs.registry import TRAINING_QUEUE, JobType, Schedule
 from siprems.webhooks import events as webhook_events
-
-ACTIVE_PRODUCTS = """
-SELECT product_id, sku FROM products
-WHERE store_id = %s AND NOT is_archived
-ORDER BY product_id
-"""
 
 # Stale: no model yet, or the latest is over a day old and sales were recorded since.
 STALE_PRODUCTS = """
@@ -45,12 +40,7 @@ ORDER BY p.product_id
 
 
 async def train_product(ctx: JobContext, product_id: int, sku: str | None = None, **_: Any) -> dict[str, Any]:
-    product = await fetch_one(
-        ctx.pool,
-        "SELECT product_id FROM products WHERE store_id = %s AND product_id = %s AND NOT is_archived",
-        (ctx.store_id, int(product_id)),
-    )
-    if product is None:
+    if not await catalog.stock_rows(ctx.pool, ctx.store_id, product_ids=[int(product_id)]):
         raise PermanentError(f"Product {product_id} does not exist in this store (deleted or archived)")
     await ctx.check_cancelled()
     result = await _train(ctx, int(product_id))
@@ -65,7 +55,10 @@ async def train_product(ctx: JobContext, product_id: int, sku: str | None = None
 async def train_all(ctx: JobContext, only_stale: bool = False, **_: Any) -> WaitForChildren:
     """Fan-out parent: one train_product child per (stale) product of the store;
     it finishes when all children have finished."""
-    rows = await fetch_all(ctx.pool, STALE_PRODUCTS if only_stale else ACTIVE_PRODUCTS, (ctx.store_id,))
+    if only_stale:
+        rows = await fetch_all(ctx.pool, STALE_PRODUCTS, (ctx.store_id,))
+    else:
+        rows = await catalog.stock_rows(ctx.pool, ctx.store_id)
     children = [
         ChildJob("train_product", {"product_id": r["product_id"], "sku": r["sku"]}, f"p{r['product_id']}") for r in rows
     ]
@@ -75,19 +68,19 @@ async def train_all(ctx: JobContext, only_stale: bool = False, **_: Any) -> Wait
 async def predict(ctx: JobContext, product_sku: str, days: int = 30, **_: Any) -> dict[str, Any]:
     """`/api/predict/async`: trains first when the product has no model or a stale one."""
     await ctx.check_cancelled()
-    product = await fetch_one(
-        ctx.pool, "SELECT product_id FROM products WHERE store_id = %s AND sku = %s", (ctx.store_id, product_sku)
-    )
+    product = await catalog.product_by_sku(ctx.pool, ctx.store_id, product_sku)
     if product is None:
         raise PermanentError(f"Product with SKU {product_sku} not found")
     model_row = await registry.latest(ctx.pool, ctx.store_id, product["product_id"])
     today = (await store_locale(ctx.pool, ctx.store_id)).today()
     if model_row is None or prediction.is_stale(model_row, today):
         await _train(ctx, product["product_id"])
-    return await prediction.answer(ctx.pool, ctx.store_id, product_sku, int(days))
+    return await prediction.answer(ctx.pool, ctx.store_id, product, int(days))
 
 
 async def _train(ctx: JobContext, product_id: int) -> dict[str, Any]:
+    if ctx.cache_redis is None:  # the runtime always hands one; a model no cached read sees would be served late
+        raise PermanentError("Training needs the cache Redis (to invalidate cached predictions).")
     try:
         return await service.train_product(
             ctx.pool, ctx.store_id, product_id, run_id=ctx.job_id, ctx=ctx, redis=ctx.cache_redis

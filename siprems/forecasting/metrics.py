@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from .models import Path
+
+Floats = npt.NDArray[np.float64]
 
 
-def naive_scale(y, period: int = 7) -> float:
+def naive_scale(y: npt.ArrayLike, period: int = 7) -> float:
     """In-sample MAE of the weekly seasonal naive (pairs where both days are observed).
 
     Returns NaN when there is no such pair.
@@ -18,13 +26,13 @@ def naive_scale(y, period: int = 7) -> float:
     return float(d.mean()) if len(d) else float("nan")
 
 
-def _mask(actual, *arrays):
+def _mask(actual: npt.ArrayLike, *arrays: npt.ArrayLike) -> tuple[Floats, list[Floats]]:
     a = np.asarray(actual, dtype=float)
     m = ~np.isnan(a)
     return a[m], [np.asarray(x, dtype=float)[m] for x in arrays]
 
 
-def mase(actual, forecast, scale: float) -> float:
+def mase(actual: npt.ArrayLike, forecast: npt.ArrayLike, scale: float) -> float:
     """Mean absolute error divided by ``scale`` (see :func:`naive_scale`)."""
     a, (f,) = _mask(actual, forecast)
     if len(a) == 0 or not scale or np.isnan(scale):
@@ -32,7 +40,7 @@ def mase(actual, forecast, scale: float) -> float:
     return float(np.mean(np.abs(a - f)) / scale)
 
 
-def smape(actual, forecast) -> float:
+def smape(actual: npt.ArrayLike, forecast: npt.ArrayLike) -> float:
     """Symmetric MAPE in percent; a day with actual = forecast = 0 scores 0."""
     a, (f,) = _mask(actual, forecast)
     if len(a) == 0:
@@ -42,14 +50,14 @@ def smape(actual, forecast) -> float:
     return float(100.0 * terms.mean())
 
 
-def wape(actual, forecast) -> float:
+def wape(actual: npt.ArrayLike, forecast: npt.ArrayLike) -> float:
     """Weighted absolute percentage error: sum |error| / sum |actual|, in percent."""
     a, (f,) = _mask(actual, forecast)
     tot = float(np.abs(a).sum())
     return float(100.0 * np.abs(a - f).sum() / tot) if tot > 0 else float("nan")
 
 
-def coverage(actual, lo, hi) -> float:
+def coverage(actual: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike) -> float:
     """Share of scored days inside [lo, hi], in percent."""
     a, (l, h) = _mask(actual, lo, hi)
     if len(a) == 0:
@@ -57,7 +65,7 @@ def coverage(actual, lo, hi) -> float:
     return float(100.0 * np.mean((a >= l) & (a <= h)))
 
 
-def score(actual, path, scale: float) -> dict:
+def score(actual: Floats, path: Path, scale: float) -> dict[str, Any]:
     """All metrics of a :class:`~siprems.forecasting.models.Path` head against ``actual``."""
     n = len(actual)
     return {

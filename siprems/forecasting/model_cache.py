@@ -64,7 +64,7 @@ _parsed: OrderedDict[int, ForecastModel] = OrderedDict()
 
 def _compact(stored: dict[str, Any]) -> ForecastModel:
     model = ForecastModel.from_dict(stored)
-    model.path = {k: array("d", model.path[k]) for k in PATH_KEYS}  # type: ignore[misc]
+    model.path = {k: array("d", model.path[k]) for k in PATH_KEYS}
     return model
 
 

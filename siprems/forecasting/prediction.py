@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from siprems.calendar.events import prediction_events
 from siprems.calendar.locale import StoreLocale, store_locale
 from siprems.catalog import read as catalog
-from siprems.db import fetch_all
+from siprems.db import Pool, fetch_all
 from siprems.forecasting import ForecastModel, baseline, holiday_names, registry
 from siprems.forecasting.calendar import to_date
 from siprems.forecasting.drivers import explain
@@ -23,12 +24,14 @@ from siprems.inventory.stock import ProductStock, incoming_stock, item_of
 STALE_AFTER_DAYS = 7  # a model that has not seen the last week is refreshed in the background
 
 
-def is_stale(model_row: dict, today: date) -> bool:
+def is_stale(model_row: dict[str, Any], today: date) -> bool:
     start = date.fromisoformat(model_row["model"]["start"])
     return (today - start).days > STALE_AFTER_DAYS
 
 
-async def _history(pool, store: StoreLocale, product: dict, start: date, end: date) -> dict[date, float]:
+async def _history(
+    pool: Pool, store: StoreLocale, product: dict[str, Any], start: date, end: date
+) -> dict[date, float]:
     """Daily units sold in [start, end]. Read from the product row, so a product
     deleted since the request looked it up answers 404, not a forecast (or a 500)."""
     rows = await fetch_all(
@@ -54,7 +57,9 @@ def _round(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-async def model_view(pool, store_id: int, product: dict, days: int, history_days: int = 90) -> dict:
+async def model_view(
+    pool: Pool, store_id: int, product: dict[str, Any], days: int, history_days: int = 90
+) -> dict[str, Any]:
     """The stock-independent part of a `/api/predict` body from the newest stored
     model: chart, model facts, accuracy, and the forecast rows the advice needs.
     Cached by model id; `compose` adds the stock-dependent advice per request."""
@@ -65,7 +70,7 @@ async def model_view(pool, store_id: int, product: dict, days: int, history_days
     store = await store_locale(pool, store_id)
     holdout = chosen_holdout(model_row["model"])
     wape = holdout.get("wape")  # percent
-    facts = {
+    facts: dict[str, Any] = {
         "model_id": model_row["model_id"],
         "version": model_row["version"],
         "method": model.method,
@@ -80,7 +85,9 @@ async def model_view(pool, store_id: int, product: dict, days: int, history_days
     return await _view(pool, store, product, model, days, history_days, facts, accuracy)
 
 
-async def baseline_view(pool, store_id: int, product: dict, days: int, history_days: int = 90) -> dict:
+async def baseline_view(
+    pool: Pool, store_id: int, product: dict[str, Any], days: int, history_days: int = 90
+) -> dict[str, Any]:
     """Like `model_view`, from the provisional weekday-mean baseline (no model yet)."""
     store = await store_locale(pool, store_id)
     today = store.today()
@@ -90,7 +97,7 @@ async def baseline_view(pool, store_id: int, product: dict, days: int, history_d
     events = await prediction_events(pool, store_id)
     closed = {to_date(e["date"]) for e in events if e.get("kind") == "store-closed"}
     model = baseline.baseline_model(sales, closed, shut, today)
-    facts = {
+    facts: dict[str, Any] = {
         "model_id": None,
         "version": None,
         "method": model.method,
@@ -106,16 +113,16 @@ async def baseline_view(pool, store_id: int, product: dict, days: int, history_d
 
 
 async def _view(
-    pool,
+    pool: Pool,
     store: StoreLocale,
-    product: dict,
+    product: dict[str, Any],
     model: ForecastModel,
     days: int,
     history_days: int,
-    facts: dict,
+    facts: dict[str, Any],
     accuracy: float | None,
-    events: list[dict] | None = None,
-) -> dict:
+    events: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     today = store.today()
     first = today - timedelta(days=history_days)
     last = today + timedelta(days=days - 1)
@@ -162,7 +169,7 @@ async def _view(
     }
 
 
-def compose(product: dict, view: dict, incoming: Sequence[Incoming] = ()) -> dict:
+def compose(product: dict[str, Any], view: dict[str, Any], incoming: Sequence[Incoming] = ()) -> dict[str, Any]:
     """The contract's `/api/predict` body: a view plus the stock policy's advice for the
     product's current stock (`siprems.inventory`; a provisional baseline is not a model,
     so the reorder level decides then, as on every other surface)."""
@@ -180,11 +187,10 @@ def compose(product: dict, view: dict, incoming: Sequence[Incoming] = ()) -> dic
     return body
 
 
-async def answer(pool, store_id: int, sku: str, days: int, history_days: int = 90) -> dict:
-    """The whole `/api/predict` body, uncached (the async job's result)."""
-    product = await catalog.product_by_sku(pool, store_id, sku)
-    if product is None:
-        raise catalog.not_found(sku)
+async def answer(
+    pool: Pool, store_id: int, product: dict[str, Any], days: int, history_days: int = 90
+) -> dict[str, Any]:
+    """The whole `/api/predict` body for a product row (`catalog.read`), uncached (the async job's result)."""
     incoming = await incoming_stock(pool, store_id, [product["product_id"]])
     view = await model_view(pool, store_id, product, days, history_days)
     return compose(product, view, incoming.get(product["product_id"], ()))

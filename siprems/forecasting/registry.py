@@ -14,7 +14,7 @@ from typing import Any
 
 from siprems import jsonutil
 from siprems.catalog import read as catalog
-from siprems.db import fetch_all, fetch_one, transaction
+from siprems.db import Pool, fetch_all, fetch_one, transaction
 
 KEEP_VERSIONS = 5
 _LOCK_NAMESPACE = 727_100  # advisory-lock key space: (namespace, product_id)
@@ -44,14 +44,16 @@ SELECT {catalog.stock_columns("p")}, m.model_id, m.version, m.trained_at
 """
 
 
-def chosen_holdout(model: dict) -> dict:
+def chosen_holdout(model: dict[str, Any]) -> dict[str, Any]:
     """Holdout metrics of the method the model chose (MASE, sMAPE %, WAPE %, coverage %)."""
     holdout = (model.get("metrics") or {}).get("holdout") or {}
     chosen = holdout.get(model.get("method"))
     return chosen if isinstance(chosen, dict) else {}
 
 
-async def product_with_latest_id(pool, store_id: int, sku: str) -> tuple[dict, dict | None] | None:
+async def product_with_latest_id(
+    pool: Pool, store_id: int, sku: str
+) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
     """A product (by SKU) and its newest model's id and version, in one query;
     None when the store has no such product."""
     if len(sku) > catalog.MAX_SKU:
@@ -63,7 +65,7 @@ async def product_with_latest_id(pool, store_id: int, sku: str) -> tuple[dict, d
     return row, (model if model["model_id"] is not None else None)
 
 
-async def latest(pool, store_id: int, product_id: int) -> dict | None:
+async def latest(pool: Pool, store_id: int, product_id: int) -> dict[str, Any] | None:
     """The newest model row of a product (with its JSON), or None."""
     return await fetch_one(pool, LATEST, (store_id, product_id))
 
@@ -75,7 +77,7 @@ ORDER BY product_id, version DESC
 """
 
 
-async def latest_models(pool: Any, store_id: int, product_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+async def latest_models(pool: Pool, store_id: int, product_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """product_id -> `{version, model}` of each product's newest model (products without one are absent)."""
     if not product_ids:
         return {}
@@ -83,12 +85,14 @@ async def latest_models(pool: Any, store_id: int, product_ids: Sequence[int]) ->
     return {r["product_id"]: {"version": r["version"], "model": r["model"]} for r in rows}
 
 
-async def latest_id(pool, store_id: int, product_id: int) -> dict | None:
+async def latest_id(pool: Pool, store_id: int, product_id: int) -> dict[str, Any] | None:
     """Just the newest model's id and version (cheap: for cache keys)."""
     return await fetch_one(pool, LATEST_ID, (store_id, product_id))
 
 
-async def save(pool, *, store_id: int, product_id: int, model: dict, run_id: str | None) -> dict:
+async def save(
+    pool: Pool, *, store_id: int, product_id: int, model: dict[str, Any], run_id: str | None
+) -> dict[str, Any]:
     """Store a trained model as the product's next version; idempotent per run id.
 
     Returns `{model_id, version, created}`; `created` is False when this run

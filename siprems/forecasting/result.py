@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .calendar import to_date
 
@@ -21,7 +23,7 @@ PATH_KEYS = ("yhat", "lo80", "hi80", "lo95", "hi95")
 SCHEMA_VERSION = 2
 
 
-def _clean(obj):
+def _clean(obj: Any) -> Any:
     """Recursively convert to JSON-safe plain types (NaN/inf -> None)."""
     if isinstance(obj, dict):
         return {str(k): _clean(v) for k, v in obj.items()}
@@ -50,16 +52,16 @@ class ForecastModel:
     train_end: str | None  # last history day (ISO)
     fingerprint: str
     n_obs: int
-    path: dict[str, list[float]]  # PATH_KEYS -> one value per day from ``start``
-    params: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)
+    path: Mapping[str, Sequence[float]]  # PATH_KEYS -> one value per day from ``start``
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
     country: str | None = None
     subdiv: str | None = None
     version: int = SCHEMA_VERSION
 
     # -- serialisation -----------------------------------------------------
-    def to_dict(self) -> dict:
-        return _clean(
+    def to_dict(self) -> dict[str, Any]:
+        clean: dict[str, Any] = _clean(
             {
                 "version": self.version,
                 "method": self.method,
@@ -75,9 +77,10 @@ class ForecastModel:
                 "path": {k: [float(v) for v in self.path[k]] for k in PATH_KEYS},
             }
         )
+        return clean
 
     @classmethod
-    def from_dict(cls, d: dict) -> ForecastModel:
+    def from_dict(cls, d: dict[str, Any]) -> ForecastModel:
         return cls(
             method=d["method"],
             start=d["start"],
@@ -98,7 +101,7 @@ class ForecastModel:
     def horizon(self) -> int:
         return len(self.path["yhat"])
 
-    def forecast(self, start=None, days: int = 28) -> list[dict]:
+    def forecast(self, start: dt.date | str | None = None, days: int = 28) -> list[dict[str, Any]]:
         """Rows ``{date, yhat, lo80, hi80, lo95, hi95}`` for ``days`` days from ``start``.
 
         Days before the path start are skipped (no back-casts).  Days past the
@@ -107,18 +110,18 @@ class ForecastModel:
         shorter than 364 days the last stored week is repeated instead.
         """
         first = to_date(self.start)
-        start = to_date(start) if start is not None else first
+        first_day = to_date(start) if start is not None else first
         n = self.horizon
         rows = []
         for i in range(max(days, 0)):
-            day = start + dt.timedelta(days=i)
+            day = first_day + dt.timedelta(days=i)
             k = (day - first).days
             if k < 0 or n == 0:
                 continue
             rows.append({"date": day.isoformat(), **self._value(k)})
         return rows
 
-    def _value(self, k: int) -> dict:
+    def _value(self, k: int) -> dict[str, float]:
         n = self.horizon
         if k < n:
             return {key: self.path[key][k] for key in PATH_KEYS}
@@ -133,6 +136,6 @@ class ForecastModel:
             out[key] = y + (self.path[key][base] - y) * widen
         return out
 
-    def total(self, start=None, days: int = 28) -> float:
+    def total(self, start: dt.date | str | None = None, days: int = 28) -> float:
         """Sum of ``yhat`` over ``days`` days from ``start``."""
         return float(sum(r["yhat"] for r in self.forecast(start, days)))

@@ -7,15 +7,35 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from .calendar import to_date
 
+DateLike: TypeAlias = dt.date | str  # a date, datetime, pandas Timestamp or ISO string (see `to_date`)
+# Sales as `(date, qty)` pairs, a date-indexed Series, or a mapping date -> qty.
+Sales: TypeAlias = pd.Series | Mapping[Any, Any] | Iterable[tuple[Any, Any]]
 
-def daily_series(sales: Iterable, closed_days: Iterable = (), *, start=None, end=None) -> pd.Series:
+
+def sale_pairs(sales: Sales) -> list[tuple[Any, Any]]:
+    """The `(date, qty)` pairs of any form of `Sales`."""
+    if isinstance(sales, pd.Series):
+        return list(zip(sales.index, sales.to_numpy(), strict=False))
+    if isinstance(sales, Mapping):
+        return list(sales.items())
+    return list(sales)
+
+
+def daily_series(
+    sales: Sales,
+    closed_days: Iterable[DateLike] = (),
+    *,
+    start: DateLike | None = None,
+    end: DateLike | None = None,
+) -> pd.Series:
     """Build a daily float Series from ``sales``.
 
     ``sales`` is an iterable of ``(date, qty)`` pairs (several rows per day are
@@ -26,12 +46,7 @@ def daily_series(sales: Iterable, closed_days: Iterable = (), *, start=None, end
     are 0.  Negative quantities (returns) are kept in the daily sum but the
     daily total is floored at 0.
     """
-    if isinstance(sales, pd.Series):
-        pairs = list(zip(sales.index, sales.to_numpy(), strict=False))
-    elif isinstance(sales, dict):
-        pairs = list(sales.items())
-    else:
-        pairs = list(sales)
+    pairs = sale_pairs(sales)
     totals: dict[dt.date, float] = {}
     for d, q in pairs:
         if q is None or (isinstance(q, float) and np.isnan(q)):
@@ -58,7 +73,7 @@ def daily_series(sales: Iterable, closed_days: Iterable = (), *, start=None, end
     return pd.Series(values, index=index, name="qty")
 
 
-def censor(y: pd.Series, days: Iterable) -> pd.Series:
+def censor(y: pd.Series, days: Iterable[DateLike]) -> pd.Series:
     """``y`` with ``days`` (e.g. stock-outs) set to NaN: missing, whatever was sold."""
     marks = {to_date(d) for d in days}
     if not marks or len(y) == 0:

@@ -13,14 +13,16 @@ import asyncio
 import logging
 import time
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from siprems import cache, metrics
 from siprems.calendar.events import prediction_events
 from siprems.calendar.locale import StoreLocale, store_locale
-from siprems.db import fetch_all, fetch_one
+from siprems.db import Pool, fetch_all, fetch_one
 from siprems.forecasting import ForecastModel, registry, train
 from siprems.forecasting.stockouts import stockout_days
 from siprems.inventory import ledger
+from siprems.jobs.context import JobContext
 from siprems.redis_client import Redis
 
 log = logging.getLogger("siprems.forecasting")
@@ -30,7 +32,7 @@ SYNC_TRAIN_MAX_DAYS = 1200  # longer histories train in a worker (fit > ~1 s)
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-async def daily_sales(pool, store: StoreLocale, product_id: int, since: date) -> list[tuple[date, float, bool]]:
+async def daily_sales(pool: Pool, store: StoreLocale, product_id: int, since: date) -> list[tuple[date, float, bool]]:
     rows = await fetch_all(
         pool,
         """SELECT (transaction_date AT TIME ZONE %s)::date AS day, sum(quantity_sold) AS qty, bool_or(is_promo) AS promo
@@ -42,12 +44,14 @@ async def daily_sales(pool, store: StoreLocale, product_id: int, since: date) ->
     return [(r["day"], float(r["qty"]), bool(r["promo"])) for r in rows if r["day"] >= since]
 
 
-async def closed_weekdays(pool, store_id: int) -> set[int]:
+async def closed_weekdays(pool: Pool, store_id: int) -> set[int]:
     rows = await fetch_all(pool, "SELECT day_of_week FROM opening_hours WHERE store_id = %s AND is_closed", (store_id,))
     return {DAY_NAMES.index(r["day_of_week"]) for r in rows}
 
 
-async def stockouts(pool, store: StoreLocale, product_id: int, since: date, today: date) -> list[tuple]:
+async def stockouts(
+    pool: Pool, store: StoreLocale, product_id: int, since: date, today: date
+) -> list[tuple[date, date | None]]:
     """The product's stock-out intervals since ``since`` from the stock ledger, as local days."""
     zone = store.tz
     start = datetime.combine(since, datetime.min.time(), zone)
@@ -59,7 +63,7 @@ async def stockouts(pool, store: StoreLocale, product_id: int, since: date, toda
     ]
 
 
-async def training_inputs(pool, store: StoreLocale, product_id: int) -> dict:
+async def training_inputs(pool: Pool, store: StoreLocale, product_id: int) -> dict[str, Any]:
     today = store.today()
     since = today - timedelta(days=HISTORY_WINDOW_DAYS)
     sales, events, shut, out = await asyncio.gather(
@@ -88,7 +92,7 @@ async def training_inputs(pool, store: StoreLocale, product_id: int) -> dict:
     }
 
 
-def _fit(inputs: dict, warm: dict | None) -> tuple[ForecastModel, float]:
+def _fit(inputs: dict[str, Any], warm: dict[str, Any] | None) -> tuple[ForecastModel, float]:
     started = time.perf_counter()
     model = train(
         inputs["sales"],
@@ -104,8 +108,14 @@ def _fit(inputs: dict, warm: dict | None) -> tuple[ForecastModel, float]:
 
 
 async def train_product(
-    pool, store_id: int, product_id: int, run_id: str | None = None, ctx=None, *, redis: Redis
-) -> dict:
+    pool: Pool,
+    store_id: int,
+    product_id: int,
+    run_id: str | None = None,
+    ctx: JobContext | None = None,
+    *,
+    redis: Redis,
+) -> dict[str, Any]:
     """Train one product and store the model as a new version (idempotent per run id);
     `redis` is the cache Redis, whose cached predictions and stock reads must see the model."""
     store = await store_locale(pool, store_id)
@@ -147,7 +157,7 @@ async def train_product(
     }
 
 
-async def history_length(pool, store_id: int, product_id: int) -> int:
+async def history_length(pool: Pool, store_id: int, product_id: int) -> int:
     row = await fetch_one(
         pool,
         "SELECT min(transaction_date) AS first FROM transactions WHERE store_id = %s AND product_id = %s",
@@ -155,4 +165,5 @@ async def history_length(pool, store_id: int, product_id: int) -> int:
     )
     if not row or row["first"] is None:
         return 0
-    return (datetime.now(row["first"].tzinfo) - row["first"]).days + 1
+    first: datetime = row["first"]
+    return (datetime.now(first.tzinfo) - first).days + 1

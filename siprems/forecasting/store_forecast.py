@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from siprems.catalog import read as catalog
 from siprems.db import fetch_all
 from siprems.inventory.policy import Z80, Z95, daily_sigma
 
@@ -70,8 +71,8 @@ def aggregate(paths: Sequence[ProductPath], first: dt.date, days: int) -> dict[s
     }
 
 
-PRODUCTS_WITH_MODELS = """
-SELECT p.product_id, p.price, m.model
+PRODUCTS_WITH_MODELS = f"""
+SELECT {catalog.stock_columns("p")}, m.model
   FROM products p
   LEFT JOIN LATERAL (SELECT model FROM forecast_models f WHERE f.product_id = p.product_id
                       ORDER BY version DESC LIMIT 1) m ON TRUE

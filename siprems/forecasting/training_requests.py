@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable
 
 from siprems.jobs import producer
+from siprems.redis_client import Redis
 
 JOB_TYPE = "train_product"
 WINDOW_SECONDS = 300
@@ -26,7 +27,7 @@ def _key(product_id: int, now: float) -> str:
 
 
 async def request_training(
-    queue, store_id: int, products: Iterable[tuple[int, str]], *, debounce: bool = True
+    queue: Redis, store_id: int, products: Iterable[tuple[int, str]], *, debounce: bool = True
 ) -> list[str]:
     """Queue training for (product_id, sku) pairs; returns the job ids (existing
     ones when already queued in this window)."""

@@ -27,15 +27,7 @@ from siprems.calendar import locale
 from siprems.catalog.fields import Money
 from siprems.db import transaction
 from siprems.errors import Conflict
-from siprems.imports.rows import (
-    Problem,
-    Rows,
-    column_names,
-    plain_array,
-    reject,
-    text_array,
-    validate,
-)
+from siprems.imports.rows import Problem, Rows, column_names, plain_array, reject, text_array, validate
 
 CHUNK = 20_000
 ALIASES = {"sku": "product_sku", "quantity_sold": "quantity", "price_per_unit": "price"}

@@ -9,6 +9,10 @@ the new role (or fails for a removed member)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 from siprems import audit
 from siprems.db import fetch_all, transaction
 from siprems.errors import Conflict, NotFound
@@ -53,6 +57,19 @@ async def _lock_team(cur, store_id: int) -> dict[int, dict]:
     return {row["user_id"]: dict(row) for row in await cur.fetchall()}
 
 
+@asynccontextmanager
+async def _member_in_locked_team(pool, store_id: int, user_id: int) -> AsyncIterator[tuple[Any, dict[int, dict], dict]]:
+    """A transaction with the store's team locked: (cursor, team, the member); 404 for a non-member."""
+    if not 0 < user_id <= MAX_ID:
+        raise not_a_member(user_id)
+    async with transaction(pool) as cur:
+        team = await _lock_team(cur, store_id)
+        member = team.get(user_id)
+        if member is None:
+            raise not_a_member(user_id)
+        yield cur, team, member
+
+
 def _keep_an_owner(team: dict[int, dict], user_id: int, action: str) -> None:
     owners = [uid for uid, m in team.items() if m["role"] == "owner"]
     if owners == [user_id]:
@@ -65,13 +82,7 @@ def _audited(member: dict) -> dict:
 
 async def change_role(pool, store_id: int, user_id: int, role: Role, actor: int) -> tuple[dict, dict]:
     """Returns (before, after); the change is in the audit trail."""
-    if not 0 < user_id <= MAX_ID:
-        raise not_a_member(user_id)
-    async with transaction(pool) as cur:
-        team = await _lock_team(cur, store_id)
-        before = team.get(user_id)
-        if before is None:
-            raise not_a_member(user_id)
+    async with _member_in_locked_team(pool, store_id, user_id) as (cur, team, before):
         if before["role"] == "owner" and role != "owner":
             _keep_an_owner(team, user_id, "demote")
         after = {**before, "role": role}
@@ -88,13 +99,7 @@ async def change_role(pool, store_id: int, user_id: int, role: Role, actor: int)
 async def remove(pool, store_id: int, user_id: int, actor: int) -> dict:
     """Remove a member; returns the member as they were. Their refresh tokens
     are revoked (they must log in again, to another store if they have one)."""
-    if not 0 < user_id <= MAX_ID:
-        raise not_a_member(user_id)
-    async with transaction(pool) as cur:
-        team = await _lock_team(cur, store_id)
-        before = team.get(user_id)
-        if before is None:
-            raise not_a_member(user_id)
+    async with _member_in_locked_team(pool, store_id, user_id) as (cur, team, before):
         _keep_an_owner(team, user_id, "remove")
         await cur.execute("DELETE FROM store_members WHERE store_id = %s AND user_id = %s", (store_id, user_id))
         await cur.execute(
