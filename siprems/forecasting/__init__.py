@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .calendar import Event, EventCalendar, holiday_names, to_date
+from .calendar import DateLike, Event, EventCalendar, EventsLike, holiday_names, to_date
 from .result import ForecastModel
-from .series import DateLike, Sales, censor, daily_series, fingerprint, n_open_days, sale_pairs, trim_closed_edges
+from .series import Sales, censor, daily_series, fingerprint, n_open_days, sale_pairs, trim_closed_edges
 from .stockouts import stockout_days
 
 __all__ = [
@@ -42,7 +42,7 @@ def prepare_series(
     sales: Sales,
     *,
     closed_days: Iterable[DateLike] = (),
-    events: Any = None,
+    events: EventsLike = None,
     today: DateLike | None = None,
     stockout_days: Iterable[DateLike] = (),
 ) -> pd.Series:
@@ -79,7 +79,7 @@ def train(
     sales: Sales,
     *,
     closed_days: Iterable[DateLike] = (),
-    events: Any = None,
+    events: EventsLike = None,
     country: str | None = "ID",
     subdiv: str | None = None,
     today: DateLike | None = None,

@@ -30,12 +30,13 @@ import os
 import sys
 import time
 from pathlib import Path as FsPath
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
 
 from . import models, train
-from .calendar import load_events_csv
+from .calendar import Event, load_events_csv
 from .metrics import coverage, mase, naive_scale, smape
 from .result import _clean
 
@@ -44,10 +45,10 @@ DATA_DIR = REPO_ROOT.parent / "shared" / "data"
 DEFAULT_CSV = DATA_DIR / "bakery_train.csv"
 DEFAULT_EVENTS = DATA_DIR / "kiel_week.csv"
 
-_STATE: dict = {}
+_STATE: dict[str, Any] = {}  # set per worker process by `_init`
 
 
-def load_bakery(path) -> dict[str, pd.Series]:
+def load_bakery(path: str | os.PathLike[str]) -> dict[str, pd.Series]:
     """``{group: daily Series}``; days without a row are NaN (closed)."""
     df = pd.read_csv(path, parse_dates=["Datum"])
     last = df["Datum"].max()
@@ -70,12 +71,12 @@ def origins(start: dt.date, end: dt.date, step: int, last_day: dt.date, horizon:
     return out
 
 
-def _init(series, events):
+def _init(series: dict[str, pd.Series], events: list[Event]) -> None:
     _STATE["series"] = series
     _STATE["events"] = events
 
 
-def _run_window(job):
+def _run_window(job: tuple[str, dt.date, list[int]]) -> dict[str, Any] | None:
     """Train at one origin; return per-horizon scores for the model and the naive."""
     key, origin, horizons = job
     y = _STATE["series"][key]
@@ -98,7 +99,14 @@ def _run_window(job):
     hist = hist[hist.index >= first_obs]
     naive = models.seasonal_naive(hist, None, H)
     scale = naive_scale(hist.to_numpy())
-    out = {"key": key, "origin": origin.isoformat(), "method": model.method, "fit_s": fit_s, "cpu_s": cpu_s, "h": {}}
+    out: dict[str, Any] = {
+        "key": key,
+        "origin": origin.isoformat(),
+        "method": model.method,
+        "fit_s": fit_s,
+        "cpu_s": cpu_s,
+        "h": {},
+    }
     for h in horizons:
         a = actual[:h]
         if np.isnan(a).all():
@@ -120,7 +128,7 @@ def _run_window(job):
     return out
 
 
-def _summarise(rows: list[dict], h: int, prefix: str = "") -> dict:
+def _summarise(rows: list[dict[str, Any]], h: int, prefix: str = "") -> dict[str, Any]:
     w = [r["h"][h] for r in rows if h in r["h"] and np.isfinite(r["h"][h][prefix + "mase"])]
     if not w:
         return {"mase": None, "smape": None, "wape": None, "coverage95": None, "windows": 0}
@@ -135,7 +143,16 @@ def _summarise(rows: list[dict], h: int, prefix: str = "") -> dict:
     }
 
 
-def run(csv, events_path, start, end, horizons, step, groups, workers=2) -> dict:
+def run(
+    csv: str | os.PathLike[str],
+    events_path: str | os.PathLike[str] | None,
+    start: dt.date,
+    end: dt.date,
+    horizons: list[int],
+    step: int,
+    groups: list[str],
+    workers: int = 2,
+) -> dict[str, Any]:
     """Run the backtest; return the JSON-ready result."""
     series = load_bakery(csv)
     keys = [g for g in groups if g in series]
@@ -151,11 +168,11 @@ def run(csv, events_path, start, end, horizons, step, groups, workers=2) -> dict
 
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
         with ctx.Pool(workers, initializer=_init, initargs=(series, events)) as pool:
-            rows = pool.map(_run_window, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
+            results = pool.map(_run_window, jobs, chunksize=max(1, len(jobs) // (workers * 8)))
     else:
         _init(series, events)
-        rows = [_run_window(j) for j in jobs]
-    rows = [r for r in rows if r]
+        results = [_run_window(j) for j in jobs]
+    rows = [r for r in results if r]
     fit_med = float(np.median([r["cpu_s"] for r in rows])) if rows else None
     wall_med = float(np.median([r["fit_s"] for r in rows])) if rows else None
     agg, base = {}, {}
@@ -194,11 +211,11 @@ def run(csv, events_path, start, end, horizons, step, groups, workers=2) -> dict
     }
 
 
-def _fmt(x, nd=3):
+def _fmt(x: float | None, nd: int = 3) -> str:
     return "-" if x is None else f"{x:.{nd}f}"
 
 
-def print_table(res: dict, out=None) -> None:
+def print_table(res: dict[str, Any], out: TextIO | None = None) -> None:
     out = out or sys.stdout
     p = res["protocol"]
     print(

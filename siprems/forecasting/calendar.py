@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ import pandas as pd
 from siprems.calendar.holidays import country_year
 
 EVENT_KINDS = ("promotion", "holiday", "store-closed")
+
+# A date, datetime, pandas Timestamp (a datetime) or ISO string: what `to_date` reads.
+DateLike: TypeAlias = dt.date | str
 
 # Days that are not public holidays but behave like ones, per country.
 SPECIAL_DAYS: dict[str, dict[tuple[int, int], str]] = {
@@ -47,18 +51,20 @@ class Event:
             raise ValueError(f"unknown event kind {self.kind!r}; use one of {EVENT_KINDS}")
 
 
-def to_date(value) -> dt.date:
+# Events as `Event`s, dicts `{date, name, kind}`, `(date, name[, kind])` tuples, or a mapping date -> name.
+EventsLike: TypeAlias = Iterable[Event | Mapping[str, Any] | tuple[Any, ...]] | Mapping[Any, str] | None
+
+
+def to_date(value: DateLike) -> dt.date:
     """Coerce a date, datetime, pandas Timestamp or ISO string to ``datetime.date``."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
-    if isinstance(value, pd.Timestamp):
-        return value.date()
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def coerce_events(events) -> list[Event]:
+def coerce_events(events: EventsLike) -> list[Event]:
     """Accept ``Event`` objects, dicts ``{date, name, kind}``, tuples or a mapping date -> name."""
     if not events:
         return []
@@ -106,7 +112,7 @@ class EventCalendar:
         self,
         country: str | None = "ID",
         subdiv: str | None = None,
-        events=None,
+        events: EventsLike = None,
         lead: int = 1,
         lag: int = 1,
         week_before: bool = True,
@@ -149,14 +155,14 @@ class EventCalendar:
         """Days marked ``store-closed`` by events."""
         return {ev.date for ev in self.events if ev.kind == "store-closed"}
 
-    def day_names(self, start, end) -> list[tuple[dt.date, str | None]]:
+    def day_names(self, start: DateLike, end: DateLike) -> list[tuple[dt.date, str | None]]:
         """For each day in [start, end]: the holiday/event name or None (for charts)."""
-        start, end = to_date(start), to_date(end)
-        names = self.holidays_between(start, end)
+        first, last = to_date(start), to_date(end)
+        names = self.holidays_between(first, last)
         for ev in self.events:
-            if start <= ev.date <= end and ev.date not in names:
+            if first <= ev.date <= last and ev.date not in names:
                 names[ev.date] = ev.name
-        days = pd.date_range(start, end, freq="D")
+        days = pd.date_range(first, last, freq="D")
         return [(d.date(), names.get(d.date())) for d in days]
 
     # -- design matrix ---------------------------------------------------
@@ -271,7 +277,14 @@ class EventCalendar:
         return out
 
 
-def holiday_names(start, end, *, country: str | None = "ID", subdiv: str | None = None, events=None) -> list[dict]:
+def holiday_names(
+    start: DateLike,
+    end: DateLike,
+    *,
+    country: str | None = "ID",
+    subdiv: str | None = None,
+    events: EventsLike = None,
+) -> list[dict[str, Any]]:
     """Per-day chart flags: ``[{"date": iso, "isHoliday": bool, "holidayName": str|None}]``."""
     cal = EventCalendar(country, subdiv, events)
     return [{"date": d.isoformat(), "isHoliday": n is not None, "holidayName": n} for d, n in cal.day_names(start, end)]

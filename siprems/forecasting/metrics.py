@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from .models import Path
+Floats = npt.NDArray[np.float64]  # the engine's daily series and paths
 
-Floats = npt.NDArray[np.float64]
+
+class ScoredPath(Protocol):
+    """What `score` reads of a forecast path (`models.Path`)."""
+
+    @property
+    def yhat(self) -> Floats: ...
+    @property
+    def lo95(self) -> Floats: ...
+    @property
+    def hi95(self) -> Floats: ...
 
 
 def naive_scale(y: npt.ArrayLike, period: int = 7) -> float:
@@ -65,7 +73,7 @@ def coverage(actual: npt.ArrayLike, lo: npt.ArrayLike, hi: npt.ArrayLike) -> flo
     return float(100.0 * np.mean((a >= l) & (a <= h)))
 
 
-def score(actual: Floats, path: Path, scale: float) -> dict[str, Any]:
+def score(actual: Floats, path: ScoredPath, scale: float) -> dict[str, Any]:
     """All metrics of a :class:`~siprems.forecasting.models.Path` head against ``actual``."""
     n = len(actual)
     return {

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from .calendar import EventCalendar
 from .drivers import fitted_drivers
 from .ets import fit_ets
+from .metrics import Floats
 from .regression import RidgeConfig, fit_ridge, predict_ridge
 
 Z80 = NormalDist().inv_cdf(0.90)
@@ -43,7 +46,7 @@ class Path:
     hi80: np.ndarray
     lo95: np.ndarray
     hi95: np.ndarray
-    params: dict = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
 
     def head(self, n: int) -> Path:
         return Path(
@@ -62,12 +65,12 @@ def future_index(y: pd.Series, horizon: int) -> pd.DatetimeIndex:
 
 
 def _log_path(
-    index,
-    mean_log,
-    sd_log,
-    params,
-    closed=None,
-    z: dict | None = None,
+    index: pd.DatetimeIndex,
+    mean_log: Floats,
+    sd_log: Floats | float,
+    params: dict[str, Any],
+    closed: npt.NDArray[np.bool_] | None = None,
+    z: dict[str, float] | None = None,
     smear: np.ndarray | None = None,
     smear_sd: np.ndarray | None = None,
 ) -> Path:
@@ -83,7 +86,7 @@ def _log_path(
     """
     z = z or {"0.025": -Z95, "0.1": -Z80, "0.9": Z80, "0.975": Z95}
 
-    def q(k):
+    def q(k: float) -> Floats:
         return np.maximum(np.expm1(mean_log + k * sd_log), 0.0)
 
     yhat = q(0.0)
@@ -125,7 +128,7 @@ def ridge_ets(
     cal: EventCalendar,
     horizon: int,
     cfg: RidgeEtsConfig | None = None,
-    warm: dict | None = None,
+    warm: dict[str, Any] | None = None,
     explain: bool = False,
 ) -> Path:
     """Ridge (yearly shape + events; statsmodels OLS) on log1p, state-space ETS on the residual.
@@ -174,7 +177,7 @@ def ridge_ets(
     return _log_path(idx, reg + efit.mean, sd, params, mask, None, smear, sd)
 
 
-def seasonal_naive(y: pd.Series, cal: EventCalendar | None, horizon: int, warm: dict | None = None) -> Path:
+def seasonal_naive(y: pd.Series, cal: EventCalendar | None, horizon: int, warm: dict[str, Any] | None = None) -> Path:
     """Same weekday of the last week with an observation; intervals from lag-7 errors."""
     v = y.to_numpy(dtype=float)
     last = np.full(7, np.nan)
@@ -200,7 +203,7 @@ def seasonal_naive(y: pd.Series, cal: EventCalendar | None, horizon: int, warm: 
 
 
 def weekday_mean(
-    y: pd.Series, cal: EventCalendar | None, horizon: int, warm: dict | None = None, window: int = 56
+    y: pd.Series, cal: EventCalendar | None, horizon: int, warm: dict[str, Any] | None = None, window: int = 56
 ) -> Path:
     """Mean of the last ``window`` days x weekday factors; intervals from observed ratios."""
     recent = y.iloc[-window:]
@@ -233,7 +236,7 @@ def weekday_mean(
     return path
 
 
-def short_history(y: pd.Series, cal: EventCalendar | None, horizon: int, warm: dict | None = None) -> Path:
+def short_history(y: pd.Series, cal: EventCalendar | None, horizon: int, warm: dict[str, Any] | None = None) -> Path:
     """Few observed days: the median level, intervals wide enough to be honest.
 
     The log-scale spread is the observed one floored at 0.4 (about +-50%)

@@ -7,9 +7,12 @@ only part of a year extrapolate wildly otherwise).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from statsmodels.regression.linear_model import OLS
 
@@ -41,7 +44,7 @@ class RidgeFit:
     columns: list[str]
     coef: list[float]
     fourier_range: tuple[float, float]
-    config: dict = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
 
 
 def _fourier(days: np.ndarray, k: int, prefix: str = "f_") -> dict[str, np.ndarray]:
@@ -54,7 +57,7 @@ def _fourier(days: np.ndarray, k: int, prefix: str = "f_") -> dict[str, np.ndarr
 
 
 def design(
-    index: pd.DatetimeIndex, cal: EventCalendar, cfg: RidgeConfig, closed: set | None = None
+    index: pd.DatetimeIndex, cal: EventCalendar, cfg: RidgeConfig, closed: set[dt.date] | None = None
 ) -> tuple[list[str], np.ndarray]:
     """Column names and design matrix (n x p, no intercept) for a daily ``index``."""
     index = pd.DatetimeIndex(index)
@@ -94,7 +97,7 @@ def _penalty(col: str, cfg: RidgeConfig) -> float:
 
 
 def fit_ridge(
-    y: pd.Series, cal: EventCalendar, cfg: RidgeConfig, closed: set | None = None
+    y: pd.Series, cal: EventCalendar, cfg: RidgeConfig, closed: set[dt.date] | None = None
 ) -> tuple[RidgeFit, np.ndarray]:
     """Fit on the non-NaN days of ``y`` (log scale).  Returns the fit and in-sample fitted values.
 
@@ -167,11 +170,12 @@ def _apply(fit: RidgeFit, names: list[str], X: np.ndarray) -> np.ndarray:
     out = coef.get("_intercept", 0.0) + np.einsum("ij,j->i", X, np.where(is_f, 0.0, b))
     fpart = np.einsum("ij,j->i", X, np.where(is_f, b, 0.0))
     lo, hi = fit.fourier_range
-    return out + np.clip(fpart, lo, hi)
+    values: npt.NDArray[np.float64] = out + np.clip(fpart, lo, hi)
+    return values
 
 
 def predict_ridge(
-    fit: RidgeFit, index: pd.DatetimeIndex, cal: EventCalendar, cfg: RidgeConfig, closed: set | None = None
+    fit: RidgeFit, index: pd.DatetimeIndex, cal: EventCalendar, cfg: RidgeConfig, closed: set[dt.date] | None = None
 ) -> np.ndarray:
     """Regression part for ``index`` with the Fourier part clipped to its training range.
 

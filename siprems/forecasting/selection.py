@@ -11,6 +11,7 @@ average (picking the holdout winner outright cost ~0.01 MASE).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ def eligible(y: pd.Series) -> list[str]:
 
 
 def fit_candidate(
-    name: str, y: pd.Series, cal: EventCalendar, horizon: int, warm: dict | None = None, explain: bool = False
+    name: str, y: pd.Series, cal: EventCalendar, horizon: int, warm: dict[str, Any] | None = None, explain: bool = False
 ) -> models.Path:
     """Run one candidate by name (``explain``: keep the drivers of a model that has them)."""
     if name == "short_history":
@@ -57,9 +58,9 @@ def select_model(
     holdout: int = 56,
     candidates: list[str] | None = None,
     margin: float = 0.25,
-    warm: dict | None = None,
-    fitted: dict[str, dict] | None = None,
-) -> tuple[str, dict]:
+    warm: dict[str, Any] | None = None,
+    fitted: dict[str, dict[str, Any]] | None = None,
+) -> tuple[str, dict[str, Any]]:
     """Return ``(chosen name, report)``.
 
     ``fitted`` (if given) receives each candidate's holdout-fit parameters: the
@@ -86,7 +87,7 @@ def select_model(
     scale = naive_scale(train.to_numpy())
     if not scale or np.isnan(scale):
         scale = float(np.nanmean(np.abs(train.to_numpy()))) or 1.0
-    results: dict[str, dict] = {}
+    results: dict[str, dict[str, Any]] = {}
     for name in names:
         try:
             path = fit_candidate(name, train, cal, holdout, warm=warm)
@@ -106,5 +107,5 @@ def select_model(
     return best, _report(best, holdout, results)
 
 
-def _report(name: str, holdout: int, results: dict) -> dict:
+def _report(name: str, holdout: int, results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {"selected": name, "holdout_days": holdout, "holdout": results}

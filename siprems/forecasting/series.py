@@ -13,9 +13,8 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
-from .calendar import to_date
+from .calendar import DateLike, to_date
 
-DateLike: TypeAlias = dt.date | str  # a date, datetime, pandas Timestamp or ISO string (see `to_date`)
 # Sales as `(date, qty)` pairs, a date-indexed Series, or a mapping date -> qty.
 Sales: TypeAlias = pd.Series | Mapping[Any, Any] | Iterable[tuple[Any, Any]]
 
