@@ -16,6 +16,7 @@ from typing import Any
 
 from siprems import jsonutil
 from siprems.db import fetch_all
+from siprems.pages import Page
 
 ENTITIES = ("product", "settings", "event", "member", "invitation")
 
@@ -87,8 +88,21 @@ class AuditQuery:
     offset: int = 0
 
 
-async def list_entries(pool, store_id: int, q: AuditQuery) -> dict:
-    """Newest first: `{"items": [...], "total": n, "limit", "offset"}`."""
+@dataclass(slots=True)
+class Entry:
+    audit_id: int
+    entity: str
+    entity_id: str | None
+    action: str
+    user_id: int | None
+    user_email: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    created_at: datetime
+
+
+async def list_entries(pool, store_id: int, q: AuditQuery) -> Page[Entry]:
+    """Newest first."""
     where = ["store_id = %(store)s"]
     args: dict = {"store": store_id, "limit": q.limit, "offset": q.offset}
     for name, sql in (
@@ -115,4 +129,4 @@ async def list_entries(pool, store_id: int, q: AuditQuery) -> dict:
         total = count[0]["n"]
     for row in rows:
         row.pop("total_count")
-    return {"items": rows, "total": total, "limit": q.limit, "offset": q.offset}
+    return Page([Entry(**row) for row in rows], total, q.limit, q.offset)

@@ -111,3 +111,30 @@ def test_webhooks(user, shapes):
     assert shapes.check(user.post(f"/api/webhooks/{wid}/ping"), 202)["delivery_id"]
     assert shapes.check(user.get(f"/api/webhooks/{wid}/deliveries"))[0]["event"] == "ping"
     shapes.check(user.delete(f"/api/webhooks/{wid}"))
+
+
+def test_team(user, make_user, shapes):
+    shapes.check(user.get("/api/team/members"))
+    other = make_user()
+    invited = shapes.check(user.post("/api/team/invitations", json={"email": other.email, "role": "manager"}), 201)
+    shapes.check(user.get("/api/team/invitations", params={"include_closed": "true"}))
+    joined = shapes.check(other.post("/api/team/invitations/accept", json={"token": invited["token"]}))
+    assert joined["role"] == "manager"
+    shapes.check(user.patch(f"/api/team/members/{other.user_id}", json={"role": "cashier"}))
+    shapes.check(user.delete(f"/api/team/members/{other.user_id}"))
+    second = shapes.check(user.post("/api/team/invitations", json={"email": "x@shape.example", "role": "cashier"}), 201)
+    assert shapes.check(user.delete(f"/api/team/invitations/{second['invitation_id']}"))["status"] == "revoked"
+
+
+def test_audit_and_stock(user, db, shapes):
+    add_product(db, store_of(db, user), "SH-S", stock=10)
+    moved = shapes.check(
+        user.post("/api/stock/adjustments", json={"product_sku": "SH-S", "delta": -2, "reason": "x"}), 201
+    )
+    assert moved["user_email"] == user.email and moved["balance_after"] == 8
+    shapes.check(
+        user.post("/api/stock/adjustments", json={"product_sku": "SH-S", "counted": 5, "reason": "count"}), 201
+    )
+    assert shapes.check(user.get("/api/stock/movements", params={"sku": "SH-S"}))["total"] >= 2
+    user.put("/api/settings/store", json={"address": "Audited 1"})
+    assert shapes.check(user.get("/api/audit"))["items"]

@@ -15,6 +15,7 @@ from siprems.api.fieldtypes import text
 from siprems.api.guard import authenticated, caller_locale
 from siprems.api.paging import DayRangePage
 from siprems.api.validation import validate
+from siprems.pages import Page
 
 bp = Blueprint("audit", url_prefix="/api/audit")
 
@@ -28,27 +29,11 @@ class AuditParams(DayRangePage):
     )
 
 
-ENTRY = {
-    "type": "object",
-    "properties": {
-        "audit_id": {"type": "integer"},
-        "entity": {"type": "string"},
-        "entity_id": {"type": ["string", "null"]},
-        "action": {"type": "string"},
-        "user_id": {"type": ["integer", "null"]},
-        "user_email": {"type": ["string", "null"]},
-        "before": {"type": ["object", "null"]},
-        "after": {"type": ["object", "null"]},
-        "created_at": {"type": "string", "format": "date-time"},
-    },
-}
-
-
 @bp.get("")
 @openapi.summary("The audit trail (who changed what, before and after), newest first; append-only")
 @openapi.secured("bearerAuth")
 @docs.query(AuditParams)
-@docs.response(200, docs.page_of(ENTRY))
+@docs.response(200, Page[audit.Entry])
 @docs.errors(400, 401, 403)
 @authenticated
 @validate(query=AuditParams)

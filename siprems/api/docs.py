@@ -62,23 +62,6 @@ def response(status: int, shape: Any = None, description: str = ""):
     return openapi.response(status, {"application/json": RawSchema(schema)}, description or str(status))
 
 
-def array_of(item: dict) -> dict:
-    return {"type": "array", "items": item}
-
-
-def page_of(item: dict) -> dict:
-    """One page of a paginated list: the `item`s, the total and the paging asked for."""
-    return {
-        "type": "object",
-        "properties": {
-            "items": array_of(item),
-            "total": {"type": "integer"},
-            "limit": {"type": "integer"},
-            "offset": {"type": "integer"},
-        },
-    }
-
-
 def deleted(id_field: str) -> type:
     """The class of what a DELETE answers: a message and the id of what is gone."""
     return make_dataclass(f"Deleted_{id_field}", [("message", str), (id_field, int)], slots=True)

@@ -1,5 +1,5 @@
 """The query of a paginated list bounded by local days (`/api/audit`,
-`/api/stock/movements`); its answer's schema is `docs.page_of`."""
+`/api/stock/movements`); its answer is a `siprems.pages.Page`."""
 
 from __future__ import annotations
 

@@ -15,6 +15,7 @@ from siprems.api.guard import authenticated, caller_locale
 from siprems.api.paging import DayRangePage
 from siprems.api.validation import validate
 from siprems.inventory import ledger
+from siprems.pages import Page
 
 bp = Blueprint("stock", url_prefix="/api/stock")
 
@@ -48,24 +49,6 @@ class MovementsQuery(DayRangePage):
     )
 
 
-MOVEMENT = {
-    "type": "object",
-    "properties": {
-        "movement_id": {"type": "integer"},
-        "sku": {"type": "string"},
-        "product_name": {"type": "string"},
-        "kind": {"type": "string", "enum": list(ledger.KINDS)},
-        "delta": {"type": "integer"},
-        "balance_after": {"type": "integer"},
-        "user_id": {"type": ["integer", "null"]},
-        "user_email": {"type": ["string", "null"]},
-        "reference": {"type": ["string", "null"]},
-        "reason": {"type": ["string", "null"]},
-        "created_at": {"type": "string", "format": "date-time"},
-    },
-}
-
-
 @bp.post("/adjustments")
 @openapi.summary("Adjust a product's stock by a delta, or set it to a counted quantity (stocktake)")
 @openapi.description(
@@ -74,7 +57,7 @@ MOVEMENT = {
 )
 @openapi.secured("bearerAuth")
 @docs.body(AdjustmentBody)
-@docs.response(201, MOVEMENT)
+@docs.response(201, ledger.Movement)
 @docs.errors(400, 401, 403, 404, 409)
 @authenticated
 @validate(json=AdjustmentBody)
@@ -90,7 +73,7 @@ async def create_adjustment(request: Request, body: AdjustmentBody):
 @openapi.summary("The stock ledger, newest first (paginated)")
 @openapi.secured("bearerAuth")
 @docs.query(MovementsQuery)
-@docs.response(200, docs.page_of(MOVEMENT))
+@docs.response(200, Page[ledger.Movement])
 @docs.errors(400, 401, 403)
 @authenticated
 @validate(query=MovementsQuery)

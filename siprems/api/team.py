@@ -5,7 +5,6 @@ invitation: any logged-in user)."""
 from __future__ import annotations
 
 import re
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sanic import Blueprint, Request
@@ -16,18 +15,21 @@ from siprems.api import docs
 from siprems.api.guard import authenticated
 from siprems.api.validation import validate
 from siprems.auth import accounts, revocation
+from siprems.auth.accounts import Joined
 from siprems.team import invitations, members
+from siprems.team.invitations import Invitation, NewInvitation
+from siprems.team.members import Member
+from siprems.team.roles import Role
 
 bp = Blueprint("team", url_prefix="/api/team")
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-RoleName = Literal["owner", "manager", "cashier"]
 
 
 class InvitationBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     email: str = Field(max_length=254)
-    role: RoleName
+    role: Role
 
     @field_validator("email")
     @classmethod
@@ -39,7 +41,7 @@ class InvitationBody(BaseModel):
 
 class RoleBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    role: RoleName
+    role: Role
 
 
 class AcceptBody(BaseModel):
@@ -51,47 +53,13 @@ class InvitationsQuery(BaseModel):
     include_closed: bool = Field(False, description="Also accepted, revoked (and expired) invitations")
 
 
-_ROLE = {"type": "string", "enum": ["owner", "manager", "cashier"]}
-MEMBER = {
-    "type": "object",
-    "properties": {
-        "user_id": {"type": "integer"},
-        "email": {"type": "string"},
-        "full_name": {"type": "string"},
-        "role": _ROLE,
-        "joined_at": {"type": "string", "format": "date-time"},
-        "invited_by": {"type": ["integer", "null"]},
-    },
-}
-_WHEN = {"type": ["string", "null"], "format": "date-time"}
-INVITATION = {
-    "type": "object",
-    "properties": {
-        "invitation_id": {"type": "integer"},
-        "email": {"type": "string"},
-        "role": _ROLE,
-        "status": {"type": "string", "enum": ["pending", "accepted", "revoked", "expired"]},
-        "invited_by": {"type": ["integer", "null"]},
-        "created_at": _WHEN,
-        "expires_at": _WHEN,
-        "accepted_at": _WHEN,
-        "accepted_by": {"type": ["integer", "null"]},
-        "revoked_at": _WHEN,
-    },
-}
-NEW_INVITATION = {
-    "type": "object",
-    "properties": {
-        **INVITATION["properties"],
-        "token": {"type": "string", "description": "Single use; shown only in this answer"},
-    },
-}
+MemberRemoved = docs.deleted("user_id")
 
 
 @bp.get("/members")
 @openapi.summary("The store's members and their roles")
 @openapi.secured("bearerAuth")
-@docs.response(200, docs.array_of(MEMBER))
+@docs.response(200, list[Member])
 @docs.errors(401, 403)
 @authenticated
 async def list_members(request: Request):
@@ -103,14 +71,14 @@ async def list_members(request: Request):
 @openapi.description("Takes effect within seconds, also for access tokens already issued.")
 @openapi.secured("bearerAuth")
 @docs.body(RoleBody)
-@docs.response(200, MEMBER)
+@docs.response(200, Member)
 @docs.errors(400, 401, 403, 404, 409)
 @authenticated
 @validate(json=RoleBody)
 async def change_role(request: Request, user_id: int, body: RoleBody):
     ctx, store_id = request.app.ctx, request.ctx.store_id
     before, after = await members.change_role(ctx.db, store_id, user_id, body.role, request.ctx.identity.user_id)
-    if before["role"] != after["role"]:
+    if before.role != after.role:
         await revocation.bump_user_version(ctx.queue, user_id)  # their tokens carry the old role
     return json(after)
 
@@ -119,21 +87,21 @@ async def change_role(request: Request, user_id: int, body: RoleBody):
 @openapi.summary("Remove a member from the store (not the last owner)")
 @openapi.description("Their access tokens stop working within seconds; their refresh tokens at once.")
 @openapi.secured("bearerAuth")
-@docs.response(200, docs.deleted("user_id"))
+@docs.response(200, MemberRemoved)
 @docs.errors(401, 403, 404, 409)
 @authenticated
 async def remove_member(request: Request, user_id: int):
     ctx, store_id = request.app.ctx, request.ctx.store_id
     await members.remove(ctx.db, store_id, user_id, request.ctx.identity.user_id)
     await revocation.bump_user_version(ctx.queue, user_id)
-    return json({"message": "Member removed", "user_id": user_id})
+    return json(MemberRemoved("Member removed", user_id))
 
 
 @bp.get("/invitations")
 @openapi.summary("Open invitations of the store (all with include_closed=true)")
 @openapi.secured("bearerAuth")
 @docs.query(InvitationsQuery)
-@docs.response(200, docs.array_of(INVITATION))
+@docs.response(200, list[Invitation])
 @docs.errors(400, 401, 403)
 @authenticated
 @validate(query=InvitationsQuery)
@@ -149,7 +117,7 @@ async def list_invitations(request: Request, query: InvitationsQuery):
 )
 @openapi.secured("bearerAuth")
 @docs.body(InvitationBody)
-@docs.response(201, NEW_INVITATION)
+@docs.response(201, NewInvitation)
 @docs.errors(400, 401, 403)
 @authenticated
 @validate(json=InvitationBody)
@@ -162,7 +130,7 @@ async def create_invitation(request: Request, body: InvitationBody):
 @bp.delete("/invitations/<invitation_id:int>")
 @openapi.summary("Withdraw an invitation that was not accepted yet")
 @openapi.secured("bearerAuth")
-@docs.response(200, INVITATION)
+@docs.response(200, Invitation)
 @docs.errors(401, 403, 404)
 @authenticated
 async def revoke_invitation(request: Request, invitation_id: int):
@@ -175,20 +143,7 @@ async def revoke_invitation(request: Request, invitation_id: int):
 @openapi.description("Answers new tokens for the joined store.")
 @openapi.secured("bearerAuth")
 @docs.body(AcceptBody)
-@docs.response(
-    200,
-    {
-        "type": "object",
-        "properties": {
-            "store_id": {"type": "integer"},
-            "role": _ROLE,
-            "access_token": {"type": "string"},
-            "refresh_token": {"type": "string"},
-            "token_type": {"type": "string"},
-            "expires_in": {"type": "integer"},
-        },
-    },
-)
+@docs.response(200, Joined)
 @docs.errors(400, 401, 403, 404, 409, 410)
 @authenticated
 @validate(json=AcceptBody)

@@ -27,15 +27,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
 import psycopg2.errors
 
 from siprems.catalog import read as catalog
 from siprems.db import Pool, fetch_all, transaction
 from siprems.errors import Conflict
+from siprems.pages import Page
 
-KINDS = ("opening", "sale", "import", "adjustment", "stocktake", "receipt", "return")
+Kind = Literal["opening", "sale", "import", "adjustment", "stocktake", "receipt", "return"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
 MAX_REASON = 500
 
 MOVEMENT_COLUMNS = "movement_id, product_id, kind, delta, balance_after, user_id, reference, reason, created_at"
@@ -147,15 +149,30 @@ class Adjustment:
     reason: str = ""
 
 
-async def adjust(pool: Pool, store_id: int, user_id: int | None, change: Adjustment) -> dict[str, Any]:
+@dataclass(slots=True)
+class Movement:
+    movement_id: int
+    sku: str
+    product_name: str
+    kind: Kind
+    delta: int
+    balance_after: int
+    user_id: int | None
+    user_email: str | None
+    reference: str | None
+    reason: str | None
+    created_at: datetime
+
+
+async def adjust(pool: Pool, store_id: int, user_id: int | None, change: Adjustment) -> Movement:
     """An `adjustment` by delta or a `stocktake` to a counted quantity, for one
     product by SKU. 404 for an unknown SKU; 409 when a delta would take stock
     below zero (the body names `available` and `requested`)."""
     async with transaction(pool) as cur:
         await cur.execute(
-            """SELECT product_id, sku, name, stock FROM products WHERE store_id = %s AND sku = %s
-               FOR NO KEY UPDATE""",
-            (store_id, change.sku),
+            """SELECT product_id, sku, name, stock, (SELECT email FROM users WHERE user_id = %s) AS user_email
+                 FROM products WHERE store_id = %s AND sku = %s FOR NO KEY UPDATE""",
+            (user_id, store_id, change.sku),
         )
         product = await cur.fetchone()
         if product is None:
@@ -175,7 +192,8 @@ async def adjust(pool: Pool, store_id: int, user_id: int | None, change: Adjustm
         moved = await record_movements(
             cur, store_id, user_id, kind, [(pid, delta)], reference=None, reason=change.reason, keep_zero=True
         )
-    return {**moved[0], "sku": product["sku"], "product_name": product["name"]}
+    row = {name: value for name, value in moved[0].items() if name != "product_id"}
+    return Movement(**row, sku=product["sku"], product_name=product["name"], user_email=product["user_email"])
 
 
 @dataclass(frozen=True)
@@ -188,9 +206,8 @@ class MovementQuery:
     offset: int = 0
 
 
-async def list_movements(pool: Pool, store_id: int, q: MovementQuery) -> dict[str, Any]:
-    """Newest first: `{"items": [...], "total": n}`; each item names its SKU,
-    product and the user's email."""
+async def list_movements(pool: Pool, store_id: int, q: MovementQuery) -> Page[Movement]:
+    """Newest first; each item names its SKU, product and the user's email."""
     where = ["m.store_id = %(store)s"]
     args: dict[str, Any] = {"store": store_id, "limit": q.limit, "offset": q.offset}
     if q.sku is not None:
@@ -231,7 +248,7 @@ async def list_movements(pool: Pool, store_id: int, q: MovementQuery) -> dict[st
         total = count[0]["n"]
     for row in rows:
         row.pop("total_count")
-    return {"items": rows, "total": total, "limit": q.limit, "offset": q.offset}
+    return Page([Movement(**row) for row in rows], total, q.limit, q.offset)
 
 
 _STOCKOUTS = """

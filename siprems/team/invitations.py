@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Literal
 
 from siprems import audit
 from siprems.db import fetch_all, transaction
 from siprems.errors import ApiError, Forbidden, NotFound
+from siprems.jsonutil import DOCUMENTED
 from siprems.team import members
 from siprems.team.roles import Role
 
@@ -19,11 +22,36 @@ VALID_DAYS = 7
 COLUMNS = "invitation_id, email, role, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at"
 
 
+Status = Literal["pending", "accepted", "revoked", "expired"]
+
+
+@dataclass(slots=True)
+class Invitation:
+    invitation_id: int
+    email: str
+    role: Role
+    invited_by: int | None
+    created_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None
+    accepted_by: int | None
+    revoked_at: datetime | None
+    status: Status
+
+
+@dataclass(slots=True)
+class NewInvitation(Invitation):
+    __pydantic_config__ = DOCUMENTED
+
+    token: str
+    """Single use; shown only in this answer"""
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def status(row: dict) -> str:
+def status(row: dict) -> Status:
     if row["accepted_at"] is not None:
         return "accepted"
     if row["revoked_at"] is not None:
@@ -31,13 +59,11 @@ def status(row: dict) -> str:
     return "expired" if row["expired"] else "pending"
 
 
-def present(row: dict) -> dict:
-    out = {k: row[k] for k in COLUMNS.split(", ")}
-    out["status"] = status(row)
-    return out
+def present(row: dict) -> Invitation:
+    return Invitation(**{k: row[k] for k in COLUMNS.split(", ")}, status=status(row))
 
 
-async def create(pool, store_id: int, email: str, role: Role, invited_by: int) -> dict:
+async def create(pool, store_id: int, email: str, role: Role, invited_by: int) -> NewInvitation:
     """A new invitation; the answer holds the token (shown only this once)."""
     token = secrets.token_urlsafe(32)
     async with transaction(pool) as cur:
@@ -52,15 +78,15 @@ async def create(pool, store_id: int, email: str, role: Role, invited_by: int) -
             store_id,
             invited_by,
             "invitation",
-            row["invitation_id"],
+            row.invitation_id,
             "create",
             None,
             {"email": email, "role": role},
         )
-    return {**row, "token": token}
+    return NewInvitation(**asdict(row), token=token)
 
 
-async def list_invitations(pool, store_id: int, include_closed: bool = False) -> list[dict]:
+async def list_invitations(pool, store_id: int, include_closed: bool = False) -> list[Invitation]:
     where = "" if include_closed else "AND accepted_at IS NULL AND revoked_at IS NULL"
     rows = await fetch_all(
         pool,
@@ -71,7 +97,7 @@ async def list_invitations(pool, store_id: int, include_closed: bool = False) ->
     return [present(row) for row in rows]
 
 
-async def revoke(pool, store_id: int, invitation_id: int, actor: int) -> dict:
+async def revoke(pool, store_id: int, invitation_id: int, actor: int) -> Invitation:
     if not 0 < invitation_id <= members.MAX_ID:
         raise NotFound(f"Invitation {invitation_id} not found", code="invitation_not_found")
     async with transaction(pool) as cur:
@@ -84,7 +110,7 @@ async def revoke(pool, store_id: int, invitation_id: int, actor: int) -> dict:
         row = await cur.fetchone()
         if row is None:
             raise NotFound(f"Invitation {invitation_id} not found (or not open)", code="invitation_not_found")
-        row = present(row)
+        invitation = present(row)
         await audit.record(
             cur,
             store_id,
@@ -92,10 +118,10 @@ async def revoke(pool, store_id: int, invitation_id: int, actor: int) -> dict:
             "invitation",
             invitation_id,
             "revoke",
-            {"email": row["email"], "role": row["role"]},
+            {"email": invitation.email, "role": invitation.role},
             None,
         )
-    return row
+    return invitation
 
 
 async def claim(cur, token: str, email: str) -> dict:

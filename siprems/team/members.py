@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from siprems import audit
@@ -22,6 +24,16 @@ COLUMNS = "m.user_id, u.email, u.full_name, m.role, m.joined_at, m.invited_by"
 
 
 MAX_ID = 2**63 - 1  # BIGINT: a larger id from the URL is simply not found
+
+
+@dataclass(slots=True)
+class Member:
+    user_id: int
+    email: str
+    full_name: str
+    role: Role
+    joined_at: datetime
+    invited_by: int | None
 
 
 def not_a_member(user_id: int) -> NotFound:
@@ -37,13 +49,14 @@ async def add(cur, store_id: int, user_id: int, role: Role, invited_by: int | No
     )
 
 
-async def list_members(pool, store_id: int) -> list[dict]:
-    return await fetch_all(
+async def list_members(pool, store_id: int) -> list[Member]:
+    rows = await fetch_all(
         pool,
         f"""SELECT {COLUMNS} FROM store_members m JOIN users u ON u.user_id = m.user_id
              WHERE m.store_id = %s ORDER BY m.joined_at, m.user_id""",
         (store_id,),
     )
+    return [Member(**row) for row in rows]
 
 
 async def _lock_team(cur, store_id: int) -> dict[int, dict]:
@@ -80,7 +93,7 @@ def _audited(member: dict) -> dict:
     return {"user_id": member["user_id"], "email": member["email"], "role": member["role"]}
 
 
-async def change_role(pool, store_id: int, user_id: int, role: Role, actor: int) -> tuple[dict, dict]:
+async def change_role(pool, store_id: int, user_id: int, role: Role, actor: int) -> tuple[Member, Member]:
     """Returns (before, after); the change is in the audit trail."""
     async with _member_in_locked_team(pool, store_id, user_id) as (cur, team, before):
         if before["role"] == "owner" and role != "owner":
@@ -93,7 +106,7 @@ async def change_role(pool, store_id: int, user_id: int, role: Role, actor: int)
             await audit.record(
                 cur, store_id, actor, "member", user_id, "role_change", _audited(before), _audited(after)
             )
-    return before, after
+    return Member(**before), Member(**after)
 
 
 async def remove(pool, store_id: int, user_id: int, actor: int) -> dict:

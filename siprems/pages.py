@@ -1,0 +1,16 @@
+"""One page of a paginated list, as the domain returns it and the API answers it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int  # in the whole list
+    limit: int
+    offset: int
