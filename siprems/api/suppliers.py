@@ -16,6 +16,7 @@ from siprems.api import docs
 from siprems.api.fieldtypes import text, whole_number
 from siprems.api.guard import authenticated
 from siprems.api.validation import validate
+from siprems.catalog import read as catalog
 from siprems.purchasing import suppliers
 from siprems.purchasing.suppliers import ProductPurchasing, Supplier
 
@@ -147,7 +148,10 @@ async def delete_supplier(request: Request, supplier_id: int):
 @docs.errors(401, 404)
 @authenticated
 async def get_purchasing(request: Request, sku: str):
-    return json(await suppliers.product_purchasing(request.app.ctx.db, request.ctx.store_id, sku))
+    found = await suppliers.product_purchasing(request.app.ctx.db, request.ctx.store_id, sku)
+    if found is None:
+        raise catalog.not_found(sku)
+    return json(found)
 
 
 @bp.patch("/api/products/<sku:str>/purchasing")
@@ -161,5 +165,7 @@ async def get_purchasing(request: Request, sku: str):
 async def patch_purchasing(request: Request, sku: str, body: PurchasingPatch):
     ctx, store_id = request.app.ctx, request.ctx.store_id
     row = await suppliers.set_product_purchasing(ctx.db, store_id, sku, body.changes())
+    if row is None:
+        raise catalog.not_found(sku)
     await cache.invalidate(ctx.redis, store_id, cache.CATALOG)
     return json(row)

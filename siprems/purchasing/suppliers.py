@@ -15,7 +15,6 @@ from typing import Any
 
 import psycopg2.errors
 
-from siprems.catalog import read as catalog
 from siprems.db import fetch_all, fetch_one, is_id, transaction
 from siprems.errors import Conflict, NotFound
 from siprems.jsonutil import DOCUMENTED
@@ -152,18 +151,18 @@ async def delete_supplier(pool, store_id: int, supplier_id: int) -> None:
         raise not_found(supplier_id)
 
 
-async def product_purchasing(pool, store_id: int, sku: str) -> ProductPurchasing:
+async def product_purchasing(pool, store_id: int, sku: str) -> ProductPurchasing | None:
+    """None when the store has no such product (the caller answers the catalogue's 404)."""
     row = await fetch_one(
         pool, f"SELECT {PURCHASING} FROM products p WHERE p.store_id = %s AND p.sku = %s", (store_id, sku)
     )
-    if row is None:
-        raise catalog.not_found(sku)
-    return ProductPurchasing(**row)
+    return ProductPurchasing(**row) if row is not None else None
 
 
-async def set_product_purchasing(pool, store_id: int, sku: str, changes: dict[str, Any]) -> ProductPurchasing:
+async def set_product_purchasing(pool, store_id: int, sku: str, changes: dict[str, Any]) -> ProductPurchasing | None:
     """Change the purchasing fields sent. `lead_time_days`: a number overrides
-    the supplier's; null follows the preferred supplier again."""
+    the supplier's; null follows the preferred supplier again. None when the
+    store has no such product (nothing changes; the caller answers the 404)."""
     async with transaction(pool) as cur:
         await cur.execute(
             "SELECT product_id, preferred_supplier_id FROM products WHERE store_id = %s AND sku = %s FOR UPDATE",
@@ -171,7 +170,7 @@ async def set_product_purchasing(pool, store_id: int, sku: str, changes: dict[st
         )
         product = await cur.fetchone()
         if product is None:
-            raise catalog.not_found(sku)
+            return None
         supplier_id = changes.get("supplier_id", product["preferred_supplier_id"])
         if "supplier_id" in changes and supplier_id is not None:
             if not is_id(supplier_id):
