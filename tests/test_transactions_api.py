@@ -256,6 +256,36 @@ def test_idempotent_sale_replays_and_rejects_a_changed_body(shop, db):
     )
 
 
+def test_a_replay_answers_the_recorded_sale_even_when_it_emptied_the_shelf(shop, db):
+    """The record is written after the effect: a retry of the sale that sold the last
+    units must replay its 201, not run again into 409 insufficient stock."""
+    user, store = shop
+    p = add_product(db, store, stock=3)
+    key = {"Idempotency-Key": f"last-{uuid.uuid4()}"}
+    first = user.post("/api/transactions", json={"product_sku": p["sku"], "quantity": 3}, headers=key)
+    again = user.post("/api/transactions", json={"product_sku": p["sku"], "quantity": 3}, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again.headers.get("idempotent-replayed") == "true"
+    assert stock_of(db, p["product_id"]) == 0 and sales_count(db, p["product_id"]) == 1
+    changed = user.post("/api/transactions", json={"product_sku": p["sku"], "quantity": 1}, headers=key)
+    assert_error(changed, 422, "Idempotency-Key")
+
+
+def test_an_expired_key_is_a_new_sale(shop, db):
+    user, store = shop
+    p = add_product(db, store, stock=5)
+    key = {"Idempotency-Key": f"old-{uuid.uuid4()}"}
+    assert user.post("/api/transactions", json={"product_sku": p["sku"], "quantity": 1}, headers=key).status_code == 201
+    with db.cursor() as cur:
+        cur.execute(
+            "UPDATE idempotency_keys SET created_at = now() - interval '30 days' WHERE key = %s",
+            (key["Idempotency-Key"],),
+        )
+    again = user.post("/api/transactions", json={"product_sku": p["sku"], "quantity": 1}, headers=key)
+    assert again.status_code == 201 and again.headers.get("idempotent-replayed") is None
+    assert stock_of(db, p["product_id"]) == 3 and sales_count(db, p["product_id"]) == 2
+
+
 def test_idempotency_keys_are_per_store(shop, db, make_user):
     user, store = shop
     other = make_user()
