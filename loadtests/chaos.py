@@ -10,8 +10,9 @@ two schedulers; one client flooding past its rate limit; a slow PostgreSQL
 (the products table locked for 10 s) and a slow cache Redis (DEBUG SLEEP 10),
 where every request must still be answered in time. Prints a table (fault,
 requests, client errors, outage, recovery, invariants) and exits 1 if an
-invariant fails, a recovery takes more than 15 s, or the API-instance kill
-costs 0.1% of requests or more.
+invariant fails, a recovery takes more than 15 s, the killed API instance
+(restarted at once) takes more than 15 s from the kill to its first /ready
+200, or the kill costs 0.1% of requests or more.
 
     .venv/bin/python loadtests/chaos.py [--faults api,postgres,...] [--users N] [--keep]
 """

@@ -123,6 +123,16 @@ _REQUEST_ID_PREFIX = uuid.uuid4().hex[:16]
 _request_ids = itertools.count(1)
 
 
+def _new_request_id_prefix() -> None:
+    """Sanic forks its workers from the primary: each draws its own prefix."""
+    global _REQUEST_ID_PREFIX, _request_ids
+    _REQUEST_ID_PREFIX = uuid.uuid4().hex[:16]
+    _request_ids = itertools.count(1)
+
+
+os.register_at_fork(after_in_child=_new_request_id_prefix)
+
+
 def _new_request_id() -> str:
     return f"{_REQUEST_ID_PREFIX}{next(_request_ids):016x}"
 

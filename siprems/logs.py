@@ -46,6 +46,14 @@ class BatchedStreamHandler(logging.StreamHandler):
         self._size = 0
         self._pending = threading.Event()
         self._flusher: threading.Thread | None = None
+        os.register_at_fork(after_in_child=self._forked)
+
+    def _forked(self) -> None:
+        """A forked child (a Sanic worker) has no flusher thread, and the lines still
+        buffered are the parent's to write: start empty, or nothing would flush them."""
+        self._lines, self._size = [], 0
+        self._pending = threading.Event()
+        self._flusher = None
 
     def emit(self, record: logging.LogRecord) -> None:  # called with self.lock held
         try:

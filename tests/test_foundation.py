@@ -41,6 +41,13 @@ def test_request_id_is_echoed(client):
     assert client.get("/health").headers["x-request-id"]
 
 
+def test_request_ids_are_unique_across_an_instances_workers(stack):
+    # The workers are forked from one process: each must draw its own id prefix (a new
+    # connection per request, so both workers of the instance answer some of them).
+    ids = [httpx.get(f"http://127.0.0.1:{stack.ports.api[0]}/health").headers["x-request-id"] for _ in range(40)]
+    assert len(set(ids)) == len(ids), sorted(ids)
+
+
 def _assert_error(r, status):
     assert r.status_code == status, r.text
     body = r.json()

@@ -100,6 +100,16 @@ class Monitor:
             await asyncio.sleep(0.1)
         raise TimeoutError(f"HAProxy did not mark {name} {state} within {timeout}s")
 
+    async def wait_ready(self, name: str, since: float, timeout: float = 60) -> float | None:
+        """Seconds from `since` until the instance's own /ready first answers 200 (polled
+        every 0.1 s); None if not within `timeout`."""
+        while time.monotonic() - since < timeout:
+            probe = await self.probe(name)
+            if probe.status == 200:
+                return probe.t1 - since
+            await asyncio.sleep(0.1)
+        return None
+
     # -- full recovery ----------------------------------------------------------------------
     async def healthy(self) -> bool:
         try:

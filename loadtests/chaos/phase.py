@@ -22,7 +22,8 @@ class Phase:
     t_fault: float = 0.0
     t_heal: float = 0.0
     t_end: float = 0.0
-    recovery: float | None = None
+    recovery: float | None = None  # s from the restart (or the heal) until the whole stack is healthy
+    restart: float | None = None  # a killed API instance: s from the kill to its first /ready 200
     expect_down: str | None = None  # the dependency /ready must name during the outage
     checks: list[Result] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 MAX_RECOVERY = 15.0  # s after each restart until fully healthy
+MAX_API_RESTART = 15.0  # s from the SIGKILL of an API instance to its first /ready 200 (restarted at once)
 MAX_API_KILL_ERRORS = 0.001  # share of requests during the API-instance kill
 
 
@@ -30,6 +31,8 @@ def verdict(run) -> list[str]:
         if phase.recovery is None or phase.recovery > MAX_RECOVERY:
             reasons.append(f"{phase.name}: recovery {phase.recovery}s (limit {MAX_RECOVERY:.0f}s)")
         if phase.name.startswith("SIGKILL api"):
+            if phase.restart is None or phase.restart > MAX_API_RESTART:
+                reasons.append(f"{phase.name}: restart {phase.restart}s (limit {MAX_API_RESTART:.0f}s from the kill)")
             total, errors = _errors(run, phase)
             share = sum(errors.values()) / max(1, total)
             if share >= MAX_API_KILL_ERRORS:
@@ -45,7 +48,10 @@ def table(run) -> str:
     for phase in run.phases:
         total, errors = _errors(run, phase)
         failed = [c.name for c in phase.checks if not c.ok]
-        outage = f"{phase.t_heal - phase.t_fault:.1f}" if phase.t_heal > phase.t_fault else "-"
+        if phase.restart is not None:  # a killed instance is out until it is ready again
+            outage = f"{phase.restart:.1f}"
+        else:
+            outage = f"{phase.t_heal - phase.t_fault:.1f}" if phase.t_heal > phase.t_fault else "-"
         recovery = "never" if phase.recovery is None else f"{phase.recovery:.1f}"
         invariants = f"pass ({len(phase.checks)})" if not failed else "FAIL: " + "; ".join(failed)
         rows.append(f"| {phase.name} | {total} | {_fmt_errors(errors)} | {outage} | {recovery} | {invariants} |")
