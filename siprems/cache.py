@@ -70,18 +70,15 @@ async def _catch_up(redis) -> None:
         _missed.discard((store_id, family))
 
 
+Ttl = int | Callable[[], int]  # seconds, or a function asked after the load
+Loader = Callable[[], Awaitable[Any]]  # what a miss runs: the value to encode, or bytes as they are
+
+
 def _encoded(value: Any) -> bytes:
     return value if isinstance(value, bytes) else jsonutil.dumps(value)
 
 
-async def cached_bytes(
-    redis,
-    store_id: int,
-    families: Iterable[str],
-    name: str,
-    ttl: int | Callable[[], int],
-    load: Callable[[], Awaitable[Any]],
-) -> bytes:
+async def cached_bytes(redis, store_id: int, families: Iterable[str], name: str, ttl: Ttl, load: Loader) -> bytes:
     """The cached JSON bytes of (store, families, name), or load, encode, store and return them.
 
     `load` returns the value to encode, or bytes stored as they are. `ttl` may be
@@ -113,14 +110,7 @@ async def cached_bytes(
     return body
 
 
-async def cached(
-    redis,
-    store_id: int,
-    families: Iterable[str],
-    name: str,
-    ttl: int | Callable[[], int],
-    load: Callable[[], Awaitable[Any]],
-) -> Any:
+async def cached(redis, store_id: int, families: Iterable[str], name: str, ttl: Ttl, load: Loader) -> Any:
     """Like `cached_bytes`, decoded: for callers that compute with the value."""
     return jsonutil.loads(await cached_bytes(redis, store_id, families, name, ttl, load))
 

@@ -124,30 +124,16 @@ async def _cached(request: Request, name: str, load: Callable[[object, StoreLoca
     return await cached_for_today(request, families, f"dash:{name}", lambda locale: load(db, locale))
 
 
-async def _stats(request: Request):
-    return raw_json(await _cached(request, "stats", figures.dashboard_stats))
-
-
 @bp.get("/api/dashboard-stats")
-@openapi.summary("Dashboard cards, 7-day trend and stock comparison")
+@bp.get("/api/system/dashboard-stats", name="system_dashboard_stats")  # the earlier backend's path
+@openapi.summary("Dashboard cards, 7-day trend and stock comparison (also at /api/system/dashboard-stats)")
 @openapi.description(STATS_DESCRIPTION)
 @openapi.secured("bearerAuth")
 @docs.response(200, STATS)
 @docs.errors(401)
 @authenticated
 async def dashboard_stats(request: Request):
-    return await _stats(request)
-
-
-@bp.get("/api/system/dashboard-stats")
-@openapi.summary("Alias of /api/dashboard-stats (the earlier backend's path)")
-@openapi.description(STATS_DESCRIPTION)
-@openapi.secured("bearerAuth")
-@docs.response(200, STATS)
-@docs.errors(401)
-@authenticated
-async def system_dashboard_stats(request: Request):
-    return await _stats(request)
+    return raw_json(await _cached(request, "stats", figures.dashboard_stats))
 
 
 @bp.get("/api/dashboard/metrics")
