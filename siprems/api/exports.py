@@ -5,16 +5,15 @@ a spreadsheet would run as formulas are neutralised (`siprems.exports.cells`).""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import date, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict
 from sanic import Blueprint, Request
 from sanic_ext import openapi
 
 from siprems.api import docs
-from siprems.api.fieldtypes import IsoDate
 from siprems.api.guard import authenticated, caller_locale
+from siprems.api.paging import DayRange
 from siprems.api.validation import validate
 from siprems.exports import store_data
 
@@ -23,18 +22,8 @@ bp = Blueprint("exports", url_prefix="/api/export")
 CSV = "text/csv; charset=utf-8"
 
 
-class RangeQuery(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
-    start: IsoDate | None = Field(None, alias="from", description="first local day, YYYY-MM-DD (inclusive)")
-    end: IsoDate | None = Field(None, alias="to", description="last local day, YYYY-MM-DD (inclusive)")
-
-    @field_validator("end")
-    @classmethod
-    def _ordered(cls, end: date | None, info: ValidationInfo) -> date | None:
-        start = info.data.get("start")
-        if end is not None and start is not None and start > end:
-            raise ValueError("must not be before 'from'")
-        return end
+class RangeQuery(DayRange):
+    model_config = ConfigDict(extra="forbid")
 
 
 async def _stream(request: Request, chunks: AsyncIterator[str], content_type: str, filename: str):
@@ -91,16 +80,13 @@ _whole_table_csv(
 @bp.get("/transactions.csv")
 @openapi.summary("Sale lines as CSV, oldest first, optionally from/to local days (re-imports through the import)")
 @openapi.secured("bearerAuth")
-@openapi.parameter("from", str, "query", description="first local day, YYYY-MM-DD")
-@openapi.parameter("to", str, "query", description="last local day, YYYY-MM-DD")
+@docs.query(RangeQuery)
 @_csv_doc(store_data.TRANSACTION_COLUMNS)
 @docs.errors(400, 401)
 @authenticated
 @validate(query=RangeQuery)
 async def transactions_csv(request: Request, query: RangeQuery):
-    locale = await caller_locale(request)
-    start = locale.day_start(query.start) if query.start else None
-    end = locale.day_start(query.end + timedelta(days=1)) if query.end else None
+    start, end = query.instants(await caller_locale(request))
     chunks = store_data.transactions_csv(request.app.ctx.db, request.ctx.store_id, start, end)
     return await _stream(request, chunks, CSV, "transactions.csv")
 

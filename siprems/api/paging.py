@@ -1,5 +1,6 @@
-"""The query of a paginated list bounded by local days (`/api/audit`,
-`/api/stock/movements`); its answer is a `siprems.pages.Page`."""
+"""Queries bounded by local days: `DayRange` (`/api/export/transactions.csv`)
+and the paginated `DayRangePage` (`/api/audit`, `/api/stock/movements`, whose
+answer is a `siprems.pages.Page`)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,12 @@ from siprems.api.fieldtypes import IsoDate
 from siprems.calendar.locale import StoreLocale
 
 
-class DayRangePage(BaseModel):
-    """`from`/`to` local days (inclusive) and `limit`/`offset`; a list's own filters extend it."""
+class DayRange(BaseModel):
+    """`from`/`to` local days (inclusive, either may be left out)."""
 
     model_config = ConfigDict(str_strip_whitespace=True)
     from_: IsoDate | None = Field(None, alias="from", description="First local day, YYYY-MM-DD (inclusive)")
     to: IsoDate | None = Field(None, description="Last local day, YYYY-MM-DD (inclusive)")
-    limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0, le=1_000_000)
 
     @field_validator("to")
     @classmethod
@@ -33,3 +32,10 @@ class DayRangePage(BaseModel):
         start = locale.day_start(self.from_) if self.from_ else None
         end = locale.days_window(self.to, self.to)[1] if self.to else None
         return start, end
+
+
+class DayRangePage(DayRange):
+    """A `DayRange` and `limit`/`offset`; a list's own filters extend it."""
+
+    limit: int = Field(100, ge=1, le=1000)
+    offset: int = Field(0, ge=0, le=1_000_000)
