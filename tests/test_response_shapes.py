@@ -138,3 +138,13 @@ def test_audit_and_stock(user, db, shapes):
     assert shapes.check(user.get("/api/stock/movements", params={"sku": "SH-S"}))["total"] >= 2
     user.put("/api/settings/store", json={"address": "Audited 1"})
     assert shapes.check(user.get("/api/audit"))["items"]
+
+
+def test_imports(user, shapes):
+    products = [{"sku": "SH-I1", "name": "Imported", "category": "Snacks", "price": 1000, "stock": 5}]
+    assert shapes.check(user.post("/api/products/import", json={"products": products}))["created"] == 1
+    sales = [{"product_sku": "SH-I1", "quantity": 2, "transaction_date": "2026-01-05T10:00:00"}]
+    assert shapes.check(user.post("/api/transactions/import", json={"transactions": sales}))["imported"] == 1
+    csv = "product_sku,quantity,transaction_date\nSH-I1,x,2026-01-05\n"
+    bad = user.post("/api/transactions/import", content=csv, headers={"Content-Type": "text/csv"})
+    assert shapes.check(bad, 400)["details"][0]["line"] == 2

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from typing import Literal
 
 import redis.exceptions
@@ -63,26 +64,12 @@ def _body_doc(key: str, row_model, columns: str):
     )
 
 
-PROBLEMS = {
-    "type": "object",
-    "properties": {
-        "error": {"type": "string"},
-        "message": {"type": "string"},
-        "error_count": {"type": "integer"},
-        "details": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "row": {"type": "integer"},
-                    "line": {"type": "integer"},
-                    "field": {"type": "string"},
-                    "message": {"type": "string"},
-                },
-            },
-        },
-    },
-}
+@dataclass(slots=True)
+class ImportRejected(docs.Error):
+    """The 400 of an import (siprems.imports.rows.reject): nothing was written."""
+
+    error_count: int
+    details: list[import_rows.ProblemBody]  # the first MAX_ERRORS
 
 
 async def _read_body(request: Request) -> bytes:
@@ -147,20 +134,8 @@ def _log_timing(kind: str, store_id: int, count: int, started: float, read: floa
     "sku, name, category, price, stock, cost_price, variation, description, "
     "lead_time_days, service_level, is_archived (or id, sellingPrice, costPrice)",
 )
-@docs.response(
-    200,
-    {
-        "type": "object",
-        "properties": {
-            "received": {"type": "integer"},
-            "created": {"type": "integer"},
-            "updated": {"type": "integer"},
-            "mode": {"type": "string"},
-            "import_id": {"type": "string", "description": "reference of its stock movements (import:<id>)"},
-        },
-    },
-)
-@docs.response(400, PROBLEMS, "Validation failed; nothing was written")
+@docs.response(200, product_import.ProductsImported)
+@docs.response(400, ImportRejected, "Validation failed; nothing was written")
 @docs.errors(401, 409, 413)
 @authenticated
 @validate(query=ProductImportParams)
@@ -198,21 +173,8 @@ async def _train_affected(ctx, store_id: int, products: list[tuple[int, str]]) -
 )
 @openapi.secured("bearerAuth")
 @_body_doc("transactions", sales_import.TransactionRow, "product_sku, quantity, transaction_date, price, is_promo")
-@docs.response(
-    200,
-    {
-        "type": "object",
-        "properties": {
-            "received": {"type": "integer"},
-            "imported": {"type": "integer"},
-            "products": {"type": "integer"},
-            "first_date": {"type": "string"},
-            "last_date": {"type": "string"},
-            "stock_changed": {"type": "boolean"},
-        },
-    },
-)
-@docs.response(400, PROBLEMS, "Validation failed; nothing was written")
+@docs.response(200, sales_import.SalesImported)
+@docs.response(400, ImportRejected, "Validation failed; nothing was written")
 @docs.errors(401, 413)
 @authenticated
 async def import_transactions(request: Request):
@@ -222,8 +184,8 @@ async def import_transactions(request: Request):
     rows, items = await asyncio.to_thread(_parse_sales, body, request.headers.get("content-type", ""))
     checked = time.perf_counter()
     ctx, store_id = request.app.ctx, request.ctx.store_id
-    result = await sales_import.write(ctx.db, store_id, rows, items)
+    written = await sales_import.write(ctx.db, store_id, rows, items)
     await cache.invalidate(ctx.redis, store_id, cache.SALES, cache.HISTORY)
-    await _train_affected(ctx, store_id, result.pop("changed_products"))
+    await _train_affected(ctx, store_id, written.changed_products)
     _log_timing("transactions", store_id, len(items), started, read, checked)
-    return json(result)
+    return json(written.result)

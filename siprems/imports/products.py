@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 
 import psycopg2.errors
 
@@ -30,6 +31,7 @@ from siprems.imports.rows import (
     validate,
 )
 from siprems.inventory import ledger as stock_ledger
+from siprems.jsonutil import DOCUMENTED
 
 CHUNK = 20_000
 COLUMNS = column_names(ProductCreate, [*ALIASES, *READ_ONLY])
@@ -99,6 +101,18 @@ _TEXT = ("sku", "name", "category", "variation", "description")
 _PLAIN = ("price", "cost_price", "stock", "lead_time_days", "service_level", "reorder_level", "is_archived")
 
 
+@dataclass(slots=True)
+class ProductsImported:
+    __pydantic_config__ = DOCUMENTED
+
+    received: int
+    created: int
+    updated: int
+    mode: str
+    import_id: str
+    """reference of its stock movements (import:<id>)"""
+
+
 def _params(store_id: int, batch, movement: dict) -> dict:
     params: dict = {name: text_array([getattr(p, name) for p in batch]) for name in _TEXT}
     params.update({name: plain_array([getattr(p, name) for p in batch]) for name in _PLAIN})
@@ -108,7 +122,7 @@ def _params(store_id: int, batch, movement: dict) -> dict:
 
 async def write(
     pool, store_id: int, rows: Rows, products: list[ProductCreate], mode: str, user_id: int | None = None
-) -> dict:
+) -> ProductsImported:
     """Write all products in one transaction; returns counts and the
     `import_id` that the ledger's `import` movements name as reference."""
     import_id = str(uuid.uuid4())
@@ -126,7 +140,7 @@ async def write(
             "A concurrent change to these products interrupted the import; nothing was imported. Retry the import.",
             code="import_conflict",
         ) from exc
-    return {**result, "import_id": import_id}
+    return ProductsImported(**result, import_id=import_id)
 
 
 async def _write(pool, store_id: int, rows: Rows, products: list[ProductCreate], mode: str, movement: dict) -> dict:

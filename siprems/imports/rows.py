@@ -12,10 +12,11 @@ import io
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from typing_extensions import TypedDict  # pydantic documents only this TypedDict on Python 3.11
 
 from siprems.errors import ApiError, BadRequest, ValidationFailed
 from siprems.exports.cells import restore  # our CSV export's formula escaping, undone
@@ -47,6 +48,13 @@ class Rows:
         return place
 
 
+class ProblemBody(TypedDict):
+    row: int
+    line: NotRequired[int]  # CSV only
+    field: str
+    message: str
+
+
 @dataclass
 class Problem:
     row: int
@@ -54,8 +62,8 @@ class Problem:
     message: str
     line: int | None = None
 
-    def as_dict(self) -> dict:
-        out: dict[str, Any] = {"row": self.row, "field": self.field, "message": self.message}
+    def as_dict(self) -> ProblemBody:
+        out: ProblemBody = {"row": self.row, "field": self.field, "message": self.message}
         if self.line is not None:
             out["line"] = self.line
         return out

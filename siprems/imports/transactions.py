@@ -9,6 +9,7 @@ not change stock: they are history, not today's sales.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Annotated, Any
@@ -91,7 +92,23 @@ def check(rows: Rows) -> list[TransactionRow]:
     return validate(TransactionRow, rows)
 
 
-async def write(pool, store_id: int, rows: Rows, sales: list[TransactionRow]) -> dict:
+@dataclass(slots=True)
+class SalesImported:
+    received: int
+    imported: int
+    products: int
+    first_date: datetime
+    last_date: datetime
+    stock_changed: bool
+
+
+@dataclass(slots=True)
+class SalesImport:
+    result: SalesImported
+    changed_products: list[tuple[int, str]]  # (product_id, sku) whose history changed
+
+
+async def write(pool, store_id: int, rows: Rows, sales: list[TransactionRow]) -> SalesImport:
     """Resolve SKUs and write every row in one transaction; any problem writes nothing."""
     try:
         return await _write(pool, store_id, rows, sales)
@@ -102,7 +119,7 @@ async def write(pool, store_id: int, rows: Rows, sales: list[TransactionRow]) ->
         ) from exc
 
 
-async def _write(pool, store_id: int, rows: Rows, sales: list[TransactionRow]) -> dict:
+async def _write(pool, store_id: int, rows: Rows, sales: list[TransactionRow]) -> SalesImport:
     skus = sorted({s.product_sku for s in sales})
     async with transaction(pool) as cur:
         await cur.execute("SELECT timezone FROM stores WHERE store_id = %s", (store_id,))
@@ -119,16 +136,8 @@ async def _write(pool, store_id: int, rows: Rows, sales: list[TransactionRow]) -
         batches, span = await asyncio.to_thread(_batches, rows, sales, products, zone)
         for params in batches:
             await cur.execute(INSERT, {**params, "store": store_id})
-    return {
-        "received": len(sales),
-        "imported": len(sales),
-        "products": len(skus),
-        "first_date": span[0],
-        "last_date": span[1],
-        "stock_changed": False,
-        # (product_id, sku) of the products whose history changed (not part of the response).
-        "changed_products": sorted((pid, sku) for sku, (pid, _) in products.items()),
-    }
+    result = SalesImported(len(sales), len(sales), len(skus), span[0], span[1], stock_changed=False)
+    return SalesImport(result, sorted((pid, sku) for sku, (pid, _) in products.items()))
 
 
 def _batches(
