@@ -148,3 +148,16 @@ def test_imports(user, shapes):
     csv = "product_sku,quantity,transaction_date\nSH-I1,x,2026-01-05\n"
     bad = user.post("/api/transactions/import", content=csv, headers={"Content-Type": "text/csv"})
     assert shapes.check(bad, 400)["details"][0]["line"] == 2
+
+
+def test_events(user, shapes):
+    body = {"name": "Sale", "date": "2026-08-20", "type": "promotion", "description": "", "includeInPrediction": True}
+    created = shapes.check(user.post("/api/events", json=body), 201)
+    assert created["event_date"] == "2026-08-20"
+    listed = shapes.check(user.get("/api/events", params={"start": "2026-08-01", "end": "2026-08-31"}))
+    assert {e["is_public_holiday"] for e in listed} == {True, False}  # 17 August, Indonesia
+    eid = created["event_id"]
+    shapes.check(user.get(f"/api/events/{eid}"))
+    shapes.check(user.get("/api/events/ph-2026-08-17"))
+    shapes.check(user.put(f"/api/events/{eid}", json={**body, "name": "Big sale"}))
+    shapes.check(user.delete(f"/api/events/{eid}"))

@@ -8,7 +8,6 @@ frontend compares it with `===`).
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Literal
 
 from pydantic import (
     AliasChoices,
@@ -44,7 +43,7 @@ class EventBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: text(min_length=1, max_length=255) = Field(validation_alias=AliasChoices("name", "event_name"))
     date: IsoDate = Field(validation_alias=AliasChoices("date", "event_date"))
-    type: Literal["promotion", "holiday", "store-closed"]
+    type: events.EventType
     description: text(max_length=1000) | None = None
     include_in_prediction: Boolean = Field(
         True, validation_alias=AliasChoices("includeInPrediction", "include_in_prediction")
@@ -85,22 +84,6 @@ def _in_years(value: date) -> date:
     return check_year(value)
 
 
-EVENT = {
-    "type": "object",
-    "properties": {
-        "event_id": {"oneOf": [{"type": "integer"}, {"type": "string", "example": "ph-2026-08-17"}]},
-        "event_name": {"type": "string"},
-        "event_date": {"type": "string", "format": "date"},
-        "type": {"type": "string", "enum": list(events.EVENT_TYPES)},
-        "description": {"type": ["string", "null"]},
-        "include_in_prediction": {"type": "boolean"},
-        "created_at": {"type": ["string", "null"]},
-        "is_public_holiday": {"type": "boolean"},
-        "deletable": {"type": "boolean"},
-    },
-}
-
-
 @bp.get("")
 @openapi.summary("The store's events plus its country's public holidays (bare array, newest first)")
 @openapi.description(
@@ -110,7 +93,7 @@ EVENT = {
 )
 @openapi.secured("bearerAuth")
 @docs.query(RangeQuery)
-@docs.response(200, {"type": "array", "items": EVENT})
+@docs.response(200, list[events.Event])
 @docs.errors(400, 401)
 @authenticated
 @validate(query=RangeQuery)
@@ -130,7 +113,7 @@ async def list_events(request: Request, query: RangeQuery):
 @openapi.summary("Create an event (date stored and returned verbatim)")
 @openapi.secured("bearerAuth")
 @docs.body(EventBody)
-@docs.response(201, EVENT)
+@docs.response(201, events.Event)
 @docs.errors(400, 401)
 @authenticated
 @validate(json=EventBody)
@@ -145,7 +128,7 @@ async def create_event(request: Request, body: EventBody):
 @bp.get("/<event_id:str>")
 @openapi.summary("One event (or public holiday `ph-YYYY-MM-DD`)")
 @openapi.secured("bearerAuth")
-@docs.response(200, EVENT)
+@docs.response(200, events.Event)
 @docs.errors(401, 404)
 @authenticated
 async def get_event(request: Request, event_id: str):
@@ -158,7 +141,7 @@ async def get_event(request: Request, event_id: str):
 @openapi.summary("Replace an event (full update); public holidays: 403")
 @openapi.secured("bearerAuth")
 @docs.body(EventBody)
-@docs.response(200, EVENT)
+@docs.response(200, events.Event)
 @docs.errors(400, 401, 403, 404)
 @authenticated
 @validate(json=EventBody)
@@ -173,11 +156,11 @@ async def update_event(request: Request, event_id: str, body: EventBody):
 @bp.delete("/<event_id:str>")
 @openapi.summary("Delete an event (JSON body); public holidays: 403")
 @openapi.secured("bearerAuth")
-@docs.response(200, {"type": "object", "properties": {"message": {"type": "string"}}})
+@docs.response(200, docs.Message)
 @docs.errors(401, 403, 404)
 @authenticated
 async def delete_event(request: Request, event_id: str):
     ctx = request.app.ctx
     await events.delete_event(ctx.db, await caller_locale(request), event_id, request.ctx.identity.user_id)
     await cache.invalidate(ctx.redis, request.ctx.store_id, cache.EVENTS)
-    return json({"message": "Event deleted successfully"})
+    return json(docs.Message("Event deleted successfully"))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Literal, get_args
 
 from siprems import audit
 from siprems.calendar.holidays import public_holidays
@@ -17,7 +18,8 @@ from siprems.calendar.locale import StoreLocale
 from siprems.db import fetch_all, fetch_one, transaction
 from siprems.errors import Forbidden, NotFound
 
-EVENT_TYPES = ("promotion", "holiday", "store-closed")
+EventType = Literal["promotion", "holiday", "store-closed"]
+EVENT_TYPES: tuple[EventType, ...] = get_args(EventType)
 HOLIDAY_PREFIX = "ph-"
 _DIGITS = re.compile(r"[0-9]{1,19}")
 MAX_ID = 2**63 - 1
@@ -35,32 +37,47 @@ class EventInput:
 _COLUMNS = "event_id, event_name, event_date, type, description, include_in_prediction, created_at"
 
 
-def _event(row: dict, locale: StoreLocale) -> dict:
-    return {
-        "event_id": row["event_id"],
-        "event_name": row["event_name"],
-        "event_date": row["event_date"].isoformat(),  # exactly YYYY-MM-DD
-        "type": row["type"],
-        "description": row["description"],
-        "include_in_prediction": row["include_in_prediction"],
-        "created_at": row["created_at"].astimezone(locale.tz).isoformat(),
-        "is_public_holiday": False,
-        "deletable": True,
-    }
+@dataclass(slots=True)
+class Event:
+    """A store event, or a public holiday (string id `ph-YYYY-MM-DD`, not deletable)."""
+
+    event_id: int | str
+    event_name: str
+    event_date: date  # sent as exactly YYYY-MM-DD
+    type: EventType
+    description: str | None
+    include_in_prediction: bool
+    created_at: datetime | None  # in the store's time zone; None for a public holiday
+    is_public_holiday: bool
+    deletable: bool
 
 
-def _holiday(day: date, name: str, locale: StoreLocale) -> dict:
-    return {
-        "event_id": f"{HOLIDAY_PREFIX}{day.isoformat()}",
-        "event_name": name,
-        "event_date": day.isoformat(),
-        "type": "holiday",
-        "description": f"Public holiday ({locale.country})",
-        "include_in_prediction": True,
-        "created_at": None,
-        "is_public_holiday": True,
-        "deletable": False,
-    }
+def _event(row: dict, locale: StoreLocale) -> Event:
+    return Event(
+        row["event_id"],
+        row["event_name"],
+        row["event_date"],
+        row["type"],
+        row["description"],
+        row["include_in_prediction"],
+        row["created_at"].astimezone(locale.tz),
+        is_public_holiday=False,
+        deletable=True,
+    )
+
+
+def _holiday(day: date, name: str, locale: StoreLocale) -> Event:
+    return Event(
+        f"{HOLIDAY_PREFIX}{day.isoformat()}",
+        name,
+        day,
+        "holiday",
+        f"Public holiday ({locale.country})",
+        include_in_prediction=True,
+        created_at=None,
+        is_public_holiday=True,
+        deletable=False,
+    )
 
 
 def default_range(locale: StoreLocale) -> tuple[date, date]:
@@ -69,7 +86,7 @@ def default_range(locale: StoreLocale) -> tuple[date, date]:
     return date(year, 1, 1), date(year + 1, 12, 31)
 
 
-async def list_events(pool, locale: StoreLocale, start: date | None, end: date | None) -> list[dict]:
+async def list_events(pool, locale: StoreLocale, start: date | None, end: date | None) -> list[Event]:
     """Store events (all, or those in [start, end]) plus public holidays in
     [start, end] (default: this year and next), newest first."""
     sql = f"SELECT {_COLUMNS} FROM events WHERE store_id = %(store)s"
@@ -83,11 +100,7 @@ async def list_events(pool, locale: StoreLocale, start: date | None, end: date |
     items += [_holiday(d, n, locale) for d, n in public_holidays(locale.country, first, last, locale.subdivision)]
     # Newest first (as the earlier backend); store events before a holiday on the same day.
     items.sort(
-        key=lambda e: (
-            e["event_date"],
-            not e["is_public_holiday"],
-            e["event_id"] if isinstance(e["event_id"], int) else 0,
-        ),
+        key=lambda e: (e.event_date, not e.is_public_holiday, e.event_id if isinstance(e.event_id, int) else 0),
         reverse=True,
     )
     return items
@@ -108,7 +121,7 @@ def _store_event_id(event_id: str) -> int | None:
     return None
 
 
-def _public_holiday(event_id: str, locale: StoreLocale) -> dict | None:
+def _public_holiday(event_id: str, locale: StoreLocale) -> Event | None:
     if not event_id.startswith(HOLIDAY_PREFIX):
         return None
     try:
@@ -124,7 +137,7 @@ def _not_found(event_id: str) -> NotFound:
     return NotFound(f"Event {event_id} not found", code="event_not_found")
 
 
-async def get_event(pool, locale: StoreLocale, event_id: str) -> dict:
+async def get_event(pool, locale: StoreLocale, event_id: str) -> Event:
     holiday = _public_holiday(event_id, locale)
     if holiday is not None:
         return holiday
@@ -148,7 +161,7 @@ def _protect_public_holiday(event_id: str, locale: StoreLocale, action: str) -> 
         )
 
 
-async def create_event(pool, locale: StoreLocale, data: EventInput, user_id: int | None = None) -> dict:
+async def create_event(pool, locale: StoreLocale, data: EventInput, user_id: int | None = None) -> Event:
     async with transaction(pool) as cur:
         await cur.execute(
             f"""INSERT INTO events (store_id, event_name, event_date, type, description, include_in_prediction)
@@ -168,7 +181,7 @@ async def _audit(cur, locale: StoreLocale, user_id: int | None, action: str, bef
     await cur.execute_and_commit(sql, params)
 
 
-async def update_event(pool, locale: StoreLocale, event_id: str, data: EventInput, user_id: int | None = None) -> dict:
+async def update_event(pool, locale: StoreLocale, event_id: str, data: EventInput, user_id: int | None = None) -> Event:
     _protect_public_holiday(event_id, locale, "edited")
     numeric = _store_event_id(event_id)
     if numeric is None:
