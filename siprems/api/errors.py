@@ -84,7 +84,7 @@ class JsonErrorHandler(ErrorHandler):
                 {"Retry-After": "2"},
             )
         if isinstance(exception, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
-            log.warning("redis unavailable request_id=%s: %r", request_id, exception)
+            log.warning("redis unavailable request_id=%s: %r %s", request_id, exception, exception)
             return error_response(
                 503,
                 "redis_unavailable",
