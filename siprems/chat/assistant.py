@@ -7,6 +7,7 @@ caller without a token ever gets.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from siprems.chat import facts, intents
 from siprems.chat import wording as w
@@ -115,6 +116,19 @@ def _more(count: int, lang: str) -> str:
     return w.pick(lang, f"... dan {count} produk lainnya.", f"... and {count} more products.")
 
 
+def _product_list(
+    header: str, rows: list[facts.StockStatus], line: Callable[[facts.StockStatus], str], lang: str
+) -> str:
+    """The header, a line per product (at most MAX_LINES, then how many more), and the
+    estimate note when any of their demand is an estimate."""
+    lines = [header] + [line(r) for r in rows[:MAX_LINES]]
+    if len(rows) > MAX_LINES:
+        lines.append(_more(len(rows) - MAX_LINES, lang))
+    if any(r.demand.is_estimate for r in rows):
+        lines.append(_estimate_note(lang))
+    return "\n".join(lines)
+
+
 def _ambiguous(intent, candidates) -> str | None:
     if len(candidates) <= 1:
         return None
@@ -129,29 +143,23 @@ async def _low_stock(pool, s, intent) -> str:
         return w.pick(
             lang, "Tidak ada produk yang stoknya menipis saat ini.", "No products are low on stock right now."
         )
-    lines = [
-        w.pick(
-            lang,
-            f"{len(low)} produk stoknya menipis (di bawah atau sama dengan titik pesan ulang):",
-            f"{len(low)} products are low on stock (at or below their reorder point):",
-        )
-    ]
-    for r in low[:MAX_LINES]:
+    header = w.pick(
+        lang,
+        f"{len(low)} produk stoknya menipis (di bawah atau sama dengan titik pesan ulang):",
+        f"{len(low)} products are low on stock (at or below their reorder point):",
+    )
+
+    def line(r: facts.StockStatus) -> str:
         p = r.product
-        lines.append(
-            w.pick(
-                lang,
-                f"- {p.name} ({p.sku}): stok {w.number(p.stock, lang)}, "
-                f"terjual ~{_per_day(r.demand, lang)}, {_cover(r, lang)}",
-                f"- {p.name} ({p.sku}): stock {w.number(p.stock, lang)}, "
-                f"sells ~{_per_day(r.demand, lang)}, {_cover(r, lang)}",
-            )
+        return w.pick(
+            lang,
+            f"- {p.name} ({p.sku}): stok {w.number(p.stock, lang)}, "
+            f"terjual ~{_per_day(r.demand, lang)}, {_cover(r, lang)}",
+            f"- {p.name} ({p.sku}): stock {w.number(p.stock, lang)}, "
+            f"sells ~{_per_day(r.demand, lang)}, {_cover(r, lang)}",
         )
-    if len(low) > MAX_LINES:
-        lines.append(_more(len(low) - MAX_LINES, lang))
-    if any(r.demand.is_estimate for r in low):
-        lines.append(_estimate_note(lang))
-    return "\n".join(lines)
+
+    return _product_list(header, low, line, lang)
 
 
 async def _restock(pool, s, intent) -> str:
@@ -192,29 +200,23 @@ async def _restock(pool, s, intent) -> str:
     if not low:
         return w.pick(lang, "Saat ini tidak ada produk yang perlu di-restock.", "Nothing needs restocking right now.")
     total = sum(r.restock_qty for r in low)
-    lines = [
-        w.pick(
-            lang,
-            f"{len(low)} produk perlu di-restock, total {w.units(total, lang)} (sampai stok target masing-masing):",
-            f"{len(low)} products need restocking, {w.units(total, lang)} in total (up to each target stock):",
-        )
-    ]
-    for r in low[:MAX_LINES]:
+    header = w.pick(
+        lang,
+        f"{len(low)} produk perlu di-restock, total {w.units(total, lang)} (sampai stok target masing-masing):",
+        f"{len(low)} products need restocking, {w.units(total, lang)} in total (up to each target stock):",
+    )
+
+    def line(r: facts.StockStatus) -> str:
         p = r.product
-        lines.append(
-            w.pick(
-                lang,
-                f"- {p.name}: pesan {w.units(r.restock_qty, lang)} (stok {w.number(p.stock, lang)}, "
-                f"~{_per_day(r.demand, lang)})",
-                f"- {p.name}: order {w.units(r.restock_qty, lang)} (stock {w.number(p.stock, lang)}, "
-                f"~{_per_day(r.demand, lang)})",
-            )
+        return w.pick(
+            lang,
+            f"- {p.name}: pesan {w.units(r.restock_qty, lang)} (stok {w.number(p.stock, lang)}, "
+            f"~{_per_day(r.demand, lang)})",
+            f"- {p.name}: order {w.units(r.restock_qty, lang)} (stock {w.number(p.stock, lang)}, "
+            f"~{_per_day(r.demand, lang)})",
         )
-    if len(low) > MAX_LINES:
-        lines.append(_more(len(low) - MAX_LINES, lang))
-    if any(r.demand.is_estimate for r in low):
-        lines.append(_estimate_note(lang))
-    return "\n".join(lines)
+
+    return _product_list(header, low, line, lang)
 
 
 _WHY = re.compile(r"\b(why|kenapa|mengapa|alasan|because|karena)\b")
