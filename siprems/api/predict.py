@@ -13,7 +13,7 @@ from sanic_ext import openapi
 
 from siprems import cache, metrics
 from siprems.api import docs
-from siprems.api.guard import authenticated
+from siprems.api.guard import authenticated, caller_locale
 from siprems.api.validation import validate
 from siprems.catalog import read as catalog
 from siprems.errors import NotFound
@@ -196,16 +196,18 @@ async def predict(request: Request, body: PredictBody):
         source, ttl = "baseline", BASELINE_CACHE_TTL
         name, families = f"predict-baseline:{shape}", (cache.HISTORY, cache.EVENTS, cache.SETTINGS)
 
-        def load():
-            return prediction.baseline_view(ctx.db, store_id, product, body.days, body.history_days)
+        async def load():
+            locale = await caller_locale(request)
+            return await prediction.baseline_view(ctx.db, store_id, product, body.days, body.history_days, store=locale)
     else:
         # The model id is in the name: a new model is a new entry. A sale changes the
         # stock, which only `compose` reads, so the view survives it.
         source, ttl = "model", PREDICT_CACHE_TTL
         name, families = f"predict:{shape}:{inputs.model_id}", (cache.HISTORY, cache.EVENTS, cache.SETTINGS)
 
-        def load():
-            return prediction.model_view(ctx.db, store_id, product, body.days, body.history_days)
+        async def load():
+            locale = await caller_locale(request)
+            return await prediction.model_view(ctx.db, store_id, product, body.days, body.history_days, store=locale)
 
     view = await cache.cached(ctx.redis, store_id, families, name, ttl, load)
     # Stock on order counts, as on every other surface (read with the product: it is not in the cached view).

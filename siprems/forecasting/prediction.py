@@ -58,16 +58,23 @@ def _round(value: float | None, digits: int = 2) -> float | None:
 
 
 async def model_view(
-    pool: Pool, store_id: int, product: dict[str, Any], days: int, history_days: int = 90
+    pool: Pool,
+    store_id: int,
+    product: dict[str, Any],
+    days: int,
+    history_days: int = 90,
+    *,
+    store: StoreLocale | None = None,
 ) -> dict[str, Any]:
     """The stock-independent part of a `/api/predict` body from the newest stored
     model: chart, model facts, accuracy, and the forecast rows the advice needs.
-    Cached by model id; `compose` adds the stock-dependent advice per request."""
+    Cached by model id; `compose` adds the stock-dependent advice per request.
+    `store`: the caller's locale when it has it (the API reads it through the cache)."""
     model_row = await registry.latest(pool, store_id, product["product_id"])
     if model_row is None:
-        return await baseline_view(pool, store_id, product, days, history_days)
+        return await baseline_view(pool, store_id, product, days, history_days, store=store)
     model = ForecastModel.from_dict(model_row["model"])
-    store = await store_locale(pool, store_id)
+    store = store or await store_locale(pool, store_id)
     holdout = chosen_holdout(model_row["model"])
     wape = holdout.get("wape")  # percent
     facts: dict[str, Any] = {
@@ -86,14 +93,24 @@ async def model_view(
 
 
 async def baseline_view(
-    pool: Pool, store_id: int, product: dict[str, Any], days: int, history_days: int = 90
+    pool: Pool,
+    store_id: int,
+    product: dict[str, Any],
+    days: int,
+    history_days: int = 90,
+    *,
+    store: StoreLocale | None = None,
 ) -> dict[str, Any]:
     """Like `model_view`, from the provisional weekday-mean baseline (no model yet)."""
-    store = await store_locale(pool, store_id)
+    store = store or await store_locale(pool, store_id)
     today = store.today()
     since = today - timedelta(days=7 * baseline.WEEKS)
     shut = await closed_weekdays(pool, store_id)
-    sales = await _history(pool, store, product, since, today - timedelta(days=1))
+    # One read of the sales for both the baseline's weeks and the chart's history.
+    history = await _history(
+        pool, store, product, min(since, today - timedelta(days=history_days)), today - timedelta(days=1)
+    )
+    sales = {day: qty for day, qty in history.items() if day >= since}
     events = await prediction_events(pool, store_id)
     closed = {to_date(e["date"]) for e in events if e.get("kind") == "store-closed"}
     model = baseline.baseline_model(sales, closed, shut, today)
@@ -109,7 +126,7 @@ async def baseline_view(
         "stale": False,
         "message": "Provisional forecast (weekday means of recent weeks); the product's model is being trained.",
     }
-    return await _view(pool, store, product, model, days, history_days, facts, None, events=events)
+    return await _view(pool, store, product, model, days, history_days, facts, None, events=events, history=history)
 
 
 async def _view(
@@ -122,11 +139,13 @@ async def _view(
     facts: dict[str, Any],
     accuracy: float | None,
     events: list[dict[str, Any]] | None = None,
+    history: dict[date, float] | None = None,
 ) -> dict[str, Any]:
     today = store.today()
     first = today - timedelta(days=history_days)
     last = today + timedelta(days=days - 1)
-    history = await _history(pool, store, product, first, today - timedelta(days=1))
+    if history is None:
+        history = await _history(pool, store, product, first, today - timedelta(days=1))
     if events is None:
         events = await prediction_events(pool, store.store_id)
     flags = {
