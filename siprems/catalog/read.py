@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from siprems.db import fetch_all, fetch_one
+from siprems.db import Pool, fetch_all, fetch_one
 from siprems.errors import NotFound
 
 _STOCK_FIELDS = (
@@ -52,7 +52,7 @@ def not_found(sku: str) -> NotFound:
 MAX_SKU = 100  # longer strings are never a SKU: no query for them
 
 
-async def product_by_sku(pool: Any, store_id: int, sku: str, *, extra_columns: str = "") -> dict[str, Any] | None:
+async def product_by_sku(pool: Pool, store_id: int, sku: str, *, extra_columns: str = "") -> dict[str, Any] | None:
     """One product's stock row by SKU (archived ones too), or None. `extra_columns`
     as in `stock_rows`."""
     if len(sku) > MAX_SKU:
@@ -66,7 +66,7 @@ async def product_by_sku(pool: Any, store_id: int, sku: str, *, extra_columns: s
 
 
 async def stock_rows(
-    pool: Any,
+    pool: Pool,
     store_id: int,
     *,
     product_ids: Sequence[int] | None = None,

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
 
 from siprems.chat import facts, intents
 from siprems.chat import wording as w
 from siprems.chat.general import Answer, small_talk
 from siprems.chat.intents import Intent
+from siprems.db import Pool
 from siprems.team import roles
 
 MAX_LINES = 10
@@ -47,7 +51,7 @@ class BuiltinAssistant:
     """Answers one question; stateless (history is not needed for its answers)."""
 
     async def answer(
-        self, pool, store_id: int, message: str, role: str = "owner", context: facts.AnswerContext | None = None
+        self, pool: Pool, store_id: int, message: str, role: str = "owner", context: facts.AnswerContext | None = None
     ) -> Answer:
         """`role`: the asker's; a cashier gets no sales figures or forecasts. `context`: the
         store's, when the caller has read it already (the Gemini grounding)."""
@@ -71,7 +75,7 @@ class BuiltinAssistant:
         return Answer(text, intent)
 
 
-async def _store_answer(pool, s: facts.AnswerContext, intent: Intent) -> str:
+async def _store_answer(pool: Pool, s: facts.AnswerContext, intent: Intent) -> str:
     handler = {
         intents.LOW_STOCK: _low_stock,
         intents.RESTOCK: _restock,
@@ -129,14 +133,14 @@ def _product_list(
     return "\n".join(lines)
 
 
-def _ambiguous(intent, candidates) -> str | None:
+def _ambiguous(intent: Intent, candidates: list[facts.Product]) -> str | None:
     if len(candidates) <= 1:
         return None
     names = ", ".join(p.name for p in candidates[:6])
     return w.pick(intent.lang, f"Produk mana yang Anda maksud: {names}?", f"Which product do you mean: {names}?")
 
 
-async def _low_stock(pool, s, intent) -> str:
+async def _low_stock(pool: Pool, s: facts.AnswerContext, intent: Intent) -> str:
     lang = intent.lang
     low = [r for r in await facts.stock_report(pool, s) if r.is_low]
     if not low:
@@ -162,7 +166,7 @@ async def _low_stock(pool, s, intent) -> str:
     return _product_list(header, low, line, lang)
 
 
-async def _restock(pool, s, intent) -> str:
+async def _restock(pool: Pool, s: facts.AnswerContext, intent: Intent) -> str:
     lang = intent.lang
     report = await facts.stock_report(pool, s)
     named = match_products(intent.text, [r.product for r in report])
@@ -226,7 +230,7 @@ def _asks_why(text: str) -> bool:
     return bool(_WHY.search(text))
 
 
-def _why(drivers: dict | None, lang: str, asked: bool) -> list[str]:
+def _why(drivers: dict[str, Any] | None, lang: str, asked: bool) -> list[str]:
     """The forecast's drivers as answer lines: the dated ones (holidays, events,
     promotions, season, trend) and the busiest/quietest weekday; all of them when
     the question asks why, the top three otherwise."""
@@ -251,7 +255,7 @@ def _why(drivers: dict | None, lang: str, asked: bool) -> list[str]:
     return [head, *(f"- {line}" for line in shown)]
 
 
-async def _forecast(pool, s, intent) -> str:
+async def _forecast(pool: Pool, s: facts.AnswerContext, intent: Intent) -> str:
     lang = intent.lang
     days = max(
         1,
@@ -284,7 +288,7 @@ async def _forecast(pool, s, intent) -> str:
         ]
         lines += _why(await facts.forecast_drivers(pool, s, p.product_id, days), lang, _asks_why(intent.text))
     else:
-        total = sum(d.over(days) for d in demand.values())
+        total = sum((d.over(days) for d in demand.values()), Fraction(0))
         lines = [
             w.pick(
                 lang,
@@ -304,7 +308,7 @@ async def _forecast(pool, s, intent) -> str:
     return "\n".join(lines)
 
 
-async def _ranking(pool, s, intent) -> str:
+async def _ranking(pool: Pool, s: facts.AnswerContext, intent: Intent) -> str:
     lang, best = intent.lang, intent.kind == intents.BEST
     period = intent.period or intents.Period("last_n", 30)
     start, end = facts.period_range(period.kind, period.n, s.today)
@@ -323,7 +327,7 @@ async def _ranking(pool, s, intent) -> str:
     return "\n".join(lines)
 
 
-async def _sales(pool, s, intent) -> str:
+async def _sales(pool: Pool, s: facts.AnswerContext, intent: Intent) -> str:
     lang = intent.lang
     period = intent.period or intents.Period("today")
     start, end = facts.period_range(period.kind, period.n, s.today)
@@ -332,7 +336,7 @@ async def _sales(pool, s, intent) -> str:
     if (question := _ambiguous(intent, named)) is not None:
         return question
     if named:
-        units, revenue = (await facts.units_by_product(pool, s, start, end)).get(named[0].product_id, (0, 0))
+        units, revenue = (await facts.units_by_product(pool, s, start, end)).get(named[0].product_id, (0, Decimal(0)))
         return w.pick(
             lang,
             f"Penjualan {named[0].name} {label}: {w.units(units, lang)}, {w.money(revenue, s.currency, lang)}.",
@@ -364,7 +368,7 @@ _KINDS = {
 }
 
 
-async def _events(pool, s, intent) -> str:
+async def _events(pool: Pool, s: facts.AnswerContext, intent: Intent) -> str:
     lang = intent.lang
     days = max(1, min(intent.days or DEFAULT_EVENT_DAYS, 366))
     entries = await facts.calendar(pool, s, days, lang)

@@ -18,12 +18,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from siprems.calendar import holidays
 from siprems.calendar.locale import LOCALE_COLUMNS, StoreLocale, locale_of
 from siprems.catalog.read import stock_rows
-from siprems.db import fetch_all, fetch_one
+from siprems.db import Pool, fetch_all, fetch_one
 from siprems.forecasting import registry
 from siprems.forecasting.drivers import explain
 from siprems.forecasting.result import ForecastModel
@@ -59,7 +61,7 @@ class Product:
     name: str
     category: str
     stock: int
-    price: object  # Decimal
+    price: Decimal
     lead_time_days: int
     reorder_level: int = 5
 
@@ -110,7 +112,7 @@ class StockStatus:
 
 @dataclass(frozen=True)
 class Totals:
-    revenue: object  # Decimal
+    revenue: Decimal
     transactions: int
     items: int
 
@@ -119,7 +121,7 @@ class Totals:
 class Ranked:
     product: Product
     units: int
-    revenue: object  # Decimal
+    revenue: Decimal
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class CalendarEntry:
     description: str | None = None
 
 
-async def answer_context(pool, store_id: int) -> AnswerContext | None:
+async def answer_context(pool: Pool, store_id: int) -> AnswerContext | None:
     """The store's context in one query (None when there is no such store)."""
     row = await fetch_one(pool, f"SELECT name, currency, {LOCALE_COLUMNS} FROM stores WHERE store_id = %s", (store_id,))
     if row is None:
@@ -139,15 +141,15 @@ async def answer_context(pool, store_id: int) -> AnswerContext | None:
     return AnswerContext(locale, row["name"], row["currency"], locale.today())
 
 
-def _product(row: dict) -> Product:
+def _product(row: dict[str, Any]) -> Product:
     return Product(**{k: row[k] for k in Product.__dataclass_fields__})
 
 
-async def products(pool, store_id: int) -> list[Product]:
+async def products(pool: Pool, store_id: int) -> list[Product]:
     return [_product(row) for row in await stock_rows(pool, store_id)]
 
 
-def _bounds(s: AnswerContext, start: date, end: date) -> dict:
+def _bounds(s: AnswerContext, start: date, end: date) -> dict[str, Any]:
     return {"store_id": s.store_id, "tz": s.locale.timezone, "start": start, "end": end}
 
 
@@ -157,7 +159,7 @@ _RANGE = (
 )
 
 
-async def units_by_product(pool, s: AnswerContext, start: date, end: date) -> dict[int, tuple[int, object]]:
+async def units_by_product(pool: Pool, s: AnswerContext, start: date, end: date) -> dict[int, tuple[int, Decimal]]:
     """product_id -> (units, revenue) sold in [start, end) local dates."""
     rows = await fetch_all(
         pool,
@@ -171,7 +173,7 @@ async def units_by_product(pool, s: AnswerContext, start: date, end: date) -> di
     return {r["product_id"]: (int(r["units"]), r["revenue"]) for r in rows}
 
 
-async def totals(pool, s: AnswerContext, start: date, end: date) -> Totals:
+async def totals(pool: Pool, s: AnswerContext, start: date, end: date) -> Totals:
     row = await fetch_one(
         pool,
         f"""
@@ -181,19 +183,20 @@ async def totals(pool, s: AnswerContext, start: date, end: date) -> Totals:
         FROM transactions WHERE store_id = %(store_id)s AND {_RANGE}""",
         _bounds(s, start, end),
     )
+    assert row is not None  # an aggregate without GROUP BY always answers one row
     return Totals(row["revenue"], int(row["transactions"]), int(row["items"]))
 
 
-async def ranking(pool, s: AnswerContext, start: date, end: date, *, best: bool, limit: int = 5) -> list[Ranked]:
+async def ranking(pool: Pool, s: AnswerContext, start: date, end: date, *, best: bool, limit: int = 5) -> list[Ranked]:
     """Products by units sold in [start, end): most first (best) or fewest
     first, zero-sale products included. Ties: by name."""
     sold = await units_by_product(pool, s, start, end)
-    rows = [Ranked(p, *sold.get(p.product_id, (0, 0))) for p in await products(pool, s.store_id)]
+    rows = [Ranked(p, *sold.get(p.product_id, (0, Decimal(0)))) for p in await products(pool, s.store_id)]
     rows.sort(key=lambda r: (-r.units if best else r.units, r.product.name))
     return rows[:limit]
 
 
-async def demand_forecast(pool, s: AnswerContext, items: list[Product]) -> dict[int, Demand]:
+async def demand_forecast(pool: Pool, s: AnswerContext, items: list[Product]) -> dict[int, Demand]:
     """Expected demand per product: the one place that decides where it comes
     from. The latest trained forecast (forecasting's model registry) when the
     product has one; otherwise the recent average, flagged as an estimate."""
@@ -207,7 +210,7 @@ async def demand_forecast(pool, s: AnswerContext, items: list[Product]) -> dict[
     }
 
 
-async def _model_paths(pool, s: AnswerContext, items: list[Product]) -> dict[int, Demand]:
+async def _model_paths(pool: Pool, s: AnswerContext, items: list[Product]) -> dict[int, Demand]:
     """Forecast paths from today of the products' latest stored models. Any
     model that cannot be read falls back to the estimate (logged), so a change
     in the model format never breaks the assistant."""
@@ -224,7 +227,7 @@ async def _model_paths(pool, s: AnswerContext, items: list[Product]) -> dict[int
     return out
 
 
-async def forecast_drivers(pool, s: AnswerContext, product_id: int, days: int) -> dict | None:
+async def forecast_drivers(pool: Pool, s: AnswerContext, product_id: int, days: int) -> dict[str, Any] | None:
     """Why the product's latest forecast says what it says over the next ``days`` days
     (the fitted model's terms; see siprems.forecasting.drivers), or None."""
     row = await registry.latest(pool, s.store_id, product_id)
@@ -237,7 +240,7 @@ async def forecast_drivers(pool, s: AnswerContext, product_id: int, days: int) -
         return None
 
 
-async def stock_report(pool, s: AnswerContext) -> list[StockStatus]:
+async def stock_report(pool: Pool, s: AnswerContext) -> list[StockStatus]:
     """Every product's stock status from the stock policy, most urgent first
     (out, low, ok; then fewest days of cover, lowest stock, name)."""
     positions = await inventory.store_stock(pool, s.store_id, today=s.today)
@@ -246,7 +249,7 @@ async def stock_report(pool, s: AnswerContext) -> list[StockStatus]:
     return [StockStatus(p, demand[p.product_id], pos.position) for p, pos in zip(items, positions, strict=False)]
 
 
-async def calendar(pool, s: AnswerContext, days: int, lang: str) -> list[CalendarEntry]:
+async def calendar(pool: Pool, s: AnswerContext, days: int, lang: str) -> list[CalendarEntry]:
     """Store events and public holidays from today for `days` days."""
     end = s.today + timedelta(days=days)
     rows = await fetch_all(

@@ -54,7 +54,7 @@ class GeminiProvider:
         max_retry_after: float = 5.0,
         temperature: float = 0.4,
         max_output_tokens: int = 1024,
-    ):
+    ) -> None:
         self.model = model
         self.timeout = timeout
         self.max_attempts = max(1, max_attempts)
@@ -130,7 +130,7 @@ class GeminiProvider:
                 return min(float(retry_after), self.max_retry_after)
             except ValueError:
                 pass
-        return self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random())
+        return self.backoff * (2.0 ** (attempt - 1)) * (0.5 + random.random())
 
 
 def _text_of(response: httpx.Response) -> str:

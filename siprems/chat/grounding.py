@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from siprems.chat import assistant, facts, intents
 from siprems.chat import wording as w
+from siprems.db import Pool
 from siprems.team import roles
 
 MAX_GROUNDING_CHARS = 6000
@@ -35,7 +36,7 @@ def _products_line(report: list[facts.StockStatus]) -> str:
     )
 
 
-async def summary(pool, s: facts.AnswerContext, question: str, role: str = "owner") -> str:
+async def summary(pool: Pool, s: facts.AnswerContext, question: str, role: str = "owner") -> str:
     """Compact facts for the prompt, capped at MAX_GROUNDING_CHARS. For a
     cashier (`role`) only stock levels and events: no sales or forecasts."""
     if not roles.allows(role, "manager"):
@@ -70,7 +71,7 @@ async def summary(pool, s: facts.AnswerContext, question: str, role: str = "owne
     return await _with_calendar(pool, s, intent.lang, lines)
 
 
-async def _cashier_summary(pool, s: facts.AnswerContext, question: str) -> str:
+async def _cashier_summary(pool: Pool, s: facts.AnswerContext, question: str) -> str:
     intent = intents.classify(question, "id" if s.locale.country == "ID" else "en")
     lines = [f"Shop: {s.name}; today {s.today.isoformat()} ({w.day(s.today, 'en')})."]
     lines.append(
@@ -85,7 +86,7 @@ async def _cashier_summary(pool, s: facts.AnswerContext, question: str) -> str:
     return await _with_calendar(pool, s, intent.lang, lines)
 
 
-async def _with_calendar(pool, s: facts.AnswerContext, lang: str, lines: list[str]) -> str:
+async def _with_calendar(pool: Pool, s: facts.AnswerContext, lang: str, lines: list[str]) -> str:
     """The summary's last line (events and holidays of the next 30 days), joined and capped."""
     entries = await facts.calendar(pool, s, 30, lang)
     lines.append(

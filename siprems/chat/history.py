@@ -16,9 +16,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, cast
 
 from siprems import jsonutil, keys
+from siprems.redis_client import Redis
 
 # Sessions listed by /api/chat/sessions (most recent first).
 MAX_LISTED_SESSIONS = 100
@@ -43,7 +44,7 @@ class Session:
 
 @dataclass(frozen=True)
 class Message:
-    role: str  # "user" | "model"
+    role: Literal["user", "model"]
     text: str
     timestamp: str  # ISO 8601, UTC
 
@@ -51,12 +52,12 @@ class Message:
         return jsonutil.dumps({"role": self.role, "text": self.text, "timestamp": self.timestamp})
 
     @classmethod
-    def from_json(cls, raw: bytes) -> Message:
+    def from_json(cls, raw: bytes | str) -> Message:
         data = jsonutil.loads(raw)
         return cls(data["role"], data["text"], data["timestamp"])
 
     def public(self) -> HistoryEntry:
-        return HistoryEntry(self.role, [self.text], self.timestamp)  # type: ignore[arg-type]
+        return HistoryEntry(self.role, [self.text], self.timestamp)
 
 
 def now_iso() -> str:
@@ -67,7 +68,7 @@ class ChatHistory:
     """History operations for one Redis client. `max_turns` counts exchanges
     (a question plus its answer), so the list keeps 2 x max_turns messages."""
 
-    def __init__(self, redis, *, max_turns: int, ttl_seconds: int):
+    def __init__(self, redis: Redis, *, max_turns: int, ttl_seconds: int):
         self.redis = redis
         self.max_messages = max(2, 2 * max_turns)
         self.ttl = max(1, ttl_seconds)
@@ -108,7 +109,10 @@ class ChatHistory:
         evicted are dropped from the index."""
         index = keys.chat_sessions(user_id)
         await self.redis.zremrangebyscore(index, "-inf", int(time.time() * 1000) - self.ttl * 1000)
-        entries = await self.redis.zrevrange(index, 0, MAX_LISTED_SESSIONS - 1, withscores=True)
+        # (member, score) pairs; members are bytes (the client does not decode responses)
+        entries = cast(
+            list[tuple[bytes, float]], await self.redis.zrevrange(index, 0, MAX_LISTED_SESSIONS - 1, withscores=True)
+        )
         if not entries:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -398,8 +398,8 @@ def parse_days(text: str) -> int | None:
     if m:
         return _number(m.group(1))
     m = re.search(_NUM + r"\s*(minggu|weeks?|pekan)\b", text)
-    if m and _number(m.group(1)):
-        return 7 * _number(m.group(1))
+    if m and (weeks := _number(m.group(1))):
+        return 7 * weeks
     if re.search(r"\b(next|coming) week|\bminggu depan|\bpekan depan|\bseminggu", text):
         return 7
     if re.search(r"\b(next|coming) month|\bbulan depan|\bsebulan", text):

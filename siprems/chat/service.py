@@ -21,7 +21,10 @@ from siprems.auth.tokens import Identity
 from siprems.chat import assistant, facts, general, grounding
 from siprems.chat.gemini import GeminiProvider, Turn
 from siprems.chat.history import ChatHistory, HistoryEntry, Message, Session, now_iso
+from siprems.config import Settings
+from siprems.db import Pool
 from siprems.errors import NotFound
+from siprems.redis_client import Redis
 
 log = logging.getLogger("siprems.chat")
 
@@ -39,7 +42,7 @@ class Reply:
     history_saved: bool
 
 
-def provider_from_settings(settings) -> GeminiProvider | None:
+def provider_from_settings(settings: Settings) -> GeminiProvider | None:
     if not settings.gemini_api_key:
         return None
     return GeminiProvider(
@@ -55,7 +58,7 @@ def _session_not_found() -> NotFound:
 
 
 class ChatService:
-    def __init__(self, pool, redis, settings, provider: GeminiProvider | None):
+    def __init__(self, pool: Pool, redis: Redis, settings: Settings, provider: GeminiProvider | None) -> None:
         self.pool = pool
         self.provider = provider
         self.history = ChatHistory(redis, max_turns=settings.chat_history_turns, ttl_seconds=settings.chat_ttl_seconds)

@@ -24,7 +24,7 @@ def round_half_up(value: Fraction | Decimal | int, places: int = 0) -> Decimal:
 
 
 def _group(digits: str, sep: str) -> str:
-    out = []
+    out: list[str] = []
     while len(digits) > 3:
         out.insert(0, digits[-3:])
         digits = digits[:-3]
@@ -44,7 +44,7 @@ def number(value: Fraction | Decimal | int, lang: str, places: int = 0) -> str:
     return sign + text
 
 
-def money(amount, currency: str, lang: str) -> str:
+def money(amount: Fraction | Decimal | int, currency: str, lang: str) -> str:
     if currency == "IDR":
         return ("Rp" if lang == "id" else "Rp ") + number(amount, lang)
     return f"{currency} {number(amount, lang, 2)}"

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from siprems.calendar.locale import StoreLocale
 from siprems.dashboard import queries as q
-from siprems.db import fetch_all
+from siprems.db import Pool, fetch_all
 from siprems.inventory import stock as inventory
 
 RANGES = {"today": 1, "week": 7, "month": 30, "year": 365}
@@ -21,13 +22,13 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 PALETTE = ("#3b82f6", "#10b981", "#f59e0b", "#ef4444", "#8b5cf6", "#ec4899", "#14b8a6", "#f97316", "#6366f1", "#84cc16")
 
 
-async def _daily(pool, locale: StoreLocale, first: date, last: date) -> dict[date, dict]:
+async def _daily(pool: Pool, locale: StoreLocale, first: date, last: date) -> dict[date, dict[str, Any]]:
     start, end = locale.days_window(first, last)
     rows = await fetch_all(pool, q.DAILY, {"store": locale.store_id, "tz": locale.timezone, "start": start, "end": end})
     return {row["day"]: row for row in rows}
 
 
-async def dashboard_stats(pool, locale: StoreLocale) -> dict:
+async def dashboard_stats(pool: Pool, locale: StoreLocale) -> dict[str, Any]:
     """The frontend's DashboardResponse: cards, a 7-day unit trend (zero days
     included, weekday labels) and the most urgent products (stock policy) vs their target stock."""
     today = locale.today()
@@ -84,7 +85,7 @@ async def dashboard_stats(pool, locale: StoreLocale) -> dict:
     }
 
 
-def _change(current, previous) -> float | None:
+def _change(current: Decimal | int, previous: Decimal | int) -> float | None:
     """Percent change, one decimal; None when there is nothing to compare with."""
     if not previous:
         return None
@@ -92,7 +93,7 @@ def _change(current, previous) -> float | None:
     return float(change.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-async def metrics(pool, locale: StoreLocale, range_name: str) -> dict:
+async def metrics(pool: Pool, locale: StoreLocale, range_name: str) -> dict[str, Any]:
     days = RANGES[range_name]
     today = locale.today()
     first = today - timedelta(days=days - 1)
@@ -102,7 +103,7 @@ async def metrics(pool, locale: StoreLocale, range_name: str) -> dict:
     rows = await fetch_all(
         pool, q.PERIOD_TOTALS, {"store": locale.store_id, "prev_start": prev_start, "start": start, "end": end}
     )
-    zero = {"transactions": 0, "items": 0, "revenue": Decimal(0)}
+    zero: dict[str, Any] = {"transactions": 0, "items": 0, "revenue": Decimal(0)}
     now = next((r for r in rows if r["current"]), zero)
     before = next((r for r in rows if not r["current"]), zero)
     return {
@@ -124,7 +125,7 @@ async def metrics(pool, locale: StoreLocale, range_name: str) -> dict:
     }
 
 
-async def sales_chart(pool, locale: StoreLocale, days: int = CHART_DAYS) -> list[dict]:
+async def sales_chart(pool: Pool, locale: StoreLocale, days: int = CHART_DAYS) -> list[dict[str, Any]]:
     """One point per local day (zero days included), oldest first."""
     today = locale.today()
     first = today - timedelta(days=days - 1)
@@ -144,7 +145,7 @@ async def sales_chart(pool, locale: StoreLocale, days: int = CHART_DAYS) -> list
     return points
 
 
-async def category_sales(pool, locale: StoreLocale, days: int = CHART_DAYS) -> list[dict]:
+async def category_sales(pool: Pool, locale: StoreLocale, days: int = CHART_DAYS) -> list[dict[str, Any]]:
     """Revenue per product category over the last `days` local days, largest first."""
     today = locale.today()
     start, end = locale.days_window(today - timedelta(days=days - 1), today)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
 from siprems import jsonutil
-from siprems.db import execute, fetch_one
+from siprems.db import Pool, execute, fetch_one
+from siprems.jobs.context import JobContext
 from siprems.jobs.errors import PermanentError
 from siprems.webhooks import signing, urls
 
@@ -24,7 +26,7 @@ class DeliveryFailed(RuntimeError):
     """The endpoint did not accept the delivery (retried)."""
 
 
-async def _log(pool, delivery_id: str, attempt: dict, status: str) -> None:
+async def _log(pool: Pool, delivery_id: str, attempt: dict[str, Any], status: str) -> None:
     await execute(
         pool,
         """UPDATE webhook_deliveries SET status = %s, attempt_count = attempt_count + 1,
@@ -35,7 +37,7 @@ async def _log(pool, delivery_id: str, attempt: dict, status: str) -> None:
     )
 
 
-async def deliver(ctx, delivery_id: str, *, final_attempt: bool) -> dict:
+async def deliver(ctx: JobContext, delivery_id: str, *, final_attempt: bool) -> dict[str, Any]:
     row = await fetch_one(
         ctx.pool,
         """SELECT d.delivery_id, d.event, d.payload, d.status, w.url, w.secret, w.is_active
@@ -46,7 +48,7 @@ async def deliver(ctx, delivery_id: str, *, final_attempt: bool) -> dict:
         raise PermanentError(f"delivery {delivery_id} no longer exists (endpoint deleted)")
     if row["status"] == "succeeded":
         return {"delivery_id": delivery_id, "status": "succeeded", "repeat": True}
-    attempt: dict = {"at": datetime.now(UTC).isoformat(), "attempt": ctx.attempt}
+    attempt: dict[str, Any] = {"at": datetime.now(UTC).isoformat(), "attempt": ctx.attempt}
     body = jsonutil.dumps_str(row["payload"]).encode()
     started = time.perf_counter()
     try:

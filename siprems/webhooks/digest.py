@@ -5,9 +5,11 @@ due by tomorrow. Stores without a `stock.digest` endpoint cost one query."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from siprems.calendar.locale import store_locale
-from siprems.db import fetch_all
+from siprems.db import Pool, fetch_all
+from siprems.jobs.context import JobContext
 from siprems.purchasing import advice
 from siprems.webhooks import events
 from siprems.webhooks.sale_events import subscribed
@@ -15,7 +17,7 @@ from siprems.webhooks.sale_events import subscribed
 HORIZON_DAYS = 14
 
 
-async def contents(pool, store_id: int) -> dict:
+async def contents(pool: Pool, store_id: int) -> dict[str, Any]:
     today = (await store_locale(pool, store_id)).today()
     items = await advice.restock_list(pool, store_id, HORIZON_DAYS)
     reorder = [
@@ -35,7 +37,7 @@ async def contents(pool, store_id: int) -> dict:
     return {"date": today.isoformat(), "to_reorder": reorder, "orders_due": due}
 
 
-async def send(ctx) -> dict:
+async def send(ctx: JobContext) -> dict[str, Any]:
     if "stock.digest" not in await subscribed(ctx.pool, ctx.store_id, ctx.cache_redis):
         return {"sent": 0}
     data = await contents(ctx.pool, ctx.store_id)

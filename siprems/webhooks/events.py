@@ -8,17 +8,19 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from siprems import jsonutil
-from siprems.db import fetch_all
+from siprems.db import Pool, fetch_all
 from siprems.jobs import producer
+from siprems.redis_client import Redis
 
 log = logging.getLogger("siprems.webhooks")
 
 JOB_TYPE = "deliver_webhook"
 
 
-def envelope(delivery_id: str, event: str, store_id: int, data: dict) -> dict:
+def envelope(delivery_id: str, event: str, store_id: int, data: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": delivery_id,
         "event": event,
@@ -29,7 +31,14 @@ def envelope(delivery_id: str, event: str, store_id: int, data: dict) -> dict:
 
 
 async def emit(
-    pool, queue, store_id: int, event: str, data: dict, *, webhook_id: int | None = None, key: str | None = None
+    pool: Pool,
+    queue: Redis,
+    store_id: int,
+    event: str,
+    data: dict[str, Any],
+    *,
+    webhook_id: int | None = None,
+    key: str | None = None,
 ) -> list[str]:
     """Queue `event` for every active endpoint of the store subscribed to it
     (or for `webhook_id` only: the test ping). Returns the delivery ids.
@@ -60,7 +69,9 @@ async def emit(
     return ids
 
 
-async def emit_quietly(pool, queue, store_id: int, event: str, data: dict, *, key: str | None = None) -> None:
+async def emit_quietly(
+    pool: Pool, queue: Redis, store_id: int, event: str, data: dict[str, Any], *, key: str | None = None
+) -> None:
     """`emit` for side paths (a sale, a receipt): a webhook problem is logged,
     never turned into a failed request whose effect already committed."""
     try:
@@ -69,7 +80,7 @@ async def emit_quietly(pool, queue, store_id: int, event: str, data: dict, *, ke
         log.exception("could not queue webhook event", extra={"store_id": store_id, "event": event})
 
 
-async def redrive_pending(pool, queue, *, older_than_seconds: int = 120, limit: int = 1000) -> int:
+async def redrive_pending(pool: Pool, queue: Redis, *, older_than_seconds: int = 120, limit: int = 1000) -> int:
     """Enqueue again deliveries still `pending` with no attempt (the process died
     between writing the row and enqueueing its job, or the queue was down).
     The job id is the delivery's, so a job still queued is not duplicated, and

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from siprems.db import fetch_all, fetch_one, is_id
+from siprems.db import Pool, fetch_all, fetch_one, is_id
 from siprems.errors import NotFound
 from siprems.jsonutil import DOCUMENTED
 from siprems.webhooks import signing, urls
@@ -56,7 +56,7 @@ def not_found(webhook_id: int) -> NotFound:
     return NotFound(f"Webhook {webhook_id} not found", code="webhook_not_found")
 
 
-async def create(pool, store_id: int, url: str, events: list[str], *, production: bool) -> NewWebhook:
+async def create(pool: Pool, store_id: int, url: str, events: list[str], *, production: bool) -> NewWebhook:
     await urls.resolve(url, production=production)
     row = await fetch_one(
         pool,
@@ -68,12 +68,12 @@ async def create(pool, store_id: int, url: str, events: list[str], *, production
     return NewWebhook(**row, signature_header=signing.HEADER)  # the only answer that shows the secret
 
 
-async def list_hooks(pool, store_id: int) -> list[Webhook]:
+async def list_hooks(pool: Pool, store_id: int) -> list[Webhook]:
     rows = await fetch_all(pool, f"SELECT {COLUMNS} FROM webhooks WHERE store_id = %s ORDER BY webhook_id", (store_id,))
     return [Webhook(**row) for row in rows]
 
 
-async def get(pool, store_id: int, webhook_id: int) -> Webhook:
+async def get(pool: Pool, store_id: int, webhook_id: int) -> Webhook:
     if not is_id(webhook_id):
         raise not_found(webhook_id)
     row = await fetch_one(
@@ -84,7 +84,7 @@ async def get(pool, store_id: int, webhook_id: int) -> Webhook:
     return Webhook(**row)
 
 
-async def update(pool, store_id: int, webhook_id: int, changes: dict[str, Any], *, production: bool) -> Webhook:
+async def update(pool: Pool, store_id: int, webhook_id: int, changes: dict[str, Any], *, production: bool) -> Webhook:
     if not is_id(webhook_id):
         raise not_found(webhook_id)
     if "url" in changes:
@@ -103,7 +103,7 @@ async def update(pool, store_id: int, webhook_id: int, changes: dict[str, Any], 
     return Webhook(**row)
 
 
-async def delete(pool, store_id: int, webhook_id: int) -> None:
+async def delete(pool: Pool, store_id: int, webhook_id: int) -> None:
     if not is_id(webhook_id):
         raise not_found(webhook_id)
     row = await fetch_one(
@@ -115,7 +115,7 @@ async def delete(pool, store_id: int, webhook_id: int) -> None:
         raise not_found(webhook_id)
 
 
-async def deliveries(pool, store_id: int, webhook_id: int, limit: int = 100) -> list[Delivery]:
+async def deliveries(pool: Pool, store_id: int, webhook_id: int, limit: int = 100) -> list[Delivery]:
     await get(pool, store_id, webhook_id)
     rows = await fetch_all(
         pool,

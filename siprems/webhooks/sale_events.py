@@ -5,11 +5,13 @@ it; a product that stays low is not announced again at every sale)."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from siprems import cache
 from siprems.catalog.read import stock_rows
-from siprems.db import fetch_one
+from siprems.db import Pool, fetch_one
 from siprems.inventory import stock
+from siprems.redis_client import Redis
 from siprems.webhooks import events
 
 log = logging.getLogger("siprems.webhooks")
@@ -18,7 +20,7 @@ log = logging.getLogger("siprems.webhooks")
 SUBSCRIBED_CACHE_SECONDS = 300
 
 
-async def subscribed(pool, store_id: int, redis=None) -> set[str]:
+async def subscribed(pool: Pool, store_id: int, redis: Redis | None = None) -> set[str]:
     """The events some active endpoint of the store wants, through the store's cache
     (webhook writes bump `cache.WEBHOOKS`): every sale asks, few stores have endpoints.
     An endpoint disabled by its failures may linger here until then; `events.emit`
@@ -39,7 +41,7 @@ async def subscribed(pool, store_id: int, redis=None) -> set[str]:
     )
 
 
-async def stock_transitions(pool, store_id: int, sold: dict[int, int]) -> dict[int, str]:
+async def stock_transitions(pool: Pool, store_id: int, sold: dict[int, int]) -> dict[int, str]:
     """Product id -> the status ('out' | 'low') selling `sold[id]` units moved it
     into, as the stock policy judges it (before: the same product with those
     units still on the shelf)."""
@@ -56,7 +58,7 @@ async def stock_transitions(pool, store_id: int, sold: dict[int, int]) -> dict[i
     }
 
 
-async def after_sale(pool, queue, redis, store_id: int, body: dict) -> None:
+async def after_sale(pool: Pool, queue: Redis, redis: Redis, store_id: int, body: dict[str, Any]) -> None:
     """Run after the sale committed (a background task): never raises."""
     try:
         wanted = await subscribed(pool, store_id, redis)

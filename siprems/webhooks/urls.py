@@ -61,7 +61,7 @@ async def resolve(url: str, *, production: bool) -> Target:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise UnsafeUrl(f"Field 'url': the host {host} does not resolve.", code="unresolvable_url") from exc
-    addresses = [info[4][0] for info in infos]
+    addresses = [str(info[4][0]) for info in infos]
     if production:
         refused = [a for a in addresses if not is_public(a)]
         if refused:
