@@ -12,6 +12,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from .calendar import to_date
@@ -40,6 +41,21 @@ def _clean(obj: Any) -> Any:
     if isinstance(obj, float):
         return obj if math.isfinite(obj) else None
     return str(obj)
+
+
+@lru_cache(maxsize=512)
+def _parse_day(value: str) -> dt.date:
+    return to_date(value)
+
+
+def _day(value: dt.date | str) -> dt.date:
+    return value if type(value) is dt.date else _parse_day(value) if isinstance(value, str) else to_date(value)
+
+
+@lru_cache(maxsize=256)
+def _iso_days(first_ordinal: int, count: int) -> tuple[str, ...]:
+    """ISO dates of `count` days from the ordinal `first_ordinal` (shared by every product's path)."""
+    return tuple(dt.date.fromordinal(first_ordinal + i).isoformat() for i in range(count))
 
 
 @dataclass
@@ -109,16 +125,26 @@ class ForecastModel:
         path, with the interval widened by sqrt(years ahead); with a path
         shorter than 364 days the last stored week is repeated instead.
         """
-        first = to_date(self.start)
-        first_day = to_date(start) if start is not None else first
+        first = _day(self.start)
+        first_day = _day(start) if start is not None else first
         n = self.horizon
-        rows = []
-        for i in range(max(days, 0)):
-            day = first_day + dt.timedelta(days=i)
-            k = (day - first).days
-            if k < 0 or n == 0:
-                continue
-            rows.append({"date": day.isoformat(), **self._value(k)})
+        if n == 0 or days <= 0:
+            return []
+        k0 = (first_day - first).days
+        lo, stop = max(k0, 0), k0 + days  # path indexes asked: [lo, stop)
+        end = min(stop, n)
+        rows: list[dict[str, Any]] = []
+        if end > lo:
+            # The stored part, column slices zipped: the stock policy asks for a
+            # year of rows per product on every catalogue or dashboard miss.
+            p = self.path
+            columns = (p["yhat"][lo:end], p["lo80"][lo:end], p["hi80"][lo:end], p["lo95"][lo:end], p["hi95"][lo:end])
+            rows = [
+                {"date": d, "yhat": y, "lo80": a, "hi80": b, "lo95": c, "hi95": e}
+                for d, y, a, b, c, e in zip(_iso_days(first.toordinal() + lo, end - lo), *columns, strict=True)
+            ]
+        for k in range(max(lo, n), stop):
+            rows.append({"date": (first + dt.timedelta(days=k)).isoformat(), **self._value(k)})
         return rows
 
     def _value(self, k: int) -> dict[str, float]:
