@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from siprems.calendar.locale import store_locale
 from siprems.catalog import read as catalog
 from siprems.db import create_pool
 from siprems.errors import NotFound
@@ -115,5 +116,5 @@ async def test_a_prediction_for_a_product_deleted_after_its_lookup_is_404(user, 
     _delete(db, product["product_id"])  # between the request's lookup and its forecast
     for view in (prediction.model_view, prediction.baseline_view):
         with pytest.raises(NotFound) as raised:
-            await view(pool, store_id, product, 14)
+            await view(pool, await store_locale(pool, store_id), product, 14)
         assert raised.value.code == "product_not_found" and product["sku"] in raised.value.message

@@ -198,7 +198,7 @@ async def predict(request: Request, body: PredictBody):
 
         async def load():
             locale = await caller_locale(request)
-            return await prediction.baseline_view(ctx.db, store_id, product, body.days, body.history_days, store=locale)
+            return await prediction.baseline_view(ctx.db, locale, product, body.days, body.history_days)
     else:
         # The model id is in the name: a new model is a new entry. A sale changes the
         # stock, which only `compose` reads, so the view survives it.
@@ -207,7 +207,7 @@ async def predict(request: Request, body: PredictBody):
 
         async def load():
             locale = await caller_locale(request)
-            return await prediction.model_view(ctx.db, store_id, product, body.days, body.history_days, store=locale)
+            return await prediction.model_view(ctx.db, locale, product, body.days, body.history_days)
 
     view = await cache.cached(ctx.redis, store_id, families, name, ttl, load)
     # Stock on order counts, as on every other surface (read with the product: it is not in the cached view).

@@ -21,6 +21,7 @@ from siprems.inventory.policy import COVER_HORIZON_DAYS, Incoming, assess, daily
 from siprems.inventory.restock import recommendation
 from siprems.inventory.stock import ProductStock, incoming_stock, item_of
 
+Row = dict[str, Any]  # a product row (`catalog.read`), a stored model row, or a JSON body
 STALE_AFTER_DAYS = 7  # a model that has not seen the last week is refreshed in the background
 
 
@@ -57,24 +58,15 @@ def _round(value: float | None, digits: int = 2) -> float | None:
     return None if value is None else round(float(value), digits)
 
 
-async def model_view(
-    pool: Pool,
-    store_id: int,
-    product: dict[str, Any],
-    days: int,
-    history_days: int = 90,
-    *,
-    store: StoreLocale | None = None,
-) -> dict[str, Any]:
+async def model_view(pool: Pool, store: StoreLocale, product: Row, days: int, history_days: int = 90) -> Row:
     """The stock-independent part of a `/api/predict` body from the newest stored
     model: chart, model facts, accuracy, and the forecast rows the advice needs.
     Cached by model id; `compose` adds the stock-dependent advice per request.
-    `store`: the caller's locale when it has it (the API reads it through the cache)."""
-    model_row = await registry.latest(pool, store_id, product["product_id"])
+    `store`: the caller's locale (the API reads it through the cache)."""
+    model_row = await registry.latest(pool, store.store_id, product["product_id"])
     if model_row is None:
-        return await baseline_view(pool, store_id, product, days, history_days, store=store)
+        return await baseline_view(pool, store, product, days, history_days)
     model = ForecastModel.from_dict(model_row["model"])
-    store = store or await store_locale(pool, store_id)
     holdout = chosen_holdout(model_row["model"])
     wape = holdout.get("wape")  # percent
     facts: dict[str, Any] = {
@@ -92,26 +84,17 @@ async def model_view(
     return await _view(pool, store, product, model, days, history_days, facts, accuracy)
 
 
-async def baseline_view(
-    pool: Pool,
-    store_id: int,
-    product: dict[str, Any],
-    days: int,
-    history_days: int = 90,
-    *,
-    store: StoreLocale | None = None,
-) -> dict[str, Any]:
+async def baseline_view(pool: Pool, store: StoreLocale, product: Row, days: int, history_days: int = 90) -> Row:
     """Like `model_view`, from the provisional weekday-mean baseline (no model yet)."""
-    store = store or await store_locale(pool, store_id)
     today = store.today()
     since = today - timedelta(days=7 * baseline.WEEKS)
-    shut = await closed_weekdays(pool, store_id)
+    shut = await closed_weekdays(pool, store.store_id)
     # One read of the sales for both the baseline's weeks and the chart's history.
     history = await _history(
         pool, store, product, min(since, today - timedelta(days=history_days)), today - timedelta(days=1)
     )
     sales = {day: qty for day, qty in history.items() if day >= since}
-    events = await prediction_events(pool, store_id)
+    events = await prediction_events(pool, store.store_id)
     closed = {to_date(e["date"]) for e in events if e.get("kind") == "store-closed"}
     model = baseline.baseline_model(sales, closed, shut, today)
     facts: dict[str, Any] = {
@@ -211,5 +194,5 @@ async def answer(
 ) -> dict[str, Any]:
     """The whole `/api/predict` body for a product row (`catalog.read`), uncached (the async job's result)."""
     incoming = await incoming_stock(pool, store_id, [product["product_id"]])
-    view = await model_view(pool, store_id, product, days, history_days)
+    view = await model_view(pool, await store_locale(pool, store_id), product, days, history_days)
     return compose(product, view, incoming.get(product["product_id"], ()))
