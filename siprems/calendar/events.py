@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from siprems import audit
 from siprems.calendar.holidays import public_holidays
 from siprems.calendar.locale import StoreLocale
-from siprems.db import fetch_all, fetch_one, transaction
+from siprems.db import Pool, TransactionCursor, fetch_all, fetch_one, transaction
 from siprems.errors import Forbidden, NotFound
 
 EventType = Literal["promotion", "holiday", "store-closed"]
@@ -52,7 +52,7 @@ class Event:
     deletable: bool
 
 
-def _event(row: dict, locale: StoreLocale) -> Event:
+def _event(row: dict[str, Any], locale: StoreLocale) -> Event:
     return Event(
         row["event_id"],
         row["event_name"],
@@ -86,7 +86,7 @@ def default_range(locale: StoreLocale) -> tuple[date, date]:
     return date(year, 1, 1), date(year + 1, 12, 31)
 
 
-async def list_events(pool, locale: StoreLocale, start: date | None, end: date | None) -> list[Event]:
+async def list_events(pool: Pool, locale: StoreLocale, start: date | None, end: date | None) -> list[Event]:
     """Store events (all, or those in [start, end]) plus public holidays in
     [start, end] (default: this year and next), newest first."""
     sql = f"SELECT {_COLUMNS} FROM events WHERE store_id = %(store)s"
@@ -137,7 +137,7 @@ def _not_found(event_id: str) -> NotFound:
     return NotFound(f"Event {event_id} not found", code="event_not_found")
 
 
-async def get_event(pool, locale: StoreLocale, event_id: str) -> Event:
+async def get_event(pool: Pool, locale: StoreLocale, event_id: str) -> Event:
     holiday = _public_holiday(event_id, locale)
     if holiday is not None:
         return holiday
@@ -161,7 +161,7 @@ def _protect_public_holiday(event_id: str, locale: StoreLocale, action: str) -> 
         )
 
 
-async def create_event(pool, locale: StoreLocale, data: EventInput, user_id: int | None = None) -> Event:
+async def create_event(pool: Pool, locale: StoreLocale, data: EventInput, user_id: int | None = None) -> Event:
     async with transaction(pool) as cur:
         await cur.execute(
             f"""INSERT INTO events (store_id, event_name, event_date, type, description, include_in_prediction)
@@ -173,15 +173,26 @@ async def create_event(pool, locale: StoreLocale, data: EventInput, user_id: int
     return _event(row, locale)
 
 
-async def _audit(cur, locale: StoreLocale, user_id: int | None, action: str, before, after) -> None:
+async def _audit(
+    cur: TransactionCursor,
+    locale: StoreLocale,
+    user_id: int | None,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
     """The audit entry of an event change, sent with the COMMIT."""
-    event_id = (after or before)["event_id"]
+    changed = after or before
+    assert changed is not None  # a create has `after`, a delete `before`, an update both
+    event_id = changed["event_id"]
     old, new = audit.changed(before, after)
     sql, params = audit.statement(locale.store_id, user_id, "event", event_id, action, old, new)
     await cur.execute_and_commit(sql, params)
 
 
-async def update_event(pool, locale: StoreLocale, event_id: str, data: EventInput, user_id: int | None = None) -> Event:
+async def update_event(
+    pool: Pool, locale: StoreLocale, event_id: str, data: EventInput, user_id: int | None = None
+) -> Event:
     _protect_public_holiday(event_id, locale, "edited")
     numeric = _store_event_id(event_id)
     if numeric is None:
@@ -205,7 +216,7 @@ async def update_event(pool, locale: StoreLocale, event_id: str, data: EventInpu
     return _event(row, locale)
 
 
-async def delete_event(pool, locale: StoreLocale, event_id: str, user_id: int | None = None) -> None:
+async def delete_event(pool: Pool, locale: StoreLocale, event_id: str, user_id: int | None = None) -> None:
     _protect_public_holiday(event_id, locale, "deleted")
     numeric = _store_event_id(event_id)
     if numeric is None:
@@ -220,7 +231,7 @@ async def delete_event(pool, locale: StoreLocale, event_id: str, user_id: int | 
         await _audit(cur, locale, user_id, "delete", dict(deleted), None)
 
 
-async def prediction_events(pool, store_id: int) -> list[dict]:
+async def prediction_events(pool: Pool, store_id: int) -> list[dict[str, Any]]:
     """The store's events that forecasting uses (marked include_in_prediction), as
     `{date, name, kind}`: the one loader of store events for training and charts.
     Public holidays are not among them: forecasting reads those from the country."""

@@ -13,8 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from siprems import cache
-from siprems.db import fetch_one
+from siprems.db import Pool, fetch_one
 from siprems.errors import NotFound
+from siprems.redis_client import Redis
 
 DEFAULT_TIMEZONE = "Asia/Jakarta"
 DEFAULT_COUNTRY = "ID"
@@ -74,11 +75,11 @@ def locale_of(store_id: int, row: Mapping[str, Any]) -> StoreLocale:
 LOCALE_CACHE_SECONDS = 300
 
 
-async def store_locale(pool, store_id: int, redis=None) -> StoreLocale:
+async def store_locale(pool: Pool, store_id: int, redis: Redis | None = None) -> StoreLocale:
     """The store's locale; read through the per-store Redis cache when `redis`
     is given (settings writes bump the store's cache generation)."""
 
-    async def load() -> dict:
+    async def load() -> dict[str, Any]:
         row = await fetch_one(pool, f"SELECT {LOCALE_COLUMNS} FROM stores WHERE store_id = %s", (store_id,))
         if row is None:
             raise NotFound("Store not found")
