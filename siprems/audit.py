@@ -88,7 +88,7 @@ class AuditQuery:
     offset: int = 0
 
 
-@dataclass(slots=True)
+@dataclass
 class Entry:
     audit_id: int
     entity: str

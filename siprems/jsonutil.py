@@ -14,8 +14,9 @@ loads = orjson.loads
 
 # A NUMERIC column in a response dataclass: a Decimal, documented (and sent) as a number.
 Number = Annotated[Decimal, WithJsonSchema({"type": "number"})]
-# `__pydantic_config__ = DOCUMENTED` in a response dataclass: its attribute docstrings describe the fields.
-DOCUMENTED = ConfigDict(use_attribute_docstrings=True)
+# `__pydantic_config__ = DOCUMENTED` in a response dataclass: its attribute docstrings describe
+# the fields, and a field with a default is still required (every field is always sent).
+DOCUMENTED = ConfigDict(use_attribute_docstrings=True, json_schema_serialization_defaults_required=True)
 
 
 def _default(value):

@@ -8,7 +8,7 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
-@dataclass(slots=True)
+@dataclass
 class Page(Generic[T]):
     items: list[T]
     total: int  # in the whole list

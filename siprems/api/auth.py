@@ -65,13 +65,13 @@ class LogoutBody(_Strict):
     refresh_token: str | None = Field(default=None, max_length=4096)
 
 
-@dataclass(slots=True)
+@dataclass
 class Registered:
     message: str
     user: NewUser
 
 
-@dataclass(slots=True)
+@dataclass
 class PasswordChanged(Tokens):
     message: str
 

@@ -61,7 +61,7 @@ class LegacyChatBody(ChatBody):
     model_config = ConfigDict(extra="ignore")
 
 
-@dataclass(slots=True)
+@dataclass
 class ReplyBody:
     role: Literal["assistant"]
     content: str
@@ -73,19 +73,19 @@ class ReplyBody:
         return cls("assistant", reply.content, reply.session_id, reply.timestamp)
 
 
-@dataclass(slots=True)
+@dataclass
 class Sessions:
     sessions: list[Session]
 
 
-@dataclass(slots=True)
+@dataclass
 class History:
     session_id: str
     user_id: int
     history: list[HistoryEntry]
 
 
-@dataclass(slots=True)
+@dataclass
 class Cleared:
     success: bool
     message: str

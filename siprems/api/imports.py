@@ -64,7 +64,7 @@ def _body_doc(key: str, row_model, columns: str):
     )
 
 
-@dataclass(slots=True)
+@dataclass
 class ImportRejected(docs.Error):
     """The 400 of an import (siprems.imports.rows.reject): nothing was written."""
 

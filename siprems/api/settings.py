@@ -21,12 +21,12 @@ from siprems.stores.settings import Store, Week
 bp = Blueprint("settings", url_prefix="/api/settings")
 
 
-@dataclass(slots=True)
+@dataclass
 class UserStore(Store):
     user_id: int  # the caller's: not in the store's cache entry, added per request
 
 
-@dataclass(slots=True)
+@dataclass
 class SettingsBody:
     store: UserStore
     opening_hours: Week

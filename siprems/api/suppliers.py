@@ -76,7 +76,7 @@ class PurchasingPatch(_Input):
         return {name: getattr(self, name) for name in self.model_fields_set}
 
 
-@dataclass(slots=True)
+@dataclass
 class SupplierDeleted:
     message: str
     supplier_id: int

@@ -54,7 +54,7 @@ class DeliveriesQuery(BaseModel):
 WebhookDeleted = docs.deleted("webhook_id")
 
 
-@dataclass(slots=True)
+@dataclass
 class PingQueued:
     delivery_id: str | None  # None: the endpoint is inactive
     message: str

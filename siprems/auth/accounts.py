@@ -23,7 +23,7 @@ from siprems.team.roles import Role
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-@dataclass(slots=True)
+@dataclass
 class Tokens:
     access_token: str
     refresh_token: str
@@ -31,7 +31,7 @@ class Tokens:
     expires_in: int  # seconds the access token lives
 
 
-@dataclass(slots=True)
+@dataclass
 class LoggedIn(Tokens):
     """The tokens and the user at the top level (the frontend reads them there)."""
 
@@ -42,7 +42,7 @@ class LoggedIn(Tokens):
     role: Role
 
 
-@dataclass(slots=True)
+@dataclass
 class Joined(Tokens):
     """Tokens for the store just joined, now the caller's active one."""
 
@@ -50,7 +50,7 @@ class Joined(Tokens):
     role: Role
 
 
-@dataclass(slots=True)
+@dataclass
 class NewUser:
     user_id: int
     email: str
@@ -59,7 +59,7 @@ class NewUser:
     role: Role
 
 
-@dataclass(slots=True)
+@dataclass
 class Profile:
     user_id: int
     email: str

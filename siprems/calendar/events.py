@@ -37,7 +37,7 @@ class EventInput:
 _COLUMNS = "event_id, event_name, event_date, type, description, include_in_prediction, created_at"
 
 
-@dataclass(slots=True)
+@dataclass
 class Event:
     """A store event, or a public holiday (string id `ph-YYYY-MM-DD`, not deletable)."""
 

@@ -25,7 +25,7 @@ from siprems.redis_client import Redis
 MAX_LISTED_SESSIONS = 100
 
 
-@dataclass(slots=True)
+@dataclass
 class HistoryEntry:
     """A message as the contract lists it (Gemini's shape)."""
 
@@ -34,7 +34,7 @@ class HistoryEntry:
     timestamp: str  # ISO 8601, UTC
 
 
-@dataclass(slots=True)
+@dataclass
 class Session:
     session_id: str
     last_activity: str  # ISO 8601, UTC

@@ -101,7 +101,7 @@ _TEXT = ("sku", "name", "category", "variation", "description")
 _PLAIN = ("price", "cost_price", "stock", "lead_time_days", "service_level", "reorder_level", "is_archived")
 
 
-@dataclass(slots=True)
+@dataclass
 class ProductsImported:
     __pydantic_config__ = DOCUMENTED
 

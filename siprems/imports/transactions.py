@@ -92,7 +92,7 @@ def check(rows: Rows) -> list[TransactionRow]:
     return validate(TransactionRow, rows)
 
 
-@dataclass(slots=True)
+@dataclass
 class SalesImported:
     received: int
     imported: int
@@ -102,7 +102,7 @@ class SalesImported:
     stock_changed: bool
 
 
-@dataclass(slots=True)
+@dataclass
 class SalesImport:
     result: SalesImported
     changed_products: list[tuple[int, str]]  # (product_id, sku) whose history changed

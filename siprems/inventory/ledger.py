@@ -149,7 +149,7 @@ class Adjustment:
     reason: str = ""
 
 
-@dataclass(slots=True)
+@dataclass
 class Movement:
     movement_id: int
     sku: str

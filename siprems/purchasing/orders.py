@@ -29,7 +29,7 @@ LINE = """l.line_id, p.sku AS product_sku, p.name AS product_name, l.quantity, l
           l.unit_cost, p.pack_size"""
 
 
-@dataclass(slots=True)
+@dataclass
 class OrderLine:
     line_id: int
     product_sku: str
@@ -40,7 +40,7 @@ class OrderLine:
     pack_size: int
 
 
-@dataclass(slots=True)
+@dataclass
 class PurchaseOrder:
     po_id: int
     supplier_id: int
@@ -57,7 +57,7 @@ class PurchaseOrder:
     total_cost: Number
 
 
-@dataclass(slots=True)
+@dataclass
 class Drafted:
     orders: list[PurchaseOrder]
     without_supplier: list[str]  # SKUs to restock that have no preferred supplier

@@ -27,7 +27,7 @@ PURCHASING = (
 )
 
 
-@dataclass(slots=True)
+@dataclass
 class Supplier:
     supplier_id: int
     name: str
@@ -40,7 +40,7 @@ class Supplier:
     updated_at: datetime
 
 
-@dataclass(slots=True)
+@dataclass
 class ProductPurchasing:
     __pydantic_config__ = DOCUMENTED
 

@@ -20,7 +20,7 @@ DEFAULT_HOURS = {"open": "08:00", "close": "21:00", "closed": False}
 _STORE_COLUMNS = "store_id, name, address, country, subdivision, timezone, currency, created_at, updated_at"
 
 
-@dataclass(slots=True)
+@dataclass
 class Store:
     store_id: int
     name: str
@@ -33,7 +33,7 @@ class Store:
     updated_at: datetime
 
 
-@dataclass(slots=True)
+@dataclass
 class Hours:
     """One day, times as "HH:MM"; a closed day keeps its last times."""
 
@@ -42,7 +42,7 @@ class Hours:
     closed: bool
 
 
-@dataclass(slots=True)
+@dataclass
 class Week:
     """The settings page's day map, by day name."""
 
@@ -55,7 +55,7 @@ class Week:
     Sunday: Hours
 
 
-@dataclass(slots=True)
+@dataclass
 class StoreSettings:
     store: Store
     opening_hours: Week

@@ -25,7 +25,7 @@ COLUMNS = "invitation_id, email, role, invited_by, created_at, expires_at, accep
 Status = Literal["pending", "accepted", "revoked", "expired"]
 
 
-@dataclass(slots=True)
+@dataclass
 class Invitation:
     invitation_id: int
     email: str
@@ -39,7 +39,7 @@ class Invitation:
     status: Status
 
 
-@dataclass(slots=True)
+@dataclass
 class NewInvitation(Invitation):
     __pydantic_config__ = DOCUMENTED
 

@@ -26,7 +26,7 @@ COLUMNS = "m.user_id, u.email, u.full_name, m.role, m.joined_at, m.invited_by"
 MAX_ID = 2**63 - 1  # BIGINT: a larger id from the URL is simply not found
 
 
-@dataclass(slots=True)
+@dataclass
 class Member:
     user_id: int
     email: str

@@ -19,7 +19,7 @@ COLUMNS = "webhook_id, url, events, is_active, created_at, updated_at"
 DELIVERY = "delivery_id, event, status, attempt_count, attempts, payload, created_at, delivered_at, updated_at"
 
 
-@dataclass(slots=True)
+@dataclass
 class Webhook:
     webhook_id: int
     url: str
@@ -29,7 +29,7 @@ class Webhook:
     updated_at: datetime
 
 
-@dataclass(slots=True)
+@dataclass
 class NewWebhook(Webhook):
     __pydantic_config__ = DOCUMENTED
 
@@ -39,7 +39,7 @@ class NewWebhook(Webhook):
     """the request header that carries the signature"""
 
 
-@dataclass(slots=True)
+@dataclass
 class Delivery:
     delivery_id: str
     event: str  # an EventName, or "ping"
