@@ -28,10 +28,18 @@ from typing import Any
 
 import numpy as np
 
-from siprems.db import fetch_all, transaction
+from siprems.calendar.events import prediction_events
+from siprems.calendar.locale import store_locale
+from siprems.db import Pool, fetch_all, transaction
+from siprems.redis_client import Redis
 
+from . import registry
 from .metrics import naive_scale
+from .registry import chosen_holdout
 from .result import ForecastModel
+from .service import closed_weekdays, daily_sales, stockouts
+from .stockouts import stockout_days
+from .training_requests import request_training
 
 WINDOW_DAYS = 28
 SCALE_DAYS = 365
@@ -91,15 +99,11 @@ def forecast_for(versions: Sequence[tuple[int, ForecastModel]], day: dt.date) ->
     return None
 
 
-async def track_store(pool: Any, store_id: int, *, today: dt.date | None = None, queue: Any = None) -> dict[str, Any]:
+async def track_store(
+    pool: Pool, store_id: int, *, today: dt.date | None = None, queue: Redis | None = None
+) -> dict[str, Any]:
     """Record outcomes and live accuracy for every product of the store that has a model;
     queue a retrain for drifting ones (when ``queue`` is given). Returns a summary."""
-    from siprems.calendar.events import prediction_events
-    from siprems.calendar.locale import store_locale
-
-    from .service import closed_weekdays, daily_sales, stockouts
-    from .stockouts import stockout_days
-
     store = await store_locale(pool, store_id)
     today = today or store.today()
     first = today - dt.timedelta(days=WINDOW_DAYS)
@@ -162,8 +166,6 @@ async def track_store(pool: Any, store_id: int, *, today: dt.date | None = None,
         if drift:
             summary["drifting"].append(entry["sku"])
             if queue is not None:
-                from .training_requests import request_training
-
                 (job_id,) = await request_training(queue, store_id, [(pid, entry["sku"])], debounce=False)
                 summary["retrain_jobs"].append(job_id)
         await _store_accuracy(
@@ -190,7 +192,7 @@ def _history_array(
 
 
 async def _store_outcomes(
-    pool: Any,
+    pool: Pool,
     store_id: int,
     product_id: int,
     new: Sequence[Outcome],
@@ -220,7 +222,7 @@ async def _store_outcomes(
 
 
 async def _store_accuracy(
-    pool: Any,
+    pool: Pool,
     store_id: int,
     product_id: int,
     version: int,
@@ -265,7 +267,7 @@ ACCURACY_COLUMNS = """p.sku, a.model_version, a.window_start, a.window_end, a.da
        a.coverage80, a.coverage95, a.holdout_mase, a.drift, a.retrain_job_id, a.computed_at"""
 
 
-async def store_accuracy(pool: Any, store_id: int, sku: str | None = None) -> list[dict[str, Any]]:
+async def store_accuracy(pool: Pool, store_id: int, sku: str | None = None) -> list[dict[str, Any]]:
     """The stored live accuracy of the store's products (one SKU's when given)."""
     return await fetch_all(
         pool,
@@ -287,7 +289,7 @@ def _live(row: dict[str, Any]) -> dict[str, Any]:
     return r
 
 
-async def accuracy_report(pool: Any, store_id: int, sku: str | None = None) -> dict[str, Any]:
+async def accuracy_report(pool: Pool, store_id: int, sku: str | None = None) -> dict[str, Any]:
     """`GET /api/predict/accuracy`: per product live accuracy, and the store's pooled figures
     (WAPE and coverage weighted by scored days, MASE the mean over products)."""
     items = [_live(r) for r in await store_accuracy(pool, store_id, sku)]
@@ -315,12 +317,9 @@ async def accuracy_report(pool: Any, store_id: int, sku: str | None = None) -> d
     }
 
 
-async def model_status(pool: Any, store_id: int, sku: str) -> dict[str, Any] | None:
+async def model_status(pool: Pool, store_id: int, sku: str) -> dict[str, Any] | None:
     """`GET /api/predict/model/<sku>/status`: the product's newest model and its live accuracy;
     None when the store has no such product."""
-    from . import registry
-    from .registry import chosen_holdout
-
     found = await registry.product_with_latest_id(pool, store_id, sku)
     if found is None:
         return None

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .calendar import EventCalendar, canonical, to_date
+from .result import ForecastModel
 
 if TYPE_CHECKING:  # the regression (statsmodels) is only needed at training time
     from .regression import RidgeConfig, RidgeFit
@@ -183,8 +184,6 @@ def explain(model: Any, start: Any, days: int) -> dict[str, Any] | None:
 def driver_lines(model: dict[str, Any], start: Any, days: int, limit: int = 5) -> list[str] | None:
     """The biggest named drivers of a stored model (its dict) over a horizon, as short
     sentences (the restock list); None without a decomposition or for an unreadable model."""
-    from .result import ForecastModel
-
     try:
         drivers = explain(ForecastModel.from_dict(model), start, days)
     except (KeyError, TypeError, ValueError):

@@ -15,7 +15,7 @@ import psycopg2.errors
 from siprems.calendar.locale import store_locale
 from siprems.catalog import read as catalog
 from siprems.db import fetch_all
-from siprems.forecasting import prediction, registry, service
+from siprems.forecasting import accuracy, prediction, registry, service
 from siprems.jobs.context import ChildJob, JobContext, WaitForChildren
 from siprems.jobs.errors import PermanentError
 from siprems.jobs.registry import TRAINING_QUEUE, JobType, Schedule
@@ -92,8 +92,6 @@ async def _train(ctx: JobContext, product_id: int) -> dict[str, Any]:
 
 async def track_accuracy(ctx: JobContext, **_: Any) -> dict[str, Any]:
     """Forecasts against what sold: the store's live accuracy; drifting products are retrained."""
-    from siprems.forecasting import accuracy
-
     return await accuracy.track_store(ctx.pool, ctx.store_id, queue=ctx.redis)
 
 

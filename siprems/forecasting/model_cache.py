@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from siprems.db import fetch_all
+from siprems.db import Pool, fetch_all
 
 from .result import PATH_KEYS, ForecastModel
 
@@ -74,14 +74,14 @@ def _remember(model_id: int, model: ForecastModel) -> None:
         _parsed.popitem(last=False)
 
 
-async def newest(pool: Any, store_id: int, product_ids: Sequence[int]) -> dict[int, Newest]:
+async def newest(pool: Pool, store_id: int, product_ids: Sequence[int]) -> dict[int, Newest]:
     """product_id -> its newest model (products without one are absent)."""
     if not product_ids:
         return {}
     return await parsed(pool, store_id, await fetch_all(pool, NEWEST_IDS, (store_id, list(product_ids))))
 
 
-async def parsed(pool: Any, store_id: int, rows: Sequence[dict[str, Any]]) -> dict[int, Newest]:
+async def parsed(pool: Pool, store_id: int, rows: Sequence[dict[str, Any]]) -> dict[int, Newest]:
     """`rows` of `{product_id, model_id, version}` (newest ids already known, e.g. from
     `newest_column`) -> product_id -> Newest; reads only the models this process has not parsed."""
     missing = [r["model_id"] for r in rows if r["model_id"] not in _parsed]

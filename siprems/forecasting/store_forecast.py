@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from siprems.calendar.locale import store_locale
 from siprems.catalog import read as catalog
-from siprems.db import fetch_all
+from siprems.db import Pool, fetch_all
 from siprems.inventory.policy import Z80, Z95, daily_sigma
 
 from .result import ForecastModel
@@ -79,10 +80,8 @@ SELECT {catalog.stock_columns("p")}, m.model
  WHERE p.store_id = %s AND NOT p.is_archived"""
 
 
-async def store_forecast(pool: Any, store_id: int, days: int) -> dict[str, Any]:
+async def store_forecast(pool: Pool, store_id: int, days: int) -> dict[str, Any]:
     """`GET /api/predict/store`: the store's expected units and revenue over ``days`` days from today."""
-    from siprems.calendar.locale import store_locale
-
     today = (await store_locale(pool, store_id)).today()
     paths, missing = [], 0
     for row in await fetch_all(pool, PRODUCTS_WITH_MODELS, (store_id,)):
