@@ -28,8 +28,11 @@ import time
 import uuid
 from datetime import date, timedelta
 
+import gevent
 from locust import FastHttpUser, between, events, task
 from locust.runners import WorkerRunner
+
+from backlog import Backlog
 
 _ids = itertools.count(1)
 CATEGORIES = ["Beverages", "Snacks", "Bakery", "Dairy", "Household"]
@@ -185,6 +188,7 @@ class ShopOwner(FastHttpUser):
 
 
 _done: dict[str, float] = {"users": 0}
+ONBOARDING_REQUESTS = ("/api/auth", "/api/products/import", "/api/transactions/import")
 
 
 def _onboarded(environment) -> None:
@@ -218,6 +222,40 @@ def _onboarded(environment) -> None:
         with open(mark, "w") as f:
             f.write(str(time.time()))
     print("statistics reset: steady state from here\n", flush=True)
+    if os.environ.get("BACKLOG_RESET") == "1":
+        gevent.spawn(_reset_when_drained, environment)
+
+
+def _reset_when_drained(environment) -> None:
+    """BACKLOG_RESET=1: the onboarding queued a model per product (3,000 at 500 shops);
+    once the workers have trained them, print the figures of that phase and restart
+    the statistics, so the final ones are the steady state of shops with models."""
+    queue, started = Backlog(), time.time()
+    while queue.size() > 0:
+        gevent.sleep(2)
+    print(f"\nBACKLOG DRAINED {time.time() - started:.0f} s after the onboarding; the steady state until then:")
+    _print_table(
+        environment, lambda name: not name.startswith(("/api/auth", "/api/products/import", "/api/transactions/import"))
+    )
+    served = environment.stats.total.num_requests
+    environment.stats.reset_all()
+    mark = os.environ.get("DRAINED_MARK")
+    if mark:
+        with open(mark, "w") as f:
+            f.write(f"{time.time()} {served}")
+    print("statistics reset: steady state with models from here\n", flush=True)
+
+
+def _print_table(environment, wanted) -> None:
+    print("| request | count | p50 ms | p95 ms | p99 ms | failures |")
+    print("|---|---:|---:|---:|---:|---:|")
+    entries = [e for e in environment.stats.entries.values() if wanted(e.name)] + [environment.stats.total]
+    for entry in entries:
+        print(
+            f"| {entry.method or ''} {entry.name} | {entry.num_requests} | "
+            f"{entry.get_response_time_percentile(0.5):.0f} | {entry.get_response_time_percentile(0.95):.0f} | "
+            f"{entry.get_response_time_percentile(0.99):.0f} | {entry.num_failures} |"
+        )
 
 
 @events.quitting.add_listener

@@ -24,8 +24,8 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE.parent))
 
+from loadtests import backlog
 from loadtests.proc_cpu import cpu_by_component, delta
-from siprems import keys
 
 COMPONENTS = ("api", "postgresql", "pgbouncer", "redis", "haproxy", "workers", "load generator")
 STACK = COMPONENTS[:-1]
@@ -71,47 +71,48 @@ def main() -> int:
     processes = os.environ.get("LOCUST_PROCESSES")
     if processes and processes != "1":
         cmd += ["--processes", processes]
-    mark = RESULTS / "steady.mark"
+    mark, drained_mark = RESULTS / "steady.mark", RESULTS / "drained.mark"
     mark.unlink(missing_ok=True)
+    drained_mark.unlink(missing_ok=True)
     started, first = time.monotonic(), cpu_by_component()
-    proc = subprocess.Popen(cmd, env={**os.environ, "STEADY_MARK": str(mark)})
+    env = {**os.environ, "STEADY_MARK": str(mark), "DRAINED_MARK": str(drained_mark)}
+    proc = subprocess.Popen(cmd, env=env)
     last = first
     steady = None  # (time, CPU reading) when the steady state began
-    backlog = Backlog(os.environ.get("QUEUE_REDIS_URL", "redis://127.0.0.1:6381/0"))
+    drained = None  # the same when the onboarding's training backlog had drained (BACKLOG_RESET=1)
+    queue = Backlog(os.environ.get("QUEUE_REDIS_URL", "redis://127.0.0.1:6381/0"))
     while proc.poll() is None:  # sample while locust lives (its CPU is lost once it exits)
         last = cpu_by_component()
-        backlog.sample(time.monotonic() - started)
+        queue.sample(time.monotonic() - started)
         if steady is None and mark.exists():
             steady = (time.monotonic(), last)
+        if drained is None and drained_mark.exists():
+            drained = (time.monotonic(), last)
         time.sleep(1)
-    wall = time.monotonic() - started
+    end = time.monotonic()
+    wall = end - started
     print_summary(prefix, users, wall)
     cpu_table("CPU over the whole run", wall, delta(first, last), None)
-    if steady is not None:
-        served = _served_requests(prefix)
-        cpu_table("Steady state only", time.monotonic() - steady[0], delta(steady[1], last), served)
-    backlog.drain(started, wall, float(os.environ.get("BACKLOG_WAIT", "900")))
+    served = _served_requests(prefix)
+    if drained is not None:  # the final statistics cover the time after the drain
+        if steady is not None:
+            before = int(drained_mark.read_text().split()[1])  # requests served until the drain
+            cpu_table(
+                "While the onboarding's backlog trained", drained[0] - steady[0], delta(steady[1], drained[1]), before
+            )
+        cpu_table("After the training backlog drained", end - drained[0], delta(drained[1], last), served)
+    elif steady is not None:
+        cpu_table("Steady state only", end - steady[0], delta(steady[1], last), served)
+    queue.drain(started, wall, float(os.environ.get("BACKLOG_WAIT", "900")))
     return proc.returncode
 
 
-class Backlog:
-    """Training jobs waiting (stream entries not yet acknowledged + delayed):
-    sampled during the run, then followed until the workers have drained it."""
+class Backlog(backlog.Backlog):
+    """The training backlog, sampled during the run, then followed until the workers have drained it."""
 
     def __init__(self, url: str) -> None:
-        import redis
-
-        self.redis = redis.Redis.from_url(url, socket_timeout=2)
+        super().__init__(url)
         self.peak = (0, 0.0)
-
-    def size(self) -> int:
-        try:
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.xlen(keys.job_stream("training"))
-            pipe.zcard(keys.JOBS_DELAYED)
-            return sum(pipe.execute())
-        except OSError:
-            return 0
 
     def sample(self, at: float) -> None:
         n = self.size()
