@@ -14,7 +14,7 @@ from siprems.api import docs
 from siprems.api.guard import authenticated
 from siprems.api.validation import validate
 from siprems.auth import accounts
-from siprems.auth.accounts import LoggedIn, NewUser, Profile, Tokens
+from siprems.auth.accounts import LoggedIn, Profile, Tokens, UserOfStore
 from siprems.errors import NotFound
 
 bp = Blueprint("auth", url_prefix="/api/auth")
@@ -68,7 +68,7 @@ class LogoutBody(_Strict):
 @dataclass
 class Registered:
     message: str
-    user: NewUser
+    user: UserOfStore
 
 
 @dataclass

@@ -32,17 +32,6 @@ class Tokens:
 
 
 @dataclass
-class LoggedIn(Tokens):
-    """The tokens and the user at the top level (the frontend reads them there)."""
-
-    user_id: int
-    email: str
-    full_name: str
-    store_id: int
-    role: Role
-
-
-@dataclass
 class Joined(Tokens):
     """Tokens for the store just joined, now the caller's active one."""
 
@@ -51,12 +40,19 @@ class Joined(Tokens):
 
 
 @dataclass
-class NewUser:
+class UserOfStore:
+    """A user and their role in their active store."""
+
     user_id: int
     email: str
     full_name: str
     store_id: int
     role: Role
+
+
+@dataclass
+class LoggedIn(Tokens, UserOfStore):
+    """The user and the tokens at the top level (the frontend reads them there)."""
 
 
 @dataclass
@@ -71,7 +67,7 @@ class Profile:
     role: Role
 
 
-async def register(pool, email: str, password: str, full_name: str, invitation_token: str | None = None) -> NewUser:
+async def register(pool, email: str, password: str, full_name: str, invitation_token: str | None = None) -> UserOfStore:
     """A new user: with an invitation token they join its store with its role,
     else they own a new store of their own."""
     problem = await asyncio.to_thread(passwords.password_problem, password)
@@ -102,7 +98,7 @@ async def register(pool, email: str, password: str, full_name: str, invitation_t
                 await invitations.join(cur, invite, user["user_id"], email)
     except psycopg2.errors.UniqueViolation as exc:
         raise BadRequest("Email already in use", code="email_taken") from exc
-    return NewUser(**user, store_id=store_id, role=invite["role"] if invite else "owner")
+    return UserOfStore(**user, store_id=store_id, role=invite["role"] if invite else "owner")
 
 
 async def accept_invitation(pool, settings, identity: Identity, token: str) -> Joined:
