@@ -81,3 +81,18 @@ def test_actual_responses_carry_the_origin(client, user):
 def test_unknown_origins_are_not_allowed(client):
     r = preflight(client, "/api/events", "http://evil.example", "GET")
     assert "access-control-allow-origin" not in r.headers
+
+
+def test_every_path_has_its_preflight_route_before_the_workers_start():
+    # Added once when the app is built (siprems.app._add_automatic_routes), not route by route
+    # in each worker after start-up, where sanic-ext's listener cost ~1.2 s of CPU per worker.
+    try:  # one app per process: another test may have built it already
+        app = Sanic.get_app("siprems")
+    except SanicException:
+        app = create_app(Settings(migrate_on_start=False))
+    methods: dict[str, set[str]] = {}
+    for route in app.router.routes:
+        methods.setdefault(route.path, set()).update(route.methods)
+    assert len(methods) > 50
+    assert [path for path, m in methods.items() if "OPTIONS" not in m] == []
+    assert [path for path, m in methods.items() if "GET" in m and "HEAD" not in m] == []

@@ -39,7 +39,9 @@ def restore_api1(stack):
 
 def test_killed_instance_is_routed_around_and_comes_back(stack, make_user, restore_api1):
     stats = stack.ports.stats
-    assert server_status(stats) == {"api1": "UP", "api2": "UP"}
+    # Right after the session's stack starts, HAProxy may not have run its first checks yet
+    # ("UP 1/3", check status INI): wait for them.
+    wait_until(lambda: server_status(stats) == {"api1": "UP", "api2": "UP"}, timeout=10)
     user = make_user()
     stop = threading.Event()
     results: list[list] = [[] for _ in range(4)]
