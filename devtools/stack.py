@@ -276,7 +276,14 @@ class Stack:
         pg_opts = ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200", "-c", "shared_buffers=128MB"]
         # Per-statement calls and time (`SELECT ... FROM pg_stat_statements`): what
         # the capacity work reads to count round trips and find the costly queries.
-        pg_opts += ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=top", "-c", "pg_stat_statements.track_planning=on"]
+        pg_opts += [
+            "-c",
+            "shared_preload_libraries=pg_stat_statements",
+            "-c",
+            "pg_stat_statements.track=top",
+            "-c",
+            "pg_stat_statements.track_planning=on",
+        ]
         if self.fast_unsafe_postgres:
             pg_opts += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         return {
