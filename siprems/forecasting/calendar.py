@@ -38,6 +38,33 @@ SPECIAL_DAYS: dict[str, dict[tuple[int, int], str]] = {
 }
 
 
+def shopping_days(country: str, year: int) -> dict[dt.date, str]:
+    """Days that are no public holiday but change what people buy, and move from year to year.
+
+    Each gets its own named column (``h:<name>``) and nothing else: no ``hol``
+    flag, no day before/after columns, never a predicted closure.  Germany:
+    Holy Saturday, Easter and Pentecost Sunday, Mother's Day, the four Advent
+    Sundays (bakery backtest: 4th Advent and Holy Saturday were among the worst days).
+    """
+    if country != "DE":
+        return {}
+    from dateutil.easter import easter
+
+    e = easter(year)
+    may1 = dt.date(year, 5, 1)
+    mothers = may1 + dt.timedelta(days=(6 - may1.weekday()) % 7 + 7)  # 2nd Sunday of May
+    advent4 = dt.date(year, 12, 24) - dt.timedelta(days=(dt.date(year, 12, 24).weekday() + 1) % 7)
+    out = {
+        e - dt.timedelta(days=1): "Holy Saturday",
+        e: "Easter Sunday",
+        e + dt.timedelta(days=49): "Pentecost Sunday",
+        mothers: "Mother's Day",
+    }
+    for k in range(4):
+        out.setdefault(advent4 - dt.timedelta(days=7 * k), f"Advent Sunday {4 - k}")
+    return out
+
+
 @dataclass(frozen=True)
 class Event:
     """One shop event on one day. ``kind`` is promotion, holiday or store-closed."""
@@ -151,6 +178,15 @@ class EventCalendar:
                 out.setdefault(ev.date, ev.name)
         return out
 
+    def shopping_days_between(self, start: dt.date, end: dt.date) -> dict[dt.date, str]:
+        """The country's :func:`shopping_days` in [start, end]."""
+        if not self.country:
+            return {}
+        out: dict[dt.date, str] = {}
+        for year in range(start.year, end.year + 1):
+            out.update({d: n for d, n in shopping_days(self.country, year).items() if start <= d <= end})
+        return out
+
     def closed_days(self) -> set[dt.date]:
         """Days marked ``store-closed`` by events."""
         return {ev.date for ev in self.events if ev.kind == "store-closed"}
@@ -225,6 +261,9 @@ class EventCalendar:
             for k in range(1, self.lag + 1):
                 if d + k * one not in hol:
                     mark(f"hol_p{k}", d + k * one)
+        for d, name in self.shopping_days_between(first, last).items():
+            if d not in hol:
+                mark("h:" + _slug(name), d)
         promo = np.zeros(n)
         for ev in self.events:
             i = position(ev.date)

@@ -55,9 +55,8 @@ def fitted_drivers(
     plain = predict_ridge(rfit, index, _calendar(cal, events=False, holidays=False), cfg, closed)
     season = _season(rfit, index, cfg)
     closed_days = np.array([d.date() in closed for d in index], dtype=bool)
-    holiday_names = cal.holidays_between(
-        index[0].date() - dt.timedelta(days=1), index[-1].date() + dt.timedelta(days=8)
-    )
+    span = (index[0].date() - dt.timedelta(days=1), index[-1].date() + dt.timedelta(days=8))
+    holiday_names = {**cal.shopping_days_between(*span), **cal.holidays_between(*span)}
     events_by_day: dict[dt.date, list[tuple[str, str]]] = {}
     for ev in cal.events:
         if ev.kind != "store-closed":

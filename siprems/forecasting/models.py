@@ -29,7 +29,7 @@ from .calendar import EventCalendar
 from .drivers import fitted_drivers
 from .ets import fit_ets
 from .metrics import Floats
-from .regression import RidgeConfig, fit_ridge, predict_ridge
+from .regression import RidgeConfig, fit_ridge_average, predict_ridge
 
 Z80 = NormalDist().inv_cdf(0.90)
 Z95 = NormalDist().inv_cdf(0.975)
@@ -117,6 +117,14 @@ class RidgeEtsConfig:
     )
     sd_floor: float = 0.02
     intermittent_zero_share: float = 0.3  # above: mean (smeared) forecast, not median
+    # ridge variants (overrides of ``ridge``) averaged into one fit: a forecast combination over
+    # yearly/weekend Fourier orders (bakery backtest, with the other changes of that run:
+    # MASE 0.657/0.659 with one 8-pair fit, 0.652/0.650 averaged)
+    variants: tuple[dict[str, Any], ...] = (
+        {"fourier": 4, "weekend_fourier": 2},
+        {"fourier": 6, "weekend_fourier": 4},
+        {"fourier": 10, "weekend_fourier": 5},
+    )
 
 
 # standard-normal quantiles: the smearing grid for a mean forecast on the log scale
@@ -142,24 +150,21 @@ def ridge_ets(
     """
     cfg = cfg or RidgeEtsConfig()
     span = (y.index[-1] - y.index[0]).days
+    ridges = [replace(cfg.ridge, **v) for v in cfg.variants] or [cfg.ridge]
     if span < 365:  # yearly terms need most of a year to be identified
-        cfg = replace(
-            cfg,
-            ridge=replace(
-                cfg.ridge,
-                fourier=min(cfg.ridge.fourier, span // 90),
-                weekend_fourier=min(cfg.ridge.weekend_fourier, span // 180),
-            ),
-        )
+        ridges = [
+            replace(r, fourier=min(r.fourier, span // 90), weekend_fourier=min(r.weekend_fourier, span // 180))
+            for r in ridges
+        ]
     ylog = np.log1p(y)
     idx = future_index(y, horizon)
     future_closed = cal.predict_closed(y, idx)
     closed = {d.date() for d in y.index[np.isnan(y.to_numpy())]} - cal.censored | future_closed
-    rfit, fitted = fit_ridge(ylog, cal, cfg.ridge, closed)
+    rfit, rcfg, fitted = fit_ridge_average(ylog, cal, ridges, closed)
     resid = ylog.to_numpy() - fitted
     tail = resid[-cfg.ets_window :] if cfg.ets_window else resid
     efit = fit_ets(tail, horizon, warm=(warm or {}).get("ets"))
-    reg = predict_ridge(rfit, idx, cal, cfg.ridge, closed=closed)
+    reg = predict_ridge(rfit, idx, cal, rcfg, closed=closed)
     recent = y.to_numpy(dtype=float)[-365:]
     recent = recent[~np.isnan(recent)]
     intermittent = len(recent) > 0 and float(np.mean(recent <= 0)) >= cfg.intermittent_zero_share
@@ -171,7 +176,7 @@ def ridge_ets(
         "intermittent": intermittent,
     }
     if explain:
-        params["drivers"] = fitted_drivers(rfit, cfg.ridge, idx, cal, closed, efit.mean)
+        params["drivers"] = fitted_drivers(rfit, rcfg, idx, cal, closed, efit.mean)
     mask = np.array([d.date() in future_closed for d in idx], dtype=bool)
     smear = _NORMAL_GRID if intermittent else None
     return _log_path(idx, reg + efit.mean, sd, params, mask, None, smear, sd)

@@ -8,7 +8,7 @@ only part of a year extrapolate wildly otherwise).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,7 @@ class RidgeConfig:
     weekday: bool = True  # weekday dummies in the regression
     holiday_as_sunday: bool = True  # a holiday uses Sunday's weekday effect
     halflife_days: float | None = None  # recency weighting (None = equal weights)
-    lam_fourier: float = 10.0  # ridge penalty (in effective observations)
+    lam_fourier: float = 5.0  # ridge penalty (in effective observations; 10 was 0.001 worse averaged)
     lam_named: float = 0.1  # penalty on named holiday/event columns
     lam_generic: float = 0.5  # penalty on generic hol/lead/lag/promo columns
     lam_weekday: float = 0.1
@@ -96,15 +96,34 @@ def _penalty(col: str, cfg: RidgeConfig) -> float:
     return cfg.lam_generic
 
 
+def _within(names: list[str], A: np.ndarray, cfg: RidgeConfig) -> tuple[list[str], np.ndarray]:
+    """The columns of a wider design (more Fourier pairs) that ``cfg``'s design has."""
+
+    def keep(c: str) -> bool:
+        if c.startswith(("f_s", "f_c")):
+            return int(c[3:]) <= cfg.fourier
+        if c.startswith(("wx_s", "wx_c")):
+            return int(c[4:]) <= cfg.weekend_fourier
+        return True
+
+    cols = [j for j, c in enumerate(names) if keep(c)]
+    return [names[j] for j in cols], A[:, cols]
+
+
 def fit_ridge(
-    y: pd.Series, cal: EventCalendar, cfg: RidgeConfig, closed: set[dt.date] | None = None
+    y: pd.Series,
+    cal: EventCalendar,
+    cfg: RidgeConfig,
+    closed: set[dt.date] | None = None,
+    wide: tuple[list[str], np.ndarray] | None = None,
 ) -> tuple[RidgeFit, np.ndarray]:
     """Fit on the non-NaN days of ``y`` (log scale).  Returns the fit and in-sample fitted values.
 
     ``closed`` are the days the shop is shut (history NaN days plus predicted
-    closures), for the day-before/after-closure columns.
+    closures), for the day-before/after-closure columns.  ``wide``: a design
+    with at least ``cfg``'s Fourier pairs, already built for ``y``'s days.
     """
-    names, A = design(y.index, cal, cfg, closed)
+    names, A = _within(*wide, cfg) if wide is not None else design(y.index, cal, cfg, closed)
     v = y.to_numpy(dtype=float)
     obs = ~np.isnan(v)
     # drop calendar columns never active on an observed day (cannot be estimated);
@@ -141,6 +160,40 @@ def fit_ridge(
         config={**cfg.__dict__, "penalty_scale": scale},
     )
     return fit, _apply(fit, names, A)
+
+
+def fit_ridge_average(
+    y: pd.Series, cal: EventCalendar, cfgs: list[RidgeConfig], closed: set[dt.date] | None = None
+) -> tuple[RidgeFit, RidgeConfig, np.ndarray]:
+    """The average of ridge fits that differ in their Fourier orders, as one linear fit.
+
+    Averaging the coefficients averages the log-scale forecasts (a geometric-mean
+    forecast combination); the result is a :class:`RidgeFit` of the widest design
+    (returned with it) whose yearly part is clipped to the range the averaged part
+    took in training, so prediction and drivers read it like a single fit.
+    """
+    if len(cfgs) == 1:
+        fit, fitted = fit_ridge(y, cal, cfgs[0], closed)
+        return fit, cfgs[0], fitted
+    top = replace(cfgs[0], fourier=max(c.fourier for c in cfgs), weekend_fourier=max(c.weekend_fourier for c in cfgs))
+    names, A = design(y.index, cal, top, closed)
+    fits = [fit_ridge(y, cal, c, closed, wide=(names, A))[0] for c in cfgs]
+    coef: dict[str, float] = {}
+    for f in fits:
+        for c, b in zip(f.columns, f.coef, strict=True):
+            coef[c] = coef.get(c, 0.0) + b / len(fits)
+    kept = [n for n in names if n in coef]
+    obs = ~np.isnan(y.to_numpy(dtype=float))
+    fcols = [j for j, c in enumerate(names) if c.startswith("f_")]
+    fpart = np.einsum("ij,j->i", A[:, fcols], np.array([coef.get(names[j], 0.0) for j in fcols]))
+    frange = (float(fpart[obs].min()), float(fpart[obs].max())) if obs.any() else (0.0, 0.0)
+    fit = RidgeFit(
+        columns=["_intercept", *kept],
+        coef=[coef["_intercept"], *(coef[n] for n in kept)],
+        fourier_range=frange,
+        config={**top.__dict__, "variants": [f.config for f in fits]},
+    )
+    return fit, top, _apply(fit, names, A)
 
 
 def _ridge_model(X: np.ndarray, y: np.ndarray, halflife: float | None, n: int, obs: np.ndarray) -> OLS:
