@@ -12,7 +12,8 @@ where every request must still be answered in time. Prints a table (fault,
 requests, client errors, outage, recovery, invariants) and exits 1 if an
 invariant fails, a recovery takes more than 15 s, the killed API instance
 (restarted at once) takes more than 15 s from the kill to its first /ready
-200, or the kill costs 0.1% of requests or more.
+200, or the kill costs 0.1% of requests or more besides the requests in flight
+on the killed instance (cut with it: HAProxy never replays a POST).
 
     .venv/bin/python loadtests/chaos.py [--faults api,postgres,...] [--users N] [--keep]
 """

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections import Counter
 
 import httpx
 
-from chaos import jobfaults, slowfaults
+from chaos import jobfaults, report, slowfaults
 from chaos.invariants import Result
 from chaos.phase import PRE, RECOVERY_TIMEOUT, SETTLE, Phase, now, restart_service
 from chaos.traffic import call
@@ -46,6 +47,8 @@ async def kill_api(run) -> Phase:
         phase.recovery = await run.monitor.wait_recovered(ready_at, RECOVERY_TIMEOUT)
     await asyncio.sleep(run.opts.api_steady)
     phase.t_end = now()
+    cut = report.cut_at_kill(run, phase)
+    phase.notes.append(f"{len(cut)} requests in flight on api1 were cut by the kill: {Counter(s.kind for s in cut)}")
     return phase
 
 
