@@ -68,3 +68,17 @@ def test_ets_start_grid_lies_inside_the_bounds():
     (lo_l, hi_l), (lo_s, hi_s) = ets._FIT_BOUNDS
     grid = ets._grid()
     assert grid and all(lo_l <= a <= hi_l and lo_s <= g <= hi_s for a, g in grid)
+
+
+def test_short_history_fits_variants_that_coincide_once(monkeypatch):
+    y = np.expm1(_log_series(days=80))  # under 90 days: no yearly terms in any variant
+    seen: list[int] = []
+    real = regression.fit_ridge_average
+
+    def spy(y, cal, cfgs, closed=None):
+        seen.append(len(cfgs))
+        return real(y, cal, cfgs, closed)
+
+    monkeypatch.setattr(models, "fit_ridge_average", spy)
+    path = models.ridge_ets(y, EventCalendar(None), 7)
+    assert seen == [1] and np.all(np.isfinite(path.yhat))
