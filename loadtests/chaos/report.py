@@ -16,8 +16,9 @@ def _errors(run, phase) -> tuple[int, Counter]:
 
 
 def cut_at_kill(run, phase) -> list:
-    """Requests in flight when the instance was killed and dropped with it (connection closed
-    without an answer): lost by the kill itself, as HAProxy never replays a POST."""
+    """Requests dropped with the killed instance (connection closed without an answer) that
+    it was serving, or that reached its socket before the kill had completed: lost by the
+    kill itself, as HAProxy never replays a POST."""
     return [
         s
         for s in run.rec.between(phase.t_start, phase.t_heal)  # started before the kill had completed
