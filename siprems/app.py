@@ -20,7 +20,7 @@ from sanic_ext import Extend
 from sanic_ext.extensions.http.extension import HTTPExtension
 from sanic_ext.extensions.openapi.extension import OpenAPIExtension
 
-from siprems import api, jobtypes, jsonutil, logs, metrics
+from siprems import api, cache, jobtypes, jsonutil, logs, metrics
 from siprems.api.errors import JsonErrorHandler
 from siprems.config import Settings, load_settings
 from siprems.db import create_pool
@@ -120,6 +120,7 @@ def _register_listeners(app: Sanic, settings: Settings) -> None:
     @app.after_server_start
     async def watch_pool(app: Sanic) -> None:
         app.add_task(_flush_metrics(app), name="metrics-flush")
+        app.add_task(_retry_cache_bumps(app), name="cache-bumps")
 
     @app.after_server_stop
     async def disconnect(app: Sanic) -> None:
@@ -159,6 +160,14 @@ async def _flush_metrics(app: Sanic) -> None:
         pool = app.ctx.db
         metrics.record_pool(pool.size, pool.freesize, pool.maxsize)
         metrics.flush_requests()
+
+
+async def _retry_cache_bumps(app: Sanic) -> None:
+    """Cache invalidations this worker could not make (Redis was down) are made as
+    soon as Redis answers, whether or not this worker serves another request."""
+    while True:
+        await asyncio.sleep(0.5)
+        await cache.retry_missed(app.ctx.redis)
 
 
 def _register_middleware(app: Sanic, settings: Settings) -> None:

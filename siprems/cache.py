@@ -19,6 +19,7 @@ API sends: `cached_bytes` hands them back untouched (no decode and re-encode).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import weakref
@@ -61,6 +62,14 @@ def _lookup_script(redis):
     if script is None:  # EVALSHA; reloaded by redis-py after a Redis restart (NOSCRIPT)
         script = _lookups[redis] = redis.register_script(_LOOKUP)
     return script
+
+
+async def retry_missed(redis: Any) -> None:
+    """Make the bumps this process could not make (see `invalidate`); quiet while Redis is still down."""
+    if not _missed:
+        return
+    with contextlib.suppress(*_REDIS_ERRORS):  # still down: the next round tries again
+        await _catch_up(redis)
 
 
 async def _catch_up(redis) -> None:
