@@ -161,3 +161,20 @@ def test_events(user, shapes):
     shapes.check(user.get("/api/events/ph-2026-08-17"))
     shapes.check(user.put(f"/api/events/{eid}", json={**body, "name": "Big sale"}))
     shapes.check(user.delete(f"/api/events/{eid}"))
+
+
+def test_products(user, shapes):
+    body = {"sku": "SH-P1", "name": "Shape", "category": "Snacks", "price": 1500, "cost_price": 900.5, "stock": 3}
+    created = shapes.check(user.post("/api/products", json=body), 201)
+    assert (created["id"], created["sellingPrice"], created["costPrice"]) == ("SH-P1", 1500, 900.5)
+    assert created["stock_status"] in ("out", "low", "ok")
+    shapes.check(user.get("/api/products/SH-P1"))
+    shapes.check(user.get("/api/products/SH-P1"))  # the cached bytes
+    shapes.check(user.get("/api/products"))
+    shapes.check(user.get("/api/products/stats"))
+    shapes.check(user.get("/api/products/categories"))
+    shapes.check(user.patch("/api/products/SH-P1", json={"stock": 9}))
+    shapes.check(user.put("/api/products/SH-P1", json={**body, "name": "Shape 2"}))
+    assert shapes.check(user.delete("/api/products/SH-P1", params={"archive": "true"}))["product"]["is_archived"]
+    shapes.check(user.post("/api/products", json={**body, "sku": "SH-P2"}), 201)
+    assert "product" not in shapes.check(user.delete("/api/products/SH-P2"))

@@ -35,7 +35,7 @@ _TASK_ID = re.compile(r"^[A-Za-z0-9:._-]{1,200}$")
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
-@dataclass(slots=True)
+@dataclass
 class Submitted:
     task_id: str
     status: Literal["submitted"]
@@ -43,12 +43,12 @@ class Submitted:
     message: str
 
 
-@dataclass(slots=True)
+@dataclass
 class ProductSubmitted(Submitted):
     product_sku: str
 
 
-@dataclass(slots=True)
+@dataclass
 class ActiveTask:
     task_id: str
     task_name: str
@@ -60,12 +60,12 @@ class ActiveTask:
     created_at: str | None
 
 
-@dataclass(slots=True)
+@dataclass
 class Active:
     active_tasks: list[ActiveTask]
 
 
-@dataclass(slots=True)
+@dataclass
 class ScheduledTask:
     task_id: str
     task_name: str
@@ -74,7 +74,7 @@ class ScheduledTask:
     status: JobState
 
 
-@dataclass(slots=True)
+@dataclass
 class Periodic:
     name: str
     task_name: str
@@ -83,13 +83,13 @@ class Periodic:
     next_run: str
 
 
-@dataclass(slots=True)
+@dataclass
 class Scheduled:
     scheduled_tasks: list[ScheduledTask]
     periodic: list[Periodic]
 
 
-@dataclass(slots=True)
+@dataclass
 class Cancelled:
     task_id: str
     status: Literal["cancelled"]
@@ -182,13 +182,13 @@ async def scheduled(request: Request):
 @authenticated
 async def train_product(request: Request, sku: str):
     product = await get_product(request.app.ctx.db, request.ctx.store_id, sku)  # 404 if not ours
-    if product.get("is_archived"):
+    if product.is_archived:
         raise Conflict(f"Product with SKU {sku} is archived", code="product_archived")
     done = await _submit(
         request,
         "train_product",
-        {"product_id": product["product_id"], "sku": sku},
-        scope=f"train_product:{product['product_id']}",
+        {"product_id": product.product_id, "sku": sku},
+        scope=f"train_product:{product.product_id}",
     )
     return json(
         ProductSubmitted(done.job_id, "submitted", "train_product", f"Training started for {sku}", sku), status=202

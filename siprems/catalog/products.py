@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg2.errors
@@ -16,6 +17,8 @@ from siprems.db import fetch_all, fetch_one, transaction
 from siprems.errors import Conflict
 from siprems.inventory import ledger as stock_ledger
 from siprems.inventory import stock as inventory
+from siprems.inventory.policy import Status
+from siprems.jsonutil import DOCUMENTED, Number
 
 COLUMNS = (
     "product_id, sku, name, category, variation, cost_price, price, stock, description, "
@@ -39,22 +42,43 @@ WRITABLE = (
 )
 
 
-def present(row: dict, status: str) -> dict:
-    """The response shape: contract fields, the frontend's camelCase aliases and
-    the stock policy's status (`out` | `low` | `ok`, see siprems.inventory.policy)."""
-    row["id"] = row["sku"]
-    row["sellingPrice"] = row["price"]
-    row["costPrice"] = row["cost_price"]
-    row["stock_status"] = status
-    return row
+@dataclass
+class Product:
+    __pydantic_config__ = DOCUMENTED
+
+    product_id: int
+    sku: str
+    name: str
+    category: str
+    variation: str | None
+    cost_price: Number | None
+    price: Number
+    stock: int
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+    is_archived: bool
+    lead_time_days: int
+    service_level: Number
+    reorder_level: int
+    """low-stock threshold while there is no forecast model"""
+    stock_status: Status
+    """the stock policy's verdict (siprems.inventory.policy)"""
 
 
-async def _present_all(pool, store_id: int, rows: list[dict]) -> list[dict]:
+@dataclass
+class StockStats:
+    active_products: int
+    low_stock_items: int  # out or low by the stock policy
+    total_inventory_value: Number
+
+
+async def _present_all(pool, store_id: int, rows: list[dict]) -> list[Product]:
     found = await inventory.statuses(pool, store_id, rows)
-    return [present(row, found[row["product_id"]]) for row in rows]
+    return [Product(**row, stock_status=found[row["product_id"]]) for row in rows]
 
 
-async def _present_one(pool, store_id: int, row: dict) -> dict:
+async def _present_one(pool, store_id: int, row: dict) -> Product:
     return (await _present_all(pool, store_id, [row]))[0]
 
 
@@ -81,8 +105,8 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-async def list_products(pool, store_id: int, q: ListQuery) -> dict:
-    """`{"items": [...], "total": n}` ordered newest first."""
+async def list_products(pool, store_id: int, q: ListQuery) -> tuple[list[Product], int]:
+    """One page, newest first, and how many match in all."""
     where = ["store_id = %(store)s"]
     params: dict[str, Any] = {"store": store_id, "limit": q.limit, "offset": q.offset}
     if not q.include_archived:
@@ -109,10 +133,10 @@ async def list_products(pool, store_id: int, q: ListQuery) -> dict:
         total = 0
     for row in rows:
         row.pop("total_count", None)
-    return {"items": await _present_all(pool, store_id, rows), "total": total}
+    return await _present_all(pool, store_id, rows), total
 
 
-async def get_product(pool, store_id: int, sku: str) -> dict:
+async def get_product(pool, store_id: int, sku: str) -> Product:
     row = await fetch_one(
         pool,
         f"SELECT {COLUMNS}, {inventory.policy_columns('products')} FROM products WHERE store_id = %s AND sku = %s",
@@ -137,7 +161,7 @@ opening AS ({stock_ledger.insert_sql("SELECT product_id, stock, stock, 'product 
 SELECT * FROM created"""
 
 
-async def create_product(pool, store_id: int, body: ProductCreate, user_id: int | None = None) -> dict:
+async def create_product(pool, store_id: int, body: ProductCreate, user_id: int | None = None) -> Product:
     try:
         async with transaction(pool) as cur:
             await cur.execute(_CREATE, {**stock_ledger.params(store_id, user_id, "opening"), **body.model_dump()})
@@ -178,7 +202,7 @@ _EDIT_MOVEMENT = stock_ledger.insert_sql(
 )
 
 
-async def _update(pool, store_id: int, sku: str, changes: dict[str, Any], user_id: int | None = None) -> dict:
+async def _update(pool, store_id: int, sku: str, changes: dict[str, Any], user_id: int | None = None) -> Product:
     sets = [f"{name} = %({name})s" for name in WRITABLE if name in changes]
     sets.append("updated_at = now()")
     try:
@@ -206,7 +230,7 @@ async def _update(pool, store_id: int, sku: str, changes: dict[str, Any], user_i
     return await _present_one(pool, store_id, row)
 
 
-async def replace_product(pool, store_id: int, sku: str, body: ProductReplace, user_id: int | None = None) -> dict:
+async def replace_product(pool, store_id: int, sku: str, body: ProductReplace, user_id: int | None = None) -> Product:
     changes = body.model_dump()
     # Fields outside the product form keep their values unless sent.
     for name in ("lead_time_days", "service_level", "reorder_level", "is_archived"):
@@ -217,7 +241,7 @@ async def replace_product(pool, store_id: int, sku: str, body: ProductReplace, u
     return await _update(pool, store_id, sku, changes, user_id)
 
 
-async def patch_product(pool, store_id: int, sku: str, body: ProductPatch, user_id: int | None = None) -> dict:
+async def patch_product(pool, store_id: int, sku: str, body: ProductPatch, user_id: int | None = None) -> Product:
     return await _update(pool, store_id, sku, body.changes(), user_id)
 
 
@@ -241,11 +265,11 @@ async def delete_product(pool, store_id: int, sku: str, user_id: int | None = No
         ) from exc
 
 
-async def archive_product(pool, store_id: int, sku: str, user_id: int | None = None) -> dict:
+async def archive_product(pool, store_id: int, sku: str, user_id: int | None = None) -> Product:
     return await _update(pool, store_id, sku, {"is_archived": True}, user_id)
 
 
-async def stats(pool, store_id: int) -> dict:
+async def stats(pool, store_id: int) -> StockStats:
     """Active products, how many the stock policy calls out or low, and the stock's value."""
     row = await fetch_one(
         pool,
@@ -255,11 +279,7 @@ async def stats(pool, store_id: int) -> dict:
     )
     assert row is not None
     counts = inventory.counts(await inventory.store_stock(pool, store_id))
-    return {
-        "active_products": row["active_products"],
-        "low_stock_items": counts["low_stock_items"],
-        "total_inventory_value": row["total_inventory_value"],
-    }
+    return StockStats(row["active_products"], counts["low_stock_items"], row["total_inventory_value"])
 
 
 async def categories(pool, store_id: int) -> list[str]:
