@@ -178,3 +178,16 @@ def test_products(user, shapes):
     assert shapes.check(user.delete("/api/products/SH-P1", params={"archive": "true"}))["product"]["is_archived"]
     shapes.check(user.post("/api/products", json={**body, "sku": "SH-P2"}), 201)
     assert "product" not in shapes.check(user.delete("/api/products/SH-P2"))
+
+
+def test_dashboard(user, db, client, shapes):
+    add_product(db, store_of(db, user), "SH-D", stock=1)
+    user.post("/api/transactions", json={"product_sku": "SH-D", "quantity": 1})
+    stats = shapes.check(user.get("/api/dashboard-stats"))
+    assert stats["stockComparison"] and stats["cards"]["items_sold_today"] == 1
+    shapes.check(user.get("/api/system/dashboard-stats"))
+    for window in ("today", "week"):
+        shapes.check(user.get("/api/dashboard/metrics", params={"range": window}))
+    assert len(shapes.check(user.get("/api/dashboard/sales-chart"))) == 90
+    assert shapes.check(user.get("/api/dashboard/category-sales"))[0]["category"] == "Snacks"
+    shapes.check(client.get("/api/system/settings/status"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from importlib import metadata
 from typing import Literal
 
@@ -42,53 +43,6 @@ class MetricsQuery(BaseModel):
     )
 
 
-STATS = {
-    "type": "object",
-    "properties": {
-        "cards": {
-            "type": "object",
-            "properties": {
-                "daily_transactions": {"type": "integer", "description": "Checkouts today (store's local date)"},
-                "active_products": {"type": "integer"},
-                "low_stock_items": {
-                    "type": "integer",
-                    "description": "Products the stock policy calls out or low (siprems.inventory.policy)",
-                },
-                "daily_revenue": {"type": "number"},
-                "items_sold_today": {"type": "integer"},
-            },
-        },
-        "salesTrend": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "date": {"type": "string", "description": "Weekday label Mon..Sun"},
-                    "sales": {"type": "integer", "description": "Units sold"},
-                    "revenue": {"type": "number"},
-                    "day": {"type": "string", "format": "date"},
-                },
-            },
-        },
-        "stockComparison": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "product": {"type": "string"},
-                    "sku": {"type": "string"},
-                    "current": {"type": "integer"},
-                    "optimal": {"type": "integer"},
-                    "avg_daily_demand": {"type": "number"},
-                    "status": {"type": "string", "enum": ["out", "low", "ok"]},
-                    "reorder_point": {"type": "number"},
-                    "recommended_order": {"type": "integer"},
-                },
-            },
-        },
-        "date": {"type": "string", "format": "date"},
-    },
-}
 STATS_DESCRIPTION = (
     "`salesTrend`: units sold on each of the last 7 local days (today included, zero days included), "
     "labelled Mon..Sun. `stockComparison`: the 5 most urgent products by the stock policy (out, then low, "
@@ -96,24 +50,14 @@ STATS_DESCRIPTION = (
     f"over the last {q.DEMAND_WINDOW_DAYS} complete days. "
     "A transaction is one checkout (its lines count once)."
 )
-PERIOD = {
-    "type": "object",
-    "properties": {"start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"}},
-}
-METRICS = {
-    "type": "object",
-    "properties": {
-        "range": {"type": "string"},
-        "totalRevenue": {"type": "number"},
-        "totalTransactions": {"type": "integer"},
-        "totalItemsSold": {"type": "integer"},
-        "revenueChange": {"type": ["number", "null"]},
-        "transactionsChange": {"type": ["number", "null"]},
-        "itemsChange": {"type": ["number", "null"]},
-        "period": PERIOD,
-        "previous": PERIOD,
-    },
-}
+
+
+@dataclass
+class SystemStatus:
+    version: str
+    last_updated: str | None  # when the newest migration was applied
+    ai_model: str
+    database_status: Literal["Connected", "Disconnected"]
 
 
 async def _cached(request: Request, name: str, load: Callable[[object, StoreLocale], Awaitable]) -> bytes:
@@ -129,7 +73,7 @@ async def _cached(request: Request, name: str, load: Callable[[object, StoreLoca
 @openapi.summary("Dashboard cards, 7-day trend and stock comparison (also at /api/system/dashboard-stats)")
 @openapi.description(STATS_DESCRIPTION)
 @openapi.secured("bearerAuth")
-@docs.response(200, STATS)
+@docs.response(200, figures.DashboardStats)
 @docs.errors(401)
 @authenticated
 async def dashboard_stats(request: Request):
@@ -141,7 +85,7 @@ async def dashboard_stats(request: Request):
 @openapi.description("Changes are percentages with one decimal, null when the previous period is zero.")
 @openapi.secured("bearerAuth")
 @docs.query(MetricsQuery)
-@docs.response(200, METRICS)
+@docs.response(200, figures.Metrics)
 @docs.errors(400, 401)
 @authenticated
 @validate(query=MetricsQuery)
@@ -154,21 +98,7 @@ async def dashboard_metrics(request: Request, query: MetricsQuery):
 @bp.get("/api/dashboard/sales-chart")
 @openapi.summary("Units, revenue and checkouts per day over the last 90 days (zero days included)")
 @openapi.secured("bearerAuth")
-@docs.response(
-    200,
-    {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {
-                "date": {"type": "string", "format": "date"},
-                "sales": {"type": "integer"},
-                "revenue": {"type": "number"},
-                "transactions_count": {"type": "integer"},
-            },
-        },
-    },
-)
+@docs.response(200, list[figures.ChartDay])
 @docs.errors(401)
 @authenticated
 async def sales_chart(request: Request):
@@ -178,21 +108,7 @@ async def sales_chart(request: Request):
 @bp.get("/api/dashboard/category-sales")
 @openapi.summary("Revenue per category over the last 90 days, largest first")
 @openapi.secured("bearerAuth")
-@docs.response(
-    200,
-    {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {
-                "category": {"type": "string"},
-                "value": {"type": "number", "description": "Revenue"},
-                "units": {"type": "integer"},
-                "color": {"type": "string"},
-            },
-        },
-    },
-)
+@docs.response(200, list[figures.CategorySales])
 @docs.errors(401)
 @authenticated
 async def category_sales(request: Request):
@@ -208,18 +124,7 @@ def _version() -> str:
 
 @bp.get("/api/system/settings/status")
 @openapi.summary("Public system status: version, schema date, forecasting model, database connectivity")
-@docs.response(
-    200,
-    {
-        "type": "object",
-        "properties": {
-            "version": {"type": "string"},
-            "last_updated": {"type": ["string", "null"]},
-            "ai_model": {"type": "string"},
-            "database_status": {"type": "string", "enum": ["Connected", "Disconnected"]},
-        },
-    },
-)
+@docs.response(200, SystemStatus)
 async def settings_status(request: Request):
     try:
         row = await asyncio.wait_for(
@@ -228,11 +133,4 @@ async def settings_status(request: Request):
         connected, updated = True, row["applied"].isoformat() if row and row["applied"] else None
     except Exception:  # noqa: BLE001 - any failure means "not connected"
         connected, updated = False, None
-    return json(
-        {
-            "version": _version(),
-            "last_updated": updated,
-            "ai_model": AI_MODEL,
-            "database_status": "Connected" if connected else "Disconnected",
-        }
-    )
+    return json(SystemStatus(_version(), updated, AI_MODEL, "Connected" if connected else "Disconnected"))
