@@ -191,3 +191,19 @@ def test_dashboard(user, db, client, shapes):
     assert len(shapes.check(user.get("/api/dashboard/sales-chart"))) == 90
     assert shapes.check(user.get("/api/dashboard/category-sales"))[0]["category"] == "Snacks"
     shapes.check(client.get("/api/system/settings/status"))
+
+
+def test_transactions(user, db, shapes):
+    store = store_of(db, user)
+    add_product(db, store, "SH-T1", stock=20)
+    add_product(db, store, "SH-T2", stock=20)
+    line = shapes.check(user.post("/api/transactions", json={"product_sku": "SH-T1", "quantity": 2}), 201)
+    assert line["sku"] == line["product_sku"] == "SH-T1" and line["checkout_id"] is None
+    cart = {"items": [{"product": {"id": "SH-T1"}, "quantity": 1}, {"product_id": "SH-T2", "quantity": 3}]}
+    done = shapes.check(user.post("/api/transactions/checkout", json=cart), 201)
+    assert done["summary"]["units_count"] == 4 and len({t["checkout_id"] for t in done["transactions"]}) == 1
+    replay = {"Idempotency-Key": "shape-1"}
+    first = shapes.check(user.post("/api/transactions/checkout", json=cart, headers=replay), 201)
+    assert shapes.check(user.post("/api/transactions/checkout", json=cart, headers=replay), 201) == first
+    assert len(shapes.check(user.get("/api/transactions"))) == 5
+    shapes.check(user.get(f"/api/transactions/{line['transaction_id']}"))

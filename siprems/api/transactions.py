@@ -33,6 +33,7 @@ from siprems.api.validation import validate
 from siprems.calendar.locale import check_year
 from siprems.errors import ValidationFailed
 from siprems.sales import ledger, selling
+from siprems.sales.ledger import TxRow
 from siprems.team import roles
 from siprems.webhooks import sale_events
 
@@ -124,41 +125,6 @@ class CheckoutBody(BaseModel):
     total: float | None = Field(None, description="Ignored")
 
 
-TX_ROW = {
-    "type": "object",
-    "properties": {
-        "transaction_id": {"type": "integer"},
-        "transaction_date": {"type": "string", "format": "date-time"},
-        "product_id": {"type": "integer"},
-        "product_name": {"type": "string"},
-        "sku": {"type": "string"},
-        "product_sku": {"type": "string"},
-        "quantity_sold": {"type": "integer"},
-        "price_per_unit": {"type": "number"},
-        "total": {"type": "number"},
-        "is_promo": {"type": "boolean"},
-        "checkout_id": {"type": ["string", "null"], "format": "uuid"},
-    },
-}
-CHECKOUT = {
-    "type": "object",
-    "properties": {
-        "success": {"type": "boolean"},
-        "checkout_id": {"type": "string", "format": "uuid"},
-        "transactions": {"type": "array", "items": TX_ROW},
-        "summary": {
-            "type": "object",
-            "properties": {
-                "subtotal": {"type": "number"},
-                "tax": {"type": "number"},
-                "total": {"type": "number"},
-                "tax_rate": {"type": "number"},
-                "items_count": {"type": "integer"},
-                "units_count": {"type": "integer"},
-            },
-        },
-    },
-}
 IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -181,7 +147,7 @@ def _idempotency_header(handler):
 @openapi.summary("List sale lines, newest first")
 @openapi.secured("bearerAuth")
 @docs.query(ListQuery)
-@docs.response(200, {"type": "array", "items": TX_ROW})
+@docs.response(200, list[TxRow])
 @docs.errors(400, 401)
 @authenticated
 @validate(query=ListQuery)
@@ -210,7 +176,7 @@ async def list_transactions(request: Request, query: ListQuery):
 @bp.get("/<transaction_id:int>")
 @openapi.summary("One sale line")
 @openapi.secured("bearerAuth")
-@docs.response(200, TX_ROW)
+@docs.response(200, TxRow)
 @docs.errors(401, 404)
 @authenticated
 async def get_transaction(request: Request, transaction_id: int):
@@ -253,7 +219,7 @@ async def _run(request: Request, scope: str, effect) -> object:
 @openapi.secured("bearerAuth")
 @_idempotency_header
 @docs.body(SaleBody)
-@docs.response(201, TX_ROW)
+@docs.response(201, TxRow)
 @docs.errors(400, 401, 404, 409, 422)
 @authenticated
 @validate(json=SaleBody)
@@ -298,7 +264,7 @@ def _sale_time(when: date | datetime, tz) -> datetime:
 @openapi.secured("bearerAuth")
 @_idempotency_header
 @docs.body(CheckoutBody)
-@docs.response(201, CHECKOUT)
+@docs.response(201, selling.Checkout)
 @docs.errors(400, 401, 404, 409, 422)
 @authenticated
 @validate(json=CheckoutBody)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, tzinfo
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
 
 from siprems.calendar.locale import StoreLocale
 from siprems.db import fetch_all, fetch_one
 from siprems.errors import NotFound
+from siprems.jsonutil import Number
 
 MAX_ID = 2**63 - 1
 
@@ -14,22 +16,39 @@ ROW_COLUMNS = """t.transaction_id, t.transaction_date, t.product_id, p.name AS p
                  t.quantity_sold, t.price_per_unit, t.is_promo, t.checkout_id"""
 
 
-def tx_row(row: dict, tz: tzinfo) -> dict:
-    """A TxRow: `sku` and `product_sku` are the same (both names were used by
-    earlier clients); `total` is quantity x unit price, exact."""
-    return {
-        "transaction_id": row["transaction_id"],
-        "transaction_date": row["transaction_date"].astimezone(tz).isoformat(),
-        "product_id": row["product_id"],
-        "product_name": row["product_name"],
-        "sku": row["sku"],
-        "product_sku": row["sku"],
-        "quantity_sold": row["quantity_sold"],
-        "price_per_unit": row["price_per_unit"],
-        "total": row["price_per_unit"] * row["quantity_sold"],
-        "is_promo": row["is_promo"],
-        "checkout_id": str(row["checkout_id"]) if row["checkout_id"] is not None else None,
-    }
+@dataclass
+class TxRow:
+    """A sale line: `sku` and `product_sku` are the same (both names were used
+    by earlier clients); `total` is quantity x unit price, exact."""
+
+    transaction_id: int
+    transaction_date: datetime  # in the store's time zone
+    product_id: int
+    product_name: str
+    sku: str
+    product_sku: str
+    quantity_sold: int
+    price_per_unit: Number
+    total: Number
+    is_promo: bool
+    checkout_id: str | None  # a UUID shared by the lines of one checkout
+
+
+def tx_row(row: dict, tz: tzinfo) -> TxRow:
+    checkout = row["checkout_id"]
+    return TxRow(
+        row["transaction_id"],
+        row["transaction_date"].astimezone(tz),
+        row["product_id"],
+        row["product_name"],
+        row["sku"],
+        row["sku"],
+        row["quantity_sold"],
+        row["price_per_unit"],
+        row["price_per_unit"] * row["quantity_sold"],
+        row["is_promo"],
+        str(checkout) if checkout is not None else None,
+    )
 
 
 async def list_sales(
@@ -41,7 +60,7 @@ async def list_sales(
     start: date | None = None,
     end: date | None = None,
     sold_by: int | None = None,
-) -> list[dict]:
+) -> list[TxRow]:
     """Newest first; `start`/`end` are local calendar days, both inclusive;
     `sold_by`: only that user's sales of today (what a cashier sees)."""
     sql = f"""SELECT {ROW_COLUMNS} FROM transactions t JOIN products p ON p.product_id = t.product_id
@@ -62,7 +81,7 @@ async def list_sales(
     return [tx_row(r, locale.tz) for r in await fetch_all(pool, sql, params)]
 
 
-async def get_sale(pool, locale: StoreLocale, transaction_id: int, sold_by: int | None = None) -> dict:
+async def get_sale(pool, locale: StoreLocale, transaction_id: int, sold_by: int | None = None) -> TxRow:
     """One line; with `sold_by`, only that user's line of today (else 404 like a missing one)."""
     row = None
     if 0 < transaction_id <= MAX_ID:

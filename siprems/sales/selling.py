@@ -19,7 +19,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from siprems.calendar.locale import zone
 from siprems.errors import Conflict, NotFound
 from siprems.inventory import ledger as stock_ledger
-from siprems.sales.ledger import tx_row
+from siprems.jsonutil import Number
+from siprems.sales.ledger import TxRow, tx_row
 
 TAX_RATE = Decimal("0.10")  # the POS adds 10% tax
 CENT = Decimal("0.01")
@@ -129,7 +130,7 @@ async def sell(
     user_id: int | None = None,
     checkout_id: str | None = None,
     sold_at: datetime | None = None,
-) -> list[dict]:
+) -> list[TxRow]:
     """Sell `lines` (distinct SKUs) for the store as `user_id`; returns TxRows
     in line order. Each line's stock change is a `sale` movement in the ledger.
 
@@ -164,22 +165,33 @@ async def sell(
     ]
 
 
-def summary(rows: list[dict]) -> dict:
+@dataclass
+class Summary:
+    subtotal: Number
+    tax: Number
+    total: Number
+    tax_rate: Number
+    items_count: int
+    units_count: int
+
+
+@dataclass
+class Checkout:
+    success: bool
+    checkout_id: str
+    transactions: list[TxRow]
+    summary: Summary
+
+
+def summary(rows: list[TxRow]) -> Summary:
     """Totals from the recorded lines (database prices), exact to the cent."""
-    subtotal = sum((row["total"] for row in rows), Decimal(0))
+    subtotal = sum((row.total for row in rows), Decimal(0))
     tax = (subtotal * TAX_RATE).quantize(CENT, rounding=ROUND_HALF_UP)
-    return {
-        "subtotal": subtotal,
-        "tax": tax,
-        "total": subtotal + tax,
-        "tax_rate": TAX_RATE,
-        "items_count": len(rows),
-        "units_count": sum(row["quantity_sold"] for row in rows),
-    }
+    return Summary(subtotal, tax, subtotal + tax, TAX_RATE, len(rows), sum(row.quantity_sold for row in rows))
 
 
-async def checkout(cur, store_id: int, lines: list[SaleLine], *, user_id: int | None = None) -> dict:
+async def checkout(cur, store_id: int, lines: list[SaleLine], *, user_id: int | None = None) -> Checkout:
     """Sell a cart (duplicate SKUs merged) as one checkout."""
     checkout_id = str(uuid.uuid4())
     rows = await sell(cur, store_id, merge_lines(lines), user_id=user_id, checkout_id=checkout_id)
-    return {"success": True, "checkout_id": checkout_id, "transactions": rows, "summary": summary(rows)}
+    return Checkout(True, checkout_id, rows, summary(rows))

@@ -20,7 +20,8 @@ log = logging.getLogger("siprems.webhooks")
 JOB_TYPE = "deliver_webhook"
 
 
-def envelope(delivery_id: str, event: str, store_id: int, data: dict[str, Any]) -> dict[str, Any]:
+def envelope(delivery_id: str, event: str, store_id: int, data: object) -> dict[str, Any]:
+    """`data`: anything jsonutil encodes (a dict, a response dataclass)."""
     return {
         "id": delivery_id,
         "event": event,
@@ -35,7 +36,7 @@ async def emit(
     queue: Redis,
     store_id: int,
     event: str,
-    data: dict[str, Any],
+    data: object,
     *,
     webhook_id: int | None = None,
     key: str | None = None,
@@ -70,7 +71,7 @@ async def emit(
 
 
 async def emit_quietly(
-    pool: Pool, queue: Redis, store_id: int, event: str, data: dict[str, Any], *, key: str | None = None
+    pool: Pool, queue: Redis, store_id: int, event: str, data: object, *, key: str | None = None
 ) -> None:
     """`emit` for side paths (a sale, a receipt): a webhook problem is logged,
     never turned into a failed request whose effect already committed."""

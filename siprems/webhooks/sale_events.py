@@ -5,13 +5,14 @@ it; a product that stays low is not announced again at every sale)."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from siprems import cache
 from siprems.catalog.read import stock_rows
 from siprems.db import Pool, fetch_one
 from siprems.inventory import stock
 from siprems.redis_client import Redis
+from siprems.sales.ledger import TxRow
+from siprems.sales.selling import Checkout
 from siprems.webhooks import events
 
 log = logging.getLogger("siprems.webhooks")
@@ -58,20 +59,20 @@ async def stock_transitions(pool: Pool, store_id: int, sold: dict[int, int]) -> 
     }
 
 
-async def after_sale(pool: Pool, queue: Redis, redis: Redis, store_id: int, body: dict[str, Any]) -> None:
+async def after_sale(pool: Pool, queue: Redis, redis: Redis, store_id: int, body: TxRow | Checkout) -> None:
     """Run after the sale committed (a background task): never raises."""
     try:
         wanted = await subscribed(pool, store_id, redis)
         if not wanted:
             return
-        lines = body.get("transactions") or [body]
+        lines = body.transactions if isinstance(body, Checkout) else [body]
         if "sale.created" in wanted:
             await events.emit(pool, queue, store_id, "sale.created", body)
         if wanted & {"stock.low", "stock.out"}:
             sold: dict[int, int] = {}
             for line in lines:
-                sold[line["product_id"]] = sold.get(line["product_id"], 0) + line["quantity_sold"]
-            names = {line["product_id"]: (line["product_sku"], line["product_name"]) for line in lines}
+                sold[line.product_id] = sold.get(line.product_id, 0) + line.quantity_sold
+            names = {line.product_id: (line.product_sku, line.product_name) for line in lines}
             for product_id, status in (await stock_transitions(pool, store_id, sold)).items():
                 event = f"stock.{status}"
                 if event in wanted:
