@@ -4,6 +4,7 @@ routes with every body checked closed (see support_shapes.py)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -207,3 +208,30 @@ def test_transactions(user, db, shapes):
     assert shapes.check(user.post("/api/transactions/checkout", json=cart, headers=replay), 201) == first
     assert len(shapes.check(user.get("/api/transactions"))) == 5
     shapes.check(user.get(f"/api/transactions/{line['transaction_id']}"))
+
+
+def test_predict(user, db, stack, shapes):
+    """The provisional baseline and, once a worker has trained it, the model's answer
+    (drivers included), the 202s, the restock list, the store forecast and accuracy."""
+    from test_predict import _product_with_history, with_model
+
+    _product_with_history(db, store_of(db, user), "SH-F", days=120)
+    baseline = shapes.check(user.post("/api/predict", json={"product_sku": "SH-F", "days": 7}))
+    assert baseline["model"]["provisional"] and baseline["recommendations"][0]["message"]
+    task_id = shapes.check(user.post("/api/predict/async", json={"product_sku": "SH-F", "days": 7}), 202)["task_id"]
+    shapes.check(user.get(f"/api/predict/task/{task_id}"), 202)  # no worker yet: queued
+    stack.start("worker", wait_port=0)
+    try:
+        model = with_model(user, "SH-F")
+        deadline = time.monotonic() + 60
+        while (task := user.get(f"/api/predict/task/{task_id}")).status_code == 202 and time.monotonic() < deadline:
+            time.sleep(0.3)
+    finally:
+        stack.stop("worker")
+    assert shapes.check(task)["status"] == "SUCCESS"
+    shapes.check(user.post("/api/predict", json={"product_sku": "SH-F", "days": 7}))
+    assert not model["model"]["provisional"] and "message" not in model["recommendations"][0]
+    assert shapes.check(user.get("/api/predict/restock"))["items"][0]["sku"] == "SH-F"
+    assert shapes.check(user.get("/api/predict/store", params={"days": 7}))["products_forecast"] == 1
+    shapes.check(user.get("/api/predict/accuracy"))
+    assert shapes.check(user.get("/api/predict/model/SH-F/status"))["model"]["method"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 from sanic import Blueprint, Request
@@ -19,7 +20,7 @@ from siprems.catalog import read as catalog
 from siprems.errors import NotFound
 from siprems.forecasting import accuracy as forecast_accuracy
 from siprems.forecasting import prediction, store_forecast, training_requests
-from siprems.inventory.restock import restock_list
+from siprems.inventory.restock import Recommendation, restock_list
 from siprems.inventory.stock import product_with_inputs
 from siprems.jobs import producer, records
 
@@ -28,6 +29,7 @@ log = logging.getLogger("siprems.api.predict")
 
 PREDICT_CACHE_TTL = 600
 BASELINE_CACHE_TTL = 60  # provisional: until the product's first model is stored
+NO_MODEL_YET = "No model yet; training started. Poll /api/predict/task/<task_id>."
 
 
 class PredictBody(BaseModel):
@@ -50,97 +52,23 @@ class RestockQuery(BaseModel):
     days: int = Field(default=14, ge=1, le=365)
 
 
-POINT = {
-    "type": "object",
-    "properties": {
-        "date": {"type": "string"},
-        "historical": {"type": ["number", "null"]},
-        "predicted": {"type": ["number", "null"]},
-        "lower": {"type": ["number", "null"]},
-        "upper": {"type": ["number", "null"]},
-        "isHoliday": {"type": "boolean"},
-        "holidayName": {"type": ["string", "null"]},
-    },
-}
-RECOMMENDATION = {
-    "type": "object",
-    "properties": {
-        "productId": {"type": "integer"},
-        "sku": {"type": "string"},
-        "productName": {"type": "string"},
-        "currentStock": {"type": "integer"},
-        "predictedDemand": {"type": ["integer", "null"]},
-        "recommendedRestock": {"type": ["integer", "null"]},
-        "urgency": {"type": "string", "enum": ["high", "medium", "low"]},
-        "stockStatus": {"type": "string", "enum": ["out", "low", "ok"]},
-        "safetyStock": {"type": ["number", "null"]},
-        "reorderPoint": {"type": ["number", "null"]},
-        "daysOfStock": {"type": ["integer", "null"], "description": "Whole days the stock covers (null: no forecast)"},
-        "leadTimeDays": {"type": "integer"},
-        "serviceLevel": {"type": "number"},
-        "reorderLevel": {"type": "integer"},
-        "incomingStock": {"type": "integer"},
-        "basis": {"type": "string", "enum": ["forecast", "reorder_level"]},
-        "drivers": {
-            "type": ["array", "null"],
-            "items": {"type": "string"},
-            "description": "Restock list: the biggest drivers over the horizon, e.g. 'Idul Fitri +35% on 2027-03-20'",
-        },
-    },
-}
-DATED_EFFECT = {
-    "type": "object",
-    "properties": {
-        "date": {"type": "string"},
-        "name": {"type": "string"},
-        "kind": {"type": "string"},
-        "effect_pct": {"type": "number"},
-    },
-}
-DRIVERS = {
-    "type": ["object", "null"],
-    "description": "Why the forecast says so, from the fitted model's terms (percent change of a day's forecast); "
-    "null for methods without a decomposition (baselines, short histories).",
-    "properties": {
-        "method": {"type": "string"},
-        "scale": {"type": "string"},
-        "weekday": {
-            "type": "array",
-            "items": {"type": "object", "properties": {"day": {"type": "string"}, "effect_pct": {"type": "number"}}},
-        },
-        "season": {"type": "object", "properties": {"effect_pct": {"type": "number"}}},
-        "trend": {"type": "object", "properties": {"effect_pct": {"type": "number"}}},
-        "holidays": {"type": "array", "items": DATED_EFFECT},
-        "events": {"type": "array", "items": DATED_EFFECT},
-        "promotions": {"type": "array", "items": DATED_EFFECT},
-        "summary": {"type": "array", "items": {"type": "string"}},
-    },
-}
-PREDICTION = {
-    "type": "object",
-    "properties": {
-        "chartData": {"type": "array", "items": POINT},
-        "recommendations": {"type": "array", "items": RECOMMENDATION},
-        "accuracy": {"type": ["number", "null"]},
-        "safetyStock": {"type": "number"},
-        "reorderPoint": {"type": "number"},
-        "daysOfStock": {"type": ["integer", "null"]},
-        "leadTimeDays": {"type": "integer"},
-        "serviceLevel": {"type": "number"},
-        "model": {"type": "object"},
-        "drivers": DRIVERS,
-    },
-}
-SUBMITTED = {
-    "type": "object",
-    "properties": {
-        "task_id": {"type": "string"},
-        "status": {"type": "string"},
-        "message": {"type": "string"},
-        "product_sku": {"type": "string"},
-        "forecast_days": {"type": "integer"},
-    },
-}
+@dataclass
+class Submitted:
+    """202: the job that will answer (poll /api/predict/task/<task_id>)."""
+
+    task_id: str
+    status: str
+    product_sku: str
+    forecast_days: int
+    message: str
+
+
+@dataclass
+class RestockList:
+    """Every active product's advice, most urgent first."""
+
+    horizon_days: int
+    items: list[Recommendation]
 
 
 async def _enqueue_training(request: Request, product: dict, reason: str) -> str:
@@ -165,8 +93,8 @@ async def _enqueue_training(request: Request, product: dict, reason: str) -> str
 )
 @openapi.secured("bearerAuth")
 @docs.body(PredictBody)
-@docs.response(200, PREDICTION)
-@docs.response(202, SUBMITTED)
+@docs.response(200, prediction.Prediction)
+@docs.response(202, Submitted)
 @docs.errors(400, 401, 404)
 @authenticated
 @validate(json=PredictBody)
@@ -184,13 +112,7 @@ async def predict(request: Request, body: PredictBody):
         )
         if body.wait_for_model:
             return json(
-                {
-                    "task_id": task_id,
-                    "status": "submitted",
-                    "product_sku": product["sku"],
-                    "forecast_days": body.days,
-                    "message": "No model yet; training started. Poll /api/predict/task/<task_id>.",
-                },
+                Submitted(task_id, "submitted", product["sku"], body.days, NO_MODEL_YET),
                 status=202,
             )
         source, ttl = "baseline", BASELINE_CACHE_TTL
@@ -225,7 +147,7 @@ async def predict(request: Request, body: PredictBody):
 @openapi.summary("Forecast as a background job")
 @openapi.secured("bearerAuth")
 @docs.body(AsyncBody)
-@docs.response(202, SUBMITTED)
+@docs.response(202, Submitted)
 @docs.errors(400, 401, 404)
 @authenticated
 @validate(json=AsyncBody)
@@ -239,23 +161,14 @@ async def predict_async(request: Request, body: AsyncBody):
         {"product_sku": product["sku"], "days": body.days},
         store_id=request.ctx.store_id,
     )
-    return json(
-        {
-            "task_id": enq.job_id,
-            "status": "submitted",
-            "product_sku": product["sku"],
-            "forecast_days": body.days,
-            "message": "Prediction queued.",
-        },
-        status=202,
-    )
+    return json(Submitted(enq.job_id, "submitted", product["sku"], body.days, "Prediction queued."), status=202)
 
 
 @bp.get("/task/<task_id:str>")
 @openapi.summary("Status and result of an async prediction (202 while running)")
 @openapi.secured("bearerAuth")
-@docs.response(200, {"type": "object"})
-@docs.response(202, {"type": "object"})
+@docs.response(200, records.TaskBody)
+@docs.response(202, records.TaskBody)
 @docs.errors(401, 404)
 @authenticated
 async def predict_task(request: Request, task_id: str):
@@ -269,13 +182,7 @@ async def predict_task(request: Request, task_id: str):
 @bp.get("/restock")
 @openapi.summary("Restock advice for every product of the store, most urgent first")
 @openapi.secured("bearerAuth")
-@docs.response(
-    200,
-    {
-        "type": "object",
-        "properties": {"items": {"type": "array", "items": RECOMMENDATION}, "horizon_days": {"type": "integer"}},
-    },
-)
+@docs.response(200, RestockList)
 @docs.errors(400, 401)
 @authenticated
 @validate(query=RestockQuery)
@@ -289,32 +196,12 @@ async def restock(request: Request, query: RestockQuery):
         PREDICT_CACHE_TTL,
         lambda: restock_list(ctx.db, store_id, query.days),
     )
-    return json({"horizon_days": query.days, "items": items})
+    return json(RestockList(query.days, items))
 
 
 class AccuracyQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sku: str | None = Field(default=None, min_length=1, max_length=100, description="One product only")
-
-
-LIVE = {
-    "type": ["object", "null"],
-    "properties": {
-        "sku": {"type": "string"},
-        "model_version": {"type": ["integer", "null"]},
-        "window_start": {"type": "string"},
-        "window_end": {"type": "string"},
-        "days_scored": {"type": "integer"},
-        "mase": {"type": ["number", "null"]},
-        "wape": {"type": ["number", "null"], "description": "percent"},
-        "coverage80": {"type": ["number", "null"], "description": "percent of days inside the 80% interval"},
-        "coverage95": {"type": ["number", "null"], "description": "percent of days inside the 95% interval"},
-        "holdout_mase": {"type": ["number", "null"]},
-        "drift": {"type": "boolean"},
-        "retrain_job_id": {"type": ["string", "null"]},
-        "computed_at": {"type": "string"},
-    },
-}
 
 
 @bp.get("/accuracy")
@@ -325,17 +212,7 @@ LIVE = {
     "holdout MASE) queues a retrain."
 )
 @openapi.secured("bearerAuth")
-@docs.response(
-    200,
-    {
-        "type": "object",
-        "properties": {
-            "window_days": {"type": "integer"},
-            "store": {"type": "object"},
-            "items": {"type": "array", "items": LIVE},
-        },
-    },
-)
+@docs.response(200, forecast_accuracy.AccuracyReport)
 @docs.errors(400, 401)
 @authenticated
 @validate(query=AccuracyQuery)
@@ -346,19 +223,7 @@ async def accuracy(request: Request, query: AccuracyQuery):
 @bp.get("/model/<sku:str>/status")
 @openapi.summary("A product's model: version, method, trained_at, data points, holdout and live metrics, drift")
 @openapi.secured("bearerAuth")
-@docs.response(
-    200,
-    {
-        "type": "object",
-        "properties": {
-            "product_sku": {"type": "string"},
-            "product_name": {"type": "string"},
-            "model": {"type": ["object", "null"]},
-            "live": LIVE,
-            "drift": {"type": "boolean"},
-        },
-    },
-)
+@docs.response(200, forecast_accuracy.ModelStatus)
 @docs.errors(401, 404)
 @authenticated
 async def model_status(request: Request, sku: str):
@@ -366,12 +231,6 @@ async def model_status(request: Request, sku: str):
     if status is None:
         raise catalog.not_found(sku)
     return json(status)
-
-
-BAND = {
-    "type": "object",
-    "properties": {k: {"type": "number"} for k in ("predicted", "lower80", "upper80", "lower", "upper")},
-}
 
 
 @bp.get("/store")
@@ -382,27 +241,7 @@ BAND = {
     "counted in `products_without_model` and left out."
 )
 @openapi.secured("bearerAuth")
-@docs.response(
-    200,
-    {
-        "type": "object",
-        "properties": {
-            "today": {"type": "string"},
-            "forecast_days": {"type": "integer"},
-            "products_forecast": {"type": "integer"},
-            "products_without_model": {"type": "integer"},
-            "units": BAND,
-            "revenue": BAND,
-            "daily": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {"date": {"type": "string"}, "units": BAND, "revenue": BAND},
-                },
-            },
-        },
-    },
-)
+@docs.response(200, store_forecast.StoreForecast)
 @docs.errors(400, 401)
 @authenticated
 @validate(query=RestockQuery)

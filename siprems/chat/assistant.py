@@ -10,13 +10,13 @@ import re
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 
 from siprems.chat import facts, intents
 from siprems.chat import wording as w
 from siprems.chat.general import Answer, small_talk
 from siprems.chat.intents import Intent
 from siprems.db import Pool
+from siprems.forecasting.drivers import Drivers
 from siprems.team import roles
 
 MAX_LINES = 10
@@ -230,7 +230,7 @@ def _asks_why(text: str) -> bool:
     return bool(_WHY.search(text))
 
 
-def _why(drivers: dict[str, Any] | None, lang: str, asked: bool) -> list[str]:
+def _why(drivers: Drivers | None, lang: str, asked: bool) -> list[str]:
     """The forecast's drivers as answer lines: the dated ones (holidays, events,
     promotions, season, trend) and the busiest/quietest weekday; all of them when
     the question asks why, the top three otherwise."""

@@ -27,7 +27,7 @@ from siprems.calendar.locale import LOCALE_COLUMNS, StoreLocale, locale_of
 from siprems.catalog.read import stock_rows
 from siprems.db import Pool, fetch_all, fetch_one
 from siprems.forecasting import registry
-from siprems.forecasting.drivers import explain
+from siprems.forecasting.drivers import Drivers, explain
 from siprems.forecasting.result import ForecastModel
 from siprems.inventory import stock as inventory
 from siprems.inventory.policy import StockPosition
@@ -227,7 +227,7 @@ async def _model_paths(pool: Pool, s: AnswerContext, items: list[Product]) -> di
     return out
 
 
-async def forecast_drivers(pool: Pool, s: AnswerContext, product_id: int, days: int) -> dict[str, Any] | None:
+async def forecast_drivers(pool: Pool, s: AnswerContext, product_id: int, days: int) -> Drivers | None:
     """Why the product's latest forecast says what it says over the next ``days`` days
     (the fitted model's terms; see siprems.forecasting.drivers), or None."""
     row = await registry.latest(pool, s.store_id, product_id)

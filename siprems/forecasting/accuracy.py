@@ -24,9 +24,10 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, cast
 
 import numpy as np
+from typing_extensions import TypedDict  # pydantic documents only this TypedDict on Python 3.11
 
 from siprems.calendar.events import prediction_events
 from siprems.calendar.locale import store_locale
@@ -277,27 +278,73 @@ async def store_accuracy(pool: Pool, store_id: int, sku: str | None = None) -> l
     )
 
 
+class Live(TypedDict):
+    """A product's live accuracy over the last 28 days (`forecast_accuracy`)."""
+
+    sku: str
+    model_version: int | None
+    window_start: str
+    window_end: str
+    days_scored: int
+    mase: float | None
+    wape: float | None  # percent
+    coverage80: float | None  # percent of days inside the 80% interval
+    coverage95: float | None  # percent of days inside the 95% interval
+    holdout_mase: float | None
+    drift: bool
+    retrain_job_id: str | None
+    computed_at: str
+
+
+class StoreAccuracy(TypedDict):
+    products: int
+    days_scored: int
+    mase: float | None  # the mean over products
+    wape: float | None  # weighted by scored days
+    coverage80: float | None
+    coverage95: float | None
+    drifting: list[str]  # SKUs
+
+
+class AccuracyReport(TypedDict):
+    """The body of `GET /api/predict/accuracy`."""
+
+    window_days: int
+    store: StoreAccuracy
+    items: list[Live]
+
+
+class ModelStatus(TypedDict):
+    """The body of `GET /api/predict/model/<sku>/status`."""
+
+    product_sku: str
+    product_name: str
+    model: dict[str, Any] | None  # version, schema_version, method, trained_at, training window, data points, holdout
+    live: Live | None
+    drift: bool
+
+
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, (dt.date, dt.datetime)) else v) for k, v in row.items()}
 
 
-def _live(row: dict[str, Any]) -> dict[str, Any]:
+def _live(row: dict[str, Any]) -> Live:
     r = _plain(row)
     for k in ("mase", "wape", "coverage80", "coverage95", "holdout_mase"):
         if r.get(k) is not None:
             r[k] = round(float(r[k]), 3 if k.endswith("mase") else 1)
-    return r
+    return cast(Live, r)  # the columns of ACCURACY_COLUMNS, dates as ISO strings
 
 
-async def accuracy_report(pool: Pool, store_id: int, sku: str | None = None) -> dict[str, Any]:
+async def accuracy_report(pool: Pool, store_id: int, sku: str | None = None) -> AccuracyReport:
     """`GET /api/predict/accuracy`: per product live accuracy, and the store's pooled figures
     (WAPE and coverage weighted by scored days, MASE the mean over products)."""
     items = [_live(r) for r in await store_accuracy(pool, store_id, sku)]
     scored = [r for r in items if r["days_scored"]]
     days = sum(r["days_scored"] for r in scored)
 
-    def weighted(key: str) -> float | None:
-        vals = [(r[key], r["days_scored"]) for r in scored if r[key] is not None]
+    def weighted(key: Literal["wape", "coverage80", "coverage95"]) -> float | None:
+        vals = [(v, r["days_scored"]) for r in scored if (v := r[key]) is not None]
         n = sum(w for _, w in vals)
         return round(sum(v * w for v, w in vals) / n, 1) if n else None
 
@@ -317,7 +364,7 @@ async def accuracy_report(pool: Pool, store_id: int, sku: str | None = None) -> 
     }
 
 
-async def model_status(pool: Pool, store_id: int, sku: str) -> dict[str, Any] | None:
+async def model_status(pool: Pool, store_id: int, sku: str) -> ModelStatus | None:
     """`GET /api/predict/model/<sku>/status`: the product's newest model and its live accuracy;
     None when the store has no such product."""
     found = await registry.product_with_latest_id(pool, store_id, sku)
@@ -325,7 +372,13 @@ async def model_status(pool: Pool, store_id: int, sku: str) -> dict[str, Any] | 
         return None
     product, latest = found
     live = await store_accuracy(pool, store_id, sku)
-    body: dict[str, Any] = {"product_sku": product["sku"], "product_name": product["name"], "model": None}
+    body: ModelStatus = {
+        "product_sku": product["sku"],
+        "product_name": product["name"],
+        "model": None,
+        "live": _live(live[0]) if live else None,
+        "drift": bool(live and live[0]["drift"]),
+    }
     if latest is not None:
         row = await registry.latest(pool, store_id, product["product_id"])
         if row is not None:
@@ -342,8 +395,6 @@ async def model_status(pool: Pool, store_id: int, sku: str) -> dict[str, Any] | 
                 "stockout_days": (model.get("metrics") or {}).get("stockout_days", 0),
                 "holdout": chosen_holdout(model),
             }
-    body["live"] = _live(live[0]) if live else None
-    body["drift"] = bool(live and live[0]["drift"])
     return body
 
 

@@ -20,10 +20,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING, Any
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    NotRequired,  # pydantic documents only these TypedDicts on Python 3.11
+)
 
 import numpy as np
 import pandas as pd
+from typing_extensions import TypedDict
 
 from .calendar import EventCalendar, canonical, to_date
 from .result import ForecastModel
@@ -128,7 +133,39 @@ def pct(log_effect: float) -> float:
     return round(100.0 * (math.exp(log_effect) - 1.0), 1)
 
 
-def explain(model: Any, start: Any, days: int) -> dict[str, Any] | None:
+class DatedEffect(TypedDict):
+    """A holiday's or event's effect on one day of the horizon."""
+
+    date: str
+    name: str
+    kind: NotRequired[str]  # events only: the event's type (e.g. "promotion")
+    effect_pct: float
+
+
+class WeekdayEffect(TypedDict):
+    day: str
+    effect_pct: float
+
+
+class Effect(TypedDict):
+    effect_pct: float
+
+
+class Drivers(TypedDict):
+    """Why the forecast says so (percent change of a day's forecast), the `drivers` of `/api/predict`."""
+
+    method: str
+    scale: str
+    weekday: list[WeekdayEffect]
+    season: Effect
+    trend: Effect
+    holidays: list[DatedEffect]
+    events: list[DatedEffect]
+    promotions: list[DatedEffect]
+    summary: list[str]
+
+
+def explain(model: Any, start: Any, days: int) -> Drivers | None:
     """Drivers of ``model``'s forecast for ``days`` days from ``start``; None when the
     model has no decomposition (simple methods, or a model stored before drivers)."""
     d = (model.params or {}).get("drivers")
@@ -143,18 +180,18 @@ def explain(model: Any, start: Any, days: int) -> dict[str, Any] | None:
         return None
     season = float(np.mean([d["season"][i] for i in window]))
     level = float(np.mean([d["level"][i] for i in window]))
-    weekday = [{"day": WEEKDAYS[k], "effect_pct": pct(v)} for k, v in enumerate(d["weekday"])]
+    weekday: list[WeekdayEffect] = [{"day": WEEKDAYS[k], "effect_pct": pct(v)} for k, v in enumerate(d["weekday"])]
 
-    def dated(rows: list[Any], kind_at: int | None) -> list[dict[str, Any]]:
-        out = []
+    def dated(rows: list[Any], kind_at: int | None) -> list[DatedEffect]:
+        out: list[DatedEffect] = []
         for row in rows:
             i = int(row[0])
             if i in window:
-                item = {"date": (first + dt.timedelta(days=i)).isoformat(), "name": row[1]}
-                if kind_at is not None:
-                    item["kind"] = row[kind_at]
-                item["effect_pct"] = pct(float(row[-1]))
-                out.append(item)
+                day = (first + dt.timedelta(days=i)).isoformat()
+                if kind_at is None:
+                    out.append({"date": day, "name": row[1], "effect_pct": pct(float(row[-1]))})
+                else:
+                    out.append({"date": day, "name": row[1], "kind": row[kind_at], "effect_pct": pct(float(row[-1]))})
         return out
 
     holidays = dated(d.get("holidays") or [], None)

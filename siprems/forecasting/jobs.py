@@ -75,7 +75,7 @@ async def predict(ctx: JobContext, product_sku: str, days: int = 30, **_: Any) -
     today = (await store_locale(ctx.pool, ctx.store_id)).today()
     if model_row is None or prediction.is_stale(model_row, today):
         await _train(ctx, product["product_id"])
-    return await prediction.answer(ctx.pool, ctx.store_id, product, int(days))
+    return dict(await prediction.answer(ctx.pool, ctx.store_id, product, int(days)))
 
 
 async def _train(ctx: JobContext, product_id: int) -> dict[str, Any]:

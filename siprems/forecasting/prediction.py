@@ -6,7 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import (
+    Any,
+    NotRequired,  # pydantic documents only these TypedDicts on Python 3.11
+)
+
+from typing_extensions import TypedDict
 
 from siprems.calendar.events import prediction_events
 from siprems.calendar.locale import StoreLocale, store_locale
@@ -14,15 +19,63 @@ from siprems.catalog import read as catalog
 from siprems.db import Pool, fetch_all
 from siprems.forecasting import ForecastModel, baseline, holiday_names, registry
 from siprems.forecasting.calendar import to_date
-from siprems.forecasting.drivers import explain
+from siprems.forecasting.drivers import Drivers, explain
 from siprems.forecasting.registry import chosen_holdout
 from siprems.forecasting.service import closed_weekdays
 from siprems.inventory.policy import COVER_HORIZON_DAYS, Incoming, assess, daily_sigma
-from siprems.inventory.restock import recommendation
+from siprems.inventory.restock import Recommendation, recommendation
 from siprems.inventory.stock import ProductStock, incoming_stock, item_of
 
 Row = dict[str, Any]  # a product row (`catalog.read`), a stored model row, or a JSON body
 STALE_AFTER_DAYS = 7  # a model that has not seen the last week is refreshed in the background
+
+
+class ChartPoint(TypedDict):
+    """One day of the chart: units sold (past days) or the forecast with its 95% and 80% bands."""
+
+    date: str
+    historical: float | None
+    predicted: float | None
+    lower: float | None
+    upper: float | None
+    lower80: float | None
+    upper80: float | None
+    isHoliday: bool
+    holidayName: str | None
+
+
+class ModelFacts(TypedDict):
+    """The model the forecast comes from (`provisional`: the weekday-mean baseline, no model yet)."""
+
+    model_id: int | None
+    version: int | None
+    method: str
+    provisional: bool
+    trained_at: str | None
+    train_start: str | None
+    train_end: str | None
+    holdout: dict[str, Any]  # the chosen method's holdout metrics: mase, smape, wape (percent), coverage
+    stale: bool
+    message: NotRequired[str]
+
+
+class Prediction(TypedDict):
+    """The body of `POST /api/predict` (the contract's fields, plus drivers and model facts)."""
+
+    product_sku: str
+    forecast_days: int
+    history_days: int
+    today: str
+    chartData: list[ChartPoint]
+    accuracy: float | None  # 100 - holdout WAPE (percent); null without a model
+    model: ModelFacts
+    drivers: Drivers | None  # null for methods without a decomposition (baselines, short histories)
+    recommendations: list[Recommendation]
+    safetyStock: float | None
+    reorderPoint: float | None
+    daysOfStock: int | None
+    leadTimeDays: int
+    serviceLevel: float
 
 
 def is_stale(model_row: dict[str, Any], today: date) -> bool:
@@ -69,7 +122,7 @@ async def model_view(pool: Pool, store: StoreLocale, product: Row, days: int, hi
     model = ForecastModel.from_dict(model_row["model"])
     holdout = chosen_holdout(model_row["model"])
     wape = holdout.get("wape")  # percent
-    facts: dict[str, Any] = {
+    facts: ModelFacts = {
         "model_id": model_row["model_id"],
         "version": model_row["version"],
         "method": model.method,
@@ -97,7 +150,7 @@ async def baseline_view(pool: Pool, store: StoreLocale, product: Row, days: int,
     events = await prediction_events(pool, store.store_id)
     closed = {to_date(e["date"]) for e in events if e.get("kind") == "store-closed"}
     model = baseline.baseline_model(sales, closed, shut, today)
-    facts: dict[str, Any] = {
+    facts: ModelFacts = {
         "model_id": None,
         "version": None,
         "method": model.method,
@@ -119,7 +172,7 @@ async def _view(
     model: ForecastModel,
     days: int,
     history_days: int,
-    facts: dict[str, Any],
+    facts: ModelFacts,
     accuracy: float | None,
     events: list[dict[str, Any]] | None = None,
     history: dict[date, float] | None = None,
@@ -136,7 +189,7 @@ async def _view(
     }
     year = model.forecast(today, max(days, COVER_HORIZON_DAYS))
     rows = {r["date"]: r for r in year[:days]}
-    chart = []
+    chart: list[ChartPoint] = []
     day = first
     while day <= last:
         iso = day.isoformat()
@@ -171,7 +224,7 @@ async def _view(
     }
 
 
-def compose(product: dict[str, Any], view: dict[str, Any], incoming: Sequence[Incoming] = ()) -> dict[str, Any]:
+def compose(product: dict[str, Any], view: dict[str, Any], incoming: Sequence[Incoming] = ()) -> Prediction:
     """The contract's `/api/predict` body: a view plus the stock policy's advice for the
     product's current stock (`siprems.inventory`; a provisional baseline is not a model,
     so the reorder level decides then, as on every other surface)."""
@@ -182,16 +235,25 @@ def compose(product: dict[str, Any], view: dict[str, Any], incoming: Sequence[In
     position = assess(item_of(product), forecast, today=today, incoming=incoming)
     row = recommendation(ProductStock(product, position, forecast, view["model"]["version"]), days)
     row["predictedDemand"] = round(sum(float(r["yhat"]) for r in demand[:days]))  # the chart's forecast
-    body = {k: v for k, v in view.items() if not k.startswith("_")}
-    body["recommendations"] = [row]
-    for k in ("safetyStock", "reorderPoint", "daysOfStock", "leadTimeDays", "serviceLevel"):
-        body[k] = row[k]
-    return body
+    return {
+        "product_sku": view["product_sku"],
+        "forecast_days": days,
+        "history_days": view["history_days"],
+        "today": view["today"],
+        "chartData": view["chartData"],
+        "accuracy": view["accuracy"],
+        "model": view["model"],
+        "drivers": view["drivers"],
+        "recommendations": [row],
+        "safetyStock": row["safetyStock"],
+        "reorderPoint": row["reorderPoint"],
+        "daysOfStock": row["daysOfStock"],
+        "leadTimeDays": row["leadTimeDays"],
+        "serviceLevel": row["serviceLevel"],
+    }
 
 
-async def answer(
-    pool: Pool, store_id: int, product: dict[str, Any], days: int, history_days: int = 90
-) -> dict[str, Any]:
+async def answer(pool: Pool, store_id: int, product: dict[str, Any], days: int, history_days: int = 90) -> Prediction:
     """The whole `/api/predict` body for a product row (`catalog.read`), uncached (the async job's result)."""
     incoming = await incoming_stock(pool, store_id, [product["product_id"]])
     view = await model_view(pool, await store_locale(pool, store_id), product, days, history_days)

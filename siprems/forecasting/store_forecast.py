@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from typing_extensions import TypedDict  # pydantic documents only this TypedDict on Python 3.11
+
 from siprems.calendar.locale import store_locale
 from siprems.catalog import read as catalog
 from siprems.db import Pool, fetch_all
@@ -31,7 +33,42 @@ class ProductPath:
     rows: Sequence[dict[str, Any]]  # forecast rows (date, yhat, lo95, hi95, ...) from the first day
 
 
-def _band(mean: float, var: float) -> dict[str, float]:
+class Band(TypedDict):
+    """A total with its 80% and 95% interval (`lower`/`upper`: 95%)."""
+
+    predicted: float
+    lower80: float
+    upper80: float
+    lower: float
+    upper: float
+
+
+class StoreDay(TypedDict):
+    date: str
+    units: Band
+    revenue: Band
+
+
+class Totals(TypedDict):
+    units: Band
+    revenue: Band
+    daily: list[StoreDay]
+
+
+class StoreForecast(TypedDict):
+    """The body of `GET /api/predict/store`."""
+
+    today: str
+    forecast_days: int
+    products_forecast: int
+    products_without_model: int  # left out: no model yet
+    interval_method: str
+    units: Band
+    revenue: Band
+    daily: list[StoreDay]
+
+
+def _band(mean: float, var: float) -> Band:
     sd = math.sqrt(max(var, 0.0))
     return {
         "predicted": round(mean, 2),
@@ -42,7 +79,7 @@ def _band(mean: float, var: float) -> dict[str, float]:
     }
 
 
-def aggregate(paths: Sequence[ProductPath], first: dt.date, days: int) -> dict[str, Any]:
+def aggregate(paths: Sequence[ProductPath], first: dt.date, days: int) -> Totals:
     """Daily and horizon totals of units and revenue with their 80/95% intervals."""
     units = [0.0] * days
     units_var = [0.0] * days
@@ -57,7 +94,7 @@ def aggregate(paths: Sequence[ProductPath], first: dt.date, days: int) -> dict[s
                 units_var[k] += var
                 revenue[k] += p.price * float(row["yhat"])
                 revenue_var[k] += p.price**2 * var
-    daily = [
+    daily: list[StoreDay] = [
         {
             "date": (first + dt.timedelta(days=k)).isoformat(),
             "units": _band(units[k], units_var[k]),
@@ -80,7 +117,7 @@ SELECT {catalog.stock_columns("p")}, m.model
  WHERE p.store_id = %s AND NOT p.is_archived"""
 
 
-async def store_forecast(pool: Pool, store_id: int, days: int) -> dict[str, Any]:
+async def store_forecast(pool: Pool, store_id: int, days: int) -> StoreForecast:
     """`GET /api/predict/store`: the store's expected units and revenue over ``days`` days from today."""
     today = (await store_locale(pool, store_id)).today()
     paths, missing = [], 0
@@ -96,5 +133,7 @@ async def store_forecast(pool: Pool, store_id: int, days: int) -> dict[str, Any]
         "products_forecast": len(paths),
         "products_without_model": missing,
         "interval_method": "sum of product-day variances (independent days and products), not summed bounds",
-        **body,
+        "units": body["units"],
+        "revenue": body["revenue"],
+        "daily": body["daily"],
     }
