@@ -144,3 +144,31 @@ async def test_two_scheduler_processes_enqueue_each_occurrence_once(procs, queue
         keys.job_stream("default"),
         *[i for i, f in await queue.xrange(keys.job_stream("default")) if f["id"].startswith(prefix)],
     )
+
+
+async def test_an_occurrence_keeps_its_record_as_long_as_its_schedule_says(stack, procs, queue):
+    """An hourly per-store schedule must not leave a week of records per store in the
+    never-evicting queue Redis: its finished records expire after its own result TTL."""
+    from support_jobs import state_is, wait_job
+
+    name = f"ttl-{uuid.uuid4().hex[:8]}"
+    schedules = {
+        "short": Schedule(f"{name}-short", "0 * * * *", "noop", catchup_seconds=7200, result_ttl_seconds=120),
+        "default": Schedule(f"{name}-default", "0 * * * *", "noop", catchup_seconds=7200),
+    }
+    pool = await create_pool(stack.database_url, maxsize=2)
+    try:
+        scheduler = Scheduler(queue, pool, result_ttl=3600, schedules=schedules)
+        now = time.time()
+        await scheduler.tick(now=now - 3600)  # first start
+        assert await scheduler.tick(now=now) == 2
+    finally:
+        pool.close()
+        await pool.wait_closed()
+    hour = int(now // 3600 * 3600)
+    short, default = f"cron:{name}-short:0:{hour}", f"cron:{name}-default:0:{hour}"
+    procs.start("w1", JOB_RESULT_TTL_SECONDS="7200")
+    for job_id in (short, default):
+        await wait_job(queue, job_id, state_is("SUCCESS"))
+    assert 0 < await queue.ttl(keys.job_record(short)) <= 120
+    assert 120 < await queue.ttl(keys.job_record(default)) <= 7200

@@ -116,6 +116,7 @@ SCHEDULES = (
         "train_all",
         {"only_stale": True, "trigger": "hourly"},
         per_store=True,
+        result_ttl_seconds=3 * 3600,  # a few hours of /api/tasks history, not a week of 24 a day per store
     ),
     Schedule(
         "daily-forecast-accuracy",  # before the nightly retrain: yesterday is scored against the model it had

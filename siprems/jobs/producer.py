@@ -37,6 +37,7 @@ class JobSpec:
     fire_key: str = ""  # scheduler: SET NX marker of one cron occurrence
     fire_ttl: int = 0
     idempotency_ttl: int = DEFAULT_IDEMPOTENCY_TTL
+    result_ttl: int | None = None  # seconds the finished record is kept; None: the worker's JOB_RESULT_TTL_SECONDS
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def _args(spec: JobSpec) -> list[Any]:
         spec.parent_id,
         spec.fire_key,
         spec.fire_ttl,
+        "" if spec.result_ttl is None else spec.result_ttl,
     ]
 
 

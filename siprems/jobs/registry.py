@@ -57,6 +57,9 @@ class Schedule:
     per_store: bool = False  # one job per store, the expression read in the store's time zone
     timezone: str = "UTC"  # for schedules that are not per store
     catchup_seconds: int = 0  # a missed occurrence this recent still fires (once) after downtime
+    # How long each occurrence's finished record is kept (None: JOB_RESULT_TTL_SECONDS, 7 days):
+    # an hourly per-store schedule would otherwise leave 168 records per store in the queue Redis.
+    result_ttl_seconds: int | None = None
 
 
 class UnknownJobType(LookupError):

@@ -142,6 +142,7 @@ class Scheduler:
                 job_id=f"cron:{schedule.name}:{store_id}:{t}",
                 fire_key=keys.cron_fire(schedule.name, str(store_id), t),
                 fire_ttl=fire_ttl,
+                result_ttl=schedule.result_ttl_seconds,
             )
             for t in to_fire(missed, now, schedule.catchup_seconds)
             for store_id in store_ids

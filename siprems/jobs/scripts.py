@@ -65,11 +65,13 @@ end
 terminal = function(key, state, now, ttl, fields)
   redis.call('HSET', key, 'state', state, 'finished_at', now, 'entry', '', unpack(fields))
   if state == 'SUCCESS' then redis.call('HSET', key, 'progress', 100) end
-  redis.call('EXPIRE', key, ttl)
-  local f = redis.call('HMGET', key, 'id', 'store_id', 'parent_id')
+  local f = redis.call('HMGET', key, 'id', 'store_id', 'parent_id', 'result_ttl')
+  local keep = ttl  -- the job's own result TTL (scheduled occurrences) wins over the default
+  if f[4] and f[4] ~= '' then keep = f[4] end
+  redis.call('EXPIRE', key, keep)
   redis.call('ZREM', P_ACTIVE .. f[2], f[1])
   redis.call('ZREM', DELAYED, f[1])
-  if redis.call('EXISTS', P_CHILD .. f[1]) == 1 then redis.call('EXPIRE', P_CHILD .. f[1], ttl) end
+  if redis.call('EXISTS', P_CHILD .. f[1]) == 1 then redis.call('EXPIRE', P_CHILD .. f[1], keep) end
   if f[3] and f[3] ~= '' then
     local pkey = P_REC .. f[3]
     local pstate = redis.call('HGET', pkey, 'state')
@@ -109,14 +111,15 @@ end
 )
 
 # ARGV[7..]: job id, type, queue, store id, args JSON, max retries, due (ms, 0 = now),
-# idempotency key ('' = none), idempotency TTL, parent id, cron fire key ('' = none), fire TTL.
+# idempotency key ('' = none), idempotency TTL, parent id, cron fire key ('' = none), fire TTL,
+# result TTL once finished ('' = the worker's default).
 # Returns {job id, 1 if created else 0}.
 ENQUEUE = (
     _PREAMBLE
     + """
 local id, jtype, queue, store, args = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local max_retries, due, idem, idem_ttl = ARGV[12], tonumber(ARGV[13]), ARGV[14], ARGV[15]
-local parent, fire, fire_ttl = ARGV[16], ARGV[17], ARGV[18]
+local parent, fire, fire_ttl, result_ttl = ARGV[16], ARGV[17], ARGV[18], ARGV[19]
 if idem ~= '' then
   local existing = redis.call('GET', idem)
   if existing and redis.call('EXISTS', P_REC .. existing) == 1 then return {existing, 0} end
@@ -130,7 +133,7 @@ local now = now_us()
 local now_ms = ms_of(now)
 redis.call('HSET', key, 'id', id, 'type', jtype, 'queue', queue, 'store_id', store, 'args', args,
   'state', 'PENDING', 'attempts', 0, 'failures', 0, 'max_retries', max_retries, 'created_at', now,
-  'progress', 0, 'parent_id', parent, 'idempotency_key', idem)
+  'progress', 0, 'parent_id', parent, 'idempotency_key', idem, 'result_ttl', result_ttl)
 redis.call('ZADD', P_ACTIVE .. store, int(now_ms), id)
 if parent ~= '' then redis.call('SADD', P_CHILD .. parent, id) end
 if idem ~= '' then redis.call('SET', idem, id, 'EX', idem_ttl) end
