@@ -226,3 +226,25 @@ def test_model_trained_by_a_worker_is_used_by_both_instances(stack, user, db, wo
         )
         assert r.status_code == 200
         assert r.json()["model"]["model_id"] == row["model_id"]
+
+
+def test_a_prediction_waiting_for_a_model_hurries_the_imports_debounced_training(shop, stack):
+    """An import queues its training 10 s later (debounced); a prediction of that product
+    without a model must not wait for the debounce: the same job becomes due at once."""
+    import redis
+
+    from siprems import keys
+
+    user, _ = shop
+    day = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 86400))
+    sales = [{"product_sku": "HIST-1", "quantity": 3, "transaction_date": day}]
+    assert user.post("/api/transactions/import", json={"transactions": sales}).status_code == 200
+    queue = redis.Redis.from_url(stack.env()["QUEUE_REDIS_URL"], decode_responses=True)
+    try:
+        (job_id,) = [t["task_id"] for t in user.get("/api/tasks/scheduled").json()["scheduled_tasks"]]
+        assert queue.zscore(keys.JOBS_DELAYED, job_id) > time.time() * 1000 + 5000  # debounced
+        assert user.post("/api/predict", json={"product_sku": "HIST-1"}).json()["model"]["provisional"]
+        assert queue.zscore(keys.JOBS_DELAYED, job_id) <= time.time() * 1000  # due now, the same job
+        assert user.get("/api/tasks/scheduled").json()["scheduled_tasks"] == []
+    finally:
+        queue.close()

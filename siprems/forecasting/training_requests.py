@@ -44,4 +44,7 @@ async def request_training(
         )
         for product_id, sku in products
     ]
-    return [e.job_id for e in await producer.enqueue_many(queue, specs)]
+    found = await producer.enqueue_many(queue, specs)
+    if not debounce:  # an import's debounced job for the same product must not keep the caller waiting
+        await producer.hurry(queue, [e.job_id for e in found if not e.created])
+    return [e.job_id for e in found]

@@ -85,6 +85,15 @@ def _args(spec: JobSpec) -> list[Any]:
     ]
 
 
+async def hurry(redis: Redis, job_ids: list[str]) -> None:
+    """Make these jobs due now if they wait in the delayed set (a debounced job someone
+    now waits for); jobs already delivered or finished are left alone."""
+    now_ms = int(time.time() * 1000)
+    for job_id in job_ids:
+        if await redis.zadd(keys.JOBS_DELAYED, {job_id: now_ms}, xx=True, lt=True, ch=True):
+            await redis.hset(keys.job_record(job_id), "due_at", f"{now_ms}000")  # µs, as enqueued
+
+
 async def enqueue(redis: Redis, job_type: str, args: dict[str, Any] | None = None, **options: Any) -> Enqueued:
     """Enqueue one job; options are the fields of JobSpec."""
     return (await enqueue_many(redis, [JobSpec(job_type, args or {}, **options)]))[0]
