@@ -2,7 +2,8 @@
 
 wrk at fixed concurrency against a fresh stack with the demo shop: first a
 bare Sanic app with the same worker count answering fixed JSON (the ceiling),
-then `/health`, the cached product list, a product's detail, the transactions
+then `/health`, the cached product list (the demo shop's 22 products, and a shop with the
+load test's 6), a product's detail, the transactions
 list, the dashboard, a cached prediction (from a trained model) and a single
 sale (`POST /api/transactions`, a new Idempotency-Key per request) — directly
 against one API instance and through HAProxy. Each row: req/s, p50/p99, the
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import httpx
@@ -116,6 +118,30 @@ def _round_trips(stack: Stack) -> dict[str, int]:
     return out
 
 
+def _small_shop(base: str) -> str:
+    """A token of a fresh shop with the load test's catalogue (6 products, as in
+    loadtests/locustfile.py and the capacity issue's own peak measurement)."""
+    email, password = f"bench-{uuid.uuid4().hex[:10]}@example.com", f"Bench-{uuid.uuid4().hex[:12]}"
+    httpx.post(base + "/api/auth/register", json={"email": email, "password": password, "full_name": "Bench"})
+    r = httpx.post(base + "/api/auth/login", json={"email": email, "password": password}, timeout=30)
+    r.raise_for_status()
+    token = r.json()["access_token"]
+    products = [
+        {
+            "sku": f"LT-{i:03d}",
+            "name": f"Load product {i}",
+            "category": "Snacks",
+            "price": 5000 + 500 * i,
+            "stock": 10**6,
+        }
+        for i in range(6)
+    ]
+    httpx.post(
+        base + "/api/products/import", json={"products": products}, headers={"Authorization": f"Bearer {token}"}
+    ).raise_for_status()
+    return token
+
+
 def _wait_for_model(base: str, headers: dict, body: str) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -168,9 +194,11 @@ def main() -> int:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+        small = _small_shop(stack.base_url)
         cases = [
             ("GET /health", "/health", "GET", None, False),
             ("GET /api/products (cached)", "/api/products", "GET", None, False),
+            ("GET /api/products (cached, 6 products)", "/api/products", "GET", None, False, small),
             ("GET /api/products/<sku>", "/api/products/BEV-001", "GET", None, False),
             ("GET /api/transactions", "/api/transactions?limit=50", "GET", None, False),
             ("GET /api/dashboard-stats", "/api/dashboard-stats", "GET", None, False),
@@ -196,9 +224,9 @@ def main() -> int:
         breakdown = []
         sessions = {p.pid for p in stack.procs.values()}  # every service leads its own session
         for label, base in (("api1 direct", f"http://127.0.0.1:{stack.ports.api[0]}"), ("HAProxy", stack.base_url)):
-            for name, path, method, body, fresh in cases:
+            for name, path, method, body, fresh, *shop in cases:
                 trips = _round_trips(stack)
-                r = _wrk(base + path, method, token, body, fresh, root, sessions)
+                r = _wrk(base + path, method, shop[0] if shop else token, body, fresh, root, sessions)
                 n = max(r["requests"], 1)
                 after = _round_trips(stack)
                 per = {k: (after[k] - trips[k]) / n for k in after}  # the counter reads themselves: negligible
