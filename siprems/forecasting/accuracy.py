@@ -31,6 +31,7 @@ from typing_extensions import TypedDict  # pydantic documents only this TypedDic
 
 from siprems.calendar.events import prediction_events
 from siprems.calendar.locale import store_locale
+from siprems.catalog import read as catalog
 from siprems.db import Pool, fetch_all, transaction
 from siprems.redis_client import Redis
 
@@ -367,10 +368,9 @@ async def accuracy_report(pool: Pool, store_id: int, sku: str | None = None) -> 
 async def model_status(pool: Pool, store_id: int, sku: str) -> ModelStatus | None:
     """`GET /api/predict/model/<sku>/status`: the product's newest model and its live accuracy;
     None when the store has no such product."""
-    found = await registry.product_with_latest_id(pool, store_id, sku)
-    if found is None:
+    product = await catalog.product_by_sku(pool, store_id, sku)
+    if product is None:
         return None
-    product, latest = found
     live = await store_accuracy(pool, store_id, sku)
     body: ModelStatus = {
         "product_sku": product["sku"],
@@ -379,22 +379,21 @@ async def model_status(pool: Pool, store_id: int, sku: str) -> ModelStatus | Non
         "live": _live(live[0]) if live else None,
         "drift": bool(live and live[0]["drift"]),
     }
-    if latest is not None:
-        row = await registry.latest(pool, store_id, product["product_id"])
-        if row is not None:
-            model = row["model"]
-            body["model"] = {
-                "model_id": row["model_id"],
-                "version": row["version"],
-                "schema_version": model.get("version"),
-                "method": row["method"],
-                "trained_at": row["trained_at"].isoformat() if row["trained_at"] else None,
-                "train_start": _iso(row["train_start"]),
-                "train_end": _iso(row["train_end"]),
-                "data_points": model.get("n_obs"),
-                "stockout_days": (model.get("metrics") or {}).get("stockout_days", 0),
-                "holdout": chosen_holdout(model),
-            }
+    row = await registry.latest(pool, store_id, product["product_id"])
+    if row is not None:
+        model = row["model"]
+        body["model"] = {
+            "model_id": row["model_id"],
+            "version": row["version"],
+            "schema_version": model.get("version"),
+            "method": row["method"],
+            "trained_at": row["trained_at"].isoformat() if row["trained_at"] else None,
+            "train_start": _iso(row["train_start"]),
+            "train_end": _iso(row["train_end"]),
+            "data_points": model.get("n_obs"),
+            "stockout_days": (model.get("metrics") or {}).get("stockout_days", 0),
+            "holdout": chosen_holdout(model),
+        }
     return body
 
 

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from siprems import jsonutil
-from siprems.catalog import read as catalog
 from siprems.db import Pool, fetch_all, fetch_one, transaction
 
 KEEP_VERSIONS = 5
@@ -34,35 +33,11 @@ WHERE store_id = %s AND product_id = %s ORDER BY version DESC LIMIT 1
 """
 
 
-PRODUCT_WITH_LATEST_ID = f"""
-SELECT {catalog.stock_columns("p")}, m.model_id, m.version, m.trained_at
-  FROM products p
-  LEFT JOIN LATERAL (SELECT model_id, version, trained_at FROM forecast_models
-                      WHERE store_id = p.store_id AND product_id = p.product_id
-                      ORDER BY version DESC LIMIT 1) m ON true
- WHERE p.store_id = %s AND p.sku = %s
-"""
-
-
 def chosen_holdout(model: dict[str, Any]) -> dict[str, Any]:
     """Holdout metrics of the method the model chose (MASE, sMAPE %, WAPE %, coverage %)."""
     holdout = (model.get("metrics") or {}).get("holdout") or {}
     chosen = holdout.get(model.get("method"))
     return chosen if isinstance(chosen, dict) else {}
-
-
-async def product_with_latest_id(
-    pool: Pool, store_id: int, sku: str
-) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
-    """A product (by SKU) and its newest model's id and version, in one query;
-    None when the store has no such product."""
-    if len(sku) > catalog.MAX_SKU:
-        return None
-    row = await fetch_one(pool, PRODUCT_WITH_LATEST_ID, (store_id, sku))
-    if row is None:
-        return None
-    model = {k: row.pop(k) for k in ("model_id", "version", "trained_at")}
-    return row, (model if model["model_id"] is not None else None)
 
 
 async def latest(pool: Pool, store_id: int, product_id: int) -> dict[str, Any] | None:
