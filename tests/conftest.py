@@ -14,9 +14,16 @@ import psycopg2
 import psycopg2.extras
 import pytest
 
+import siprems.api  # noqa: F401 - see below
 from devtools.stack import Stack
 from siprems import jobtypes
 from support_users import User, register
+
+# The response schemas are generated when siprems.api is imported (pydantic reads each response
+# class's source for its attribute docstrings, i.e. ast.parse). On CPython 3.11.7 that parse can
+# fail with "SystemError: AST constructor recursion depth mismatch" when it first runs deep in a
+# test's call stack (seen once in a clean CI run, in tests/test_cors.py building the app); importing
+# the API here, at a shallow stack, does it once before any test.
 
 jobtypes.install()  # tests enqueue jobs in-process, as the API does
 
